@@ -1,0 +1,25 @@
+//! `sdrate generate`: deterministic synthetic input.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::DateTime;
+
+use crate::cli::GenerateArgs;
+use crate::exit::Failure;
+use crate::generate::Generator;
+
+pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
+    let start = DateTime::parse_from_rfc3339(&args.start)
+        .map_err(|e| Failure::Usage(format!("--start `{}`: {e}", args.start)))?;
+    let mut out = super::output(args.output.as_deref())?;
+    let mut buf = Vec::with_capacity(512);
+    for sdr in Generator::new(args.seed, start.into()).take(args.count as usize) {
+        buf.clear();
+        rasn::ber::encode_buf(&sdr, &mut buf).context("cannot encode a generated SDR")?;
+        out.write_all(&buf).context("cannot write output")?;
+    }
+    out.flush().context("cannot write output")?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,40 @@
+//! Exit codes, one table for every subcommand (also in README.md).
+//!
+//! | code | meaning |
+//! | ---- | ------- |
+//! | 0 | success: every record was read (and priced, where that applies) |
+//! | 1 | finished, but some records were faulty; they are reported and kept |
+//! | 2 | usage error: bad arguments or options |
+//! | 3 | bad configuration: price lists or customer data do not load |
+//! | 4 | I/O error: an input could not be read or an output written |
+
+use std::process::ExitCode;
+
+pub const SUCCESS: u8 = 0;
+pub const FAULTS: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const CONFIG: u8 = 3;
+pub const IO: u8 = 4;
+
+/// Code for a run that completed, given whether it met faulty records.
+pub fn completed(faults: u64) -> ExitCode {
+    ExitCode::from(if faults == 0 { SUCCESS } else { FAULTS })
+}
+
+/// Errors that carry their own exit code; anything else is an I/O error.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The exit code for an error that ended a command early.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<Failure>() {
+        Some(Failure::Usage(_)) => USAGE,
+        Some(Failure::Config(_)) => CONFIG,
+        None => IO,
+    }
+}

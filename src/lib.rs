@@ -1,0 +1,10 @@
+//! sdrate: a batch rating engine for telecom Service Detail Records.
+//!
+//! The modules follow the path a record takes: [`read`] frames and decodes
+//! it, and [`sdr`] holds its types (from `asn1/sdr.asn`).
+pub mod cli;
+pub mod cmd;
+pub mod exit;
+pub mod generate;
+pub mod read;
+pub mod sdr;

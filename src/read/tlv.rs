@@ -1,0 +1,264 @@
+//! Just enough BER framing to find where an element ends without decoding it.
+//!
+//! rasn's own parser is private, and the reader needs only this: the total
+//! size of one element (definite or indefinite length) so that a malformed
+//! record can be cut out and the next one found.
+
+/// Nesting limit for indefinite-length walks; deeper input is a fault, not a
+/// stack overflow.
+pub const MAX_DEPTH: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("truncated: {needed} bytes needed, {available} left in the file")]
+    Truncated { needed: u64, available: u64 },
+    #[error("length field of {0} octets is too long")]
+    LengthTooLong(usize),
+    #[error("indefinite length on a primitive element")]
+    IndefinitePrimitive,
+    #[error("nesting deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("tag number too large")]
+    TagTooLarge,
+}
+
+/// Identifier and length of one element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// 0 universal, 1 application, 2 context, 3 private.
+    pub class: u8,
+    pub constructed: bool,
+    pub number: u32,
+    /// Octets taken by identifier and length.
+    pub header_len: usize,
+    /// None for the indefinite form.
+    pub content_len: Option<usize>,
+}
+
+fn truncated(needed: usize, available: usize) -> FrameError {
+    FrameError::Truncated {
+        needed: needed as u64,
+        available: available as u64,
+    }
+}
+
+/// Reads the identifier and length octets at the start of `buf`.
+pub fn header(buf: &[u8]) -> Result<Header, FrameError> {
+    let first = *buf.first().ok_or(truncated(1, 0))?;
+    let class = first >> 6;
+    let constructed = first & 0x20 != 0;
+    let mut pos = 1;
+    let mut number = u32::from(first & 0x1f);
+    if number == 0x1f {
+        number = 0;
+        loop {
+            let b = *buf.get(pos).ok_or(truncated(pos + 1, buf.len()))?;
+            pos += 1;
+            if number > (u32::MAX >> 7) {
+                return Err(FrameError::TagTooLarge);
+            }
+            number = (number << 7) | u32::from(b & 0x7f);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+    let l = *buf.get(pos).ok_or(truncated(pos + 1, buf.len()))?;
+    pos += 1;
+    let content_len = if l < 0x80 {
+        Some(usize::from(l))
+    } else if l == 0x80 {
+        if !constructed {
+            return Err(FrameError::IndefinitePrimitive);
+        }
+        None
+    } else {
+        let n = usize::from(l & 0x7f);
+        if n > 8 {
+            return Err(FrameError::LengthTooLong(n));
+        }
+        let bytes = buf.get(pos..pos + n).ok_or(truncated(pos + n, buf.len()))?;
+        pos += n;
+        let len = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        Some(usize::try_from(len).unwrap_or(usize::MAX))
+    };
+    Ok(Header {
+        class,
+        constructed,
+        number,
+        header_len: pos,
+        content_len,
+    })
+}
+
+/// Total encoded size of the element at the start of `buf`.
+pub fn element_len(buf: &[u8]) -> Result<usize, FrameError> {
+    element_len_at_depth(buf, 0)
+}
+
+fn element_len_at_depth(buf: &[u8], depth: usize) -> Result<usize, FrameError> {
+    if depth > MAX_DEPTH {
+        return Err(FrameError::TooDeep);
+    }
+    let h = header(buf)?;
+    match h.content_len {
+        Some(len) => {
+            let total = h.header_len.saturating_add(len);
+            if total > buf.len() {
+                return Err(truncated(total, buf.len()));
+            }
+            Ok(total)
+        }
+        None => {
+            // Indefinite: walk the children up to the end-of-contents octets.
+            let mut pos = h.header_len;
+            loop {
+                let rest = &buf[pos..];
+                if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
+                    return Ok(pos + 2);
+                }
+                if rest.is_empty() {
+                    return Err(truncated(pos + 2, buf.len()));
+                }
+                pos += element_len_at_depth(rest, depth + 1)?;
+            }
+        }
+    }
+}
+
+/// The content octets of a constructed element and whether they end with
+/// end-of-contents octets (indefinite form). `elem` is exactly one element.
+pub fn contents(elem: &[u8]) -> Result<(&[u8], bool), FrameError> {
+    let h = header(elem)?;
+    match h.content_len {
+        Some(len) => Ok((&elem[h.header_len..h.header_len + len], false)),
+        None => Ok((&elem[h.header_len..elem.len() - 2], true)),
+    }
+}
+
+/// Splits the content octets of a constructed element into its children.
+pub fn children(mut content: &[u8]) -> impl Iterator<Item = Result<&[u8], FrameError>> {
+    std::iter::from_fn(move || {
+        if content.is_empty() {
+            return None;
+        }
+        match element_len(content) {
+            Ok(n) => {
+                let (child, rest) = content.split_at(n);
+                content = rest;
+                Some(Ok(child))
+            }
+            Err(e) => {
+                content = &[];
+                Some(Err(e))
+            }
+        }
+    })
+}
+
+/// Appends a definite length in the shortest form.
+pub fn push_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = (len as u64).to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (8 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+/// Re-frames one element with indefinite lengths on every constructed
+/// element (primitive ones keep their definite length, as BER requires).
+/// Used to prove that readers see values, not encodings.
+pub fn to_indefinite(elem: &[u8]) -> Result<Vec<u8>, FrameError> {
+    let mut out = Vec::with_capacity(elem.len() + 16);
+    write_indefinite(elem, &mut out, 0)?;
+    Ok(out)
+}
+
+fn write_indefinite(elem: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<(), FrameError> {
+    if depth > MAX_DEPTH {
+        return Err(FrameError::TooDeep);
+    }
+    let h = header(elem)?;
+    if !h.constructed {
+        out.extend_from_slice(elem);
+        return Ok(());
+    }
+    // Identifier octets are everything before the length octets.
+    let id_len = identifier_len(elem);
+    out.extend_from_slice(&elem[..id_len]);
+    out.push(0x80);
+    let (content, _) = contents(elem)?;
+    for child in children(content) {
+        write_indefinite(child?, out, depth + 1)?;
+    }
+    out.extend_from_slice(&[0, 0]);
+    Ok(())
+}
+
+fn identifier_len(elem: &[u8]) -> usize {
+    if elem[0] & 0x1f != 0x1f {
+        return 1;
+    }
+    1 + elem[1..]
+        .iter()
+        .position(|b| b & 0x80 == 0)
+        .map_or(0, |p| p + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definite_short_and_long() {
+        assert_eq!(element_len(&[0x02, 0x01, 0x05, 0xff]).unwrap(), 3);
+        let mut long = vec![0x04, 0x81, 200];
+        long.extend(std::iter::repeat_n(0u8, 200));
+        assert_eq!(element_len(&long).unwrap(), 203);
+    }
+
+    #[test]
+    fn indefinite_nested() {
+        // [APPLICATION 1] { [0] { INTEGER 5 } } with indefinite lengths.
+        let b = [0x61, 0x80, 0xa0, 0x80, 0x02, 0x01, 0x05, 0, 0, 0, 0, 0x99];
+        assert_eq!(element_len(&b).unwrap(), 11);
+    }
+
+    #[test]
+    fn high_tag_numbers() {
+        let h = header(&[0x9f, 0x81, 0x00, 0x00]).unwrap();
+        assert_eq!((h.class, h.number, h.header_len), (2, 128, 4));
+    }
+
+    #[test]
+    fn broken_lengths() {
+        assert_eq!(
+            element_len(&[0x30, 0x05, 0x01]),
+            Err(FrameError::Truncated {
+                needed: 7,
+                available: 3
+            })
+        );
+        assert_eq!(
+            element_len(&[0x30, 0x89]),
+            Err(FrameError::LengthTooLong(9))
+        );
+        assert_eq!(
+            element_len(&[0x04, 0x80, 0, 0]),
+            Err(FrameError::IndefinitePrimitive)
+        );
+        let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 100).flatten().collect();
+        assert_eq!(element_len(&deep), Err(FrameError::TooDeep));
+    }
+
+    #[test]
+    fn length_encoding() {
+        let mut v = Vec::new();
+        push_length(&mut v, 5);
+        push_length(&mut v, 300);
+        assert_eq!(v, [5, 0x82, 0x01, 0x2c]);
+    }
+}
