@@ -8,3 +8,4 @@ pub mod exit;
 pub mod generate;
 pub mod read;
 pub mod sdr;
+pub mod write;

@@ -198,7 +198,8 @@ fn write_indefinite(elem: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<(), 
     Ok(())
 }
 
-fn identifier_len(elem: &[u8]) -> usize {
+/// Number of identifier octets at the start of a non-empty `elem`.
+pub fn identifier_len(elem: &[u8]) -> usize {
     if elem[0] & 0x1f != 0x1f {
         return 1;
     }

@@ -1,0 +1,147 @@
+//! Writing priced SDRs.
+//!
+//! A priced SDR is the record as it arrived with its Service Pricing Modules
+//! appended ("additional tagged data items may be appended to it, e.g. by the
+//! Service Pricing System"). The original bytes of every other item are
+//! copied, never re-encoded, so items this version does not understand pass
+//! through unchanged.
+
+use anyhow::{Context, Result};
+
+use crate::read::tlv;
+use crate::sdr::ServicePricingModule;
+
+/// Context tag number of `servicePricingModules` in ServiceDetailRecord.
+const SPM_TAG: u32 = 3;
+const CONTEXT: u8 = 2;
+
+/// Appends `record` (one complete SDR encoding) to `out` with `spms` as its
+/// servicePricingModules. Pricing modules already present (from an earlier
+/// run) are replaced, so re-rating never stacks prices. The new item goes
+/// after the known root items and before unknown extension items, where a
+/// schema-driven decoder expects it.
+pub fn append_priced(
+    record: &[u8],
+    spms: &[ServicePricingModule],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let mut item = Vec::with_capacity(64 * spms.len());
+    for spm in spms {
+        rasn::ber::encode_buf(spm, &mut item)
+            .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
+    }
+    let mut spm_item = Vec::with_capacity(item.len() + 6);
+    spm_item.push(0xa0 | SPM_TAG as u8);
+    tlv::push_length(&mut spm_item, item.len());
+    spm_item.extend_from_slice(&item);
+
+    let (content, _) = tlv::contents(record).context("record framing")?;
+    let mut body = Vec::with_capacity(content.len() + spm_item.len());
+    let mut inserted = false;
+    for child in tlv::children(content) {
+        let child = child.context("record item framing")?;
+        let h = tlv::header(child)?;
+        let root_before_spm = h.class == CONTEXT && h.number < SPM_TAG;
+        if h.class == CONTEXT && h.number == SPM_TAG {
+            continue;
+        }
+        if !inserted && !root_before_spm {
+            body.extend_from_slice(&spm_item);
+            inserted = true;
+        }
+        body.extend_from_slice(child);
+    }
+    if !inserted {
+        body.extend_from_slice(&spm_item);
+    }
+    // Identifier octets of the record as they were ([APPLICATION 1]).
+    let id_len = tlv::identifier_len(record);
+    out.extend_from_slice(&record[..id_len]);
+    tlv::push_length(out, body.len());
+    out.extend_from_slice(&body);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::Generator;
+    use crate::read::decode;
+    use crate::sdr::*;
+    use chrono::DateTime;
+
+    fn spm(units: i64) -> ServicePricingModule {
+        ServicePricingModule {
+            module_identifier: ModuleIdentifier::ServicePricing,
+            revision_state: MODULE_REVISION,
+            sum_spm_correlator: None,
+            service_pricing_identifier: Some("sdrate".into()),
+            time_of_pricing: Timestamp(
+                DateTime::parse_from_rfc3339("2026-11-22T02:00:00+01:00").unwrap(),
+            ),
+            currency: "SEK".into(),
+            vat_level: Amount::from_decimal("25".parse().unwrap()).unwrap(),
+            prices: vec![PriceItem {
+                price_type: PriceType::PerCall,
+                basic_price: Amount::from_decimal(rust_decimal::Decimal::new(units, 2)).unwrap(),
+                individual_price: None,
+                price_table_identifier: "vpn-base".into(),
+                price_table_revision: 1,
+                bill_information: None,
+                status_indicator: StatusIndicator::Priced,
+                unknown_items: None,
+            }],
+            unknown_items: None,
+        }
+    }
+
+    fn sample() -> ServiceDetailRecord {
+        let start = DateTime::parse_from_rfc3339("2026-11-21T00:00:00+01:00").unwrap();
+        Generator::new(3, Timestamp(start)).next().unwrap()
+    }
+
+    #[test]
+    fn appended_spm_decodes_and_everything_else_is_unchanged() {
+        let sdr = sample();
+        let bytes = rasn::ber::encode(&sdr).unwrap();
+        let mut out = Vec::new();
+        append_priced(&bytes, &[spm(1250)], &mut out).unwrap();
+        let priced = decode(&out).unwrap();
+        assert_eq!(priced.service_pricing_modules, Some(vec![spm(1250)]));
+        let mut expected = sdr.clone();
+        expected.service_pricing_modules = Some(vec![spm(1250)]);
+        assert_eq!(priced, expected);
+        // Pricing again replaces, never stacks.
+        let mut again = Vec::new();
+        append_priced(&out, &[spm(990)], &mut again).unwrap();
+        assert_eq!(
+            decode(&again).unwrap().service_pricing_modules,
+            Some(vec![spm(990)])
+        );
+    }
+
+    #[test]
+    fn unknown_items_and_indefinite_input_pass_through() {
+        let sdr = sample();
+        let mut bytes = rasn::ber::encode(&sdr).unwrap();
+        // Append an unknown extension item [9] "x" at the record's end.
+        let (content, _) = tlv::contents(&bytes).unwrap();
+        let mut body = content.to_vec();
+        body.extend_from_slice(&[0x89, 0x01, b'x']);
+        let mut rec = vec![0x61];
+        tlv::push_length(&mut rec, body.len());
+        rec.extend_from_slice(&body);
+        bytes = tlv::to_indefinite(&rec).unwrap();
+
+        let mut out = Vec::new();
+        append_priced(&bytes, &[spm(5)], &mut out).unwrap();
+        let priced = decode(&out).unwrap();
+        assert_eq!(
+            priced.unknown_items,
+            Some(Unknowns(vec![vec![0x89, 0x01, b'x']]))
+        );
+        assert_eq!(priced.service_pricing_modules, Some(vec![spm(5)]));
+        // The unknown item stays last, after the pricing modules.
+        assert!(out.ends_with(&[0x89, 0x01, b'x']));
+    }
+}
