@@ -167,8 +167,12 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Expands directories (sorted, non-recursive into hidden entries) into the
-/// files they contain, so a run's input order is stable.
+/// File extensions taken from a directory given as input.
+pub const SDR_EXTENSIONS: [&str; 2] = ["sdr", "ber"];
+
+/// Expands directories into the SDR files they hold (by extension, see
+/// [`SDR_EXTENSIONS`]; not recursive; hidden files skipped), sorted so a
+/// run's input order is stable. Files named explicitly are always taken.
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -179,11 +183,11 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .collect::<Result<_, _>>()
                 .with_context(|| format!("cannot list {}", p.display()))?;
             entries.retain(|e| {
-                e.is_file()
-                    && !e
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with('.'))
+                let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let known = e.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                    SDR_EXTENSIONS.iter().any(|k| k.eq_ignore_ascii_case(x))
+                });
+                e.is_file() && known && !name.starts_with('.')
             });
             entries.sort();
             out.extend(entries);
