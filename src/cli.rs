@@ -30,6 +30,40 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Write a deterministic synthetic SDR file for tests and benchmarks.
     Generate(GenerateArgs),
+    /// Price SDR files with the price lists valid at each time of use.
+    ///
+    /// Writes into OUT: priced/<input name> (priced SDRs), answers.sdr
+    /// (price requests), not-priced.sdr (quality-assurance and service-
+    /// management SDRs), session-events.sdr, faults.sdr and faults.csv
+    /// (faulty records, kept for recycling), summary.json.
+    Rate(RateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RateArgs {
+    /// SDR files or directories (their *.sdr and *.ber files); `-` is stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long, env = "SDRATE_OUT")]
+    pub out: PathBuf,
+    /// Directory of price lists (*.toml, searched recursively).
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = "price_lists")]
+    pub price_lists: PathBuf,
+    /// Customer registry (CSV: customer_id,marketing_company,group).
+    #[arg(
+        long,
+        env = "SDRATE_CUSTOMERS",
+        default_value = "price_lists/customers.csv"
+    )]
+    pub customers: PathBuf,
+    /// Worker threads; default all cores. Output is identical at any count.
+    #[arg(long, env = "SDRATE_THREADS")]
+    pub threads: Option<usize>,
+    /// Date and time of pricing written into pricing modules (RFC 3339);
+    /// default now. Fix it to make reruns byte-identical.
+    #[arg(long, env = "SDRATE_PRICING_TIME")]
+    pub pricing_time: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,5 +121,6 @@ pub fn run() -> Result<ExitCode> {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Encode(args) => cmd::encode::run(&args),
         Command::Generate(args) => cmd::generate::run(&args),
+        Command::Rate(args) => cmd::rate::run(&args),
     }
 }

@@ -4,6 +4,7 @@
 pub mod encode;
 pub mod generate;
 pub mod inspect;
+pub mod rate;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -184,9 +184,10 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .with_context(|| format!("cannot list {}", p.display()))?;
             entries.retain(|e| {
                 let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let known = e.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                    SDR_EXTENSIONS.iter().any(|k| k.eq_ignore_ascii_case(x))
-                });
+                let known = e
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| SDR_EXTENSIONS.iter().any(|k| k.eq_ignore_ascii_case(x)));
                 e.is_file() && known && !name.starts_with('.')
             });
             entries.sort();

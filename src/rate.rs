@@ -1,0 +1,406 @@
+//! Rating one SDR: classify it by its header, resolve a price list for each
+//! usage module, price its usage items, and build its pricing modules.
+
+use rust_decimal::Decimal;
+
+use crate::price::{self, Quantity};
+use crate::resolve::price_list::Per;
+use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
+use crate::sdr::*;
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Billing SDR, priced: write the SDR with its pricing modules.
+    Priced(Vec<ServicePricingModule>, Totals),
+    /// Price request, priced: answered to the producer.
+    Answered(Vec<ServicePricingModule>, Totals),
+    /// Quality-assurance or service-management SDR: passed on unpriced.
+    NotPriced,
+    /// One event of a multi-party session; priced per session, not here.
+    SessionEvent,
+    /// Could not be priced: labelled with the status indicator.
+    Fault(Fault),
+}
+
+/// Money of one priced SDR, for the run's totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totals {
+    pub currency: String,
+    pub marketing_company: String,
+    pub basic: Decimal,
+    pub individual: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub status: StatusIndicator,
+    pub detail: String,
+    /// Pricing modules labelling the SDR (empty if it could not be decoded).
+    pub spms: Vec<ServicePricingModule>,
+}
+
+/// Everything needed to price, shared read-only by all workers.
+pub struct Rater {
+    pub lists: PriceLists,
+    pub customers: Customers,
+    /// The date and time of pricing written into every pricing module; one
+    /// value per run so output does not depend on scheduling.
+    pub pricing_time: Timestamp,
+    pub pricing_identifier: String,
+}
+
+/// One usage item of a SUM, ready to price.
+struct UsageItem {
+    item: &'static str,
+    quantity: Quantity,
+    at: Timestamp,
+}
+
+/// Attributes a charge's `when` table can match, looked up by ASN.1 name.
+fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<String> {
+    let part = match &sum.service_specific {
+        ServiceSpecificPart::Known(p) => p,
+        ServiceSpecificPart::Unknown { .. } => return None,
+    };
+    match (part, name) {
+        (ServicePart::VirtualPrivateNetwork(v), "callType") => v.call_type.map(|x| x.to_string()),
+        (ServicePart::VirtualPrivateNetwork(v), "typeOfAccess") => {
+            Some(v.type_of_access.to_string())
+        }
+        (ServicePart::VirtualPrivateNetwork(v), "originatingLineIdentity") => {
+            v.originating_line_identity.clone()
+        }
+        (ServicePart::VirtualCallCentre(v), "serviceCarrier") => {
+            Some(v.service_carrier.to_string())
+        }
+        (ServicePart::SignalledAtm(v), "classOfService") => Some(v.class_of_service.to_string()),
+        (ServicePart::BroadBand(v), "typeOfEvent") => Some(v.type_of_event.clone()),
+        (ServicePart::FunctionUsage(v), "unit") => Some(v.unit.clone()),
+        _ => None,
+    }
+}
+
+/// The usage items of a SUM, or None for parts priced elsewhere (sessions).
+fn usage_items(
+    sdr: &ServiceDetailRecord,
+    sum: &ServiceUsageModule,
+) -> Result<Option<Vec<UsageItem>>, Unresolved> {
+    let part = match &sum.service_specific {
+        ServiceSpecificPart::Known(p) => p,
+        ServiceSpecificPart::Unknown { .. } => {
+            return Err(Unresolved {
+                status: StatusIndicator::UnableToLocateRevisionStateOfFeature,
+                detail: format!(
+                    "service-specific part of {} is of a kind this version does not know",
+                    sum.service_feature_code
+                ),
+            });
+        }
+    };
+    let origin = sdr.service_header.time_of_origin;
+    // The NSM correlated with this SUM (or the only one) gives charging
+    // start and duration to services that do not carry their own.
+    let nsm_usage = sdr.network_service_modules.as_ref().and_then(|nsms| {
+        nsms.iter()
+            .find(|n| n.nsm_sum_correlator == sum.nsm_sum_correlator)
+            .and_then(|n| n.network_usage.first())
+    });
+    let items = match part {
+        ServicePart::VirtualPrivateNetwork(v) => {
+            let at = v
+                .start_of_charging
+                .or(nsm_usage.map(|u| u.start_of_charging))
+                .unwrap_or(origin);
+            let secs = v
+                .chargeable_duration
+                .or(nsm_usage.map(|u| u.chargeable_duration))
+                .unwrap_or(0);
+            vec![UsageItem {
+                item: "call",
+                quantity: Quantity::Seconds(secs),
+                at,
+            }]
+        }
+        ServicePart::VirtualCallCentre(v) => {
+            let mut items = Vec::new();
+            for e in &v.events {
+                if let (Some(at), Some(secs)) = (e.queue_start, e.queue_duration) {
+                    items.push(UsageItem {
+                        item: "queue",
+                        quantity: Quantity::Seconds(secs),
+                        at,
+                    });
+                }
+                if let (Some(at), Some(secs)) = (e.connect_start, e.connect_duration) {
+                    items.push(UsageItem {
+                        item: "connect",
+                        quantity: Quantity::Seconds(secs),
+                        at,
+                    });
+                }
+            }
+            items
+        }
+        ServicePart::SignalledAtm(v) => vec![UsageItem {
+            item: "connection",
+            quantity: Quantity::Seconds(v.chargeable_duration),
+            at: v.start_of_charging,
+        }],
+        ServicePart::BroadBand(v) => {
+            let mut items = vec![
+                UsageItem {
+                    item: "event",
+                    quantity: Quantity::Events(1),
+                    at: v.start_of_charging,
+                },
+                UsageItem {
+                    item: "time",
+                    quantity: Quantity::Seconds(v.chargeable_duration),
+                    at: v.start_of_charging,
+                },
+            ];
+            if let Some(octets) = v.octets_transferred {
+                items.push(UsageItem {
+                    item: "volume",
+                    quantity: Quantity::Units(octets),
+                    at: v.start_of_charging,
+                });
+            }
+            items
+        }
+        ServicePart::FunctionUsage(f) => {
+            let item = match f.function.as_str() {
+                "create" => "create",
+                "send" => "send",
+                "store" => "store",
+                "retrieve" => "retrieve",
+                "delete" => "delete",
+                other => {
+                    return Err(Unresolved {
+                        status: StatusIndicator::UnableToLocatePriceTable,
+                        detail: format!(
+                            "function `{other}` of {} has no price",
+                            sum.service_feature_code
+                        ),
+                    });
+                }
+            };
+            vec![UsageItem {
+                item,
+                quantity: Quantity::Units(f.quantity),
+                at: f.start_time,
+            }]
+        }
+        ServicePart::SessionEvent(_) | ServicePart::ParticipationSummary(_) => return Ok(None),
+    };
+    Ok(Some(items))
+}
+
+fn fault_spm(rater: &Rater, sum: &ServiceUsageModule, u: &Unresolved) -> ServicePricingModule {
+    ServicePricingModule {
+        module_identifier: ModuleIdentifier::ServicePricing,
+        revision_state: MODULE_REVISION,
+        sum_spm_correlator: sum.sum_spm_correlator,
+        service_pricing_identifier: Some(rater.pricing_identifier.clone()),
+        time_of_pricing: rater.pricing_time,
+        currency: String::new(),
+        vat_level: Amount::from_decimal(Decimal::ZERO).expect("zero fits"),
+        prices: vec![PriceItem {
+            price_type: PriceType::Combination,
+            basic_price: Amount::from_decimal(Decimal::ZERO).expect("zero fits"),
+            individual_price: None,
+            price_table_identifier: String::new(),
+            price_table_revision: 0,
+            bill_information: Some(u.detail.clone()),
+            status_indicator: u.status,
+            unknown_items: None,
+        }],
+        unknown_items: None,
+    }
+}
+
+fn technical(detail: String) -> Unresolved {
+    Unresolved {
+        status: StatusIndicator::TechnicalError,
+        detail,
+    }
+}
+
+impl Rater {
+    /// Rates one decoded SDR.
+    pub fn rate(&self, sdr: &ServiceDetailRecord) -> Outcome {
+        let h = &sdr.service_header;
+        let answer = match (h.sdr_type, h.action_indicator) {
+            (SdrType::QualityAssurance | SdrType::ServiceManagement, _)
+            | (
+                _,
+                ActionIndicator::QualityAssuranceNotPriced
+                | ActionIndicator::ServiceManagementNotPriced,
+            ) => {
+                return Outcome::NotPriced;
+            }
+            (_, ActionIndicator::PriceAndForward) => false,
+            (_, ActionIndicator::PriceRequest) => true,
+            (_, ActionIndicator::Unknown(n)) => {
+                return Outcome::Fault(Fault {
+                    status: StatusIndicator::TechnicalError,
+                    detail: format!("unknown action indicator {n}"),
+                    spms: Vec::new(),
+                });
+            }
+        };
+        let mut spms = Vec::with_capacity(sdr.service_usage_modules.len());
+        let mut totals: Option<Totals> = None;
+        let mut first_fault: Option<Unresolved> = None;
+        for sum in &sdr.service_usage_modules {
+            match self.price_sum(sdr, sum) {
+                Ok(None) => return Outcome::SessionEvent,
+                Ok(Some((spm, t))) => {
+                    spms.push(spm);
+                    match &mut totals {
+                        None => totals = Some(t),
+                        Some(acc) if acc.currency == t.currency => {
+                            acc.basic += t.basic;
+                            acc.individual += t.individual;
+                        }
+                        Some(_) => {
+                            let u = technical(
+                                "usage modules of one SDR priced in different currencies".into(),
+                            );
+                            spms.pop();
+                            spms.push(fault_spm(self, sum, &u));
+                            first_fault.get_or_insert(u);
+                        }
+                    }
+                }
+                Err(u) => {
+                    spms.push(fault_spm(self, sum, &u));
+                    first_fault.get_or_insert(u);
+                }
+            }
+        }
+        match (first_fault, totals) {
+            (Some(u), _) => Outcome::Fault(Fault {
+                status: u.status,
+                detail: u.detail,
+                spms,
+            }),
+            (None, Some(t)) if answer => Outcome::Answered(spms, t),
+            (None, Some(t)) => Outcome::Priced(spms, t),
+            (None, None) => Outcome::Fault(Fault {
+                status: StatusIndicator::TechnicalError,
+                detail: "the SDR has no usage module".into(),
+                spms,
+            }),
+        }
+    }
+
+    fn price_sum(
+        &self,
+        sdr: &ServiceDetailRecord,
+        sum: &ServiceUsageModule,
+    ) -> Result<Option<(ServicePricingModule, Totals)>, Unresolved> {
+        let Some(items) = usage_items(sdr, sum)? else {
+            return Ok(None);
+        };
+        let h = &sdr.service_header;
+        let customer_id = h
+            .customer_identity
+            .as_deref()
+            .or(sum.charged_participant.as_deref())
+            .or(sum.user_identifier.as_deref());
+        let access_form = sum.access_form.map(|a| a.to_string());
+        let attrs = |name: &str| attribute(sum, name);
+        let mut prices = Vec::with_capacity(items.len());
+        let mut total_basic = Decimal::ZERO;
+        let mut total_individual = Decimal::ZERO;
+        let mut currency_vat = None;
+        for u in &items {
+            let q = Query {
+                service: &sum.service_feature_code,
+                service_revision: sum.revision_state_of_service,
+                customer_id,
+                marketing_company: &sum.marketing_company,
+                time_of_use: &u.at,
+                customer_price: sum.customer_price,
+                market_price: sum.market_price,
+            };
+            let r = resolve::resolve(&self.lists, &self.customers, &q)?;
+            let Some(base_charge) = r.base.charge_for(u.item, access_form.as_deref(), &attrs)
+            else {
+                // The base list does not charge this item (e.g. queue time):
+                // it is free for everybody.
+                continue;
+            };
+            let chosen_charge = r
+                .chosen
+                .charge_for(u.item, access_form.as_deref(), &attrs)
+                .unwrap_or(base_charge);
+            let err = |e: price::PriceError| technical(e.to_string());
+            let basic_raw = price::amount(base_charge, u.quantity).map_err(err)?;
+            let mut individual_raw = price::amount(chosen_charge, u.quantity).map_err(err)?;
+            if let Some(d) = r.chosen.def.discount_percent {
+                let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                individual_raw = individual_raw
+                    .checked_mul(keep)
+                    .ok_or_else(|| technical("arithmetic overflow applying a discount".into()))?;
+            }
+            let basic = r.base.def.rounding.apply(basic_raw);
+            let individual = r.chosen.def.rounding.apply(individual_raw);
+            total_basic += basic;
+            total_individual += individual;
+            let currency = r.base.def.currency.clone().unwrap_or_default();
+            let vat = r
+                .chosen
+                .def
+                .vat_percent
+                .or(r.base.def.vat_percent)
+                .map_or(Decimal::ZERO, |v| v.0);
+            currency_vat.get_or_insert((currency, vat));
+            let amount = |d: Decimal| Amount::from_decimal(d).map_err(|e| technical(e.to_string()));
+            prices.push(PriceItem {
+                price_type: match chosen_charge.per {
+                    Per::Duration => PriceType::PerTimeSlice,
+                    Per::Event | Per::Unit => PriceType::PerFunction,
+                },
+                basic_price: amount(basic)?,
+                individual_price: Some(amount(individual)?),
+                price_table_identifier: r.chosen.def.id.clone(),
+                price_table_revision: r.chosen.def.revision,
+                bill_information: Some(u.item.to_owned()),
+                status_indicator: StatusIndicator::Priced,
+                unknown_items: None,
+            });
+        }
+        let Some((currency, vat)) = currency_vat else {
+            return Err(Unresolved {
+                status: StatusIndicator::UnableToLocatePriceTable,
+                detail: format!(
+                    "no list prices any usage item of {}",
+                    sum.service_feature_code
+                ),
+            });
+        };
+        let spm = ServicePricingModule {
+            module_identifier: ModuleIdentifier::ServicePricing,
+            revision_state: MODULE_REVISION,
+            sum_spm_correlator: sum.sum_spm_correlator,
+            service_pricing_identifier: Some(self.pricing_identifier.clone()),
+            time_of_pricing: self.pricing_time,
+            currency: currency.clone(),
+            vat_level: Amount::from_decimal(vat).map_err(|e| technical(e.to_string()))?,
+            prices,
+            unknown_items: None,
+        };
+        Ok(Some((
+            spm,
+            Totals {
+                currency,
+                marketing_company: sum.marketing_company.clone(),
+                basic: total_basic,
+                individual: total_individual,
+            },
+        )))
+    }
+}

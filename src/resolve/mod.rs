@@ -1,0 +1,134 @@
+//! Finding the price list for a usage: customer-unique, else the customer's
+//! group, else the marketing company's base list, all valid at the time of
+//! use (never the time of rating).
+
+pub mod customers;
+pub mod price_list;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::sdr::StatusIndicator;
+pub use customers::{Customer, Customers};
+pub use price_list::{Owner, PriceList, PriceLists};
+
+/// The lists that price one usage.
+#[derive(Debug, Clone)]
+pub struct Resolved<'a> {
+    /// The marketing company's base list: defines the basic price.
+    pub base: &'a Arc<PriceList>,
+    /// The list resolution chose: defines the individual price.
+    pub chosen: &'a Arc<PriceList>,
+    pub customer: &'a Customer,
+}
+
+/// Why no list could be found, as the seed's status indicator plus detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub status: StatusIndicator,
+    pub detail: String,
+}
+
+fn unresolved(status: StatusIndicator, detail: String) -> Unresolved {
+    Unresolved { status, detail }
+}
+
+/// What resolution needs to know about one usage module.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'q> {
+    pub service: &'q str,
+    pub service_revision: u16,
+    pub customer_id: Option<&'q str>,
+    pub marketing_company: &'q str,
+    pub time_of_use: &'q DateTime<FixedOffset>,
+    /// The SUM's customer-price flag: false forbids customer and group lists.
+    pub customer_price: Option<bool>,
+    /// The SUM's market-price flag: true prices with the base list only.
+    pub market_price: Option<bool>,
+}
+
+pub fn resolve<'a>(
+    lists: &'a PriceLists,
+    customers: &'a Customers,
+    q: &Query<'_>,
+) -> Result<Resolved<'a>, Unresolved> {
+    use StatusIndicator as S;
+    let t = q.time_of_use;
+    if !lists.knows_service(q.service) {
+        return Err(unresolved(
+            S::UnableToLocateServiceFeatureCode,
+            format!("no price list for service feature code `{}`", q.service),
+        ));
+    }
+    let basic = lists.basic_at(q.service, t).ok_or_else(|| {
+        unresolved(
+            S::UnableToLocatePriceTable,
+            format!("no basic list of {} valid at {t}", q.service),
+        )
+    })?;
+    if let Some(revs) = &basic.def.service_revisions
+        && !revs.contains(&q.service_revision)
+    {
+        return Err(unresolved(
+            S::UnableToLocateRevisionStateOfFeature,
+            format!(
+                "{} revision {} is not priced by basic list {} (knows {revs:?})",
+                q.service, q.service_revision, basic.def.id
+            ),
+        ));
+    }
+    let id = q.customer_id.ok_or_else(|| {
+        unresolved(
+            S::UnableToLocateServiceUser,
+            "the SDR names no customer".into(),
+        )
+    })?;
+    let customer = customers.get(id).ok_or_else(|| {
+        unresolved(
+            S::UnableToLocateServiceUser,
+            format!("customer `{id}` is not in the customer registry"),
+        )
+    })?;
+    let company = Owner::Company(q.marketing_company.to_owned());
+    if !lists.has_owner(q.service, &company) {
+        return Err(unresolved(
+            S::UnableToLocateMarketingCompany,
+            format!(
+                "marketing company `{}` has no price list for {}",
+                q.marketing_company, q.service
+            ),
+        ));
+    }
+    let base = lists.list_at(q.service, &company, t).ok_or_else(|| {
+        unresolved(
+            S::UnableToLocatePriceTable,
+            format!(
+                "no base list of {} for {} valid at {t}",
+                q.service, q.marketing_company
+            ),
+        )
+    })?;
+    let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
+    let chosen = if own_lists_allowed {
+        lists
+            .list_at(q.service, &Owner::Customer(customer.customer_id.clone()), t)
+            .or_else(|| {
+                customer.group.as_ref().and_then(|g| {
+                    lists.list_at(
+                        q.service,
+                        &Owner::Group(q.marketing_company.to_owned(), g.clone()),
+                        t,
+                    )
+                })
+            })
+            .unwrap_or(base)
+    } else {
+        base
+    };
+    Ok(Resolved {
+        base,
+        chosen,
+        customer,
+    })
+}

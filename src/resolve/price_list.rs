@@ -1,0 +1,507 @@
+//! Price lists: loading, checking, and finding the one valid at a time.
+//!
+//! One TOML file per list revision (see docs/price-lists.md). A basic list
+//! names what a service can price; every base, group and customer list of
+//! that service is built on it and may price only what it names.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, FixedOffset};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Deserializer};
+
+use crate::exit::Failure;
+
+/// A decimal read from a TOML string only: `"0.45"`, never `0.45`, so no
+/// float ever touches a price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub Decimal);
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<Decimal>()
+            .map(Money)
+            .map_err(|e| serde::de::Error::custom(format!("`{s}` is not a decimal amount: {e}")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListKind {
+    Basic,
+    Base,
+    Group,
+    Customer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoundingMode {
+    #[default]
+    HalfAwayFromZero,
+    HalfEven,
+    Up,
+    Down,
+}
+
+impl RoundingMode {
+    pub fn strategy(self) -> RoundingStrategy {
+        match self {
+            RoundingMode::HalfAwayFromZero => RoundingStrategy::MidpointAwayFromZero,
+            RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
+            RoundingMode::Up => RoundingStrategy::AwayFromZero,
+            RoundingMode::Down => RoundingStrategy::ToZero,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rounding {
+    #[serde(default = "two")]
+    pub decimals: u32,
+    #[serde(default)]
+    pub mode: RoundingMode,
+}
+
+fn two() -> u32 {
+    2
+}
+
+impl Default for Rounding {
+    fn default() -> Self {
+        Rounding {
+            decimals: 2,
+            mode: RoundingMode::default(),
+        }
+    }
+}
+
+impl Rounding {
+    pub fn apply(&self, d: Decimal) -> Decimal {
+        d.round_dp_with_strategy(self.decimals, self.mode.strategy())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Per {
+    /// A price per event or function performed.
+    Event,
+    /// A price per `unit_size` units of quantity (pages, octets...),
+    /// the quantity rounded up to whole unit sizes.
+    Unit,
+    /// A price per `unit_seconds` of duration, charged in increments.
+    Duration,
+}
+
+/// One priced item of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    pub item: toml::Spanned<String>,
+    pub per: Per,
+    pub price: Money,
+    /// `unit`: the price is for this many units (default 1).
+    pub unit_size: Option<u64>,
+    /// `duration`: the price is for this many seconds (default 60).
+    pub unit_seconds: Option<u64>,
+    /// `duration`: the first charged increment in seconds (default 1).
+    pub first_increment: Option<u64>,
+    /// `duration`: every following increment in seconds (default 1).
+    pub next_increment: Option<u64>,
+    /// Least amount charged for a non-zero usage.
+    pub minimum: Option<Money>,
+    /// Applies only to usage with this access form.
+    pub access_form: Option<String>,
+    /// Applies only when every named usage attribute has the given value.
+    #[serde(default)]
+    pub when: BTreeMap<String, String>,
+}
+
+impl Charge {
+    /// How specific the charge is; the most specific matching charge wins.
+    pub fn specificity(&self) -> usize {
+        usize::from(self.access_form.is_some()) + self.when.len()
+    }
+}
+
+/// One revision of one price list, as written in its file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceListDef {
+    pub id: String,
+    pub revision: u16,
+    pub kind: ListKind,
+    pub service: String,
+    pub based_on: Option<toml::Spanned<String>>,
+    pub marketing_company: Option<String>,
+    pub group: Option<String>,
+    pub customer: Option<String>,
+    pub valid_from: DateTime<FixedOffset>,
+    pub valid_to: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub cancelled: bool,
+    /// basic lists: the items the service can price.
+    pub items: Option<Vec<String>>,
+    /// basic lists: the revisions of the service's usage data they know.
+    pub service_revisions: Option<Vec<u16>>,
+    pub currency: Option<String>,
+    pub vat_percent: Option<Money>,
+    #[serde(default)]
+    pub rounding: Rounding,
+    /// group and customer lists: discount on the price, in percent.
+    pub discount_percent: Option<Money>,
+    #[serde(default)]
+    pub charge: Vec<Charge>,
+}
+
+/// A loaded list revision with where it came from.
+#[derive(Debug)]
+pub struct PriceList {
+    pub def: PriceListDef,
+    pub path: PathBuf,
+}
+
+impl PriceList {
+    pub fn is_valid_at(&self, t: &DateTime<FixedOffset>) -> bool {
+        !self.def.cancelled
+            && self.def.valid_from <= *t
+            && self.def.valid_to.is_none_or(|to| *t < to)
+    }
+
+    /// The most specific charge for `item` matching the usage.
+    pub fn charge_for(
+        &self,
+        item: &str,
+        access_form: Option<&str>,
+        attrs: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<&Charge> {
+        self.def
+            .charge
+            .iter()
+            .filter(|c| c.item.get_ref() == item)
+            .filter(|c| {
+                c.access_form
+                    .as_deref()
+                    .is_none_or(|a| Some(a) == access_form)
+            })
+            .filter(|c| c.when.iter().all(|(k, v)| attrs(k).as_deref() == Some(v)))
+            .max_by_key(|c| c.specificity())
+    }
+}
+
+/// Who a list belongs to, for resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Company(String),
+    Group(String, String),
+    Customer(String),
+}
+
+/// Every list revision, indexed for resolution.
+#[derive(Debug, Default)]
+pub struct PriceLists {
+    basic: HashMap<String, Vec<Arc<PriceList>>>,
+    priced: HashMap<(String, Owner), Vec<Arc<PriceList>>>,
+    count: usize,
+}
+
+fn config_error(
+    path: &Path,
+    src: &str,
+    span: Option<std::ops::Range<usize>>,
+    msg: &str,
+) -> anyhow::Error {
+    let at = span
+        .map(|s| {
+            let before = &src[..s.start.min(src.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(": line {line}, column {col}")
+        })
+        .unwrap_or_default();
+    Failure::Config(format!("{}{at}: {msg}", path.display())).into()
+}
+
+impl PriceLists {
+    /// Loads every `*.toml` under `dir` (recursively, sorted) and checks
+    /// them; the first problem stops the load.
+    pub fn load_dir(dir: &Path) -> Result<Self> {
+        let mut files = Vec::new();
+        collect_toml(dir, &mut files)
+            .with_context(|| format!("cannot read price lists in {}", dir.display()))?;
+        files.sort();
+        let mut sources = Vec::new();
+        for f in files {
+            let src = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read price list {}", f.display()))?;
+            sources.push((f, src));
+        }
+        Self::from_sources(sources)
+    }
+
+    /// Loads lists from (path, text) pairs.
+    pub fn from_sources(sources: Vec<(PathBuf, String)>) -> Result<Self> {
+        let mut parsed: Vec<(PathBuf, String, PriceListDef)> = Vec::new();
+        for (path, src) in sources {
+            let def: PriceListDef = toml::from_str(&src)
+                .map_err(|e| config_error(&path, &src, e.span(), e.message()))?;
+            parsed.push((path, src, def));
+        }
+        // A published revision is immutable: same id and revision must mean
+        // the same content.
+        let mut seen: HashMap<(String, u16), usize> = HashMap::new();
+        let mut unique = Vec::new();
+        for (i, (path, _, def)) in parsed.iter().enumerate() {
+            match seen.get(&(def.id.clone(), def.revision)) {
+                Some(&j) => {
+                    if parsed[j].2 != *def {
+                        return Err(Failure::Config(format!(
+                            "{}: price list {} revision {} differs from the one in {}; a published revision is immutable, publish a new revision instead",
+                            path.display(),
+                            def.id,
+                            def.revision,
+                            parsed[j].0.display()
+                        ))
+                        .into());
+                    }
+                }
+                None => {
+                    seen.insert((def.id.clone(), def.revision), i);
+                    unique.push(i);
+                }
+            }
+        }
+        let mut lists = PriceLists::default();
+        let basics: HashMap<&str, &PriceListDef> = parsed
+            .iter()
+            .filter(|(_, _, d)| d.kind == ListKind::Basic)
+            .map(|(_, _, d)| (d.id.as_str(), d))
+            .collect();
+        for &i in &unique {
+            let (path, src, def) = &parsed[i];
+            check(path, src, def, &basics)?;
+        }
+        for i in unique {
+            let (path, _, def) = parsed[i].clone();
+            let owner = match def.kind {
+                ListKind::Basic => None,
+                ListKind::Base => Some(Owner::Company(
+                    def.marketing_company.clone().unwrap_or_default(),
+                )),
+                ListKind::Group => Some(Owner::Group(
+                    def.marketing_company.clone().unwrap_or_default(),
+                    def.group.clone().unwrap_or_default(),
+                )),
+                ListKind::Customer => {
+                    Some(Owner::Customer(def.customer.clone().unwrap_or_default()))
+                }
+            };
+            let service = def.service.clone();
+            let list = Arc::new(PriceList { def, path });
+            match owner {
+                None => lists.basic.entry(service).or_default().push(list),
+                Some(o) => lists.priced.entry((service, o)).or_default().push(list),
+            }
+            lists.count += 1;
+        }
+        Ok(lists)
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether any basic list exists for the service at all.
+    pub fn knows_service(&self, service: &str) -> bool {
+        self.basic.contains_key(service)
+    }
+
+    /// The basic list of a service valid at `t`.
+    pub fn basic_at(&self, service: &str, t: &DateTime<FixedOffset>) -> Option<&Arc<PriceList>> {
+        valid_at(self.basic.get(service)?, t)
+    }
+
+    /// Whether the owner has any list of the service (valid or not).
+    pub fn has_owner(&self, service: &str, owner: &Owner) -> bool {
+        self.priced
+            .contains_key(&(service.to_owned(), owner.clone()))
+    }
+
+    /// The owner's list of `service` valid at `t`.
+    pub fn list_at(
+        &self,
+        service: &str,
+        owner: &Owner,
+        t: &DateTime<FixedOffset>,
+    ) -> Option<&Arc<PriceList>> {
+        valid_at(self.priced.get(&(service.to_owned(), owner.clone()))?, t)
+    }
+
+    /// Every revision of the owner's list of `service`, for explanations.
+    pub fn revisions(&self, service: &str, owner: &Owner) -> &[Arc<PriceList>] {
+        self.priced
+            .get(&(service.to_owned(), owner.clone()))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Among revisions valid at `t`, the one that took effect last (then the
+/// highest revision): a new revision supersedes from its valid-from on,
+/// while earlier usage keeps the revision valid when it happened.
+fn valid_at<'a>(
+    revs: &'a [Arc<PriceList>],
+    t: &DateTime<FixedOffset>,
+) -> Option<&'a Arc<PriceList>> {
+    revs.iter()
+        .filter(|l| l.is_valid_at(t))
+        .max_by_key(|l| (l.def.valid_from, l.def.revision))
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            collect_toml(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn check(
+    path: &Path,
+    src: &str,
+    def: &PriceListDef,
+    basics: &HashMap<&str, &PriceListDef>,
+) -> Result<()> {
+    let fail = |msg: String| Err(config_error(path, src, None, &msg));
+    if let Some(to) = def.valid_to
+        && to <= def.valid_from
+    {
+        return fail(format!(
+            "valid_to {to} is not after valid_from {}",
+            def.valid_from
+        ));
+    }
+    if def.kind == ListKind::Basic {
+        if def.items.as_ref().is_none_or(Vec::is_empty) {
+            return fail("a basic list must name the items it can price (items = [...])".into());
+        }
+        if !def.charge.is_empty() {
+            return fail(
+                "a basic list names items; prices belong in base, group and customer lists".into(),
+            );
+        }
+        return Ok(());
+    }
+    let Some(based_on) = &def.based_on else {
+        return fail(format!(
+            "{:?} list must say which basic list it is based_on",
+            def.kind
+        ));
+    };
+    let Some(basic) = basics.get(based_on.get_ref().as_str()) else {
+        return Err(config_error(
+            path,
+            src,
+            Some(based_on.span()),
+            &format!(
+                "based_on `{}` is not a basic price list",
+                based_on.get_ref()
+            ),
+        ));
+    };
+    if basic.service != def.service {
+        return Err(config_error(
+            path,
+            src,
+            Some(based_on.span()),
+            &format!(
+                "based_on `{}` is for service {}, this list is for {}",
+                based_on.get_ref(),
+                basic.service,
+                def.service
+            ),
+        ));
+    }
+    let need = |field: &str, present: bool| {
+        if present {
+            Ok(())
+        } else {
+            fail(format!("{:?} list needs `{field}`", def.kind))
+        }
+    };
+    need(
+        "marketing_company",
+        def.marketing_company.is_some() || def.kind == ListKind::Customer,
+    )?;
+    if def.kind == ListKind::Group {
+        need("group", def.group.is_some())?;
+    }
+    if def.kind == ListKind::Customer {
+        need("customer", def.customer.is_some())?;
+    }
+    if def.kind == ListKind::Base {
+        need("currency", def.currency.is_some())?;
+        need("vat_percent", def.vat_percent.is_some())?;
+        if def.discount_percent.is_some() {
+            return fail(
+                "a base list sets prices; discounts belong in group and customer lists".into(),
+            );
+        }
+    }
+    if let Some(d) = def.discount_percent
+        && (d.0 < Decimal::ZERO || d.0 > Decimal::ONE_HUNDRED)
+    {
+        return fail(format!("discount_percent {} is not between 0 and 100", d.0));
+    }
+    let items = basic.items.as_deref().unwrap_or(&[]);
+    for c in &def.charge {
+        if !items.contains(c.item.get_ref()) {
+            return Err(config_error(
+                path,
+                src,
+                Some(c.item.span()),
+                &format!(
+                    "item `{}` is not named by basic list {} (it names: {})",
+                    c.item.get_ref(),
+                    basic.id,
+                    items.join(", ")
+                ),
+            ));
+        }
+        let zero = |v: Option<u64>| v == Some(0);
+        if zero(c.unit_size)
+            || zero(c.unit_seconds)
+            || zero(c.first_increment)
+            || zero(c.next_increment)
+        {
+            return Err(config_error(
+                path,
+                src,
+                Some(c.item.span()),
+                "unit sizes and increments must be at least 1",
+            ));
+        }
+        if c.price.0 < Decimal::ZERO || c.minimum.is_some_and(|m| m.0 < Decimal::ZERO) {
+            return Err(config_error(
+                path,
+                src,
+                Some(c.item.span()),
+                "prices and minimums cannot be negative",
+            ));
+        }
+    }
+    Ok(())
+}
