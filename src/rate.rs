@@ -51,8 +51,8 @@ pub struct Rater {
 }
 
 /// One usage item of a SUM, ready to price.
-struct UsageItem {
-    item: &'static str,
+struct UsageItem<'a> {
+    item: &'a str,
     quantity: Quantity,
     at: Timestamp,
 }
@@ -82,10 +82,10 @@ fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<String> {
 }
 
 /// The usage items of a SUM, or None for parts priced elsewhere (sessions).
-fn usage_items(
+fn usage_items<'a>(
     sdr: &ServiceDetailRecord,
-    sum: &ServiceUsageModule,
-) -> Result<Option<Vec<UsageItem>>, Unresolved> {
+    sum: &'a ServiceUsageModule,
+) -> Result<Option<Vec<UsageItem<'a>>>, Unresolved> {
     let part = match &sum.service_specific {
         ServiceSpecificPart::Known(p) => p,
         ServiceSpecificPart::Unknown { .. } => {
@@ -170,22 +170,9 @@ fn usage_items(
             items
         }
         ServicePart::FunctionUsage(f) => {
-            let item = match f.function.as_str() {
-                "create" => "create",
-                "send" => "send",
-                "store" => "store",
-                "retrieve" => "retrieve",
-                "delete" => "delete",
-                other => {
-                    return Err(Unresolved {
-                        status: StatusIndicator::UnableToLocatePriceTable,
-                        detail: format!(
-                            "function `{other}` of {} has no price",
-                            sum.service_feature_code
-                        ),
-                    });
-                }
-            };
+            // A function no list names is caught as "no price" after
+            // resolution, so an unknown service is reported as such first.
+            let item = f.function.as_str();
             vec![UsageItem {
                 item,
                 quantity: Quantity::Units(f.quantity),

@@ -1,0 +1,495 @@
+//! `sdrate rate` worked examples: every expected price computed by hand.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+const BASIC: &str = r#"
+id = "vpn-basic"
+revision = 1
+kind = "basic"
+service = "VPN"
+valid_from = "2026-01-01T00:00:00+01:00"
+service_revisions = [1]
+items = ["call"]
+"#;
+
+fn base(revision: u16, valid_from: &str, offnet: &str) -> String {
+    format!(
+        r#"
+id = "vpn-acme-base"
+revision = {revision}
+kind = "base"
+service = "VPN"
+based_on = "vpn-basic"
+marketing_company = "acme"
+valid_from = "{valid_from}"
+currency = "SEK"
+vat_percent = "25"
+
+[[charge]]
+item = "call"
+per = "duration"
+price = "{offnet}"
+first_increment = 60
+next_increment = 1
+minimum = "0.45"
+
+[[charge]]
+item = "call"
+when = {{ callType = "onNet" }}
+per = "duration"
+price = "0.20"
+first_increment = 30
+next_increment = 6
+minimum = "0.15"
+"#
+    )
+}
+
+const GOLD: &str = r#"
+id = "vpn-acme-gold"
+revision = 1
+kind = "group"
+service = "VPN"
+based_on = "vpn-basic"
+marketing_company = "acme"
+group = "gold"
+valid_from = "2026-01-01T00:00:00+01:00"
+discount_percent = "10"
+"#;
+
+const K3: &str = r#"
+id = "vpn-K3"
+revision = 1
+kind = "customer"
+service = "VPN"
+based_on = "vpn-basic"
+marketing_company = "acme"
+customer = "K3"
+valid_from = "2026-06-01T00:00:00+02:00"
+
+[[charge]]
+item = "call"
+per = "duration"
+price = "0.30"
+"#;
+
+fn setup(dir: &Path) {
+    let pl = dir.join("lists");
+    fs::create_dir_all(&pl).unwrap();
+    fs::write(pl.join("basic.toml"), BASIC).unwrap();
+    fs::write(
+        pl.join("base-r1.toml"),
+        base(1, "2026-01-01T00:00:00+01:00", "0.60"),
+    )
+    .unwrap();
+    fs::write(
+        pl.join("base-r2.toml"),
+        base(2, "2026-11-21T12:00:00+01:00", "0.55"),
+    )
+    .unwrap();
+    fs::write(pl.join("gold.toml"), GOLD).unwrap();
+    fs::write(pl.join("k3.toml"), K3).unwrap();
+    fs::write(
+        dir.join("customers.csv"),
+        "customer_id,marketing_company,group\nK1,acme,\nK2,acme,gold\nK3,acme,gold\n",
+    )
+    .unwrap();
+}
+
+/// One VPN call SDR as `inspect`/`encode` JSON.
+fn call(
+    id: u32,
+    customer: &str,
+    company: &str,
+    service: &str,
+    start: &str,
+    secs: u64,
+    call_type: &str,
+    action: &str,
+    sdr_type: &str,
+) -> Value {
+    json!({"sdr": {
+        "serviceHeader": {
+            "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": sdr_type,
+            "sdrIdentifier": id, "producerIdentity": "spe-t", "timeOfOrigin": start,
+            "responsibilityTrace": [], "actionIndicator": action,
+            "customerIdentity": customer, "marketingCompany": company
+        },
+        "serviceUsageModules": [{
+            "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": service,
+            "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
+            "dialledNumber": "4711", "accessForm": "fixed",
+            "serviceSpecific": {"virtualPrivateNetwork": {
+                "typeOfAccess": "direct", "dialledNumber": "4711", "callType": call_type,
+                "startOfCharging": start, "chargeableDuration": secs
+            }}
+        }]
+    }})
+}
+
+fn billing(id: u32, customer: &str, start: &str, secs: u64) -> Value {
+    call(
+        id,
+        customer,
+        "acme",
+        "VPN",
+        start,
+        secs,
+        "offNet",
+        "priceAndForward",
+        "billing",
+    )
+}
+
+fn sdrate() -> Command {
+    Command::cargo_bin("sdrate").unwrap()
+}
+
+/// Encodes `records`, rates them, and returns (exit code, dir).
+fn rate(dir: &Path, records: &[Value]) -> i32 {
+    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
+    fs::write(dir.join("in.jsonl"), jsonl).unwrap();
+    sdrate()
+        .args(["encode", "in.jsonl", "-o", "in.sdr"])
+        .current_dir(dir)
+        .assert()
+        .success();
+    let out = sdrate()
+        .args([
+            "rate",
+            "in.sdr",
+            "--out",
+            "out",
+            "--price-lists",
+            "lists",
+            "--customers",
+            "customers.csv",
+            "--pricing-time",
+            "2026-11-22T02:00:00+01:00",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    out.status.code().unwrap()
+}
+
+/// (sdrIdentifier, basic, individual, table, revision, status) per priced SDR of a file.
+fn prices(file: &Path) -> Vec<(u64, String, String, String, u64, String)> {
+    let out = sdrate().arg("inspect").arg(file).output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let sdr = &v["sdr"];
+            let item = &sdr["servicePricingModules"][0]["prices"][0];
+            (
+                sdr["serviceHeader"]["sdrIdentifier"].as_u64().unwrap(),
+                item["basicPrice"].as_str().unwrap().to_owned(),
+                item["individualPrice"].as_str().unwrap_or("").to_owned(),
+                item["priceTableIdentifier"].as_str().unwrap().to_owned(),
+                item["priceTableRevision"].as_u64().unwrap(),
+                item["statusIndicator"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    id: u64,
+    basic: &str,
+    individual: &str,
+    table: &str,
+    rev: u64,
+) -> (u64, String, String, String, u64, String) {
+    (
+        id,
+        basic.into(),
+        individual.into(),
+        table.into(),
+        rev,
+        "priced".into(),
+    )
+}
+
+#[test]
+fn worked_examples_price_by_hand() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    let code = rate(
+        t.path(),
+        &[
+            // 125 s off-net under revision 1: 0.60 * 125 / 60 = 1.25.
+            billing(1, "K1", "2026-11-21T10:00:00+01:00", 125),
+            // One second before revision 2 takes effect: still revision 1.
+            billing(2, "K1", "2026-11-21T11:59:59+01:00", 125),
+            // At the validity edge, revision 2: 0.55 * 125 / 60 = 1.14583.. -> 1.15.
+            billing(3, "K1", "2026-11-21T12:00:00+01:00", 125),
+            // Same instant written in UTC: the time of use, not its notation, decides.
+            billing(4, "K1", "2026-11-21T11:00:00+00:00", 125),
+            // 20 s on-net: 30/6 increments give 30 s -> 0.10, below the 0.15 minimum.
+            call(
+                5,
+                "K1",
+                "acme",
+                "VPN",
+                "2026-11-21T10:00:00+01:00",
+                20,
+                "onNet",
+                "priceAndForward",
+                "billing",
+            ),
+            // 61 s off-net: first 60 s then per second -> 61 s -> 0.61.
+            billing(6, "K1", "2026-11-21T10:00:00+01:00", 61),
+            // Group gold, 10% off: 1.25 * 0.9 = 1.125 -> 1.13 (half away from zero).
+            billing(7, "K2", "2026-11-21T10:00:00+01:00", 125),
+            // K3's own list: 0.30 * 125 / 60 = 0.625 -> 0.63, not the group's.
+            billing(8, "K3", "2026-11-21T10:00:00+01:00", 125),
+            // Before K3's list is valid: the group list applies.
+            billing(9, "K3", "2026-05-31T10:00:00+02:00", 125),
+        ],
+    );
+    assert_eq!(code, 0);
+    let priced = prices(&t.path().join("out/priced/in.sdr"));
+    assert_eq!(
+        priced,
+        vec![
+            row(1, "1.25", "1.25", "vpn-acme-base", 1),
+            row(2, "1.25", "1.25", "vpn-acme-base", 1),
+            row(3, "1.15", "1.15", "vpn-acme-base", 2),
+            row(4, "1.15", "1.15", "vpn-acme-base", 2),
+            row(5, "0.15", "0.15", "vpn-acme-base", 1),
+            row(6, "0.61", "0.61", "vpn-acme-base", 1),
+            row(7, "1.25", "1.13", "vpn-acme-gold", 1),
+            row(8, "1.25", "0.63", "vpn-K3", 1),
+            row(9, "1.25", "1.13", "vpn-acme-gold", 1),
+        ]
+    );
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    // 1.25+1.25+1.15+1.15+0.15+0.61+1.25+1.25+1.25 = 9.31 basic;
+    // individual: 1.25+1.25+1.15+1.15+0.15+0.61+1.13+0.63+1.13 = 8.45.
+    assert_eq!(
+        summary["totals"]["SEK"]["acme"],
+        json!({"basic": "9.31", "individual": "8.45"})
+    );
+    assert_eq!(summary["priced"], 9);
+    assert_eq!(summary["accounting_identity_holds"], true);
+}
+
+#[test]
+fn faults_not_priced_and_answers_are_accounted_for() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    let code = rate(
+        t.path(),
+        &[
+            billing(1, "K1", "2026-11-21T10:00:00+01:00", 125),
+            billing(2, "K9", "2026-11-21T10:00:00+01:00", 125),
+            call(
+                3,
+                "K1",
+                "nobody",
+                "VPN",
+                "2026-11-21T10:00:00+01:00",
+                60,
+                "offNet",
+                "priceAndForward",
+                "billing",
+            ),
+            call(
+                4,
+                "K1",
+                "acme",
+                "XYZ",
+                "2026-11-21T10:00:00+01:00",
+                60,
+                "offNet",
+                "priceAndForward",
+                "billing",
+            ),
+            billing(5, "K1", "2025-06-01T10:00:00+02:00", 125),
+            call(
+                6,
+                "K1",
+                "acme",
+                "VPN",
+                "2026-11-21T10:00:00+01:00",
+                60,
+                "offNet",
+                "qualityAssuranceNotPriced",
+                "qualityAssurance",
+            ),
+            call(
+                7,
+                "K1",
+                "acme",
+                "VPN",
+                "2026-11-21T10:00:00+01:00",
+                60,
+                "offNet",
+                "priceRequest",
+                "billing",
+            ),
+        ],
+    );
+    assert_eq!(code, 1, "faults give exit code 1");
+    let report = fs::read_to_string(t.path().join("out/faults.csv")).unwrap();
+    let causes: Vec<(String, String)> = report
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[3].to_owned(), f[5].to_owned())
+        })
+        .collect();
+    assert_eq!(
+        causes,
+        vec![
+            ("2".into(), "unableToLocateServiceUser".into()),
+            ("3".into(), "unableToLocateMarketingCompany".into()),
+            ("4".into(), "unableToLocateServiceFeatureCode".into()),
+            ("5".into(), "unableToLocatePriceTable".into()),
+        ]
+    );
+    // Faulty SDRs carry their status in a pricing module, ready for recycling.
+    let labelled = prices(&t.path().join("out/faults.sdr"));
+    assert_eq!(labelled.len(), 4);
+    assert_eq!(labelled[0].5, "unableToLocateServiceUser");
+    // The price request is answered with a price: 0.60 * 60 / 60 = 0.60.
+    assert_eq!(
+        prices(&t.path().join("out/answers.sdr")),
+        vec![row(7, "0.60", "0.60", "vpn-acme-base", 1)]
+    );
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (
+            &summary["records_read"],
+            &summary["priced"],
+            &summary["price_requests"],
+            &summary["not_priced"],
+            &summary["faulted"]
+        ),
+        (&json!(7), &json!(1), &json!(1), &json!(1), &json!(4))
+    );
+    assert_eq!(summary["accounting_identity_holds"], true);
+}
+
+#[test]
+fn bad_price_lists_stop_the_run_with_file_line_and_column() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    fs::write(t.path().join("in.sdr"), b"").unwrap();
+    let run = |dir: &Path| {
+        sdrate()
+            .args([
+                "rate",
+                "in.sdr",
+                "--out",
+                "out",
+                "--price-lists",
+                "lists",
+                "--customers",
+                "customers.csv",
+            ])
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    // An unknown key.
+    fs::write(
+        t.path().join("lists/gold.toml"),
+        GOLD.replace("discount_percent", "discount_pct"),
+    )
+    .unwrap();
+    let out = run(t.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("gold.toml: line 10, column 1"), "{err}");
+    assert!(err.contains("discount_pct"), "{err}");
+    // An item the basic list does not name.
+    fs::write(t.path().join("lists/gold.toml"), GOLD).unwrap();
+    fs::write(
+        t.path().join("lists/k3.toml"),
+        K3.replace("item = \"call\"", "item = \"sms\""),
+    )
+    .unwrap();
+    let out = run(t.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("k3.toml: line 12, column 8: item `sms` is not named by basic list vpn-basic"),
+        "{err}"
+    );
+    // A published revision edited in place.
+    fs::write(t.path().join("lists/k3.toml"), K3).unwrap();
+    fs::write(
+        t.path().join("lists/k3-copy.toml"),
+        K3.replace("0.30", "0.25"),
+    )
+    .unwrap();
+    let out = run(t.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("price list vpn-K3 revision 1 differs"),
+        "{err}"
+    );
+    assert!(
+        !t.path().join("out").exists(),
+        "nothing is written before the lists load"
+    );
+}
+
+#[test]
+fn output_is_identical_at_one_and_two_threads() {
+    let t = tempfile::tempdir().unwrap();
+    sdrate()
+        .args(["generate", "--count", "20000", "--seed", "5", "-o"])
+        .arg(t.path().join("g.sdr"))
+        .assert()
+        .success();
+    let root = env!("CARGO_MANIFEST_DIR");
+    for threads in ["1", "2"] {
+        sdrate()
+            .current_dir(root)
+            .arg("rate")
+            .arg(t.path().join("g.sdr"))
+            .arg("--out")
+            .arg(t.path().join(format!("out{threads}")))
+            .args([
+                "--threads",
+                threads,
+                "--pricing-time",
+                "2026-11-22T02:00:00+01:00",
+            ])
+            .assert()
+            .code(1);
+    }
+    for name in [
+        "priced/g.sdr",
+        "answers.sdr",
+        "not-priced.sdr",
+        "session-events.sdr",
+        "faults.sdr",
+        "faults.csv",
+        "summary.json",
+    ] {
+        let a = fs::read(t.path().join("out1").join(name)).unwrap();
+        let b = fs::read(t.path().join("out2").join(name)).unwrap();
+        assert!(a == b, "{name} differs between 1 and 2 threads");
+    }
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("out1/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["records_read"], 20000);
+    assert_eq!(summary["accounting_identity_holds"], true);
+}
