@@ -100,49 +100,69 @@ fn setup(dir: &Path) {
     .unwrap();
 }
 
-/// One VPN call SDR as `inspect`/`encode` JSON.
-fn call(
+/// One VPN call SDR as `inspect`/`encode` JSON; the defaults are a billing
+/// off-net call of customer `customer` of acme, priced and forwarded.
+struct Call<'a> {
     id: u32,
-    customer: &str,
-    company: &str,
-    service: &str,
-    start: &str,
+    customer: &'a str,
+    company: &'a str,
+    service: &'a str,
+    start: &'a str,
     secs: u64,
-    call_type: &str,
-    action: &str,
-    sdr_type: &str,
-) -> Value {
-    json!({"sdr": {
-        "serviceHeader": {
-            "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": sdr_type,
-            "sdrIdentifier": id, "producerIdentity": "spe-t", "timeOfOrigin": start,
-            "responsibilityTrace": [], "actionIndicator": action,
-            "customerIdentity": customer, "marketingCompany": company
-        },
-        "serviceUsageModules": [{
-            "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": service,
-            "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
-            "dialledNumber": "4711", "accessForm": "fixed",
-            "serviceSpecific": {"virtualPrivateNetwork": {
-                "typeOfAccess": "direct", "dialledNumber": "4711", "callType": call_type,
-                "startOfCharging": start, "chargeableDuration": secs
-            }}
-        }]
-    }})
+    call_type: &'a str,
+    action: &'a str,
+    sdr_type: &'a str,
+}
+
+impl<'a> Call<'a> {
+    fn new(id: u32, customer: &'a str, start: &'a str, secs: u64) -> Self {
+        Call {
+            id,
+            customer,
+            company: "acme",
+            service: "VPN",
+            start,
+            secs,
+            call_type: "offNet",
+            action: "priceAndForward",
+            sdr_type: "billing",
+        }
+    }
+
+    fn json(&self) -> Value {
+        let Call {
+            id,
+            customer,
+            company,
+            service,
+            start,
+            secs,
+            call_type,
+            action,
+            sdr_type,
+        } = self;
+        json!({"sdr": {
+            "serviceHeader": {
+                "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": sdr_type,
+                "sdrIdentifier": id, "producerIdentity": "spe-t", "timeOfOrigin": start,
+                "responsibilityTrace": [], "actionIndicator": action,
+                "customerIdentity": customer, "marketingCompany": company
+            },
+            "serviceUsageModules": [{
+                "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": service,
+                "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
+                "dialledNumber": "4711", "accessForm": "fixed",
+                "serviceSpecific": {"virtualPrivateNetwork": {
+                    "typeOfAccess": "direct", "dialledNumber": "4711", "callType": call_type,
+                    "startOfCharging": start, "chargeableDuration": secs
+                }}
+            }]
+        }})
+    }
 }
 
 fn billing(id: u32, customer: &str, start: &str, secs: u64) -> Value {
-    call(
-        id,
-        customer,
-        "acme",
-        "VPN",
-        start,
-        secs,
-        "offNet",
-        "priceAndForward",
-        "billing",
-    )
+    Call::new(id, customer, start, secs).json()
 }
 
 fn sdrate() -> Command {
@@ -233,17 +253,11 @@ fn worked_examples_price_by_hand() {
             // Same instant written in UTC: the time of use, not its notation, decides.
             billing(4, "K1", "2026-11-21T11:00:00+00:00", 125),
             // 20 s on-net: 30/6 increments give 30 s -> 0.10, below the 0.15 minimum.
-            call(
-                5,
-                "K1",
-                "acme",
-                "VPN",
-                "2026-11-21T10:00:00+01:00",
-                20,
-                "onNet",
-                "priceAndForward",
-                "billing",
-            ),
+            Call {
+                call_type: "onNet",
+                ..Call::new(5, "K1", "2026-11-21T10:00:00+01:00", 20)
+            }
+            .json(),
             // 61 s off-net: first 60 s then per second -> 61 s -> 0.61.
             billing(6, "K1", "2026-11-21T10:00:00+01:00", 61),
             // Group gold, 10% off: 1.25 * 0.9 = 1.125 -> 1.13 (half away from zero).
@@ -292,51 +306,28 @@ fn faults_not_priced_and_answers_are_accounted_for() {
         &[
             billing(1, "K1", "2026-11-21T10:00:00+01:00", 125),
             billing(2, "K9", "2026-11-21T10:00:00+01:00", 125),
-            call(
-                3,
-                "K1",
-                "nobody",
-                "VPN",
-                "2026-11-21T10:00:00+01:00",
-                60,
-                "offNet",
-                "priceAndForward",
-                "billing",
-            ),
-            call(
-                4,
-                "K1",
-                "acme",
-                "XYZ",
-                "2026-11-21T10:00:00+01:00",
-                60,
-                "offNet",
-                "priceAndForward",
-                "billing",
-            ),
+            Call {
+                company: "nobody",
+                ..Call::new(3, "K1", "2026-11-21T10:00:00+01:00", 60)
+            }
+            .json(),
+            Call {
+                service: "XYZ",
+                ..Call::new(4, "K1", "2026-11-21T10:00:00+01:00", 60)
+            }
+            .json(),
             billing(5, "K1", "2025-06-01T10:00:00+02:00", 125),
-            call(
-                6,
-                "K1",
-                "acme",
-                "VPN",
-                "2026-11-21T10:00:00+01:00",
-                60,
-                "offNet",
-                "qualityAssuranceNotPriced",
-                "qualityAssurance",
-            ),
-            call(
-                7,
-                "K1",
-                "acme",
-                "VPN",
-                "2026-11-21T10:00:00+01:00",
-                60,
-                "offNet",
-                "priceRequest",
-                "billing",
-            ),
+            Call {
+                action: "qualityAssuranceNotPriced",
+                sdr_type: "qualityAssurance",
+                ..Call::new(6, "K1", "2026-11-21T10:00:00+01:00", 60)
+            }
+            .json(),
+            Call {
+                action: "priceRequest",
+                ..Call::new(7, "K1", "2026-11-21T10:00:00+01:00", 60)
+            }
+            .json(),
         ],
     );
     assert_eq!(code, 1, "faults give exit code 1");
