@@ -162,9 +162,13 @@ pub fn decode(bytes: &[u8]) -> Result<ServiceDetailRecord, DecodeFailure> {
     }
 }
 
-/// rasn's messages span lines; a fault report wants one.
+/// rasn's messages span lines and repeat the codec once per nesting level;
+/// a fault report wants one line, and every record is BER.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.replace(" (Codec: BER)", "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// File extensions taken from a directory given as input.

@@ -20,6 +20,8 @@ pub enum FrameError {
     TooDeep,
     #[error("tag number too large")]
     TagTooLarge,
+    #[error("identifier octet 00 (end-of-contents) where an element belongs")]
+    EndOfContentsAsElement,
 }
 
 /// Identifier and length of one element.
@@ -126,6 +128,29 @@ fn element_len_at_depth(buf: &[u8], depth: usize) -> Result<usize, FrameError> {
     }
 }
 
+/// Checks that `elem` (exactly one element) is a well-formed tree: every
+/// constructed element's content splits into children, none of them an
+/// end-of-contents identifier, to [`MAX_DEPTH`] levels.
+pub fn check_tree(elem: &[u8]) -> Result<(), FrameError> {
+    check_tree_at_depth(elem, 0)
+}
+
+fn check_tree_at_depth(elem: &[u8], depth: usize) -> Result<(), FrameError> {
+    if depth > MAX_DEPTH {
+        return Err(FrameError::TooDeep);
+    }
+    if element_len(elem)? != elem.len() {
+        return Err(truncated(elem.len(), elem.len()));
+    }
+    if header(elem)?.constructed {
+        let (content, _) = contents(elem)?;
+        for child in children(content) {
+            check_tree_at_depth(child?, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
 /// The content octets of a constructed element and whether they end with
 /// end-of-contents octets (indefinite form). `elem` is exactly one element.
 pub fn contents(elem: &[u8]) -> Result<(&[u8], bool), FrameError> {
@@ -141,6 +166,12 @@ pub fn children(mut content: &[u8]) -> impl Iterator<Item = Result<&[u8], FrameE
     std::iter::from_fn(move || {
         if content.is_empty() {
             return None;
+        }
+        // Universal tag 0 is reserved for end-of-contents; inside content
+        // it can only be an error, and re-framing it would end the parent.
+        if content[0] == 0 {
+            content = &[];
+            return Some(Err(FrameError::EndOfContentsAsElement));
         }
         match element_len(content) {
             Ok(n) => {

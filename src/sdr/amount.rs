@@ -12,7 +12,9 @@ use super::Unknowns;
 pub struct Amount {
     #[rasn(tag(0))]
     pub units: i64,
-    #[rasn(tag(1))]
+    // The range is checked on decode, so a record with 29 decimals is a
+    // record fault, not a value JSON or pricing cannot hold.
+    #[rasn(tag(1), value("0..=28"))]
     pub decimal_places: u8,
     pub unknown_items: Option<Unknowns>,
 }
@@ -45,21 +47,67 @@ impl Amount {
     }
 }
 
+/// JSON form with items a later version appended to the amount; plain
+/// amounts are a bare decimal string.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AmountWithUnknowns {
+    value: String,
+    unknown_items: Unknowns,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AmountJson {
+    Plain(String),
+    Extended(AmountWithUnknowns),
+}
+
 impl Serialize for Amount {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.to_decimal() {
-            Ok(d) => s.collect_str(&d),
-            Err(e) => Err(serde::ser::Error::custom(e)),
+        let value = self.to_decimal().map_err(serde::ser::Error::custom)?;
+        match &self.unknown_items {
+            None => s.collect_str(&value),
+            Some(unknown) => AmountWithUnknowns {
+                value: value.to_string(),
+                unknown_items: unknown.clone(),
+            }
+            .serialize(s),
         }
     }
 }
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        let (text, unknown) = match AmountJson::deserialize(d)? {
+            AmountJson::Plain(text) => (text, None),
+            AmountJson::Extended(e) => (e.value, Some(e.unknown_items)),
+        };
         let value: Decimal = text
             .parse()
             .map_err(|e| serde::de::Error::custom(format!("amount `{text}`: {e}")))?;
-        Amount::from_decimal(value).map_err(serde::de::Error::custom)
+        let mut amount = Amount::from_decimal(value).map_err(serde::de::Error::custom)?;
+        amount.unknown_items = unknown;
+        Ok(amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keeps_unknown_items() {
+        let a = Amount {
+            units: -125,
+            decimal_places: 2,
+            unknown_items: Some(Unknowns(vec![vec![0x9f, 0x20, 0x01, 0x07]])),
+        };
+        let text = serde_json::to_string(&a).unwrap();
+        assert_eq!(text, r#"{"value":"-1.25","unknownItems":["9f200107"]}"#);
+        assert_eq!(serde_json::from_str::<Amount>(&text).unwrap(), a);
+        let plain: Amount = serde_json::from_str(r#""0.10""#).unwrap();
+        assert_eq!((plain.units, plain.decimal_places), (10, 2));
+        assert_eq!(serde_json::to_string(&plain).unwrap(), r#""0.10""#);
     }
 }

@@ -30,7 +30,19 @@ impl Decode for RawTlv {
         _constraints: &Constraints,
     ) -> Result<Self, D::Error> {
         // With Tag::EOC, decode_any returns the whole encoding, tag included.
-        Ok(RawTlv(decoder.decode_any(Tag::EOC)?.into_bytes()))
+        let bytes = decoder.decode_any(Tag::EOC)?.into_bytes();
+        // Kept bytes are written again, maybe re-framed: they must be a
+        // well-formed tree, or the copy would not mean what the original did.
+        crate::read::tlv::check_tree(&bytes).map_err(|e| {
+            rasn::error::DecodeError::parser_fail(
+                format!(
+                    "unknown item {}: {e}",
+                    hex::encode(&bytes[..bytes.len().min(8)])
+                ),
+                decoder.codec(),
+            )
+        })?;
+        Ok(RawTlv(bytes))
     }
 }
 

@@ -15,7 +15,7 @@ use serde_with::skip_serializing_none;
 
 pub use amount::Amount;
 pub use ext::Unknowns;
-use ext::asn_enum;
+use ext::{RawTlv, asn_enum};
 
 pub use time::Timestamp;
 
@@ -258,7 +258,7 @@ impl rasn::types::DecodeChoice for ServiceSpecificPart {
             <ServicePart as rasn::types::DecodeChoice>::from_tag(decoder, tag).map(Self::Known)
         } else {
             Ok(Self::Unknown {
-                unknown: decoder.decode_any(Tag::EOC)?.into_bytes(),
+                unknown: RawTlv::decode(decoder)?.0,
             })
         }
     }

@@ -1,0 +1,47 @@
+//! Arbitrary bytes as an SDR file. Framing, decoding, re-framing with
+//! indefinite lengths, re-encoding and JSON output must never panic, and
+//! what the reader accepts must survive its own round trips.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sdrate::read::{self, Input, tlv};
+
+fuzz_target!(|data: &[u8]| {
+    let input = Input::from_bytes("fuzz", data.to_vec());
+    let mut end = 0u64;
+    for item in input.records() {
+        match item {
+            Ok(rec) => {
+                // Records are contiguous and lie inside the input.
+                assert_eq!(rec.offset, end);
+                end += rec.bytes.len() as u64;
+                assert!(end <= data.len() as u64);
+                let decoded = read::decode(rec.bytes);
+                match tlv::to_indefinite(rec.bytes) {
+                    Ok(indefinite) => {
+                        assert_eq!(tlv::element_len(&indefinite), Ok(indefinite.len()));
+                        let again = read::decode(&indefinite);
+                        if let Ok(sdr) = &decoded {
+                            assert_eq!(again.as_ref().ok(), Some(sdr), "indefinite twin differs");
+                        }
+                    }
+                    // A record that decodes is a well-formed tree, so it can
+                    // always be re-framed.
+                    Err(e) => assert!(decoded.is_err(), "decoded but cannot re-frame: {e}"),
+                }
+                if let Ok(sdr) = decoded {
+                    // What decodes encodes, and reads back as the same value.
+                    let bytes = rasn::ber::encode(&sdr).expect("a decoded SDR encodes");
+                    let back = read::decode(&bytes).expect("a re-encoded SDR decodes");
+                    assert_eq!(back, sdr);
+                    // JSON output may refuse a value, but must not panic.
+                    let _ = serde_json::to_string(&sdr);
+                }
+            }
+            Err(broken) => {
+                assert_eq!(broken.offset, end);
+                assert_eq!(broken.offset as usize + broken.bytes.len(), data.len());
+            }
+        }
+    }
+});
