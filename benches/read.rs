@@ -19,6 +19,9 @@
 //!
 //! Results and the machine they came from are in BENCHMARKS.md.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::io::Write;
 use std::ops::Range;

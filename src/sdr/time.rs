@@ -47,8 +47,73 @@ impl Decode for Timestamp {
         tag: Tag,
         _constraints: &Constraints,
     ) -> Result<Self, D::Error> {
-        decoder.decode_generalized_time(tag).map(Timestamp)
+        let codec = decoder.codec();
+        let text: std::borrow::Cow<[u8]> =
+            decoder.decode_octet_string(tag, &Constraints::default())?;
+        if let Some(t) = parse_common_form(&text) {
+            return Ok(Timestamp(t));
+        }
+        // Every other legal form (minutes or seconds omitted, comma
+        // fractions, no zone, constructed strings) goes through rasn's
+        // parser, on the contents re-framed as a primitive GeneralizedTime.
+        let mut element = vec![0x18];
+        crate::read::tlv::push_length(&mut element, text.len());
+        element.extend_from_slice(&text);
+        rasn::ber::decode::<GeneralizedTime>(&element)
+            .map(Timestamp)
+            .map_err(|e| {
+                rasn::error::DecodeError::parser_fail(
+                    format!(
+                        "invalid GeneralizedTime `{}`: {e}",
+                        String::from_utf8_lossy(&text)
+                    ),
+                    codec,
+                )
+                .into()
+            })
     }
+}
+
+/// The form nearly every producer writes, parsed without allocating:
+/// `YYYYMMDDHHMMSS`, an optional `.` fraction, then `Z` or `+HHMM`/`-HHMM`.
+/// None sends the text to the general parser.
+fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
+    fn num(d: &[u8]) -> Option<u32> {
+        d.iter().try_fold(0u32, |acc, b| {
+            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+        })
+    }
+    let (head, mut rest) = text.split_at_checked(14)?;
+    let date = chrono::NaiveDate::from_ymd_opt(
+        num(&head[0..4])? as i32,
+        num(&head[4..6])?,
+        num(&head[6..8])?,
+    )?;
+    let (h, m, sec) = (num(&head[8..10])?, num(&head[10..12])?, num(&head[12..14])?);
+    let mut nanos = 0u32;
+    if let [b'.', tail @ ..] = rest {
+        let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        nanos = num(&tail[..digits])? * 10u32.pow(9 - digits as u32);
+        rest = &tail[digits..];
+    }
+    let offset = match rest {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), hh @ ..] if hh.len() == 4 => {
+            let minutes = (num(&hh[..2])? * 60 + num(&hh[2..])?) as i32;
+            if *sign == b'-' { -minutes } else { minutes }
+        }
+        _ => return None,
+    };
+    // Leap seconds and other oddities take the general path.
+    if sec > 59 {
+        return None;
+    }
+    let local = date.and_hms_nano_opt(h, m, sec, nanos)?;
+    let zone = FixedOffset::east_opt(offset * 60)?;
+    local.and_local_timezone(zone).single()
 }
 
 impl Encode for Timestamp {
