@@ -12,8 +12,8 @@
 //!
 //! * `read/decode_in_memory`: `read::decode` over records already framed and
 //!   held in one buffer: the cost of rasn decoding alone.
-//! * `read/frame_file`: `Input::open` (mmap) + `records()` over the file on
-//!   disk, no decoding: the cost of finding record boundaries.
+//! * `read/frame_file`: `Reader` (2 MiB blocks of whole records) over the
+//!   file on disk, no decoding: the cost of finding record boundaries.
 //! * `read/frame_decode_file`: both, as `sdrate inspect` and the rating
 //!   pipeline read a file.
 //!
@@ -31,7 +31,7 @@ use std::time::Duration;
 use chrono::DateTime;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use sdrate::generate::Generator;
-use sdrate::read::{self, Input};
+use sdrate::read::{self, Reader};
 use sdrate::sdr::Timestamp;
 
 const RECORDS: usize = 100_000;
@@ -69,13 +69,15 @@ fn corpus() -> Corpus {
 
 /// Frames and decodes a whole file; returns the number of good records.
 fn read_file(path: &Path) -> usize {
-    let input = Input::open(path).expect("bench file opens");
+    let mut reader = Reader::open(path).expect("bench file opens");
     let mut good = 0;
-    for item in input.records() {
-        let rec = item.expect("generated file frames");
-        let sdr = read::decode(rec.bytes).expect("generated record decodes");
-        black_box(&sdr);
-        good += 1;
+    while let Some(chunk) = reader.next_chunk().expect("bench file reads") {
+        for item in chunk.records() {
+            let rec = item.expect("generated file frames");
+            let sdr = read::decode(rec.bytes).expect("generated record decodes");
+            black_box(&sdr);
+            good += 1;
+        }
     }
     good
 }
@@ -111,11 +113,13 @@ fn benches(c: &mut Criterion) {
 
     group.bench_function("frame_file", |b| {
         b.iter(|| {
-            let input = Input::open(&path).unwrap();
+            let mut reader = Reader::open(&path).unwrap();
             let mut n = 0usize;
-            for item in input.records() {
-                black_box(item.unwrap().bytes);
-                n += 1;
+            while let Some(chunk) = reader.next_chunk().unwrap() {
+                for item in chunk.records() {
+                    black_box(item.unwrap().bytes);
+                    n += 1;
+                }
             }
             assert_eq!(n, RECORDS);
         })

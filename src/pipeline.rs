@@ -14,12 +14,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::rate::{Outcome, Rater, Totals};
-use crate::read::{self, Framed, Input};
+use crate::read::{self, Framed, Reader};
 use crate::sdr::StatusIndicator;
 use crate::write::append_priced;
-
-/// Records handed to the workers at a time.
-const CHUNK: usize = 8192;
 
 /// Output file names inside the output directory.
 pub mod names {
@@ -228,7 +225,7 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
     };
     let write_err = |what: &str| format!("cannot write {what}");
     for (index, path) in inputs.iter().enumerate() {
-        let input = Input::open(path)?;
+        let mut reader = Reader::open(path)?;
         let file = path.display().to_string();
         summary.inputs.push(file.clone());
         let priced_path = out
@@ -236,21 +233,16 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
             .join(names::PRICED_DIR)
             .join(priced_name(path, index, inputs));
         let mut priced = create(&priced_path)?;
-        let mut records = input.records();
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK);
+        // One block of whole records at a time (read::CHUNK_BYTES), so
+        // memory does not grow with the file.
+        while let Some(block) = reader.next_chunk()? {
+            let mut chunk = Vec::new();
             let mut broken = None;
-            for item in records.by_ref() {
+            for item in block.records() {
                 match item {
                     Ok(rec) => chunk.push(rec),
                     Err(b) => broken = Some(b),
                 }
-                if chunk.len() == CHUNK || broken.is_some() {
-                    break;
-                }
-            }
-            if chunk.is_empty() && broken.is_none() {
-                break;
             }
             let done: Vec<Done> = chunk.par_iter().map(|rec| work(rater, rec)).collect();
             for (rec, d) in chunk.iter().zip(done) {

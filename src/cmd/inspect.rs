@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::InspectArgs;
-use crate::read::{self, Input};
+use crate::read::{self, Reader};
 use crate::sdr::ServiceDetailRecord;
 
 #[derive(Serialize)]
@@ -21,41 +21,43 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let mut out = super::output(None)?;
     let mut faults = 0u64;
     for path in read::expand_inputs(&args.inputs)? {
-        let input = Input::open(&path)?;
+        let mut reader = Reader::open(&path)?;
         let file = path.display().to_string();
-        for item in input.records() {
-            match item {
-                Ok(rec) => match read::decode(rec.bytes) {
-                    Ok(sdr) => {
-                        serde_json::to_writer(
-                            &mut out,
-                            &Line {
-                                file: &file,
-                                offset: rec.offset,
-                                sdr: &sdr,
-                            },
-                        )
-                        .context("cannot write to standard output")?;
-                        out.write_all(b"\n")
+        while let Some(block) = reader.next_chunk()? {
+            for item in block.records() {
+                match item {
+                    Ok(rec) => match read::decode(rec.bytes) {
+                        Ok(sdr) => {
+                            serde_json::to_writer(
+                                &mut out,
+                                &Line {
+                                    file: &file,
+                                    offset: rec.offset,
+                                    sdr: &sdr,
+                                },
+                            )
                             .context("cannot write to standard output")?;
-                    }
-                    Err(e) => {
+                            out.write_all(b"\n")
+                                .context("cannot write to standard output")?;
+                        }
+                        Err(e) => {
+                            faults += 1;
+                            eprintln!(
+                                "sdrate: {file}: offset {}: record of {} bytes cannot be decoded: {e}",
+                                rec.offset,
+                                rec.bytes.len()
+                            );
+                        }
+                    },
+                    Err(broken) => {
                         faults += 1;
                         eprintln!(
-                            "sdrate: {file}: offset {}: record of {} bytes cannot be decoded: {e}",
-                            rec.offset,
-                            rec.bytes.len()
+                            "sdrate: {file}: offset {}: broken record framing, the remaining {} bytes cannot be read: {}",
+                            broken.offset,
+                            broken.bytes.len(),
+                            broken.error
                         );
                     }
-                },
-                Err(broken) => {
-                    faults += 1;
-                    eprintln!(
-                        "sdrate: {file}: offset {}: broken record framing, the remaining {} bytes cannot be read: {}",
-                        broken.offset,
-                        broken.bytes.len(),
-                        broken.error
-                    );
                 }
             }
         }

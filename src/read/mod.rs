@@ -13,55 +13,27 @@ use anyhow::{Context, Result};
 use crate::sdr::ServiceDetailRecord;
 pub use tlv::FrameError;
 
-/// The bytes of one input, memory-mapped for files so that no copy is made.
+/// One input held whole in memory: for tests, the fuzzer and small files.
+/// Runs over real inputs use [`Reader`], which streams.
 pub struct Input {
     name: PathBuf,
-    data: Data,
-}
-
-enum Data {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
+    data: Vec<u8>,
 }
 
 impl Input {
-    /// Opens a file, or standard input for `-`.
+    /// Reads a file, or standard input for `-`, into memory.
     pub fn open(path: &Path) -> Result<Self> {
-        if path.as_os_str() == "-" {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .context("cannot read standard input")?;
-            return Ok(Input::from_bytes("-", buf));
-        }
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let len = file
-            .metadata()
-            .with_context(|| format!("cannot stat {}", path.display()))?
-            .len();
-        // mmap of an empty file fails on some platforms; nothing to map anyway.
-        let data = if len == 0 {
-            Data::Owned(Vec::new())
-        } else {
-            // SAFETY: the map is read-only; sdrate never writes its inputs, and an
-            // input truncated underneath a run is an operator error that can at
-            // worst raise SIGBUS, as with any mmap-based reader.
-            Data::Mapped(
-                unsafe { memmap2::Mmap::map(&file) }
-                    .with_context(|| format!("cannot map {}", path.display()))?,
-            )
-        };
-        Ok(Input {
-            name: path.to_path_buf(),
-            data,
-        })
+        let mut data = Vec::new();
+        open_source(path)?
+            .read_to_end(&mut data)
+            .with_context(|| format!("cannot read {}", display(path)))?;
+        Ok(Input::from_bytes(path, data))
     }
 
     pub fn from_bytes(name: impl Into<PathBuf>, bytes: Vec<u8>) -> Self {
         Input {
             name: name.into(),
-            data: Data::Owned(bytes),
+            data: bytes,
         }
     }
 
@@ -70,18 +42,154 @@ impl Input {
     }
 
     pub fn bytes(&self) -> &[u8] {
-        match &self.data {
-            Data::Mapped(m) => m,
-            Data::Owned(v) => v,
-        }
+        &self.data
     }
 
     /// The records of this input, in file order.
     pub fn records(&self) -> Records<'_> {
-        Records {
-            buf: self.bytes(),
-            pos: 0,
+        Records::new(&self.data, 0)
+    }
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn open_source(path: &Path) -> Result<Box<dyn Read + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(file))
+}
+
+/// Default size of the blocks a [`Reader`] hands out.
+pub const CHUNK_BYTES: usize = 2 << 20;
+
+/// Streams one input in blocks of whole records, so memory stays bounded
+/// by the block size (or the largest record) whatever the file size.
+/// Unlike a memory map, the pages read do not stay resident.
+pub struct Reader {
+    name: PathBuf,
+    source: Box<dyn Read + Send>,
+    /// Bytes read but not yet handed out; `carry[0]` is at file `offset`.
+    carry: Vec<u8>,
+    offset: u64,
+    eof: bool,
+    target: usize,
+}
+
+/// A block of an input: whole records (and, last in a file, possibly
+/// zero padding or a broken tail), starting at file offset `offset`.
+pub struct Chunk {
+    pub offset: u64,
+    pub data: Vec<u8>,
+}
+
+impl Chunk {
+    /// The records of this block, with their offsets in the file.
+    pub fn records(&self) -> Records<'_> {
+        Records::new(&self.data, self.offset)
+    }
+}
+
+impl Reader {
+    /// Opens a file, or standard input for `-`.
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Self::from_source(path, open_source(path)?, CHUNK_BYTES))
+    }
+
+    /// A reader over any byte source, handing out blocks of about `target`
+    /// bytes.
+    pub fn from_source(
+        name: impl Into<PathBuf>,
+        source: Box<dyn Read + Send>,
+        target: usize,
+    ) -> Self {
+        Reader {
+            name: name.into(),
+            source,
+            carry: Vec::new(),
+            offset: 0,
+            eof: false,
+            target: target.max(1),
         }
+    }
+
+    pub fn name(&self) -> &Path {
+        &self.name
+    }
+
+    /// Reads until `carry` holds at least `want` bytes or the input ends.
+    fn fill(&mut self, want: usize) -> Result<()> {
+        while !self.eof && self.carry.len() < want {
+            let len = self.carry.len();
+            self.carry.resize(len + (want - len).max(64 << 10), 0);
+            let read = loop {
+                match self.source.read(&mut self.carry[len..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r,
+                }
+            };
+            let n = *read.as_ref().unwrap_or(&0);
+            self.carry.truncate(len + n);
+            read.with_context(|| format!("cannot read {}", display(&self.name)))?;
+            self.eof = n == 0;
+        }
+        Ok(())
+    }
+
+    /// The next block of whole records, or None at the end of the input.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let mut want = self.target;
+        loop {
+            self.fill(want)?;
+            if self.carry.is_empty() {
+                return Ok(None);
+            }
+            // Frame whole records up to the target size.
+            let mut end = 0;
+            while end < self.carry.len() && end < self.target {
+                let rest = &self.carry[end..];
+                // Zeros are padding only at the very end of the input,
+                // which is not known yet; a broken or unfinished record
+                // needs more bytes too.
+                if rest[0] == 0 && rest.iter().all(|b| *b == 0) {
+                    break;
+                }
+                match tlv::element_len(rest) {
+                    Ok(n) => end += n,
+                    Err(_) => break,
+                }
+            }
+            if end > 0 {
+                return Ok(Some(self.take(end)));
+            }
+            if self.eof {
+                // Padding, or a broken tail that runs to the end of the
+                // input: one last block, which `records()` reports.
+                let all = self.carry.len();
+                return Ok(Some(self.take(all)));
+            }
+            // Not one whole record yet: read more, doubling the block.
+            want = self.carry.len().saturating_mul(2).max(self.target);
+        }
+    }
+
+    fn take(&mut self, end: usize) -> Chunk {
+        let rest = self.carry[end..].to_vec();
+        let mut data = std::mem::replace(&mut self.carry, rest);
+        data.truncate(end);
+        let chunk = Chunk {
+            offset: self.offset,
+            data,
+        };
+        self.offset += end as u64;
+        chunk
     }
 }
 
@@ -106,6 +214,14 @@ pub struct BrokenTail<'a> {
 pub struct Records<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+}
+
+impl<'a> Records<'a> {
+    fn new(buf: &'a [u8], base: u64) -> Self {
+        Records { buf, pos: 0, base }
+    }
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -117,7 +233,7 @@ impl<'a> Iterator for Records<'a> {
         if rest.iter().all(|b| *b == 0) {
             return None;
         }
-        let offset = self.pos as u64;
+        let offset = self.base + self.pos as u64;
         match tlv::element_len(rest) {
             Ok(n) => {
                 self.pos += n;
