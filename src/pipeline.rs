@@ -236,7 +236,7 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
         // One block of whole records at a time (read::CHUNK_BYTES), so
         // memory does not grow with the file.
         while let Some(block) = reader.next_chunk()? {
-            let mut chunk = Vec::new();
+            let mut chunk = Vec::with_capacity(block.data.len() / 128);
             let mut broken = None;
             for item in block.records() {
                 match item {
@@ -330,6 +330,8 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                     .with_context(|| write_err(names::FAULT_REPORT))?;
                 break;
             }
+            drop(chunk);
+            reader.recycle(block);
         }
         priced
             .flush()

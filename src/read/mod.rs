@@ -78,6 +78,8 @@ pub struct Reader {
     source: Box<dyn Read + Send>,
     /// Bytes read but not yet handed out; `carry[0]` is at file `offset`.
     carry: Vec<u8>,
+    /// A finished block's buffer, reused for the next `carry`.
+    spare: Vec<u8>,
     offset: u64,
     eof: bool,
     target: usize,
@@ -114,6 +116,7 @@ impl Reader {
             name: name.into(),
             source,
             carry: Vec::new(),
+            spare: Vec::new(),
             offset: 0,
             eof: false,
             target: target.max(1),
@@ -127,20 +130,29 @@ impl Reader {
     /// Reads until `carry` holds at least `want` bytes or the input ends.
     fn fill(&mut self, want: usize) -> Result<()> {
         while !self.eof && self.carry.len() < want {
-            let len = self.carry.len();
-            self.carry.resize(len + (want - len).max(64 << 10), 0);
-            let read = loop {
-                match self.source.read(&mut self.carry[len..]) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    r => break r,
-                }
-            };
-            let n = *read.as_ref().unwrap_or(&0);
-            self.carry.truncate(len + n);
-            read.with_context(|| format!("cannot read {}", display(&self.name)))?;
+            let need = (want - self.carry.len()).max(64 << 10);
+            self.carry.reserve(need);
+            // read_to_end on a `take` reads into spare capacity without
+            // zeroing it first, and retries interrupted reads.
+            let n = self
+                .source
+                .by_ref()
+                .take(need as u64)
+                .read_to_end(&mut self.carry)
+                .with_context(|| format!("cannot read {}", display(&self.name)))?;
             self.eof = n == 0;
         }
         Ok(())
+    }
+
+    /// Gives a finished block's buffer back for the next read, so a run
+    /// does not allocate (and fault in) fresh pages for every block.
+    pub fn recycle(&mut self, chunk: Chunk) {
+        let mut data = chunk.data;
+        if data.capacity() > self.spare.capacity() {
+            data.clear();
+            self.spare = data;
+        }
     }
 
     /// The next block of whole records, or None at the end of the input.
@@ -181,8 +193,10 @@ impl Reader {
     }
 
     fn take(&mut self, end: usize) -> Chunk {
-        let rest = self.carry[end..].to_vec();
-        let mut data = std::mem::replace(&mut self.carry, rest);
+        let mut next = std::mem::take(&mut self.spare);
+        next.clear();
+        next.extend_from_slice(&self.carry[end..]);
+        let mut data = std::mem::replace(&mut self.carry, next);
         data.truncate(end);
         let chunk = Chunk {
             offset: self.offset,

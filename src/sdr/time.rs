@@ -21,6 +21,43 @@ impl Timestamp {
     /// The BER text: seconds always, a fraction only when non-zero, and the
     /// offset (Z for UTC).
     pub fn ber_text(&self) -> String {
+        use chrono::{Datelike, Timelike};
+        use std::fmt::Write;
+        let t = &self.0;
+        let nanos = t.nanosecond();
+        if !(0..=9999).contains(&t.year()) || nanos >= 1_000_000_000 {
+            return self.ber_text_general();
+        }
+        // Written by hand: this runs once per priced SDR, and chrono's
+        // format strings are interpreted on every call.
+        let mut s = String::with_capacity(24);
+        let _ = write!(
+            s,
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        if nanos != 0 {
+            let frac = format!("{nanos:09}");
+            s.push('.');
+            s.push_str(frac.trim_end_matches('0'));
+        }
+        let offset = t.offset().local_minus_utc() / 60;
+        if offset == 0 {
+            s.push('Z');
+        } else {
+            let sign = if offset < 0 { '-' } else { '+' };
+            let _ = write!(s, "{sign}{:02}{:02}", offset.abs() / 60, offset.abs() % 60);
+        }
+        s
+    }
+
+    /// Years beyond four digits and leap seconds, through chrono.
+    fn ber_text_general(&self) -> String {
         let mut s = self.0.format("%Y%m%d%H%M%S%.f").to_string();
         if s.contains('.') {
             // Trailing zeros of a fraction are not allowed.
@@ -175,6 +212,20 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         Timestamp(DateTime::parse_from_rfc3339(s).unwrap())
+    }
+
+    #[test]
+    fn hand_written_text_matches_chrono_formatting() {
+        for text in [
+            "2026-11-22T14:30:00+01:00",
+            "2026-03-29T01:59:59.5-05:30",
+            "0001-01-01T00:00:00.000000001+00:00",
+            "9999-12-31T23:59:59.123456789+14:00",
+            "2026-06-01T12:00:00.120-00:45",
+        ] {
+            let t = ts(text);
+            assert_eq!(t.ber_text(), t.ber_text_general(), "{text}");
+        }
     }
 
     #[test]
