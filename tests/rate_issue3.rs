@@ -484,3 +484,107 @@ fn output_is_identical_at_one_and_two_threads() {
     assert_eq!(summary["records_read"], 20000);
     assert_eq!(summary["accounting_identity_holds"], true);
 }
+
+/// Rates `input` (relative to `dir`) into `out` with the test lists.
+fn rate_file(dir: &Path, input: &str, out: &str) -> (i32, Value) {
+    let run = sdrate()
+        .args([
+            "rate",
+            input,
+            "--out",
+            out,
+            "--price-lists",
+            "lists",
+            "--customers",
+            "customers.csv",
+            "--pricing-time",
+            "2026-11-22T02:00:00+01:00",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let summary = serde_json::from_slice(&fs::read(dir.join(out).join("summary.json")).unwrap())
+        .expect("summary.json");
+    (run.status.code().unwrap(), summary)
+}
+
+fn counts(summary: &Value) -> [u64; 3] {
+    [
+        summary["records_read"].as_u64().unwrap(),
+        summary["priced"].as_u64().unwrap(),
+        summary["faulted"].as_u64().unwrap(),
+    ]
+}
+
+#[test]
+fn faults_recycle_after_customer_data_and_price_lists_are_fixed() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    let code = rate(
+        t.path(),
+        &[
+            billing(1, "K1", "2026-11-21T10:00:00+01:00", 125),
+            // K9 is not in the registry yet.
+            billing(2, "K9", "2026-11-21T10:00:00+01:00", 125),
+            // No list is valid in 2025 yet.
+            billing(3, "K1", "2025-06-01T10:00:00+02:00", 125),
+        ],
+    );
+    assert_eq!(code, 1);
+
+    // Fix the customer registry: K9 joins group gold.
+    let customers = t.path().join("customers.csv");
+    let mut registry = fs::read_to_string(&customers).unwrap();
+    registry.push_str("K9,acme,gold\n");
+    fs::write(&customers, registry).unwrap();
+    let (code, summary) = rate_file(t.path(), "out/faults.sdr", "out2");
+    assert_eq!(code, 1, "the 2025 record still has no price table");
+    assert_eq!(counts(&summary), [2, 1, 1]);
+    // Gold: 0.60 * 125 / 60 = 1.25, less 10% = 1.125 -> 1.13. The record
+    // carries one pricing module: the erroneous one was replaced, not kept.
+    assert_eq!(
+        prices(&t.path().join("out2/priced/faults.sdr")),
+        vec![row(2, "1.25", "1.13", "vpn-acme-gold", 1)]
+    );
+    let inspect = sdrate()
+        .arg("inspect")
+        .arg(t.path().join("out2/priced/faults.sdr"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        v["sdr"]["servicePricingModules"].as_array().unwrap().len(),
+        1
+    );
+
+    // Fix the price lists: revision 0 of the basic and base lists, valid
+    // from 2025 until revision 1 takes over.
+    let lists = t.path().join("lists");
+    fs::write(
+        lists.join("basic-r0.toml"),
+        BASIC
+            .replace("revision = 1", "revision = 0")
+            .replace("2026-01-01", "2025-01-01"),
+    )
+    .unwrap();
+    fs::write(
+        lists.join("base-r0.toml"),
+        base(0, "2025-01-01T00:00:00+01:00", "0.40"),
+    )
+    .unwrap();
+    let (code, summary) = rate_file(t.path(), "out2/faults.sdr", "out3");
+    assert_eq!(code, 0, "everything priced");
+    assert_eq!(counts(&summary), [1, 1, 0]);
+    // 0.40 * 125 / 60 = 0.8333.. -> 0.83 under revision 0.
+    assert_eq!(
+        prices(&t.path().join("out3/priced/faults.sdr")),
+        vec![row(3, "0.83", "0.83", "vpn-acme-base", 0)]
+    );
+    // Across the three runs every record was priced exactly once.
+    assert!(
+        fs::read(t.path().join("out3/faults.sdr"))
+            .unwrap()
+            .is_empty(),
+        "the suspense file is empty"
+    );
+}

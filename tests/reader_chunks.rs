@@ -97,7 +97,10 @@ fn a_broken_tail_carries_the_rest_of_the_input() {
     let got = streamed(&data, 128, 13);
     assert_eq!(got, whole(&data));
     let last = got.last().unwrap();
-    assert!(last.2.as_deref().unwrap().starts_with("truncated"), "{last:?}");
+    assert!(
+        last.2.as_deref().unwrap().starts_with("truncated"),
+        "{last:?}"
+    );
     assert_eq!(last.0 as usize + last.1.len(), data.len());
 }
 
