@@ -97,10 +97,25 @@ pub fn amount(
             });
         }
     };
+    let flat = match (&charge.price, charge.tiers) {
+        (Some(p), None) => match p.get_ref() {
+            PriceSpec::Flat(m) => Some(m.0),
+            PriceSpec::ByPeriod(_) => None,
+        },
+        _ => None,
+    };
     let per_units = Decimal::from(per_units);
-    let raw = match &charge.algorithm {
-        Some(a) => algorithm(a.get_ref(), charged, per_units).ok_or_else(overflow)?,
-        None => {
+    let raw = match (&charge.algorithm, flat) {
+        // The common case, without building slices and bands.
+        (None, Some(price)) if charge.per == Per::Unit => price
+            .checked_mul(Decimal::from(charged / charge.unit_size.unwrap_or(1)))
+            .ok_or_else(overflow)?,
+        (None, Some(price)) => price
+            .checked_mul(Decimal::from(charged))
+            .and_then(|x| x.checked_div(per_units))
+            .ok_or_else(overflow)?,
+        (Some(a), _) => algorithm(a.get_ref(), charged, per_units).ok_or_else(overflow)?,
+        (None, None) => {
             let by_period = charge
                 .price
                 .iter()
