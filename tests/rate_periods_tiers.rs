@@ -455,6 +455,87 @@ fn shipped_lists_price_by_period_tier_and_algorithm() {
     );
 }
 
+#[test]
+fn overflow_and_unsplittable_durations_are_technical_errors() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    // From the second minute on, a price at Decimal's maximum.
+    let big = head("vpn-bigco", "VPN", "bigco")
+        + r#"
+[[charge]]
+item = "call"
+per = "duration"
+tiers = "graduated"
+tier = [
+  { from = 0, price = "0.60" },
+  { from = 60, price = "79228162514264337593543950335" },
+]
+"#;
+    fs::write(t.path().join("lists/bigco.toml"), big).unwrap();
+    fs::write(
+        t.path().join("customers.csv"),
+        "customer_id,marketing_company,group
+K1,acme,
+B1,bigco,
+",
+    )
+    .unwrap();
+    let records = [
+        // 60 s, all in the first tier: 0.60.
+        call(1, "B1", "bigco", "2026-11-18T10:00:00+01:00", 60),
+        // 120 s: 60 s at the maximum price overflows.
+        call(2, "B1", "bigco", "2026-11-18T10:00:00+01:00", 120),
+        // 400 days cannot be split into periods.
+        call(3, "K1", "acme", "2026-11-18T10:00:00+01:00", 400 * 86_400),
+    ];
+    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
+    fs::write(t.path().join("in.jsonl"), jsonl).unwrap();
+    sdrate()
+        .args(["encode", "in.jsonl", "-o", "in.sdr"])
+        .current_dir(t.path())
+        .assert()
+        .success();
+    let out = sdrate()
+        .args([
+            "rate",
+            "in.sdr",
+            "--out",
+            "out",
+            "--price-lists",
+            "lists",
+            "--customers",
+            "customers.csv",
+        ])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "faults give exit code 1: {err}");
+    let report = fs::read_to_string(t.path().join("out/faults.csv")).unwrap();
+    let faults: Vec<Vec<&str>> = report
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(faults.len(), 2, "{report}");
+    assert_eq!((faults[0][3], faults[0][5]), ("2", "technicalError"));
+    assert!(
+        report.contains("arithmetic overflow pricing `call`"),
+        "{report}"
+    );
+    assert_eq!((faults[1][3], faults[1][5]), ("3", "technicalError"));
+    assert!(
+        report.contains("cannot split `call` into rate periods"),
+        "{report}"
+    );
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["priced"], 1);
+    assert_eq!(summary["totals"]["SEK"]["bigco"]["basic"], "0.60");
+}
+
 /// Runs `rate` on no input with one list replaced; returns stderr.
 fn load_error(file: &str, text: &str) -> String {
     let t = tempfile::tempdir().unwrap();
