@@ -248,8 +248,22 @@ impl Rater {
                     match &mut totals {
                         None => totals = Some(t),
                         Some(acc) if acc.currency == t.currency => {
-                            acc.basic += t.basic;
-                            acc.individual += t.individual;
+                            match (
+                                acc.basic.checked_add(t.basic),
+                                acc.individual.checked_add(t.individual),
+                            ) {
+                                (Some(b), Some(i)) => {
+                                    acc.basic = b;
+                                    acc.individual = i;
+                                }
+                                _ => {
+                                    let u =
+                                        technical("arithmetic overflow adding up prices".into());
+                                    spms.pop();
+                                    spms.push(fault_spm(self, sum, &u));
+                                    first_fault.get_or_insert(u);
+                                }
+                            }
                         }
                         Some(_) => {
                             let u = technical(
@@ -320,13 +334,17 @@ impl Rater {
                 // it is free for everybody.
                 continue;
             };
-            let chosen_charge = r
+            // A charge is priced with the rate periods of the list that
+            // holds it.
+            let (chosen_charge, chosen_calendar) = r
                 .chosen
                 .charge_for(u.item, access_form.as_deref(), &attrs)
-                .unwrap_or(base_charge);
+                .map_or((base_charge, &r.base.calendar), |c| (c, &r.chosen.calendar));
             let err = |e: price::PriceError| technical(e.to_string());
-            let basic_raw = price::amount(base_charge, u.quantity).map_err(err)?;
-            let mut individual_raw = price::amount(chosen_charge, u.quantity).map_err(err)?;
+            let basic_raw =
+                price::amount(base_charge, u.quantity, &u.at, &r.base.calendar).map_err(err)?;
+            let mut individual_raw =
+                price::amount(chosen_charge, u.quantity, &u.at, chosen_calendar).map_err(err)?;
             if let Some(d) = r.chosen.def.discount_percent {
                 let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
                 individual_raw = individual_raw
@@ -335,8 +353,12 @@ impl Rater {
             }
             let basic = r.base.def.rounding.apply(basic_raw);
             let individual = r.chosen.def.rounding.apply(individual_raw);
-            total_basic += basic;
-            total_individual += individual;
+            // Decimal's `+` panics on overflow; an overflow is a fault.
+            let overflow = || technical("arithmetic overflow adding up prices".into());
+            total_basic = total_basic.checked_add(basic).ok_or_else(overflow)?;
+            total_individual = total_individual
+                .checked_add(individual)
+                .ok_or_else(overflow)?;
             let currency = r.base.def.currency.clone().unwrap_or_default();
             let vat = r
                 .chosen

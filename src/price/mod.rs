@@ -4,9 +4,13 @@
 //! the money is rounded once per priced item by the caller, with the list's
 //! named rounding strategy. Every step is checked for overflow.
 
+pub mod period;
+
+use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
-use crate::resolve::price_list::{Charge, Per};
+use crate::resolve::price_list::{Algorithm, Charge, Per, PriceSpec, TierMode};
+use period::{Calendar, SplitError};
 
 /// How much of something was used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +33,10 @@ pub enum PriceError {
     },
     #[error("arithmetic overflow pricing `{0}`")]
     Overflow(String),
+    #[error("cannot split `{item}` into rate periods: {err}")]
+    Period { item: String, err: SplitError },
+    #[error("charge for `{item}` has no price for period `{period}`")]
+    NoPeriodPrice { item: String, period: String },
 }
 
 /// Seconds charged for `secs` of use under first/next increments: zero use
@@ -46,19 +54,31 @@ pub fn charged_seconds(secs: u64, first: u64, next: u64) -> Option<u64> {
     first.checked_add(steps.checked_mul(next)?)
 }
 
-/// The unrounded amount of one charge for one usage.
-pub fn amount(charge: &Charge, quantity: Quantity) -> Result<Decimal, PriceError> {
+/// The unrounded amount of one charge for one usage starting at `at`,
+/// with the rate periods of the list that holds the charge.
+///
+/// The quantity is rounded first (increments, unit sizes), for the whole
+/// usage; a duration is then split at period boundaries in time order from
+/// `at`, so a boundary never costs an extra increment. Tiers count the
+/// rounded quantity. Nothing is rounded here: the caller rounds the money
+/// once per priced item.
+pub fn amount(
+    charge: &Charge,
+    quantity: Quantity,
+    at: &DateTime<FixedOffset>,
+    calendar: &Calendar,
+) -> Result<Decimal, PriceError> {
     let item = charge.item.get_ref();
     let overflow = || PriceError::Overflow(item.clone());
-    let price = charge.price.0;
-    let (raw, used) = match (charge.per, quantity) {
+    // The charged quantity in item units, and how many item units one
+    // price is for.
+    let (charged, per_units, used) = match (charge.per, quantity) {
         // A function performed n times is n events.
-        (Per::Event, Quantity::Events(n) | Quantity::Units(n)) => {
-            (price.checked_mul(Decimal::from(n)), n)
-        }
-        (Per::Unit, Quantity::Units(n)) | (Per::Unit, Quantity::Events(n)) => {
+        (Per::Event, Quantity::Events(n) | Quantity::Units(n)) => (n, 1, n),
+        (Per::Unit, Quantity::Units(n) | Quantity::Events(n)) => {
             let size = charge.unit_size.unwrap_or(1);
-            (price.checked_mul(Decimal::from(n.div_ceil(size))), n)
+            let whole = n.div_ceil(size).checked_mul(size).ok_or_else(overflow)?;
+            (whole, size, n)
         }
         (Per::Duration, Quantity::Seconds(s)) => {
             let billed = charged_seconds(
@@ -67,13 +87,7 @@ pub fn amount(charge: &Charge, quantity: Quantity) -> Result<Decimal, PriceError
                 charge.next_increment.unwrap_or(1),
             )
             .ok_or_else(overflow)?;
-            let per = Decimal::from(charge.unit_seconds.unwrap_or(60));
-            (
-                price
-                    .checked_mul(Decimal::from(billed))
-                    .and_then(|x| x.checked_div(per)),
-                s,
-            )
+            (billed, charge.unit_seconds.unwrap_or(60), s)
         }
         (per, quantity) => {
             return Err(PriceError::Mismatch {
@@ -83,11 +97,132 @@ pub fn amount(charge: &Charge, quantity: Quantity) -> Result<Decimal, PriceError
             });
         }
     };
-    let raw = raw.ok_or_else(overflow)?;
+    let flat = match (&charge.price, charge.tiers) {
+        (Some(p), None) => match p.get_ref() {
+            PriceSpec::Flat(m) => Some(m.0),
+            PriceSpec::ByPeriod(_) => None,
+        },
+        _ => None,
+    };
+    let per_units = Decimal::from(per_units);
+    let raw = match (&charge.algorithm, flat) {
+        // The common case, without building slices and bands.
+        (None, Some(price)) if charge.per == Per::Unit => price
+            .checked_mul(Decimal::from(charged / charge.unit_size.unwrap_or(1)))
+            .ok_or_else(overflow)?,
+        (None, Some(price)) => price
+            .checked_mul(Decimal::from(charged))
+            .and_then(|x| x.checked_div(per_units))
+            .ok_or_else(overflow)?,
+        (Some(a), _) => algorithm(a.get_ref(), charged, per_units).ok_or_else(overflow)?,
+        (None, None) => {
+            let by_period = charge
+                .price
+                .iter()
+                .chain(charge.tier.iter().map(|t| &t.price))
+                .any(|p| p.get_ref().by_period());
+            let period_err = |err| PriceError::Period {
+                item: item.clone(),
+                err,
+            };
+            let slices = match (by_period, charge.per) {
+                (false, _) => vec![(0, charged)],
+                (true, Per::Duration) => calendar.split(at, charged).map_err(period_err)?,
+                (true, _) => vec![(calendar.period_of(at).map_err(period_err)?, charged)],
+            };
+            let bands = bands(charge, charged);
+            let sum = price_slices(&slices, &bands, calendar.names(), item)?;
+            sum.checked_div(per_units).ok_or_else(overflow)?
+        }
+    };
     Ok(match charge.minimum {
         Some(m) if used > 0 && raw < m.0 => m.0,
         _ => raw,
     })
+}
+
+/// Quantity bands [from, to) with their price: one band for a flat price
+/// or a volume tier, one per tier when graduated.
+fn bands(charge: &Charge, charged: u64) -> Vec<(u64, u64, &PriceSpec)> {
+    match (charge.tiers, &charge.price) {
+        (None, Some(p)) => vec![(0, u64::MAX, p.get_ref())],
+        (Some(TierMode::Volume), _) => charge
+            .tier
+            .iter()
+            .rev()
+            .find(|t| *t.from.get_ref() <= charged)
+            .map(|t| vec![(0, u64::MAX, t.price.get_ref())])
+            .unwrap_or_default(),
+        (Some(TierMode::Graduated), _) => charge
+            .tier
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let to = charge
+                    .tier
+                    .get(i + 1)
+                    .map_or(u64::MAX, |n| *n.from.get_ref());
+                (*t.from.get_ref(), to, t.price.get_ref())
+            })
+            .collect(),
+        // Checked at load: a charge without price or tiers has an algorithm.
+        (None, None) => Vec::new(),
+    }
+}
+
+/// Sum of price x quantity over the overlap of time slices (in order, as
+/// offsets into the charged quantity) and quantity bands; unrounded.
+fn price_slices(
+    slices: &[(usize, u64)],
+    bands: &[(u64, u64, &PriceSpec)],
+    names: &[String],
+    item: &str,
+) -> Result<Decimal, PriceError> {
+    let overflow = || PriceError::Overflow(item.to_owned());
+    let mut sum = Decimal::ZERO;
+    let mut offset = 0u64;
+    for &(period, len) in slices {
+        let (a, b) = (offset, offset.checked_add(len).ok_or_else(overflow)?);
+        offset = b;
+        for &(lo, hi, spec) in bands {
+            let n = b.min(hi).saturating_sub(a.max(lo));
+            if n == 0 {
+                continue;
+            }
+            let name = names.get(period).map_or("", String::as_str);
+            let price = spec
+                .for_period(name)
+                .ok_or_else(|| PriceError::NoPeriodPrice {
+                    item: item.to_owned(),
+                    period: name.to_owned(),
+                })?;
+            sum = price
+                .checked_mul(Decimal::from(n))
+                .and_then(|x| sum.checked_add(x))
+                .ok_or_else(overflow)?;
+        }
+    }
+    Ok(sum)
+}
+
+/// A declared pricing function of `charged` item units, `per_units` of
+/// which one rate is for. None on overflow.
+fn algorithm(a: &Algorithm, charged: u64, per_units: Decimal) -> Option<Decimal> {
+    let n = |q: u64| Decimal::from(q).checked_div(per_units);
+    let setup_of = |s: &Option<crate::resolve::price_list::Money>| s.map_or(Decimal::ZERO, |m| m.0);
+    match a {
+        Algorithm::Linear { setup, rate } => {
+            setup_of(setup).checked_add(rate.0.checked_mul(n(charged)?)?)
+        }
+        Algorithm::Capped { setup, rate, cap } => Some(
+            setup_of(setup)
+                .checked_add(rate.0.checked_mul(n(charged)?)?)?
+                .min(cap.0),
+        ),
+        Algorithm::Allowance { setup, free, rate } => {
+            setup_of(setup).checked_add(rate.0.checked_mul(n(charged.saturating_sub(*free))?)?)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +235,12 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
+    }
+
+    /// Priced with no rate periods, at a fixed time.
+    fn flat(c: &Charge, q: Quantity) -> Result<Decimal, PriceError> {
+        let at = DateTime::parse_from_rfc3339("2026-11-18T10:00:00+01:00").unwrap();
+        amount(c, q, &at, &Calendar::default())
     }
 
     #[test]
@@ -127,11 +268,11 @@ mod tests {
                minimum = "0.45""#,
         );
         // 37 s -> 42 s charged -> 0.60 * 42 / 60 = 0.42, below the minimum.
-        assert_eq!(amount(&c, Quantity::Seconds(37)).unwrap(), d("0.45"));
+        assert_eq!(flat(&c, Quantity::Seconds(37)).unwrap(), d("0.45"));
         // 125 s -> 30 + 16*6 = 126 s -> 0.60 * 126 / 60 = 1.26.
-        assert_eq!(amount(&c, Quantity::Seconds(125)).unwrap(), d("1.26"));
+        assert_eq!(flat(&c, Quantity::Seconds(125)).unwrap(), d("1.26"));
         // No use, no minimum.
-        assert_eq!(amount(&c, Quantity::Seconds(0)).unwrap(), d("0"));
+        assert_eq!(flat(&c, Quantity::Seconds(0)).unwrap(), d("0"));
     }
 
     #[test]
@@ -143,15 +284,15 @@ mod tests {
                unit_size = 10"#,
         );
         // 11 pages at 1.50 per started 10 pages = 3.00.
-        assert_eq!(amount(&pages, Quantity::Units(11)).unwrap(), d("3.00"));
+        assert_eq!(flat(&pages, Quantity::Units(11)).unwrap(), d("3.00"));
         let ev = charge(
             r#"item = "logon"
                per = "event"
                price = "0.10""#,
         );
-        assert_eq!(amount(&ev, Quantity::Events(3)).unwrap(), d("0.30"));
+        assert_eq!(flat(&ev, Quantity::Events(3)).unwrap(), d("0.30"));
         assert!(matches!(
-            amount(&ev, Quantity::Seconds(3)),
+            flat(&ev, Quantity::Seconds(3)),
             Err(PriceError::Mismatch { .. })
         ));
     }
@@ -164,7 +305,206 @@ mod tests {
                price = "79228162514264337593543950335""#,
         );
         assert!(matches!(
-            amount(&c, Quantity::Events(2)),
+            flat(&c, Quantity::Events(2)),
+            Err(PriceError::Overflow(_))
+        ));
+    }
+
+    fn minutes_tiers(mode: &str) -> Charge {
+        charge(&format!(
+            r#"item = "call"
+               per = "duration"
+               first_increment = 60
+               next_increment = 60
+               tiers = "{mode}"
+               tier = [{{ from = 0, price = "0.50" }}, {{ from = 3600, price = "0.30" }}]"#
+        ))
+    }
+
+    #[test]
+    fn graduated_tiers_price_each_portion() {
+        let c = minutes_tiers("graduated");
+        // 90 min: 60 min at 0.50 = 30.00, 30 min at 0.30 = 9.00 -> 39.00.
+        assert_eq!(flat(&c, Quantity::Seconds(5400)).unwrap(), d("39.00"));
+        // 50 min, all in the first tier: 25.00.
+        assert_eq!(flat(&c, Quantity::Seconds(3000)).unwrap(), d("25.00"));
+        // 3590 s rounds up to 3600 s: exactly the first tier, 30.00.
+        assert_eq!(flat(&c, Quantity::Seconds(3590)).unwrap(), d("30.00"));
+        // 3601 s rounds up to 3660 s: 30.00 + 1 min at 0.30 = 30.30.
+        assert_eq!(flat(&c, Quantity::Seconds(3601)).unwrap(), d("30.30"));
+    }
+
+    #[test]
+    fn volume_tiers_price_the_whole_at_the_tier_reached() {
+        let c = minutes_tiers("volume");
+        // 90 min reaches the second tier: 90 * 0.30 = 27.00.
+        assert_eq!(flat(&c, Quantity::Seconds(5400)).unwrap(), d("27.00"));
+        // 50 min stays in the first: 50 * 0.50 = 25.00.
+        assert_eq!(flat(&c, Quantity::Seconds(3000)).unwrap(), d("25.00"));
+        // 3590 s is charged as 3600 s, which reaches the second tier:
+        // 60 * 0.30 = 18.00 (tiers count the rounded quantity).
+        assert_eq!(flat(&c, Quantity::Seconds(3590)).unwrap(), d("18.00"));
+        assert_eq!(flat(&c, Quantity::Seconds(0)).unwrap(), d("0"));
+    }
+
+    #[test]
+    fn graduated_unit_tiers_in_item_units() {
+        let c = charge(
+            r#"item = "volume"
+               per = "unit"
+               unit_size = 1000000
+               tiers = "graduated"
+               tier = [{ from = 0, price = "0.05" }, { from = 10000000, price = "0.02" }]"#,
+        );
+        // 12.5 MB rounds up to 13 MB: 10 MB * 0.05 + 3 MB * 0.02 = 0.56.
+        assert_eq!(flat(&c, Quantity::Units(12_500_000)).unwrap(), d("0.56"));
+        // 1 octet is one started MB: 0.05.
+        assert_eq!(flat(&c, Quantity::Units(1)).unwrap(), d("0.05"));
+    }
+
+    #[test]
+    fn per_period_prices_split_after_rounding() {
+        use chrono::NaiveDate;
+        use period::Rule;
+        // peak Mon-Fri 08-18 in Stockholm, offpeak otherwise.
+        let cal = Calendar::new(
+            chrono_tz::Europe::Stockholm,
+            vec![NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()],
+            vec![Rule {
+                period: 1,
+                days: 0b1_1111,
+                from: 8 * 3600,
+                to: 18 * 3600,
+            }],
+            vec!["offpeak".into(), "peak".into()],
+        );
+        let c = charge(
+            r#"item = "call"
+               per = "duration"
+               first_increment = 60
+               next_increment = 60
+               price = { peak = "0.60", offpeak = "0.30" }"#,
+        );
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        // Wed 17:58, 270 s -> 300 s charged: 120 s peak (1.20) + 180 s
+        // offpeak (0.90) = 2.10.
+        let wed = at("2026-11-18T17:58:00+01:00");
+        assert_eq!(
+            amount(&c, Quantity::Seconds(270), &wed, &cal).unwrap(),
+            d("2.10")
+        );
+        // 17:59:30 for 45 s -> one 60 s increment, split 30 s peak (0.30) +
+        // 30 s offpeak (0.15) = 0.45: the boundary adds no increment.
+        let late = at("2026-11-18T17:59:30+01:00");
+        assert_eq!(
+            amount(&c, Quantity::Seconds(45), &late, &cal).unwrap(),
+            d("0.45")
+        );
+        // Christmas Eve 10:00 is a holiday, so not peak: 5 min * 0.30 = 1.50.
+        let eve = at("2026-12-24T10:00:00+01:00");
+        assert_eq!(
+            amount(&c, Quantity::Seconds(300), &eve, &cal).unwrap(),
+            d("1.50")
+        );
+        // An event is priced at the period of its time of use.
+        let ev = charge(
+            r#"item = "logon"
+               per = "event"
+               price = { peak = "0.10", offpeak = "0.04" }"#,
+        );
+        assert_eq!(
+            amount(&ev, Quantity::Events(2), &wed, &cal).unwrap(),
+            d("0.20")
+        );
+        assert_eq!(
+            amount(&ev, Quantity::Events(2), &eve, &cal).unwrap(),
+            d("0.08")
+        );
+    }
+
+    #[test]
+    fn algorithms() {
+        let linear = charge(
+            r#"item = "call"
+               per = "duration"
+               first_increment = 60
+               next_increment = 60
+               algorithm = { fn = "linear", setup = "0.50", rate = "0.02" }"#,
+        );
+        // 125 s -> 180 s = 3 min: 0.50 + 3 * 0.02 = 0.56.
+        assert_eq!(flat(&linear, Quantity::Seconds(125)).unwrap(), d("0.56"));
+        let capped = charge(
+            r#"item = "volume"
+               per = "unit"
+               unit_size = 1000000
+               algorithm = { fn = "capped", rate = "0.10", cap = "5.00" }"#,
+        );
+        // 30 MB: 3.00; 120 MB: 12.00 capped to 5.00.
+        assert_eq!(
+            flat(&capped, Quantity::Units(30_000_000)).unwrap(),
+            d("3.00")
+        );
+        assert_eq!(
+            flat(&capped, Quantity::Units(120_000_000)).unwrap(),
+            d("5.00")
+        );
+        let allowance = charge(
+            r#"item = "call"
+               per = "duration"
+               algorithm = { fn = "allowance", free = 600, rate = "0.40" }"#,
+        );
+        // 900 s, 600 free: 300 s = 5 min * 0.40 = 2.00; 500 s is free.
+        assert_eq!(flat(&allowance, Quantity::Seconds(900)).unwrap(), d("2.00"));
+        assert_eq!(flat(&allowance, Quantity::Seconds(500)).unwrap(), d("0"));
+        assert!(
+            toml::from_str::<Charge>(
+                r#"item = "call"
+                   per = "duration"
+                   algorithm = { fn = "cubic", rate = "1" }"#
+            )
+            .is_err()
+        );
+        assert!(
+            toml::from_str::<Charge>(
+                r#"item = "call"
+                   per = "duration"
+                   algorithm = { fn = "linear", rate = "1", extra = "2" }"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn tier_and_algorithm_overflow_is_an_error() {
+        let c = charge(
+            r#"item = "send"
+               per = "event"
+               tiers = "graduated"
+               tier = [{ from = 0, price = "1" }, { from = 2, price = "79228162514264337593543950335" }]"#,
+        );
+        assert_eq!(flat(&c, Quantity::Events(1)).unwrap(), d("1"));
+        assert!(matches!(
+            flat(&c, Quantity::Events(4)),
+            Err(PriceError::Overflow(_))
+        ));
+        let a = charge(
+            r#"item = "send"
+               per = "event"
+               algorithm = { fn = "linear", setup = "79228162514264337593543950335", rate = "1" }"#,
+        );
+        assert!(matches!(
+            flat(&a, Quantity::Events(1)),
+            Err(PriceError::Overflow(_))
+        ));
+        // A unit size that cannot be rounded up to is an overflow too.
+        let u = charge(
+            r#"item = "send"
+               per = "unit"
+               unit_size = 10
+               price = "1""#,
+        );
+        assert!(matches!(
+            flat(&u, Quantity::Units(u64::MAX)),
             Err(PriceError::Overflow(_))
         ));
     }

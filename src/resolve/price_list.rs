@@ -14,6 +14,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer};
 
 use crate::exit::Failure;
+use crate::price::period::{Calendar, HOLIDAY_BIT, Rule};
 
 /// A decimal read from a TOML string only: `"0.45"`, never `0.45`, so no
 /// float ever touches a price.
@@ -99,13 +100,131 @@ pub enum Per {
     Duration,
 }
 
+/// A price: one amount, or one amount per rate period of the list
+/// (`{ peak = "0.60", offpeak = "0.30" }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriceSpec {
+    Flat(Money),
+    ByPeriod(BTreeMap<String, Money>),
+}
+
+impl<'de> Deserialize<'de> for PriceSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PriceSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "an amount as a string (\"0.60\") or a table of amounts per period ({ peak = \"0.60\", offpeak = \"0.30\" })",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<PriceSpec, E> {
+                s.parse::<Decimal>()
+                    .map(|d| PriceSpec::Flat(Money(d)))
+                    .map_err(|e| E::custom(format!("`{s}` is not a decimal amount: {e}")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<PriceSpec, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = m.next_entry::<String, Money>()? {
+                    if out.insert(k.clone(), v).is_some() {
+                        return Err(serde::de::Error::custom(format!(
+                            "period `{k}` priced twice"
+                        )));
+                    }
+                }
+                Ok(PriceSpec::ByPeriod(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl PriceSpec {
+    /// Every amount it names.
+    pub fn amounts(&self) -> Vec<Decimal> {
+        match self {
+            PriceSpec::Flat(m) => vec![m.0],
+            PriceSpec::ByPeriod(t) => t.values().map(|m| m.0).collect(),
+        }
+    }
+
+    pub fn by_period(&self) -> bool {
+        matches!(self, PriceSpec::ByPeriod(_))
+    }
+
+    /// The amount for a period name, if it has one.
+    pub fn for_period(&self, period: &str) -> Option<Decimal> {
+        match self {
+            PriceSpec::Flat(m) => Some(m.0),
+            PriceSpec::ByPeriod(t) => t.get(period).map(|m| m.0),
+        }
+    }
+}
+
+/// How a tier table prices a quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TierMode {
+    /// Each portion of the quantity at the price of the tier it falls in.
+    Graduated,
+    /// The whole quantity at the price of the tier its total reaches.
+    Volume,
+}
+
+/// One tier: from this quantity on (item units: seconds, units, events).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub from: toml::Spanned<u64>,
+    pub price: toml::Spanned<PriceSpec>,
+}
+
+/// A declared pricing function of the charged quantity `n`, counted in
+/// price units (per unit_seconds, per unit_size units, or events).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "fn", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Algorithm {
+    /// `setup + rate * n`.
+    Linear {
+        #[serde(default)]
+        setup: Option<Money>,
+        rate: Money,
+    },
+    /// `min(setup + rate * n, cap)`: a price that stops growing.
+    Capped {
+        #[serde(default)]
+        setup: Option<Money>,
+        rate: Money,
+        cap: Money,
+    },
+    /// `setup + rate * (n - free)` for the part above a free allowance;
+    /// `free` is in item units (seconds, units, events) like tier
+    /// thresholds.
+    Allowance {
+        #[serde(default)]
+        setup: Option<Money>,
+        free: u64,
+        rate: Money,
+    },
+}
+
 /// One priced item of a list.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Charge {
     pub item: toml::Spanned<String>,
     pub per: Per,
-    pub price: Money,
+    /// A flat price, or one per period. Exactly one of `price`, `tiers`
+    /// (with `tier`) and `algorithm` is set.
+    pub price: Option<toml::Spanned<PriceSpec>>,
+    /// Prices by quantity tiers, listed in `tier`.
+    pub tiers: Option<TierMode>,
+    #[serde(default)]
+    pub tier: Vec<Tier>,
+    pub algorithm: Option<toml::Spanned<Algorithm>>,
     /// `unit`: the price is for this many units (default 1).
     pub unit_size: Option<u64>,
     /// `duration`: the price is for this many seconds (default 60).
@@ -156,8 +275,33 @@ pub struct PriceListDef {
     pub rounding: Rounding,
     /// group and customer lists: discount on the price, in percent.
     pub discount_percent: Option<Money>,
+    /// IANA time zone of the list's rate periods and holidays (default UTC).
+    pub time_zone: Option<toml::Spanned<String>>,
+    /// Dates (`"2026-12-24"`) that are the day type `holiday`, whatever
+    /// their weekday.
+    #[serde(default)]
+    pub holidays: Vec<toml::Spanned<String>>,
+    /// The period of every time no `[[period]]` covers (default `offpeak`).
+    pub default_period: Option<toml::Spanned<String>>,
+    /// Rate periods; the first entry that covers a time wins.
+    #[serde(default)]
+    pub period: Vec<PeriodDef>,
     #[serde(default)]
     pub charge: Vec<Charge>,
+}
+
+/// One `[[period]]` entry: a named period on some day types, between two
+/// local times.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodDef {
+    pub name: toml::Spanned<String>,
+    /// `mon`...`sun` and `holiday`.
+    pub days: Vec<toml::Spanned<String>>,
+    /// `"HH:MM"`, inclusive (default `"00:00"`).
+    pub from: Option<toml::Spanned<String>>,
+    /// `"HH:MM"` or `"24:00"`, exclusive (default `"24:00"`).
+    pub to: Option<toml::Spanned<String>>,
 }
 
 /// A loaded list revision with where it came from.
@@ -165,6 +309,8 @@ pub struct PriceListDef {
 pub struct PriceList {
     pub def: PriceListDef,
     pub path: PathBuf,
+    /// Its rate periods, built from `time_zone`, `holidays` and `period`.
+    pub calendar: Calendar,
 }
 
 impl PriceList {
@@ -283,12 +429,16 @@ impl PriceLists {
             .filter(|(_, _, d)| d.kind == ListKind::Basic)
             .map(|(_, _, d)| (d.id.as_str(), d))
             .collect();
+        let mut calendars = HashMap::new();
         for &i in &unique {
             let (path, src, def) = &parsed[i];
-            check(path, src, def, &basics)?;
+            let cal = calendar(path, src, def)?;
+            check(path, src, def, &basics, &cal)?;
+            calendars.insert(i, cal);
         }
         for i in unique {
             let (path, _, def) = parsed[i].clone();
+            let calendar = calendars.remove(&i).unwrap_or_default();
             let owner = match def.kind {
                 ListKind::Basic => None,
                 ListKind::Base => Some(Owner::Company(
@@ -303,7 +453,11 @@ impl PriceLists {
                 }
             };
             let service = def.service.clone();
-            let list = Arc::new(PriceList { def, path });
+            let list = Arc::new(PriceList {
+                def,
+                path,
+                calendar,
+            });
             match owner {
                 None => lists.basic.entry(service).or_default().push(list),
                 Some(o) => lists.priced.entry((service, o)).or_default().push(list),
@@ -384,6 +538,7 @@ fn check(
     src: &str,
     def: &PriceListDef,
     basics: &HashMap<&str, &PriceListDef>,
+    cal: &Calendar,
 ) -> Result<()> {
     let fail = |msg: String| Err(config_error(path, src, None, &msg));
     if let Some(to) = def.valid_to
@@ -398,9 +553,9 @@ fn check(
         if def.items.as_ref().is_none_or(Vec::is_empty) {
             return fail("a basic list must name the items it can price (items = [...])".into());
         }
-        if !def.charge.is_empty() {
+        if !def.charge.is_empty() || !def.period.is_empty() {
             return fail(
-                "a basic list names items; prices belong in base, group and customer lists".into(),
+                "a basic list names items; prices and periods belong in base, group and customer lists".into(),
             );
         }
         return Ok(());
@@ -494,14 +649,212 @@ fn check(
                 "unit sizes and increments must be at least 1",
             ));
         }
-        if c.price.0 < Decimal::ZERO || c.minimum.is_some_and(|m| m.0 < Decimal::ZERO) {
-            return Err(config_error(
-                path,
-                src,
-                Some(c.item.span()),
-                "prices and minimums cannot be negative",
-            ));
+        check_pricing(path, src, c, cal)?;
+    }
+    Ok(())
+}
+
+/// How a charge prices: exactly one way, tiers ascending from 0, nothing
+/// negative, per-period prices for exactly the list's periods.
+fn check_pricing(path: &Path, src: &str, c: &Charge, cal: &Calendar) -> Result<()> {
+    let at =
+        |span: std::ops::Range<usize>, msg: &str| Err(config_error(path, src, Some(span), msg));
+    let ways = [c.price.is_some(), c.tiers.is_some(), c.algorithm.is_some()];
+    if ways.iter().filter(|w| **w).count() != 1 {
+        return at(
+            c.item.span(),
+            "a charge needs exactly one of `price`, `tiers` (with `tier` entries) and `algorithm`",
+        );
+    }
+    if c.tiers.is_none() && !c.tier.is_empty() {
+        return at(
+            c.tier[0].from.span(),
+            "`tier` entries need `tiers = \"graduated\"` or `tiers = \"volume\"`",
+        );
+    }
+    if c.tiers.is_some() {
+        let Some(first) = c.tier.first() else {
+            return at(c.item.span(), "`tiers` needs at least one `tier`");
+        };
+        if *first.from.get_ref() != 0 {
+            return at(first.from.span(), "the first tier must start at 0");
+        }
+        for w in c.tier.windows(2) {
+            if w[1].from.get_ref() <= w[0].from.get_ref() {
+                return at(
+                    w[1].from.span(),
+                    &format!(
+                        "tier thresholds must ascend: {} is not above {}",
+                        w[1].from.get_ref(),
+                        w[0].from.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+    let negative = |d: &Decimal| *d < Decimal::ZERO;
+    let specs = c.price.iter().chain(c.tier.iter().map(|t| &t.price));
+    for spec in specs {
+        if spec.get_ref().amounts().iter().any(negative) {
+            return at(spec.span(), "prices and minimums cannot be negative");
+        }
+        if let PriceSpec::ByPeriod(table) = spec.get_ref() {
+            if !cal.has_periods() {
+                return at(
+                    spec.span(),
+                    "a price per period needs `[[period]]` entries in this list",
+                );
+            }
+            let names = cal.names();
+            if let Some(k) = table.keys().find(|k| !names.contains(k)) {
+                return at(
+                    spec.span(),
+                    &format!(
+                        "period `{k}` is not defined by this list (it defines: {})",
+                        names.join(", ")
+                    ),
+                );
+            }
+            if let Some(n) = names.iter().find(|n| !table.contains_key(*n)) {
+                return at(spec.span(), &format!("no price for period `{n}`"));
+            }
+        }
+    }
+    if c.minimum.is_some_and(|m| negative(&m.0)) {
+        return at(c.item.span(), "prices and minimums cannot be negative");
+    }
+    if let Some(a) = &c.algorithm {
+        let (setup, rate, cap) = match a.get_ref() {
+            Algorithm::Linear { setup, rate } | Algorithm::Allowance { setup, rate, .. } => {
+                (setup, rate, None)
+            }
+            Algorithm::Capped { setup, rate, cap } => (setup, rate, Some(cap)),
+        };
+        let setup = setup.map_or(Decimal::ZERO, |m| m.0);
+        if negative(&setup) || negative(&rate.0) || cap.is_some_and(|m| negative(&m.0)) {
+            return at(a.span(), "algorithm amounts cannot be negative");
+        }
+        if cap.is_some_and(|m| m.0 < setup) {
+            return at(a.span(), "the cap of `capped` cannot be below its setup");
         }
     }
     Ok(())
+}
+
+/// Builds a list's calendar from `time_zone`, `holidays`, `default_period`
+/// and `[[period]]`, checking each.
+fn calendar(path: &Path, src: &str, def: &PriceListDef) -> Result<Calendar> {
+    let err = |span: std::ops::Range<usize>, msg: String| config_error(path, src, Some(span), &msg);
+    let tz = match &def.time_zone {
+        None => chrono_tz::Tz::UTC,
+        Some(z) => z.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
+            err(
+                z.span(),
+                format!(
+                    "time_zone `{}` is not an IANA time zone name (like \"Europe/Stockholm\")",
+                    z.get_ref()
+                ),
+            )
+        })?,
+    };
+    let mut holidays = Vec::new();
+    for h in &def.holidays {
+        let d = chrono::NaiveDate::parse_from_str(h.get_ref(), "%Y-%m-%d").map_err(|_| {
+            err(
+                h.span(),
+                format!(
+                    "holiday `{}` is not a date like \"2026-12-24\"",
+                    h.get_ref()
+                ),
+            )
+        })?;
+        holidays.push(d);
+    }
+    let default = match &def.default_period {
+        Some(n) if n.get_ref().is_empty() => {
+            return Err(err(n.span(), "default_period cannot be empty".into()));
+        }
+        Some(n) => n.get_ref().clone(),
+        None => "offpeak".to_owned(),
+    };
+    let mut names = vec![default];
+    let mut rules = Vec::new();
+    for p in &def.period {
+        let name = p.name.get_ref();
+        if name.is_empty() {
+            return Err(err(p.name.span(), "a period needs a name".into()));
+        }
+        let period = match names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                names.push(name.clone());
+                names.len() - 1
+            }
+        };
+        if p.days.is_empty() {
+            return Err(err(p.name.span(), format!("period `{name}` names no days")));
+        }
+        let mut days = 0u8;
+        for d in &p.days {
+            const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+            let bit = match NAMES.iter().position(|n| n == d.get_ref()) {
+                Some(i) => i as u8,
+                None if d.get_ref() == "holiday" => HOLIDAY_BIT,
+                None => {
+                    return Err(err(
+                        d.span(),
+                        format!(
+                            "day `{}` is not one of mon, tue, wed, thu, fri, sat, sun, holiday",
+                            d.get_ref()
+                        ),
+                    ));
+                }
+            };
+            days |= 1 << bit;
+        }
+        let time = |t: &Option<toml::Spanned<String>>, default: u32| -> Result<u32> {
+            let Some(t) = t else { return Ok(default) };
+            parse_hm(t.get_ref()).ok_or_else(|| {
+                err(
+                    t.span(),
+                    format!(
+                        "`{}` is not a time like \"08:00\" (or \"24:00\")",
+                        t.get_ref()
+                    ),
+                )
+            })
+        };
+        let from = time(&p.from, 0)?;
+        let to = time(&p.to, 86_400)?;
+        if from >= to {
+            let span = p.from.as_ref().map_or(p.name.span(), |f| f.span());
+            return Err(err(
+                span,
+                format!(
+                    "period `{name}`: from must be before to (a period past midnight is two entries)"
+                ),
+            ));
+        }
+        rules.push(Rule {
+            period,
+            days,
+            from,
+            to,
+        });
+    }
+    Ok(Calendar::new(tz, holidays, rules, names))
+}
+
+/// `"HH:MM"` to seconds after midnight; `"24:00"` is the end of the day.
+fn parse_hm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 || !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    match (h, m) {
+        (24, 0) => Some(86_400),
+        (0..=23, 0..=59) => Some(h * 3600 + m * 60),
+        _ => None,
+    }
 }
