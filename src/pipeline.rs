@@ -245,9 +245,10 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                 }
             }
             let done: Vec<Done> = chunk.par_iter().map(|rec| work(rater, rec)).collect();
+            // Once per block: the bar reads the clock on every call.
+            progress.inc(chunk.iter().map(|r| r.bytes.len() as u64).sum());
             for (rec, d) in chunk.iter().zip(done) {
                 summary.records_read += 1;
-                progress.inc(rec.bytes.len() as u64);
                 match d {
                     Done::Priced(bytes, t) => {
                         summary.priced += 1;

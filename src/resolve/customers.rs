@@ -1,6 +1,6 @@
 //! The customer registry: who belongs to which marketing company and group.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -34,7 +34,7 @@ impl Customers {
     pub fn load(path: &Path) -> Result<Self> {
         let mut rdr = csv::Reader::from_path(path)
             .with_context(|| format!("cannot open customer registry {}", path.display()))?;
-        let mut by_id = HashMap::new();
+        let mut by_id = HashMap::default();
         for row in rdr.deserialize::<Customer>() {
             let c = row.map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line());

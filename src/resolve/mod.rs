@@ -90,8 +90,8 @@ pub fn resolve<'a>(
             format!("customer `{id}` is not in the customer registry"),
         )
     })?;
-    let company = Owner::Company(q.marketing_company.to_owned());
-    if !lists.has_owner(q.service, &company) {
+    let company = Owner::Company(q.marketing_company);
+    if !lists.has_owner(q.service, company) {
         return Err(unresolved(
             S::UnableToLocateMarketingCompany,
             format!(
@@ -100,7 +100,7 @@ pub fn resolve<'a>(
             ),
         ));
     }
-    let base = lists.list_at(q.service, &company, t).ok_or_else(|| {
+    let base = lists.list_at(q.service, company, t).ok_or_else(|| {
         unresolved(
             S::UnableToLocatePriceTable,
             format!(
@@ -112,15 +112,12 @@ pub fn resolve<'a>(
     let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
     let chosen = if own_lists_allowed {
         lists
-            .list_at(q.service, &Owner::Customer(customer.customer_id.clone()), t)
+            .list_at(q.service, Owner::Customer(&customer.customer_id), t)
             .or_else(|| {
-                customer.group.as_ref().and_then(|g| {
-                    lists.list_at(
-                        q.service,
-                        &Owner::Group(q.marketing_company.to_owned(), g.clone()),
-                        t,
-                    )
-                })
+                customer
+                    .group
+                    .as_ref()
+                    .and_then(|g| lists.list_at(q.service, Owner::Group(q.marketing_company, g), t))
             })
             .unwrap_or(base)
     } else {

@@ -5,6 +5,8 @@
 //! that service is built on it and may price only what it names.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -341,19 +343,32 @@ impl PriceList {
     }
 }
 
-/// Who a list belongs to, for resolution.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Owner {
-    Company(String),
-    Group(String, String),
-    Customer(String),
+/// Who a list belongs to, for resolution. Lookups use `Owner<&str>`, so
+/// finding a list allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner<S> {
+    Company(S),
+    /// Marketing company and group.
+    Group(S, S),
+    Customer(S),
+}
+
+type Revisions = Vec<Arc<PriceList>>;
+
+/// The lists of one service, by owner.
+#[derive(Debug, Default)]
+struct ServiceLists {
+    company: FxHashMap<String, Revisions>,
+    /// Marketing company, then group.
+    group: FxHashMap<String, FxHashMap<String, Revisions>>,
+    customer: FxHashMap<String, Revisions>,
 }
 
 /// Every list revision, indexed for resolution.
 #[derive(Debug, Default)]
 pub struct PriceLists {
-    basic: HashMap<String, Vec<Arc<PriceList>>>,
-    priced: HashMap<(String, Owner), Vec<Arc<PriceList>>>,
+    basic: FxHashMap<String, Revisions>,
+    priced: FxHashMap<String, ServiceLists>,
     count: usize,
 }
 
@@ -460,7 +475,17 @@ impl PriceLists {
             });
             match owner {
                 None => lists.basic.entry(service).or_default().push(list),
-                Some(o) => lists.priced.entry((service, o)).or_default().push(list),
+                Some(o) => {
+                    let by_owner = lists.priced.entry(service).or_default();
+                    let revisions = match o {
+                        Owner::Company(c) => by_owner.company.entry(c).or_default(),
+                        Owner::Group(c, g) => {
+                            by_owner.group.entry(c).or_default().entry(g).or_default()
+                        }
+                        Owner::Customer(id) => by_owner.customer.entry(id).or_default(),
+                    };
+                    revisions.push(list);
+                }
             }
             lists.count += 1;
         }
@@ -485,27 +510,33 @@ impl PriceLists {
         valid_at(self.basic.get(service)?, t)
     }
 
+    fn owned(&self, service: &str, owner: Owner<&str>) -> Option<&Revisions> {
+        let lists = self.priced.get(service)?;
+        match owner {
+            Owner::Company(c) => lists.company.get(c),
+            Owner::Group(c, g) => lists.group.get(c)?.get(g),
+            Owner::Customer(id) => lists.customer.get(id),
+        }
+    }
+
     /// Whether the owner has any list of the service (valid or not).
-    pub fn has_owner(&self, service: &str, owner: &Owner) -> bool {
-        self.priced
-            .contains_key(&(service.to_owned(), owner.clone()))
+    pub fn has_owner(&self, service: &str, owner: Owner<&str>) -> bool {
+        self.owned(service, owner).is_some()
     }
 
     /// The owner's list of `service` valid at `t`.
     pub fn list_at(
         &self,
         service: &str,
-        owner: &Owner,
+        owner: Owner<&str>,
         t: &DateTime<FixedOffset>,
     ) -> Option<&Arc<PriceList>> {
-        valid_at(self.priced.get(&(service.to_owned(), owner.clone()))?, t)
+        valid_at(self.owned(service, owner)?, t)
     }
 
     /// Every revision of the owner's list of `service`, for explanations.
-    pub fn revisions(&self, service: &str, owner: &Owner) -> &[Arc<PriceList>] {
-        self.priced
-            .get(&(service.to_owned(), owner.clone()))
-            .map_or(&[], Vec::as_slice)
+    pub fn revisions(&self, service: &str, owner: Owner<&str>) -> &[Arc<PriceList>] {
+        self.owned(service, owner).map_or(&[], Vec::as_slice)
     }
 }
 
