@@ -889,3 +889,39 @@ fn parse_hm(s: &str) -> Option<u32> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_clock_times() {
+        assert_eq!(parse_hm("00:00"), Some(0));
+        assert_eq!(parse_hm("08:30"), Some(8 * 3600 + 30 * 60));
+        assert_eq!(parse_hm("23:59"), Some(86_340));
+        assert_eq!(parse_hm("24:00"), Some(86_400));
+        for bad in [
+            "8:00", "24:01", "23:60", "08:00:00", "0800", "+8:00", "ab:cd", "",
+        ] {
+            assert_eq!(parse_hm(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn price_is_a_string_or_a_table_of_strings() {
+        let c: Charge = toml::from_str(
+            r#"item = "call"
+               per = "duration"
+               price = { peak = "0.60", offpeak = "0.30" }"#,
+        )
+        .unwrap();
+        let p = c.price.unwrap().into_inner();
+        assert_eq!(p.for_period("peak"), Some("0.60".parse().unwrap()));
+        assert_eq!(p.for_period("weekend"), None);
+        // Floats never become money, flat or per period.
+        for bad in [r#"price = 0.60"#, r#"price = { peak = 0.60 }"#] {
+            let text = format!("item = \"call\"\nper = \"duration\"\n{bad}");
+            assert!(toml::from_str::<Charge>(&text).is_err(), "{bad}");
+        }
+    }
+}
