@@ -65,15 +65,32 @@ impl Summary {
                 + self.faulted
     }
 
-    fn add_totals(&mut self, t: &Totals) {
-        let m = self
-            .totals
-            .entry(t.currency.clone())
-            .or_default()
-            .entry(t.marketing_company.clone())
-            .or_default();
-        m.basic += t.basic;
-        m.individual += t.individual;
+    fn add_totals(&mut self, t: &Totals) -> Result<()> {
+        // Look up by reference first: keys are allocated once per run, not
+        // once per priced SDR.
+        if !self.totals.contains_key(&t.currency) {
+            self.totals.insert(t.currency.clone(), BTreeMap::new());
+        }
+        let by_company = self.totals.get_mut(&t.currency).expect("inserted above");
+        if !by_company.contains_key(&t.marketing_company) {
+            by_company.insert(t.marketing_company.clone(), Money::default());
+        }
+        let m = by_company
+            .get_mut(&t.marketing_company)
+            .expect("inserted above");
+        let overflow = || {
+            anyhow::anyhow!(
+                "the run total of {} for {} exceeds what an exact decimal holds",
+                t.currency,
+                t.marketing_company
+            )
+        };
+        m.basic = m.basic.checked_add(t.basic).ok_or_else(overflow)?;
+        m.individual = m
+            .individual
+            .checked_add(t.individual)
+            .ok_or_else(overflow)?;
+        Ok(())
     }
 }
 
@@ -252,7 +269,7 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                 match d {
                     Done::Priced(bytes, t) => {
                         summary.priced += 1;
-                        summary.add_totals(&t);
+                        summary.add_totals(&t)?;
                         priced
                             .write_all(&bytes)
                             .with_context(|| write_err(&priced_path.display().to_string()))?;
