@@ -282,6 +282,7 @@ impl std::error::Error for DecodeFailure {}
 
 /// Decodes one framed record.
 pub fn decode(bytes: &[u8]) -> Result<ServiceDetailRecord, DecodeFailure> {
+    tlv::check_record_tree(bytes).map_err(|e| DecodeFailure(format!("malformed encoding: {e}")))?;
     match rasn::ber::decode_with_remainder::<ServiceDetailRecord>(bytes) {
         Ok((sdr, [])) => Ok(sdr),
         Ok((_, rest)) => Err(DecodeFailure(format!(

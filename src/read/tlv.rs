@@ -8,6 +8,15 @@
 /// stack overflow.
 pub const MAX_DEPTH: usize = 64;
 
+/// Levels of the SDR schema above the deepest place an unknown item is kept
+/// (record, serviceUsageModules, SUM, serviceSpecific, sessionEvent,
+/// parameters, Parameter).
+pub const SCHEMA_DEPTH: usize = 7;
+
+/// Nesting limit for walks over a whole record: a kept item may have
+/// [`MAX_DEPTH`] levels below it.
+pub const RECORD_MAX_DEPTH: usize = MAX_DEPTH + SCHEMA_DEPTH;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     #[error("truncated: {needed} bytes needed, {available} left in the file")]
@@ -99,7 +108,7 @@ pub fn element_len(buf: &[u8]) -> Result<usize, FrameError> {
 }
 
 fn element_len_at_depth(buf: &[u8], depth: usize) -> Result<usize, FrameError> {
-    if depth > MAX_DEPTH {
+    if depth > RECORD_MAX_DEPTH {
         return Err(FrameError::TooDeep);
     }
     let h = header(buf)?;
@@ -132,21 +141,90 @@ fn element_len_at_depth(buf: &[u8], depth: usize) -> Result<usize, FrameError> {
 /// constructed element's content splits into children, none of them an
 /// end-of-contents identifier, to [`MAX_DEPTH`] levels.
 pub fn check_tree(elem: &[u8]) -> Result<(), FrameError> {
-    check_tree_at_depth(elem, 0)
+    check_tree_at_depth(elem, 0, MAX_DEPTH)
 }
 
-fn check_tree_at_depth(elem: &[u8], depth: usize) -> Result<(), FrameError> {
-    if depth > MAX_DEPTH {
-        return Err(FrameError::TooDeep);
-    }
-    if element_len(elem)? != elem.len() {
+/// [`check_tree`] for a whole record, to [`RECORD_MAX_DEPTH`] levels.
+pub fn check_record_tree(elem: &[u8]) -> Result<(), FrameError> {
+    check_tree_at_depth(elem, 0, RECORD_MAX_DEPTH)
+}
+
+fn check_tree_at_depth(elem: &[u8], depth: usize, limit: usize) -> Result<(), FrameError> {
+    if walk(elem, depth, limit)? != elem.len() {
         return Err(truncated(elem.len(), elem.len()));
     }
-    if header(elem)?.constructed {
-        let (content, _) = contents(elem)?;
-        for child in children(content) {
-            check_tree_at_depth(child?, depth + 1)?;
+    Ok(())
+}
+
+/// One pass over the element at the start of `buf`: each identifier and
+/// length is read once, children must fill their parent exactly, and no
+/// child may be an end-of-contents identifier. Returns the element's size.
+fn walk(buf: &[u8], depth: usize, limit: usize) -> Result<usize, FrameError> {
+    if depth > limit {
+        return Err(FrameError::TooDeep);
+    }
+    // Most elements have a one-octet tag and a short length.
+    if let [id, len, ..] = *buf
+        && id & 0x1f != 0x1f
+        && len < 0x80
+    {
+        let end = 2 + usize::from(len);
+        if end > buf.len() {
+            return Err(truncated(end, buf.len()));
         }
+        if id & 0x20 != 0 {
+            walk_children(buf, 2, end, depth, limit)?;
+        }
+        return Ok(end);
+    }
+    let h = header(buf)?;
+    let start = h.header_len;
+    match h.content_len {
+        Some(len) => {
+            let end = start.saturating_add(len);
+            if end > buf.len() {
+                return Err(truncated(end, buf.len()));
+            }
+            if h.constructed {
+                walk_children(buf, start, end, depth, limit)?;
+            }
+            Ok(end)
+        }
+        None => {
+            let mut pos = start;
+            loop {
+                let rest = &buf[pos..];
+                if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
+                    return Ok(pos + 2);
+                }
+                if rest.is_empty() {
+                    return Err(truncated(pos + 2, buf.len()));
+                }
+                if rest[0] == 0 {
+                    return Err(FrameError::EndOfContentsAsElement);
+                }
+                pos += walk(rest, depth + 1, limit)?;
+            }
+        }
+    }
+}
+
+/// Walks the children of definite-length content `buf[start..end]`.
+fn walk_children(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    depth: usize,
+    limit: usize,
+) -> Result<(), FrameError> {
+    let mut pos = start;
+    while pos < end {
+        if buf[pos] == 0 {
+            return Err(FrameError::EndOfContentsAsElement);
+        }
+        // A child running past its parent's end is truncated within the
+        // parent.
+        pos += walk(&buf[pos..end], depth + 1, limit)?;
     }
     Ok(())
 }
@@ -209,7 +287,7 @@ pub fn to_indefinite(elem: &[u8]) -> Result<Vec<u8>, FrameError> {
 }
 
 fn write_indefinite(elem: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<(), FrameError> {
-    if depth > MAX_DEPTH {
+    if depth > RECORD_MAX_DEPTH {
         return Err(FrameError::TooDeep);
     }
     let h = header(elem)?;
