@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::cargo::cargo_bin_cmd;
 use chrono::DateTime;
 use sdrate::generate::Generator;
-use sdrate::read::tlv;
+use sdrate::read::tlv::{self, push_length};
 use sdrate::sdr::Timestamp;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -124,17 +124,6 @@ fn app1(content: &[u8]) -> Vec<u8> {
     push_length(&mut out, content.len());
     out.extend_from_slice(content);
     out
-}
-
-fn push_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = (len as u64).to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (8 - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
 }
 
 /// The contents octets of a definite-length record (tag 0x61, so one

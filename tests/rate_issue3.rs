@@ -588,3 +588,30 @@ fn faults_recycle_after_customer_data_and_price_lists_are_fixed() {
         "the suspense file is empty"
     );
 }
+
+#[test]
+fn pricing_module_carries_currency_vat_and_correlator() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    assert_eq!(
+        rate(
+            t.path(),
+            &[billing(1, "K2", "2026-11-21T10:00:00+01:00", 125)]
+        ),
+        0
+    );
+    let out = sdrate()
+        .arg("inspect")
+        .arg(t.path().join("out/priced/in.sdr"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spm = &v["sdr"]["servicePricingModules"][0];
+    // The base list sets currency and VAT level (vat_percent = "25"); the
+    // group list (gold) only discounts.
+    assert_eq!(spm["currency"], "SEK");
+    assert_eq!(spm["vatLevel"], "25");
+    assert_eq!(spm["timeOfPricing"], "2026-11-22T02:00:00+01:00");
+    assert_eq!(spm["prices"][0]["individualPrice"], "1.13");
+    assert_eq!(spm["prices"][0]["priceTableIdentifier"], "vpn-acme-gold");
+}

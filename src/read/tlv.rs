@@ -120,20 +120,10 @@ fn element_len_at_depth(buf: &[u8], depth: usize) -> Result<usize, FrameError> {
             }
             Ok(total)
         }
-        None => {
-            // Indefinite: walk the children up to the end-of-contents octets.
-            let mut pos = h.header_len;
-            loop {
-                let rest = &buf[pos..];
-                if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
-                    return Ok(pos + 2);
-                }
-                if rest.is_empty() {
-                    return Err(truncated(pos + 2, buf.len()));
-                }
-                pos += element_len_at_depth(rest, depth + 1)?;
-            }
-        }
+        // Indefinite: walk the children up to the end-of-contents octets.
+        None => indefinite_end(buf, h.header_len, false, |rest| {
+            element_len_at_depth(rest, depth + 1)
+        }),
     }
 }
 
@@ -190,22 +180,32 @@ fn walk(buf: &[u8], depth: usize, limit: usize) -> Result<usize, FrameError> {
             }
             Ok(end)
         }
-        None => {
-            let mut pos = start;
-            loop {
-                let rest = &buf[pos..];
-                if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
-                    return Ok(pos + 2);
-                }
-                if rest.is_empty() {
-                    return Err(truncated(pos + 2, buf.len()));
-                }
-                if rest[0] == 0 {
-                    return Err(FrameError::EndOfContentsAsElement);
-                }
-                pos += walk(rest, depth + 1, limit)?;
-            }
+        None => indefinite_end(buf, start, true, |rest| walk(rest, depth + 1, limit)),
+    }
+}
+
+/// End of an indefinite-length element whose contents start at `start`:
+/// `child` sizes each child up to the end-of-contents octets. `strict`
+/// refuses any other element with identifier 00.
+fn indefinite_end(
+    buf: &[u8],
+    start: usize,
+    strict: bool,
+    mut child: impl FnMut(&[u8]) -> Result<usize, FrameError>,
+) -> Result<usize, FrameError> {
+    let mut pos = start;
+    loop {
+        let rest = &buf[pos..];
+        if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
+            return Ok(pos + 2);
         }
+        if rest.is_empty() {
+            return Err(truncated(pos + 2, buf.len()));
+        }
+        if strict && rest[0] == 0 {
+            return Err(FrameError::EndOfContentsAsElement);
+        }
+        pos += child(rest)?;
     }
 }
 
