@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cmd;
 pub mod exit;
 pub mod generate;
+pub mod group;
 pub mod pipeline;
 pub mod price;
 pub mod rate;

@@ -1,0 +1,154 @@
+//! Grouping uncombined session events into sessions.
+//!
+//! Events arrive from session-event SDRs and from raw event logs (CSV or
+//! JSON lines), in any order and spread over files and runs. They are
+//! grouped by session id, ordered by sequence number (else timestamp),
+//! de-duplicated, and a session is handed on for pricing only when it is
+//! complete; the rest wait in the state directory for the next run.
+
+
+use serde::{Deserialize, Serialize};
+
+use crate::sdr::{EventCategory, SessionEvent, SessionEventType, Timestamp};
+
+/// The columns of an event log, in the order sdrate writes them (faulted
+/// rows, the events archive). Readers accept them in any order; `role`,
+/// `sequence`, `provider_event`, `provider` and `parameters` are optional.
+pub const EVENT_COLUMNS: [&str; 13] = [
+    "session_id",
+    "service",
+    "category",
+    "event_type",
+    "provider_event",
+    "timestamp",
+    "participant_id",
+    "user_name",
+    "billed_party",
+    "role",
+    "sequence",
+    "provider",
+    "parameters",
+];
+
+/// Where an event came from, so a fault can name it and keep it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Input file as given on the command line (or found in a directory).
+    pub file: String,
+    pub position: Position,
+    pub raw: Raw,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Position {
+    /// Byte offset of the SDR in its file.
+    Offset(u64),
+    /// 1-based line of the row in its event log (the header is line 1).
+    Line(u64),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Offset(o) => write!(f, "offset {o}"),
+            Position::Line(l) => write!(f, "line {l}"),
+        }
+    }
+}
+
+/// The event as it arrived, for the fault outputs and recycling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Raw {
+    /// The whole SDR encoding.
+    Sdr(#[serde(with = "hex")] Vec<u8>),
+    /// The row's fields in `EVENT_COLUMNS` order (missing ones empty).
+    Row(Vec<String>),
+}
+
+/// One uncombined session event with the eight fields of the seed's event
+/// message, plus role, sequence number and free parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub session_id: String,
+    pub service: String,
+    pub category: EventCategory,
+    pub event_type: SessionEventType,
+    /// The provider's name for a `providerDefined` event.
+    pub provider_event: Option<String>,
+    pub timestamp: Timestamp,
+    /// Unique within the session.
+    pub participant_id: String,
+    pub user_name: String,
+    /// The customer to bill; constant for a participant in a session.
+    pub billed_party: String,
+    pub role: Option<String>,
+    /// Position in the session's unbroken sequence, from 1.
+    pub sequence: Option<u32>,
+    /// The service provider (for third-party costing), when known.
+    pub provider: Option<String>,
+    /// The marketing company named by the SDR, when the event came in one;
+    /// otherwise the customer registry decides.
+    pub marketing_company: Option<String>,
+    pub parameters: Vec<(String, String)>,
+    pub origin: Origin,
+}
+
+impl Event {
+    /// An event carried by a session-event SDR.
+    pub fn from_sdr(
+        e: &SessionEvent,
+        sequence: Option<u32>,
+        provider: Option<&str>,
+        marketing_company: &str,
+        origin: Origin,
+    ) -> Self {
+        Event {
+            session_id: e.session_id.clone(),
+            service: e.service.clone(),
+            category: e.category,
+            event_type: e.event_type,
+            provider_event: e.provider_event_name.clone(),
+            timestamp: e.timestamp,
+            participant_id: e.participant_id.clone(),
+            user_name: e.user_name.clone(),
+            billed_party: e.billed_party.clone(),
+            role: e.role.clone(),
+            sequence,
+            provider: provider.map(str::to_owned),
+            marketing_company: Some(marketing_company.to_owned()),
+            parameters: e
+                .parameters
+                .iter()
+                .flatten()
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect(),
+            origin,
+        }
+    }
+
+    /// The event as a row in `EVENT_COLUMNS` order.
+    pub fn to_row(&self) -> Vec<String> {
+        vec![
+            self.session_id.clone(),
+            self.service.clone(),
+            self.category.to_string(),
+            self.event_type.to_string(),
+            self.provider_event.clone().unwrap_or_default(),
+            self.timestamp.0.to_rfc3339(),
+            self.participant_id.clone(),
+            self.user_name.clone(),
+            self.billed_party.clone(),
+            self.role.clone().unwrap_or_default(),
+            self.sequence.map(|s| s.to_string()).unwrap_or_default(),
+            self.provider.clone().unwrap_or_default(),
+            self.parameters
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ]
+    }
+}
