@@ -320,7 +320,7 @@ impl Rater {
         for u in &items {
             let q = Query {
                 service: &sum.service_feature_code,
-                service_revision: sum.revision_state_of_service,
+                service_revision: Some(sum.revision_state_of_service),
                 customer_id,
                 marketing_company: &sum.marketing_company,
                 time_of_use: &u.at,

@@ -7,6 +7,9 @@
 //! complete; the rest wait in the state directory for the next run.
 
 
+pub mod assemble;
+pub mod state;
+
 use serde::{Deserialize, Serialize};
 
 use crate::sdr::{EventCategory, SessionEvent, SessionEventType, Timestamp};

@@ -5,6 +5,7 @@
 //! named rounding strategy. Every step is checked for overflow.
 
 pub mod period;
+pub mod session;
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
@@ -68,6 +69,67 @@ pub fn amount(
     at: &DateTime<FixedOffset>,
     calendar: &Calendar,
 ) -> Result<Decimal, PriceError> {
+    amount_over(charge, quantity, at, &[], calendar)
+}
+
+/// A duration used in several spans (start, seconds), such as a
+/// participant's active time around a suspension: increments count the
+/// total, and each span is split at the rate periods it crosses; the
+/// seconds the increments add are priced from the end of the last span.
+pub fn amount_spans(
+    charge: &Charge,
+    spans: &[(DateTime<FixedOffset>, u64)],
+    calendar: &Calendar,
+) -> Result<Decimal, PriceError> {
+    let total = spans
+        .iter()
+        .try_fold(0u64, |a, (_, s)| a.checked_add(*s))
+        .ok_or_else(|| PriceError::Overflow(charge.item.get_ref().clone()))?;
+    let at = spans.first().map_or_else(
+        || DateTime::UNIX_EPOCH.fixed_offset(),
+        |(t, _)| *t,
+    );
+    amount_over(charge, Quantity::Seconds(total), &at, spans, calendar)
+}
+
+/// Time slices (period, seconds) of `charged` seconds used in `spans`
+/// (or from `at` when there are none).
+fn duration_slices(
+    at: &DateTime<FixedOffset>,
+    spans: &[(DateTime<FixedOffset>, u64)],
+    charged: u64,
+    calendar: &Calendar,
+) -> Result<Vec<(usize, u64)>, SplitError> {
+    if spans.len() <= 1 {
+        return calendar.split(at, charged);
+    }
+    let mut out: Vec<(usize, u64)> = Vec::new();
+    let mut used = 0u64;
+    let mut push = |slices: Vec<(usize, u64)>| {
+        for (p, n) in slices {
+            match out.last_mut() {
+                Some((last, m)) if *last == p => *m += n,
+                _ => out.push((p, n)),
+            }
+        }
+    };
+    for (start, secs) in spans {
+        push(calendar.split(start, *secs)?);
+        used += secs;
+    }
+    let (last_start, last_secs) = spans[spans.len() - 1];
+    let end = last_start + chrono::Duration::seconds(last_secs as i64);
+    push(calendar.split(&end, charged.saturating_sub(used))?);
+    Ok(out)
+}
+
+fn amount_over(
+    charge: &Charge,
+    quantity: Quantity,
+    at: &DateTime<FixedOffset>,
+    spans: &[(DateTime<FixedOffset>, u64)],
+    calendar: &Calendar,
+) -> Result<Decimal, PriceError> {
     let item = charge.item.get_ref();
     let overflow = || PriceError::Overflow(item.clone());
     // The charged quantity in item units, and how many item units one
@@ -127,7 +189,9 @@ pub fn amount(
             };
             let slices = match (by_period, charge.per) {
                 (false, _) => vec![(0, charged)],
-                (true, Per::Duration) => calendar.split(at, charged).map_err(period_err)?,
+                (true, Per::Duration) => {
+                    duration_slices(at, spans, charged, calendar).map_err(period_err)?
+                }
                 (true, _) => vec![(calendar.period_of(at).map_err(period_err)?, charged)],
             };
             let bands = bands(charge, charged);

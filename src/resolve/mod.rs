@@ -3,6 +3,7 @@
 //! use (never the time of rating).
 
 pub mod customers;
+pub mod policy;
 pub mod price_list;
 
 use std::sync::Arc;
@@ -38,7 +39,9 @@ fn unresolved(status: StatusIndicator, detail: String) -> Unresolved {
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'q> {
     pub service: &'q str,
-    pub service_revision: u16,
+    /// The SUM's revision state of the service; None when the usage has
+    /// none (session events from an event log).
+    pub service_revision: Option<u16>,
     pub customer_id: Option<&'q str>,
     pub marketing_company: &'q str,
     pub time_of_use: &'q DateTime<FixedOffset>,
@@ -67,14 +70,14 @@ pub fn resolve<'a>(
             format!("no basic list of {} valid at {t}", q.service),
         )
     })?;
-    if let Some(revs) = &basic.def.service_revisions
-        && !revs.contains(&q.service_revision)
+    if let (Some(revs), Some(rev)) = (&basic.def.service_revisions, q.service_revision)
+        && !revs.contains(&rev)
     {
         return Err(unresolved(
             S::UnableToLocateRevisionStateOfFeature,
             format!(
                 "{} revision {} is not priced by basic list {} (knows {revs:?})",
-                q.service, q.service_revision, basic.def.id
+                q.service, rev, basic.def.id
             ),
         ));
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::exit::Failure;
 use crate::price::period::{Calendar, HOLIDAY_BIT, Rule};
+use crate::resolve::policy::{Measure, SessionPolicy};
 
 /// A decimal read from a TOML string only: `"0.45"`, never `0.45`, so no
 /// float ever touches a price.
@@ -39,6 +40,8 @@ pub enum ListKind {
     Base,
     Group,
     Customer,
+    /// What the retailer pays a service provider (third-party costing).
+    Cost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -263,6 +266,8 @@ pub struct PriceListDef {
     pub marketing_company: Option<String>,
     pub group: Option<String>,
     pub customer: Option<String>,
+    /// cost lists: the service provider paid.
+    pub provider: Option<String>,
     pub valid_from: DateTime<FixedOffset>,
     pub valid_to: Option<DateTime<FixedOffset>>,
     #[serde(default)]
@@ -290,6 +295,8 @@ pub struct PriceListDef {
     pub period: Vec<PeriodDef>,
     #[serde(default)]
     pub charge: Vec<Charge>,
+    /// basic lists of multi-party session services: the tariff policy.
+    pub session: Option<SessionPolicy>,
 }
 
 /// One `[[period]]` entry: a named period on some day types, between two
@@ -369,6 +376,8 @@ struct ServiceLists {
 pub struct PriceLists {
     basic: FxHashMap<String, Revisions>,
     priced: FxHashMap<String, ServiceLists>,
+    /// Cost lists: service, then provider.
+    cost: BTreeMap<String, BTreeMap<String, Revisions>>,
     count: usize,
 }
 
@@ -454,8 +463,25 @@ impl PriceLists {
         for i in unique {
             let (path, _, def) = parsed[i].clone();
             let calendar = calendars.remove(&i).unwrap_or_default();
+            if def.kind == ListKind::Cost {
+                let service = def.service.clone();
+                let provider = def.provider.clone().unwrap_or_default();
+                lists
+                    .cost
+                    .entry(service)
+                    .or_default()
+                    .entry(provider)
+                    .or_default()
+                    .push(Arc::new(PriceList {
+                        def,
+                        path,
+                        calendar,
+                    }));
+                lists.count += 1;
+                continue;
+            }
             let owner = match def.kind {
-                ListKind::Basic => None,
+                ListKind::Basic | ListKind::Cost => None,
                 ListKind::Base => Some(Owner::Company(
                     def.marketing_company.clone().unwrap_or_default(),
                 )),
@@ -534,6 +560,17 @@ impl PriceLists {
         valid_at(self.owned(service, owner)?, t)
     }
 
+    /// The cost list of every provider of `service` valid at `t`, by
+    /// provider name.
+    pub fn costs_at(&self, service: &str, t: &DateTime<FixedOffset>) -> Vec<&Arc<PriceList>> {
+        self.cost
+            .get(service)
+            .into_iter()
+            .flat_map(|by_provider| by_provider.values())
+            .filter_map(|revs| valid_at(revs, t))
+            .collect()
+    }
+
     /// Every revision of the owner's list of `service`, for explanations.
     pub fn revisions(&self, service: &str, owner: Owner<&str>) -> &[Arc<PriceList>] {
         self.owned(service, owner).map_or(&[], Vec::as_slice)
@@ -589,7 +626,15 @@ fn check(
                 "a basic list names items; prices and periods belong in base, group and customer lists".into(),
             );
         }
+        if let Some(policy) = &def.session {
+            policy
+                .check(def.items.as_deref().unwrap_or(&[]))
+                .map_err(|(span, msg)| config_error(path, src, span, &format!("[session]: {msg}")))?;
+        }
         return Ok(());
+    }
+    if def.session.is_some() {
+        return fail("only a basic list holds a [session] tariff policy".into());
     }
     let Some(based_on) = &def.based_on else {
         return fail(format!(
@@ -630,8 +675,20 @@ fn check(
     };
     need(
         "marketing_company",
-        def.marketing_company.is_some() || def.kind == ListKind::Customer,
+        def.marketing_company.is_some() || matches!(def.kind, ListKind::Customer | ListKind::Cost),
     )?;
+    if def.kind == ListKind::Cost {
+        need("provider", def.provider.is_some())?;
+        need("currency", def.currency.is_some())?;
+        if basic.session.is_none() {
+            return fail(format!(
+                "cost lists price multi-party sessions; basic list {} has no [session] policy",
+                basic.id
+            ));
+        }
+    } else if def.provider.is_some() {
+        return fail("only a cost list names a `provider`".into());
+    }
     if def.kind == ListKind::Group {
         need("group", def.group.is_some())?;
     }
@@ -681,6 +738,38 @@ fn check(
             ));
         }
         check_pricing(path, src, c, cal)?;
+        if let Some(rule) = basic.session.as_ref().and_then(|p| p.rule(c.item.get_ref())) {
+            check_session_charge(path, src, c, rule.measure)?;
+        }
+    }
+    Ok(())
+}
+
+/// A charge of a session rule's item prices what the rule measures; a
+/// shared rate is a plain rate per time (no tiers, algorithms, increments
+/// or minimum), so the participants' shares add up to the session's price.
+fn check_session_charge(path: &Path, src: &str, c: &Charge, measure: Measure) -> Result<()> {
+    let at = |msg: String| Err(config_error(path, src, Some(c.item.span()), &msg));
+    if c.per != measure.per() {
+        return at(format!(
+            "item `{}` measures {measure:?}: its charge must be per = \"{}\"",
+            c.item.get_ref(),
+            match measure.per() {
+                Per::Duration => "duration",
+                _ => "event",
+            }
+        ));
+    }
+    if measure == Measure::SharedTime
+        && (c.price.is_none()
+            || c.first_increment.is_some()
+            || c.next_increment.is_some()
+            || c.minimum.is_some())
+    {
+        return at(format!(
+            "item `{}` is a shared rate: give it a plain `price` (flat or per period), without increments or minimum",
+            c.item.get_ref()
+        ));
     }
     Ok(())
 }

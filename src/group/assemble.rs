@@ -1,0 +1,360 @@
+//! The event router: events in, complete sessions out.
+//!
+//! A session with sequence numbers on every event is complete as soon as
+//! it has its end event and the numbers run unbroken from 1; it is priced
+//! at once, so memory holds only open sessions. Without sequence numbers
+//! nothing can tell whether an event is still missing, so such a session
+//! waits for the end of the input. A session that is not complete at the
+//! end of the input stays pending (state directory) unless it has been
+//! open longer than its policy allows; then it is closed as a fault.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::Event;
+use crate::sdr::SessionEventType;
+
+/// The events of one session, ordered and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub events: Vec<Event>,
+}
+
+/// What became of one added event.
+#[derive(Debug)]
+pub enum Added {
+    /// Held with its session, which is not complete yet.
+    Held,
+    /// The same event was already there; it is dropped and counted.
+    Duplicate(Box<Event>),
+    /// Another event already holds this sequence number: a fault.
+    Conflict(Box<Event>, String),
+    /// This event completed its session.
+    Complete(Session),
+}
+
+/// The sessions left at the end of the input.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Complete by the rules that need the whole input.
+    pub complete: Vec<Session>,
+    /// Open longer than allowed: faults, with the reason.
+    pub expired: Vec<(Session, String)>,
+    /// Still open: carried to the next run.
+    pub pending: Vec<Session>,
+}
+
+/// Order of event types at the same instant: who arrives before who
+/// leaves, so the order never depends on arrival.
+fn type_rank(t: SessionEventType) -> u8 {
+    use SessionEventType as T;
+    match t {
+        T::Start => 0,
+        T::Logon => 1,
+        T::Join => 2,
+        T::Resume => 3,
+        T::Invite | T::Advertise | T::Decline | T::WithdrawAdvertisement => 4,
+        T::ProviderDefined | T::Unknown(_) => 5,
+        T::Suspend => 6,
+        T::Leave => 7,
+        T::Logoff => 8,
+        T::End => 9,
+    }
+}
+
+/// The order events are priced in: by sequence number when every event
+/// has one, else by time (then type and participant).
+pub fn sort_events(events: &mut [Event]) {
+    if events.iter().all(|e| e.sequence.is_some()) {
+        events.sort_by_key(|e| e.sequence);
+    } else {
+        events.sort_by(|a, b| {
+            (a.timestamp.0.timestamp(), a.timestamp.0.timestamp_subsec_nanos())
+                .cmp(&(b.timestamp.0.timestamp(), b.timestamp.0.timestamp_subsec_nanos()))
+                .then(type_rank(a.event_type).cmp(&type_rank(b.event_type)))
+                .then(a.participant_id.cmp(&b.participant_id))
+                .then(a.sequence.cmp(&b.sequence))
+                .then_with(|| a.to_row().cmp(&b.to_row()))
+        });
+    }
+}
+
+/// Two events are the same event when everything but where they came from
+/// agrees.
+fn same_event(a: &Event, b: &Event) -> bool {
+    a.session_id == b.session_id
+        && a.service == b.service
+        && a.category == b.category
+        && a.event_type == b.event_type
+        && a.provider_event == b.provider_event
+        && a.timestamp == b.timestamp
+        && a.participant_id == b.participant_id
+        && a.user_name == b.user_name
+        && a.billed_party == b.billed_party
+        && a.role == b.role
+        && a.sequence == b.sequence
+        && a.parameters == b.parameters
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    events: Vec<Event>,
+    /// Sequence numbers seen, when every event so far has one.
+    all_sequenced: bool,
+    max_sequence: u32,
+    ended: bool,
+}
+
+impl Open {
+    fn gap(&self) -> bool {
+        self.all_sequenced && self.max_sequence as usize != self.events.len()
+    }
+
+    /// Complete by the eager rule: ended, numbered, no gap.
+    fn complete_now(&self) -> bool {
+        self.ended && self.all_sequenced && !self.gap()
+    }
+
+    /// Complete by the end-of-input rule: no gap, and ended or everybody
+    /// who took part has left.
+    fn complete_at_end(&mut self) -> bool {
+        if self.gap() {
+            return false;
+        }
+        if self.ended {
+            return true;
+        }
+        sort_events(&mut self.events);
+        let mut present: Vec<&str> = Vec::new();
+        let mut anyone = false;
+        for e in &self.events {
+            match e.event_type {
+                SessionEventType::Start | SessionEventType::Join | SessionEventType::Resume => {
+                    anyone = true;
+                    if !present.contains(&e.participant_id.as_str()) {
+                        present.push(&e.participant_id);
+                    }
+                }
+                SessionEventType::Leave => present.retain(|p| *p != e.participant_id),
+                _ => {}
+            }
+        }
+        anyone && present.is_empty()
+    }
+
+    fn first_time(&self) -> i64 {
+        self.events
+            .iter()
+            .map(|e| e.timestamp.0.timestamp())
+            .min()
+            .unwrap_or(0)
+    }
+}
+
+/// Sessions being assembled.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    open: FxHashMap<String, Open>,
+    /// Newest event time seen (UTC seconds): the clock that ages sessions,
+    /// so a run's result never depends on when it ran.
+    newest: Option<i64>,
+}
+
+impl Assembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn open_sessions(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn open_events(&self) -> usize {
+        self.open.values().map(|o| o.events.len()).sum()
+    }
+
+    pub fn add(&mut self, e: Event) -> Added {
+        let t = e.timestamp.0.timestamp();
+        self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+        let open = self.open.entry(e.session_id.clone()).or_insert_with(|| Open {
+            all_sequenced: true,
+            ..Open::default()
+        });
+        if open.events.iter().any(|p| same_event(p, &e)) {
+            return Added::Duplicate(Box::new(e));
+        }
+        if let Some(seq) = e.sequence
+            && let Some(prev) = open.events.iter().find(|p| p.sequence == Some(seq))
+        {
+            let why = format!(
+                "sequence number {seq} of session {} is already taken by a different event ({} of {} at {}, from {} {})",
+                e.session_id,
+                prev.event_type,
+                prev.participant_id,
+                prev.timestamp.0.to_rfc3339(),
+                prev.origin.file,
+                prev.origin.position
+            );
+            return Added::Conflict(Box::new(e), why);
+        }
+        match e.sequence {
+            Some(s) => open.max_sequence = open.max_sequence.max(s),
+            None => open.all_sequenced = false,
+        }
+        if e.event_type == SessionEventType::End {
+            open.ended = true;
+        }
+        open.events.push(e);
+        if open.complete_now() {
+            let id = open.events[0].session_id.clone();
+            let mut o = self.open.remove(&id).expect("present");
+            sort_events(&mut o.events);
+            return Added::Complete(Session {
+                id,
+                events: o.events,
+            });
+        }
+        Added::Held
+    }
+
+    /// Adds a session carried over from an earlier run.
+    pub fn resume(&mut self, s: Session) -> Vec<Added> {
+        s.events.into_iter().map(|e| self.add(e)).collect()
+    }
+
+    /// End of the input: what completes now, what expires, what waits.
+    /// `max_open` gives a session's allowed age in seconds from its first
+    /// event (by its service's policy).
+    pub fn finish(self, max_open: impl Fn(&Session) -> i64) -> Finished {
+        let newest = self.newest.unwrap_or(0);
+        let mut ids: Vec<String> = self.open.keys().cloned().collect();
+        // Sorted, so output does not depend on hash order.
+        ids.sort();
+        let mut open = self.open;
+        let mut out = Finished::default();
+        for id in ids {
+            let mut o = open.remove(&id).expect("listed");
+            let complete = o.complete_at_end();
+            let first = o.first_time();
+            let gap = o.gap();
+            sort_events(&mut o.events);
+            let s = Session { id, events: o.events };
+            if complete {
+                out.complete.push(s);
+                continue;
+            }
+            let age = newest - first;
+            let limit = max_open(&s);
+            if age > limit {
+                let why = if gap {
+                    "a gap in its sequence numbers"
+                } else {
+                    "no end"
+                };
+                let reason = format!(
+                    "session {} has been open {} s, longer than the {} s its policy allows ({why})",
+                    s.id, age, limit
+                );
+                out.expired.push((s, reason));
+            } else {
+                out.pending.push(s);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::{Origin, Position, Raw};
+    use crate::sdr::{EventCategory, Timestamp};
+    use chrono::DateTime;
+
+    fn ev(seq: Option<u32>, ty: SessionEventType, who: &str, at: &str) -> Event {
+        Event {
+            session_id: "s1".into(),
+            service: "GAME".into(),
+            category: EventCategory::ParticipantRelated,
+            event_type: ty,
+            provider_event: None,
+            timestamp: Timestamp(DateTime::parse_from_rfc3339(at).unwrap()),
+            participant_id: who.into(),
+            user_name: who.into(),
+            billed_party: "C00001".into(),
+            role: Some("player".into()),
+            sequence: seq,
+            provider: None,
+            marketing_company: None,
+            parameters: Vec::new(),
+            origin: Origin {
+                file: "t.csv".into(),
+                position: Position::Line(seq.unwrap_or(0) as u64 + 1),
+                raw: Raw::Row(Vec::new()),
+            },
+        }
+    }
+
+    use SessionEventType as T;
+
+    #[test]
+    fn numbered_session_completes_at_once_even_out_of_order() {
+        let mut a = Assembler::new();
+        assert!(matches!(a.add(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z")), Added::Held));
+        assert!(matches!(a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")), Added::Held));
+        // A duplicate of event 1 is dropped.
+        assert!(matches!(
+            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            Added::Duplicate(_)
+        ));
+        match a.add(ev(Some(2), T::Leave, "p1", "2026-11-20T10:05:00Z")) {
+            Added::Complete(s) => {
+                let seqs: Vec<_> = s.events.iter().map(|e| e.sequence.unwrap()).collect();
+                assert_eq!(seqs, [1, 2, 3]);
+            }
+            other => panic!("not complete: {other:?}"),
+        }
+        assert_eq!(a.open_sessions(), 0);
+    }
+
+    #[test]
+    fn a_gap_holds_the_session_and_a_conflict_is_a_fault() {
+        let mut a = Assembler::new();
+        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        a.add(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z"));
+        assert!(matches!(
+            a.add(ev(Some(3), T::Leave, "p1", "2026-11-20T10:09:00Z")),
+            Added::Conflict(..)
+        ));
+        let f = a.finish(|_| 3600);
+        assert_eq!(f.complete.len(), 0);
+        assert_eq!(f.pending.len(), 1);
+        assert_eq!(f.pending[0].events.len(), 2);
+    }
+
+    #[test]
+    fn unnumbered_session_completes_at_end_of_input_when_everyone_left() {
+        let mut a = Assembler::new();
+        a.add(ev(None, T::Leave, "p1", "2026-11-20T10:30:00Z"));
+        a.add(ev(None, T::Join, "p1", "2026-11-20T10:00:00Z"));
+        let f = a.finish(|_| 3600);
+        assert_eq!(f.complete.len(), 1);
+        assert_eq!(f.complete[0].events[0].event_type, T::Join);
+    }
+
+    #[test]
+    fn a_session_older_than_its_limit_expires() {
+        let mut a = Assembler::new();
+        a.add(ev(None, T::Join, "p1", "2026-11-20T10:00:00Z"));
+        let mut b = ev(None, T::Join, "p9", "2026-11-21T11:00:00Z");
+        b.session_id = "s2".into();
+        a.add(b);
+        let f = a.finish(|_| 24 * 3600);
+        assert_eq!(f.expired.len(), 1);
+        assert_eq!(f.expired[0].0.id, "s1");
+        assert!(f.expired[0].1.contains("90000 s"), "{}", f.expired[0].1);
+        assert_eq!(f.pending.len(), 1);
+        assert_eq!(f.pending[0].id, "s2");
+    }
+}

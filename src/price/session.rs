@@ -1,0 +1,714 @@
+//! Pricing a complete multi-party session: the session pricing manager of
+//! the BT seed (Figure 14). Its events are filtered by the service tariff
+//! policy, each participant's state is followed through the session, and a
+//! participation pricing engine per participant prices the rules its role
+//! gets, seeing what the others did (entry fees per joiner, a rate shared
+//! among whoever is active). The same facts are costed with the providers'
+//! cost lists (Figure 15).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+use rust_decimal::Decimal;
+
+use crate::group::Event;
+use crate::group::assemble::Session;
+use crate::price::{self, PriceError, Quantity};
+use crate::resolve::policy::{Measure, Rule, Scope, SessionPolicy};
+use crate::resolve::price_list::{Charge, PriceList, PriceSpec, Rounding};
+use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
+use crate::sdr::{SessionEventType, StatusIndicator, Timestamp};
+
+/// One participant's part in the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participation {
+    pub participant_id: String,
+    pub role: String,
+    pub billed_party: String,
+    pub user_name: String,
+    /// From the SDRs that carried the participant's events, if any.
+    pub marketing_company: Option<String>,
+    /// Active spans: (start, seconds).
+    pub spans: Vec<(DateTime<FixedOffset>, u64)>,
+    pub first_join: Timestamp,
+    pub last_leave: Timestamp,
+    /// Events of this participant that passed the policy's filter.
+    pub events_counted: u64,
+}
+
+impl Participation {
+    pub fn active_seconds(&self) -> u64 {
+        self.spans.iter().map(|(_, s)| s).sum()
+    }
+}
+
+/// What the session's events say, after the policy's event filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub session_id: String,
+    pub service: String,
+    pub provider: Option<String>,
+    /// Time of the first event: the time of use that selects price lists.
+    pub start: Timestamp,
+    /// Time of the last event.
+    pub end: Timestamp,
+    /// Who started the session (the start event, else the first to join).
+    pub starter: Option<String>,
+    /// Everyone who was active at some time, by participant id.
+    pub parts: Vec<Participation>,
+    /// Spans of constant company: (start, seconds, indices into `parts`
+    /// of those active).
+    pub segments: Vec<(DateTime<FixedOffset>, u64, Vec<usize>)>,
+    /// Admitted events: (participant, type, provider event name).
+    pub events: Vec<(String, SessionEventType, Option<String>)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Absent,
+    Active,
+    Suspended,
+    Left,
+}
+
+/// Follows every participant through the session: active from start, join
+/// or resume until suspend, leave or end. Events the policy filters out
+/// change nothing; invitations and the like change no state but are kept
+/// for rules that count them.
+pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
+    use SessionEventType as T;
+    let first: &Event = &session.events[0];
+    let mut start = first.timestamp;
+    let mut end = first.timestamp;
+    for e in &session.events {
+        start = start.min(e.timestamp);
+        end = end.max(e.timestamp);
+    }
+    struct P {
+        part: Participation,
+        state: State,
+        since: Option<DateTime<FixedOffset>>,
+        joined: bool,
+    }
+    let mut people: BTreeMap<String, P> = BTreeMap::new();
+    let mut starter = None;
+    let mut events = Vec::new();
+    let mut ended = false;
+    for e in &session.events {
+        if !policy.admits(e.event_type) || ended {
+            continue;
+        }
+        events.push((
+            e.participant_id.clone(),
+            e.event_type,
+            e.provider_event.clone(),
+        ));
+        let p = people.entry(e.participant_id.clone()).or_insert_with(|| P {
+            part: Participation {
+                participant_id: e.participant_id.clone(),
+                role: String::new(),
+                billed_party: e.billed_party.clone(),
+                user_name: e.user_name.clone(),
+                marketing_company: None,
+                spans: Vec::new(),
+                first_join: e.timestamp,
+                last_leave: e.timestamp,
+                events_counted: 0,
+            },
+            state: State::Absent,
+            since: None,
+            joined: false,
+        });
+        p.part.events_counted += 1;
+        if p.part.role.is_empty()
+            && let Some(r) = &e.role
+        {
+            p.part.role = r.clone();
+        }
+        if p.part.marketing_company.is_none() {
+            p.part.marketing_company = e.marketing_company.clone();
+        }
+        let t = e.timestamp.0;
+        let activate = |p: &mut P| {
+            if p.state != State::Active {
+                if !p.joined {
+                    p.part.first_join = e.timestamp;
+                    p.joined = true;
+                }
+                p.state = State::Active;
+                p.since = Some(t);
+            }
+        };
+        let deactivate = |p: &mut P, to: State| {
+            if let (State::Active, Some(s)) = (p.state, p.since) {
+                let secs = (t.timestamp() - s.timestamp()).max(0) as u64;
+                p.part.spans.push((s, secs));
+                p.part.last_leave = e.timestamp;
+            }
+            if p.state != State::Absent || to == State::Left {
+                p.state = to;
+            }
+            p.since = None;
+        };
+        match e.event_type {
+            T::Start => {
+                starter.get_or_insert_with(|| e.participant_id.clone());
+                activate(p);
+            }
+            T::Join => activate(p),
+            T::Resume if p.state == State::Suspended => activate(p),
+            T::Suspend if p.state == State::Active => deactivate(p, State::Suspended),
+            T::Leave => deactivate(p, State::Left),
+            T::End => {
+                for p in people.values_mut() {
+                    deactivate(p, State::Left);
+                }
+                ended = true;
+            }
+            _ => {}
+        }
+    }
+    // Nobody can still be active in a complete session, unless its last
+    // events were filtered out: their time runs to the last event.
+    for p in people.values_mut() {
+        if let (State::Active, Some(s)) = (p.state, p.since) {
+            let secs = (end.0.timestamp() - s.timestamp()).max(0) as u64;
+            p.part.spans.push((s, secs));
+            p.part.last_leave = end;
+        }
+    }
+    let mut parts: Vec<Participation> = people
+        .into_values()
+        .filter(|p| p.joined)
+        .map(|mut p| {
+            if p.part.role.is_empty() {
+                p.part.role = "participant".into();
+            }
+            p.part
+        })
+        .collect();
+    parts.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+    if starter.is_none() {
+        starter = parts
+            .iter()
+            .min_by_key(|p| p.first_join)
+            .map(|p| p.participant_id.clone());
+    }
+    Facts {
+        session_id: session.id.clone(),
+        service: first.service.clone(),
+        provider: session.events.iter().find_map(|e| e.provider.clone()),
+        start,
+        end,
+        starter,
+        segments: segments(&parts),
+        parts,
+        events,
+    }
+}
+
+/// Splits the session at every moment someone becomes active or inactive.
+fn segments(parts: &[Participation]) -> Vec<(DateTime<FixedOffset>, u64, Vec<usize>)> {
+    let spans: Vec<(usize, i64, i64, DateTime<FixedOffset>)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.spans
+                .iter()
+                .map(move |(s, n)| (i, s.timestamp(), s.timestamp() + *n as i64, *s))
+        })
+        .collect();
+    let mut cuts: Vec<(i64, DateTime<FixedOffset>)> = spans
+        .iter()
+        .flat_map(|&(_, a, b, s)| [(a, s), (b, s + chrono::Duration::seconds(b - a))])
+        .collect();
+    cuts.sort_by_key(|c| c.0);
+    cuts.dedup_by_key(|c| c.0);
+    let mut out = Vec::new();
+    for w in cuts.windows(2) {
+        let (a, at) = w[0];
+        let b = w[1].0;
+        let mut who: Vec<usize> = spans
+            .iter()
+            .filter(|&&(_, s, e, _)| s <= a && b <= e)
+            .map(|&(i, ..)| i)
+            .collect();
+        who.dedup();
+        if !who.is_empty() {
+            out.push((at, (b - a) as u64, who));
+        }
+    }
+    out
+}
+
+/// The quantity a rule measures for participant `i`.
+fn quantity(f: &Facts, rule: &Rule, i: usize) -> Quantity {
+    let me = &f.parts[i];
+    match rule.measure {
+        Measure::EntryFee => Quantity::Events(
+            f.parts
+                .iter()
+                .filter(|p| rule.counts.is_empty() || rule.counts.contains(&p.role))
+                .count() as u64,
+        ),
+        Measure::ActiveTime => Quantity::Seconds(me.active_seconds()),
+        Measure::SharedTime => Quantity::Seconds(
+            f.segments
+                .iter()
+                .filter(|(_, _, who)| who.contains(&i))
+                .map(|(_, n, _)| n)
+                .sum(),
+        ),
+        Measure::Events => {
+            let ty = rule.event_type();
+            Quantity::Events(
+                f.events
+                    .iter()
+                    .filter(|(who, t, name)| {
+                        Some(*t) == ty
+                            && (rule.of == Scope::Session || *who == me.participant_id)
+                            && rule
+                                .provider_event
+                                .as_ref()
+                                .is_none_or(|n| name.as_ref() == Some(n))
+                    })
+                    .count() as u64,
+            )
+        }
+        Measure::Session => {
+            Quantity::Events(u64::from(f.starter.as_deref() == Some(&me.participant_id)))
+        }
+    }
+}
+
+/// The unrounded amount of participant `i`'s share of a shared rate:
+/// each segment's price divided by the number then active. `members`
+/// restricts the sum to segments' members in a set (None: just `i`) and
+/// returns the set's total instead, computed without dividing when the
+/// whole company is in the set, so a session's shares add up exactly.
+fn shared_amount(
+    f: &Facts,
+    charge: &Charge,
+    list: &PriceList,
+    i: usize,
+    members: Option<&[usize]>,
+) -> Result<Decimal, PriceError> {
+    let item = charge.item.get_ref();
+    let overflow = || PriceError::Overflow(item.clone());
+    let unit = Decimal::from(charge.unit_seconds.unwrap_or(60));
+    let spec = charge.price.as_ref().map(|p| p.get_ref());
+    let mut sum = Decimal::ZERO;
+    for (at, secs, who) in &f.segments {
+        let mine = match members {
+            None => u64::from(who.contains(&i)),
+            Some(set) => who.iter().filter(|w| set.contains(w)).count() as u64,
+        };
+        if mine == 0 {
+            continue;
+        }
+        let slices = match spec {
+            Some(PriceSpec::ByPeriod(_)) => {
+                list.calendar
+                    .split(at, *secs)
+                    .map_err(|err| PriceError::Period {
+                        item: item.clone(),
+                        err,
+                    })?
+            }
+            _ => vec![(0, *secs)],
+        };
+        for (period, n) in slices {
+            let name = list
+                .calendar
+                .names()
+                .get(period)
+                .map_or("", String::as_str);
+            let price = spec
+                .and_then(|s| s.for_period(name))
+                .ok_or_else(|| PriceError::NoPeriodPrice {
+                    item: item.clone(),
+                    period: name.to_owned(),
+                })?;
+            let mut x = price
+                .checked_mul(Decimal::from(n))
+                .and_then(|x| x.checked_mul(Decimal::from(mine)))
+                .ok_or_else(overflow)?;
+            let company = who.len() as u64;
+            if mine != company {
+                x = x.checked_div(Decimal::from(company)).ok_or_else(overflow)?;
+            }
+            sum = sum.checked_add(x).ok_or_else(overflow)?;
+        }
+    }
+    sum.checked_div(unit).ok_or_else(overflow)
+}
+
+/// One priced rule of one participation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub item: String,
+    pub measure: Measure,
+    pub quantity: Quantity,
+    pub basic: Decimal,
+    pub individual: Decimal,
+    /// Unrounded, for the shared-rate allocation.
+    basic_raw: Decimal,
+    individual_raw: Decimal,
+}
+
+/// One participation, priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedParticipation {
+    pub part: Participation,
+    pub customer: String,
+    pub marketing_company: String,
+    pub currency: String,
+    pub vat_percent: Decimal,
+    /// The list that set the individual price.
+    pub table: String,
+    pub revision: u16,
+    pub lines: Vec<Line>,
+    pub basic: Decimal,
+    pub individual: Decimal,
+}
+
+/// One provider's cost of one session item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostLine {
+    pub provider: String,
+    pub table: String,
+    pub revision: u16,
+    pub item: String,
+    pub currency: String,
+    pub amount: Decimal,
+}
+
+/// A session, priced and costed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedSession {
+    pub facts: Facts,
+    pub participations: Vec<PricedParticipation>,
+    pub costs: Vec<CostLine>,
+}
+
+/// Why a session could not be priced; every one of its events is a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFault {
+    pub status: StatusIndicator,
+    pub detail: String,
+}
+
+impl From<Unresolved> for SessionFault {
+    fn from(u: Unresolved) -> Self {
+        SessionFault {
+            status: u.status,
+            detail: u.detail,
+        }
+    }
+}
+
+fn technical(e: impl std::fmt::Display) -> SessionFault {
+    SessionFault {
+        status: StatusIndicator::TechnicalError,
+        detail: e.to_string(),
+    }
+}
+
+/// The tariff policy of a service at a time.
+pub fn policy_at<'a>(
+    lists: &'a PriceLists,
+    service: &str,
+    at: &Timestamp,
+) -> Result<&'a SessionPolicy, SessionFault> {
+    if !lists.knows_service(service) {
+        return Err(SessionFault {
+            status: StatusIndicator::UnableToLocateServiceFeatureCode,
+            detail: format!("no price list for session service `{service}`"),
+        });
+    }
+    let basic = lists.basic_at(service, &at.0).ok_or_else(|| SessionFault {
+        status: StatusIndicator::UnableToLocatePriceTable,
+        detail: format!("no basic list of {service} valid at {}", at.0),
+    })?;
+    basic.def.session.as_ref().ok_or_else(|| SessionFault {
+        status: StatusIndicator::UnableToLocatePriceTable,
+        detail: format!(
+            "basic list {} of {service} has no [session] tariff policy",
+            basic.def.id
+        ),
+    })
+}
+
+fn role_attr(role: &str) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name: &str| (name == "role").then(|| role.to_owned())
+}
+
+/// Prices every participation of a complete session and costs it.
+pub fn price_session(
+    lists: &PriceLists,
+    customers: &Customers,
+    session: &Session,
+) -> Result<PricedSession, SessionFault> {
+    let first = &session.events[0];
+    let policy = policy_at(lists, &first.service, &first.timestamp)?;
+    let f = facts(session, policy);
+    if f.parts.is_empty() {
+        return Err(SessionFault {
+            status: StatusIndicator::TechnicalError,
+            detail: format!(
+                "session {} ended without anybody taking part",
+                session.id
+            ),
+        });
+    }
+    let mut out = Vec::with_capacity(f.parts.len());
+    // For the shared-rate allocation: item -> (participation, line index).
+    let mut shared: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut resolved = Vec::with_capacity(f.parts.len());
+    for (i, part) in f.parts.iter().enumerate() {
+        let company_from_registry = customers
+            .get(&part.billed_party)
+            .map(|c| c.marketing_company.clone());
+        let company = part
+            .marketing_company
+            .clone()
+            .or(company_from_registry)
+            .unwrap_or_default();
+        let q = Query {
+            service: &f.service,
+            service_revision: None,
+            customer_id: Some(&part.billed_party),
+            marketing_company: &company,
+            time_of_use: &f.start.0,
+            customer_price: None,
+            market_price: None,
+        };
+        let r = resolve::resolve(lists, customers, &q)?;
+        let attrs = role_attr(&part.role);
+        let mut lines = Vec::new();
+        for rule in policy.rules_for(&part.role) {
+            let item = rule.item.get_ref();
+            let Some(base_charge) = r.base.charge_for(item, None, &attrs) else {
+                continue;
+            };
+            let (chosen_charge, chosen_list) = r
+                .chosen
+                .charge_for(item, None, &attrs)
+                .map_or((base_charge, r.base), |c| (c, r.chosen));
+            let q = quantity(&f, rule, i);
+            let raw = |c: &Charge, l: &PriceList| -> Result<Decimal, PriceError> {
+                match rule.measure {
+                    Measure::SharedTime => shared_amount(&f, c, l, i, None),
+                    Measure::ActiveTime => price::amount_spans(c, &part.spans, &l.calendar),
+                    _ => price::amount(c, q, &f.start.0, &l.calendar),
+                }
+            };
+            let basic_raw = raw(base_charge, r.base).map_err(technical)?;
+            let mut individual_raw = raw(chosen_charge, chosen_list).map_err(technical)?;
+            if let Some(d) = r.chosen.def.discount_percent {
+                let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                individual_raw = individual_raw
+                    .checked_mul(keep)
+                    .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
+            }
+            if rule.measure == Measure::SharedTime {
+                shared.entry(item.to_owned()).or_default().push((i, lines.len()));
+            }
+            lines.push(Line {
+                item: item.to_owned(),
+                measure: rule.measure,
+                quantity: q,
+                basic: r.base.def.rounding.apply(basic_raw),
+                individual: r.chosen.def.rounding.apply(individual_raw),
+                basic_raw,
+                individual_raw,
+            });
+        }
+        out.push(PricedParticipation {
+            part: part.clone(),
+            customer: r.customer.customer_id.clone(),
+            marketing_company: company,
+            currency: r.base.def.currency.clone().unwrap_or_default(),
+            vat_percent: r
+                .chosen
+                .def
+                .vat_percent
+                .or(r.base.def.vat_percent)
+                .map_or(Decimal::ZERO, |v| v.0),
+            table: r.chosen.def.id.clone(),
+            revision: r.chosen.def.revision,
+            lines,
+            basic: Decimal::ZERO,
+            individual: Decimal::ZERO,
+        });
+        resolved.push(r);
+    }
+    // A shared rate is rounded for the group of participants priced by the
+    // same list, then handed out cent by cent, so the shares add up to the
+    // group's price exactly.
+    for (item, members) in &shared {
+        // Participants priced by the same charge of the same list (and the
+        // same discount) share one rounded total.
+        type Key = (String, u16, usize, String, bool);
+        let mut groups: BTreeMap<Key, (Vec<(usize, usize)>, &PriceList, &Charge, Rounding, Decimal)> =
+            BTreeMap::new();
+        for &(p, l) in members {
+            let r = &resolved[p];
+            let attrs = role_attr(&f.parts[p].role);
+            let base_charge = r.base.charge_for(item, None, &attrs).expect("priced above");
+            let (chosen_charge, chosen_list) = r
+                .chosen
+                .charge_for(item, None, &attrs)
+                .map_or((base_charge, r.base), |c| (c, r.chosen));
+            let discount = r.chosen.def.discount_percent.map(|d| d.0);
+            let keep = discount.map_or(Decimal::ONE, |d| {
+                (Decimal::ONE_HUNDRED - d) / Decimal::ONE_HUNDRED
+            });
+            let index = |list: &PriceList, c: &Charge| {
+                list.def.charge.iter().position(|x| std::ptr::eq(x, c)).unwrap_or(usize::MAX)
+            };
+            for (basic, list, charge, rounding, keep, disc) in [
+                (true, &**r.base, base_charge, r.base.def.rounding, Decimal::ONE, String::new()),
+                (
+                    false,
+                    &**chosen_list,
+                    chosen_charge,
+                    r.chosen.def.rounding,
+                    keep,
+                    discount.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+            ] {
+                let key = (
+                    list.def.id.clone(),
+                    list.def.revision,
+                    index(list, charge),
+                    disc,
+                    basic,
+                );
+                groups
+                    .entry(key)
+                    .or_insert_with(|| (Vec::new(), list, charge, rounding, keep))
+                    .0
+                    .push((p, l));
+            }
+        }
+        for ((.., basic), (group, list, charge, rounding, keep)) in groups {
+            let set: Vec<usize> = group.iter().map(|(p, _)| *p).collect();
+            let total = shared_amount(&f, charge, list, set[0], Some(&set))
+                .map_err(technical)?
+                .checked_mul(keep)
+                .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
+            let raws: Vec<Decimal> = group
+                .iter()
+                .map(|&(p, l)| {
+                    let line = &out[p].lines[l];
+                    if basic { line.basic_raw } else { line.individual_raw }
+                })
+                .collect();
+            let shares = allocate(total, &raws, rounding);
+            for (&(p, l), share) in group.iter().zip(shares) {
+                let line = &mut out[p].lines[l];
+                if basic {
+                    line.basic = share;
+                } else {
+                    line.individual = share;
+                }
+            }
+        }
+    }
+    for p in &mut out {
+        let overflow = || technical("arithmetic overflow adding up prices");
+        for l in &p.lines {
+            p.basic = p.basic.checked_add(l.basic).ok_or_else(overflow)?;
+            p.individual = p.individual.checked_add(l.individual).ok_or_else(overflow)?;
+        }
+    }
+    let costs = cost_session(lists, policy, &f)?;
+    Ok(PricedSession {
+        facts: f,
+        participations: out,
+        costs,
+    })
+}
+
+/// Rounds `total` with `rounding` and splits it into shares in proportion
+/// to `raws` (largest remainder, ties to the earlier share), so the shares
+/// add up to the rounded total exactly.
+pub fn allocate(total: Decimal, raws: &[Decimal], rounding: Rounding) -> Vec<Decimal> {
+    let total = rounding.apply(total);
+    let step = Decimal::new(1, rounding.decimals);
+    let down = Rounding {
+        decimals: rounding.decimals,
+        mode: crate::resolve::price_list::RoundingMode::Down,
+    };
+    let mut shares: Vec<Decimal> = raws.iter().map(|r| down.apply(*r)).collect();
+    let given: Decimal = shares.iter().sum();
+    let mut left = total - given;
+    let mut order: Vec<usize> = (0..raws.len()).collect();
+    // Largest remainder first; stable, so ties go to the earlier share.
+    order.sort_by(|&a, &b| (raws[b] - shares[b]).cmp(&(raws[a] - shares[a])));
+    let mut k = 0;
+    while left >= step && !order.is_empty() {
+        shares[order[k % order.len()]] += step;
+        left -= step;
+        k += 1;
+    }
+    shares
+}
+
+/// What the retailer owes each provider for the session: every cost list
+/// of the service valid at the session's start prices the same rules,
+/// summed over the participations and rounded once per item.
+fn cost_session(
+    lists: &PriceLists,
+    policy: &SessionPolicy,
+    f: &Facts,
+) -> Result<Vec<CostLine>, SessionFault> {
+    let mut out = Vec::new();
+    for list in lists.costs_at(&f.service, &f.start.0) {
+        let mut by_item: BTreeMap<String, Decimal> = BTreeMap::new();
+        // Shared rates: the participants each charge covers, priced once.
+        let mut shared: BTreeMap<usize, (&Charge, Vec<usize>)> = BTreeMap::new();
+        for (i, part) in f.parts.iter().enumerate() {
+            let attrs = role_attr(&part.role);
+            for rule in policy.rules_for(&part.role) {
+                let item = rule.item.get_ref();
+                let Some(c) = list.charge_for(item, None, &attrs) else {
+                    continue;
+                };
+                let raw = match rule.measure {
+                    Measure::SharedTime => {
+                        let at = list.def.charge.iter().position(|x| std::ptr::eq(x, c));
+                        shared.entry(at.unwrap_or(usize::MAX)).or_insert((c, Vec::new())).1.push(i);
+                        continue;
+                    }
+                    Measure::ActiveTime => price::amount_spans(c, &part.spans, &list.calendar),
+                    _ => price::amount(c, quantity(f, rule, i), &f.start.0, &list.calendar),
+                }
+                .map_err(technical)?;
+                let sum = by_item.entry(item.to_owned()).or_default();
+                *sum = sum
+                    .checked_add(raw)
+                    .ok_or_else(|| technical("arithmetic overflow adding up costs"))?;
+            }
+        }
+        for (c, set) in shared.into_values() {
+            let raw = shared_amount(f, c, list, set[0], Some(&set)).map_err(technical)?;
+            let sum = by_item.entry(c.item.get_ref().clone()).or_default();
+            *sum = sum
+                .checked_add(raw)
+                .ok_or_else(|| technical("arithmetic overflow adding up costs"))?;
+        }
+        for (item, amount) in by_item {
+            out.push(CostLine {
+                provider: list.def.provider.clone().unwrap_or_default(),
+                table: list.def.id.clone(),
+                revision: list.def.revision,
+                item,
+                currency: list.def.currency.clone().unwrap_or_default(),
+                amount: list.def.rounding.apply(amount),
+            });
+        }
+    }
+    Ok(out)
+}
