@@ -6,6 +6,8 @@
 //! copied, never re-encoded, so items this version does not understand pass
 //! through unchanged.
 
+pub mod usage;
+
 use anyhow::{Context, Result};
 
 use crate::read::tlv;
