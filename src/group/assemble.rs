@@ -70,8 +70,14 @@ pub fn sort_events(events: &mut [Event]) {
         events.sort_by_key(|e| e.sequence);
     } else {
         events.sort_by(|a, b| {
-            (a.timestamp.0.timestamp(), a.timestamp.0.timestamp_subsec_nanos())
-                .cmp(&(b.timestamp.0.timestamp(), b.timestamp.0.timestamp_subsec_nanos()))
+            (
+                a.timestamp.0.timestamp(),
+                a.timestamp.0.timestamp_subsec_nanos(),
+            )
+                .cmp(&(
+                    b.timestamp.0.timestamp(),
+                    b.timestamp.0.timestamp_subsec_nanos(),
+                ))
                 .then(type_rank(a.event_type).cmp(&type_rank(b.event_type)))
                 .then(a.participant_id.cmp(&b.participant_id))
                 .then(a.sequence.cmp(&b.sequence))
@@ -177,10 +183,13 @@ impl Assembler {
     pub fn add(&mut self, e: Event) -> Added {
         let t = e.timestamp.0.timestamp();
         self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
-        let open = self.open.entry(e.session_id.clone()).or_insert_with(|| Open {
-            all_sequenced: true,
-            ..Open::default()
-        });
+        let open = self
+            .open
+            .entry(e.session_id.clone())
+            .or_insert_with(|| Open {
+                all_sequenced: true,
+                ..Open::default()
+            });
         if open.events.iter().any(|p| same_event(p, &e)) {
             return Added::Duplicate(Box::new(e));
         }
@@ -239,7 +248,10 @@ impl Assembler {
             let first = o.first_time();
             let gap = o.gap();
             sort_events(&mut o.events);
-            let s = Session { id, events: o.events };
+            let s = Session {
+                id,
+                events: o.events,
+            };
             if complete {
                 out.complete.push(s);
                 continue;
@@ -301,8 +313,14 @@ mod tests {
     #[test]
     fn numbered_session_completes_at_once_even_out_of_order() {
         let mut a = Assembler::new();
-        assert!(matches!(a.add(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z")), Added::Held));
-        assert!(matches!(a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")), Added::Held));
+        assert!(matches!(
+            a.add(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z")),
+            Added::Held
+        ));
+        assert!(matches!(
+            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            Added::Held
+        ));
         // A duplicate of event 1 is dropped.
         assert!(matches!(
             a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),

@@ -6,7 +6,6 @@
 //! de-duplicated, and a session is handed on for pricing only when it is
 //! complete; the rest wait in the state directory for the next run.
 
-
 pub mod assemble;
 pub mod state;
 

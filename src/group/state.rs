@@ -76,8 +76,7 @@ impl StateDir {
             Ok(())
         };
         write().with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, &path)
-            .with_context(|| format!("cannot replace {}", path.display()))?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
         // The rename is durable only once the directory is synced.
         if let Ok(d) = File::open(&self.dir) {
             let _ = d.sync_all();

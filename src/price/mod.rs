@@ -85,10 +85,9 @@ pub fn amount_spans(
         .iter()
         .try_fold(0u64, |a, (_, s)| a.checked_add(*s))
         .ok_or_else(|| PriceError::Overflow(charge.item.get_ref().clone()))?;
-    let at = spans.first().map_or_else(
-        || DateTime::UNIX_EPOCH.fixed_offset(),
-        |(t, _)| *t,
-    );
+    let at = spans
+        .first()
+        .map_or_else(|| DateTime::UNIX_EPOCH.fixed_offset(), |(t, _)| *t);
     amount_over(charge, Quantity::Seconds(total), &at, spans, calendar)
 }
 

@@ -318,17 +318,13 @@ fn shared_amount(
             _ => vec![(0, *secs)],
         };
         for (period, n) in slices {
-            let name = list
-                .calendar
-                .names()
-                .get(period)
-                .map_or("", String::as_str);
-            let price = spec
-                .and_then(|s| s.for_period(name))
-                .ok_or_else(|| PriceError::NoPeriodPrice {
-                    item: item.clone(),
-                    period: name.to_owned(),
-                })?;
+            let name = list.calendar.names().get(period).map_or("", String::as_str);
+            let price =
+                spec.and_then(|s| s.for_period(name))
+                    .ok_or_else(|| PriceError::NoPeriodPrice {
+                        item: item.clone(),
+                        period: name.to_owned(),
+                    })?;
             let mut x = price
                 .checked_mul(Decimal::from(n))
                 .and_then(|x| x.checked_mul(Decimal::from(mine)))
@@ -455,10 +451,7 @@ pub fn price_session(
     if f.parts.is_empty() {
         return Err(SessionFault {
             status: StatusIndicator::TechnicalError,
-            detail: format!(
-                "session {} ended without anybody taking part",
-                session.id
-            ),
+            detail: format!("session {} ended without anybody taking part", session.id),
         });
     }
     let mut out = Vec::with_capacity(f.parts.len());
@@ -512,7 +505,10 @@ pub fn price_session(
                     .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
             }
             if rule.measure == Measure::SharedTime {
-                shared.entry(item.to_owned()).or_default().push((i, lines.len()));
+                shared
+                    .entry(item.to_owned())
+                    .or_default()
+                    .push((i, lines.len()));
             }
             lines.push(Line {
                 item: item.to_owned(),
@@ -550,8 +546,10 @@ pub fn price_session(
         // Participants priced by the same charge of the same list (and the
         // same discount) share one rounded total.
         type Key = (String, u16, usize, String, bool);
-        let mut groups: BTreeMap<Key, (Vec<(usize, usize)>, &PriceList, &Charge, Rounding, Decimal)> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<
+            Key,
+            (Vec<(usize, usize)>, &PriceList, &Charge, Rounding, Decimal),
+        > = BTreeMap::new();
         for &(p, l) in members {
             let r = &resolved[p];
             let attrs = role_attr(&f.parts[p].role);
@@ -565,10 +563,21 @@ pub fn price_session(
                 (Decimal::ONE_HUNDRED - d) / Decimal::ONE_HUNDRED
             });
             let index = |list: &PriceList, c: &Charge| {
-                list.def.charge.iter().position(|x| std::ptr::eq(x, c)).unwrap_or(usize::MAX)
+                list.def
+                    .charge
+                    .iter()
+                    .position(|x| std::ptr::eq(x, c))
+                    .unwrap_or(usize::MAX)
             };
             for (basic, list, charge, rounding, keep, disc) in [
-                (true, &**r.base, base_charge, r.base.def.rounding, Decimal::ONE, String::new()),
+                (
+                    true,
+                    &**r.base,
+                    base_charge,
+                    r.base.def.rounding,
+                    Decimal::ONE,
+                    String::new(),
+                ),
                 (
                     false,
                     &**chosen_list,
@@ -602,7 +611,11 @@ pub fn price_session(
                 .iter()
                 .map(|&(p, l)| {
                     let line = &out[p].lines[l];
-                    if basic { line.basic_raw } else { line.individual_raw }
+                    if basic {
+                        line.basic_raw
+                    } else {
+                        line.individual_raw
+                    }
                 })
                 .collect();
             let shares = allocate(total, &raws, rounding);
@@ -620,7 +633,10 @@ pub fn price_session(
         let overflow = || technical("arithmetic overflow adding up prices");
         for l in &p.lines {
             p.basic = p.basic.checked_add(l.basic).ok_or_else(overflow)?;
-            p.individual = p.individual.checked_add(l.individual).ok_or_else(overflow)?;
+            p.individual = p
+                .individual
+                .checked_add(l.individual)
+                .ok_or_else(overflow)?;
         }
     }
     let costs = cost_session(lists, policy, &f)?;
@@ -679,7 +695,11 @@ fn cost_session(
                 let raw = match rule.measure {
                     Measure::SharedTime => {
                         let at = list.def.charge.iter().position(|x| std::ptr::eq(x, c));
-                        shared.entry(at.unwrap_or(usize::MAX)).or_insert((c, Vec::new())).1.push(i);
+                        shared
+                            .entry(at.unwrap_or(usize::MAX))
+                            .or_insert((c, Vec::new()))
+                            .1
+                            .push(i);
                         continue;
                     }
                     Measure::ActiveTime => price::amount_spans(c, &part.spans, &list.calendar),

@@ -165,7 +165,9 @@ impl SessionPolicy {
                         format!("rule `{item}` counts events: it needs `event`"),
                     ));
                 }
-                (Measure::Events, Some(e)) if SessionEventType::from_name(e.get_ref()).is_none() => {
+                (Measure::Events, Some(e))
+                    if SessionEventType::from_name(e.get_ref()).is_none() =>
+                {
                     return Err((
                         Some(e.span()),
                         format!("`{}` is not a session event type", e.get_ref()),

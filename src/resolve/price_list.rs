@@ -629,7 +629,9 @@ fn check(
         if let Some(policy) = &def.session {
             policy
                 .check(def.items.as_deref().unwrap_or(&[]))
-                .map_err(|(span, msg)| config_error(path, src, span, &format!("[session]: {msg}")))?;
+                .map_err(|(span, msg)| {
+                    config_error(path, src, span, &format!("[session]: {msg}"))
+                })?;
         }
         return Ok(());
     }
@@ -738,7 +740,11 @@ fn check(
             ));
         }
         check_pricing(path, src, c, cal)?;
-        if let Some(rule) = basic.session.as_ref().and_then(|p| p.rule(c.item.get_ref())) {
+        if let Some(rule) = basic
+            .session
+            .as_ref()
+            .and_then(|p| p.rule(c.item.get_ref()))
+        {
             check_session_charge(path, src, c, rule.measure)?;
         }
     }
