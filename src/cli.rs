@@ -41,12 +41,18 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct RateArgs {
-    /// SDR files or directories (their *.sdr and *.ber files); `-` is stdin.
+    /// SDR files, session event logs (*.csv, *.jsonl) or directories of
+    /// them (*.sdr, *.ber, *.csv, *.jsonl, *.ndjson); `-` is SDRs on stdin.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output directory.
     #[arg(long, env = "SDRATE_OUT")]
     pub out: PathBuf,
+    /// State directory: sessions still open at the end of a run wait here
+    /// for the next run. Default OUT/state; give the same directory to
+    /// every nightly run.
+    #[arg(long, env = "SDRATE_STATE")]
+    pub state: Option<PathBuf>,
     /// Directory of price lists (*.toml, searched recursively).
     #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = "price_lists")]
     pub price_lists: PathBuf,

@@ -16,7 +16,14 @@ use serde::Serialize;
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::{self, Framed, Reader};
 use crate::sdr::StatusIndicator;
-use crate::write::append_priced;
+use crate::group::assemble::{Added, Assembler, Session};
+use crate::group::state::StateDir;
+use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
+use crate::price::session::{PricedSession, SessionFault, price_session};
+use crate::read::events::{EventLog, Row};
+use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
+use crate::write::usage::{SessionUsage, UsageAnalysis};
+use crate::write::{append_priced, sessions};
 
 /// Output file names inside the output directory.
 pub mod names {
@@ -27,6 +34,16 @@ pub mod names {
     pub const FAULTS: &str = "faults.sdr";
     pub const FAULT_REPORT: &str = "faults.csv";
     pub const SUMMARY: &str = "summary.json";
+    /// One priced SDR per participation in a multi-party session.
+    pub const PARTICIPATIONS: &str = "participations.sdr";
+    pub const PARTICIPATION_REPORT: &str = "participations.csv";
+    pub const COSTS: &str = "costs.csv";
+    /// Event-log rows, archived as read (SDR events go to SESSION_EVENTS).
+    pub const SESSION_EVENT_ROWS: &str = "session-events.csv";
+    /// Event-log rows that are faults, in event-log format for recycling.
+    pub const FAULTED_EVENT_ROWS: &str = "faulted-events.csv";
+    pub const USAGE: &str = "usage.csv";
+    pub const USAGE_CHART: &str = "usage.svg";
 }
 
 /// Counts and money of one run. Records read always equal priced + price
@@ -43,8 +60,39 @@ pub struct Summary {
     pub faulted: u64,
     pub accounting_identity_holds: bool,
     pub faults_by_cause: BTreeMap<String, u64>,
-    /// currency -> marketing company -> totals (priced SDRs, not answers).
+    /// Session events and what became of them.
+    pub sessions: SessionCounts,
+    /// currency -> marketing company -> totals (priced SDRs and priced
+    /// participations; not price-request answers).
     pub totals: BTreeMap<String, BTreeMap<String, Money>>,
+}
+
+/// Session events in, and where each went. Events read (from session-event
+/// SDRs and good event-log rows) plus those carried in from the state
+/// directory always equal duplicates + priced + faulted + pending; event-log
+/// rows always equal good rows + faulted rows.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SessionCounts {
+    pub event_log_rows: u64,
+    pub event_rows_faulted: u64,
+    pub events_read: u64,
+    pub events_carried_in: u64,
+    pub duplicate_events: u64,
+    pub events_priced: u64,
+    pub events_faulted: u64,
+    pub events_pending: u64,
+    pub sessions_priced: u64,
+    pub sessions_faulted: u64,
+    pub sessions_pending: u64,
+    pub participations: u64,
+}
+
+impl SessionCounts {
+    pub fn identity_holds(&self) -> bool {
+        self.events_read + self.events_carried_in
+            == self.duplicate_events + self.events_priced + self.events_faulted + self.events_pending
+            && self.event_log_rows >= self.event_rows_faulted
+    }
 }
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq, Clone, Copy)]
@@ -57,7 +105,8 @@ pub struct Money {
 
 impl Summary {
     pub fn identity_holds(&self) -> bool {
-        self.records_read
+        self.sessions.identity_holds()
+            && self.records_read
             == self.priced
                 + self.price_requests
                 + self.not_priced
@@ -99,7 +148,8 @@ enum Done {
     Priced(Vec<u8>, Totals),
     Answered(Vec<u8>),
     NotPriced,
-    SessionEvent,
+    /// Archived as it is; its events go to the session stage.
+    SessionEvent(Vec<Event>),
     Fault {
         /// The record labelled with its pricing modules, when it decoded.
         labelled: Option<Vec<u8>>,
@@ -110,7 +160,29 @@ enum Done {
     },
 }
 
-fn work(rater: &Rater, rec: &Framed<'_>) -> Done {
+/// The session events an SDR carries, with where they came from.
+fn events_of(sdr: &crate::sdr::ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
+    use crate::sdr::{ServicePart, ServiceSpecificPart};
+    sdr.service_usage_modules
+        .iter()
+        .filter_map(|sum| match &sum.service_specific {
+            ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) => Some(Event::from_sdr(
+                e,
+                sdr.service_header.sequence_number,
+                Some(sum.provider_identifier.as_str()).filter(|p| !p.is_empty()),
+                &sum.marketing_company,
+                Origin {
+                    file: file.to_owned(),
+                    position: Position::Offset(rec.offset),
+                    raw: Raw::Sdr(rec.bytes.to_vec()),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn work(rater: &Rater, file: &str, rec: &Framed<'_>) -> Done {
     let sdr = match read::decode(rec.bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -144,7 +216,7 @@ fn work(rater: &Rater, rec: &Framed<'_>) -> Done {
             Err(e) => fault(StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
         Outcome::NotPriced => Done::NotPriced,
-        Outcome::SessionEvent => Done::SessionEvent,
+        Outcome::SessionEvent => Done::SessionEvent(events_of(&sdr, file, rec)),
         Outcome::Fault(f) => {
             let labelled = if f.spms.is_empty() {
                 None
@@ -164,6 +236,20 @@ pub struct Outputs {
     session_events: BufWriter<File>,
     faults: BufWriter<File>,
     fault_report: csv::Writer<File>,
+    participations: BufWriter<File>,
+    participation_report: csv::Writer<File>,
+    cost_report: csv::Writer<File>,
+    event_rows: csv::Writer<File>,
+    faulted_event_rows: csv::Writer<File>,
+}
+
+fn csv_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Writer<File>> {
+    let path = dir.join(name);
+    let mut w = csv::Writer::from_path(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    w.write_record(header)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(w)
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>> {
@@ -189,6 +275,7 @@ impl Outputs {
                 "producer",
                 "status",
                 "cause",
+                "line",
             ])
             .with_context(|| format!("cannot write {}", report.display()))?;
         Ok(Outputs {
@@ -198,6 +285,15 @@ impl Outputs {
             session_events: create(&dir.join(names::SESSION_EVENTS))?,
             faults: create(&dir.join(names::FAULTS))?,
             fault_report,
+            participations: create(&dir.join(names::PARTICIPATIONS))?,
+            participation_report: csv_with_header(
+                dir,
+                names::PARTICIPATION_REPORT,
+                &sessions::PARTICIPATION_COLUMNS,
+            )?,
+            cost_report: csv_with_header(dir, names::COSTS, &sessions::COST_COLUMNS)?,
+            event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
+            faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
         })
     }
 }
@@ -225,12 +321,293 @@ fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
     }
 }
 
-/// Rates every input into `outputs`; returns the run summary.
-pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summary> {
+/// The session stage of a run: the event router, the sessions ready to
+/// price, and the usage analysis.
+struct SessionStage<'r> {
+    rater: &'r Rater,
+    assembler: Assembler,
+    ready: Vec<Session>,
+    usage: UsageAnalysis,
+}
+
+/// Sessions priced together, in parallel.
+const SESSION_BATCH: usize = 4096;
+
+fn price_and_encode(
+    rater: &Rater,
+    s: &Session,
+) -> Result<(PricedSession, Vec<Vec<u8>>), SessionFault> {
+    let priced = price_session(&rater.lists, &rater.customers, s)?;
+    let mut encoded = Vec::with_capacity(priced.participations.len());
+    for (i, p) in priced.participations.iter().enumerate() {
+        let sdr = sessions::participation_sdr(
+            &priced,
+            p,
+            u32::try_from(i + 1).unwrap_or(u32::MAX),
+            rater.pricing_time,
+            &rater.pricing_identifier,
+        )
+        .and_then(|sdr| {
+            rasn::ber::encode(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
+        })
+        .map_err(|e| SessionFault {
+            status: StatusIndicator::TechnicalError,
+            detail: format!("participation {} of session {}: {e:#}", p.part.participant_id, s.id),
+        })?;
+        encoded.push(sdr);
+    }
+    Ok((priced, encoded))
+}
+
+impl SessionStage<'_> {
+    fn add(&mut self, e: Event, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
+        match self.assembler.add(e) {
+            Added::Held => {}
+            Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
+            Added::Conflict(e, why) => {
+                summary.sessions.events_faulted += 1;
+                fault_event(&e, "sequenceConflict", &why, out, summary)?;
+            }
+            Added::Complete(s) => {
+                self.ready.push(s);
+                if self.ready.len() >= SESSION_BATCH {
+                    self.price_ready(out, summary)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prices the complete sessions in parallel and writes them in order.
+    fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
+        let ready = std::mem::take(&mut self.ready);
+        let rater = self.rater;
+        let results: Vec<_> = ready.par_iter().map(|s| price_and_encode(rater, s)).collect();
+        for (s, r) in ready.iter().zip(results) {
+            let n = s.events.len() as u64;
+            match r {
+                Ok((priced, encoded)) => {
+                    summary.sessions.sessions_priced += 1;
+                    summary.sessions.events_priced += n;
+                    self.write_priced(&priced, &encoded, out, summary)?;
+                }
+                Err(f) => {
+                    summary.sessions.sessions_faulted += 1;
+                    summary.sessions.events_faulted += n;
+                    let status = f.status.to_string();
+                    for e in &s.events {
+                        fault_event(e, &status, &f.detail, out, summary)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_priced(
+        &mut self,
+        priced: &PricedSession,
+        encoded: &[Vec<u8>],
+        out: &mut Outputs,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let write_err = |what: &str| format!("cannot write {what}");
+        let mut revenue = Vec::with_capacity(priced.participations.len());
+        let mut active = 0u64;
+        for (p, bytes) in priced.participations.iter().zip(encoded) {
+            summary.sessions.participations += 1;
+            out.participations
+                .write_all(bytes)
+                .with_context(|| write_err(names::PARTICIPATIONS))?;
+            out.participation_report
+                .write_record(sessions::participation_row(priced, p))
+                .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
+            summary.add_totals(&Totals {
+                currency: p.currency.clone(),
+                marketing_company: p.marketing_company.clone(),
+                basic: p.basic,
+                individual: p.individual,
+            })?;
+            revenue.push((p.currency.clone(), p.individual));
+            active = active.saturating_add(p.part.active_seconds());
+        }
+        for row in sessions::cost_rows(priced) {
+            out.cost_report
+                .write_record(row)
+                .with_context(|| write_err(names::COSTS))?;
+        }
+        let cost: Vec<(String, Decimal)> = priced
+            .costs
+            .iter()
+            .map(|c| (c.currency.clone(), c.amount))
+            .collect();
+        self.usage.add(&SessionUsage {
+            service: &priced.facts.service,
+            day: priced.facts.start.0.date_naive(),
+            participations: priced.participations.len() as u64,
+            active_seconds: active,
+            revenue: &revenue,
+            cost: &cost,
+        })
+    }
+
+    /// End of input: price what completes now, fault what is too old,
+    /// carry the rest to the next run.
+    fn finish(mut self, out: &mut Outputs, summary: &mut Summary, state: &StateDir) -> Result<()> {
+        let lists = &self.rater.lists;
+        let assembler = std::mem::take(&mut self.assembler);
+        let finished = assembler.finish(|s| {
+            s.events
+                .first()
+                .and_then(|e| price_session_policy(lists, &e.service, &e.timestamp))
+                .unwrap_or(DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
+        });
+        self.ready.extend(finished.complete);
+        self.price_ready(out, summary)?;
+        for (s, why) in &finished.expired {
+            summary.sessions.sessions_faulted += 1;
+            summary.sessions.events_faulted += s.events.len() as u64;
+            for e in &s.events {
+                fault_event(e, "sessionIncomplete", why, out, summary)?;
+            }
+        }
+        summary.sessions.sessions_pending = finished.pending.len() as u64;
+        summary.sessions.events_pending = finished.pending.iter().map(|s| s.events.len() as u64).sum();
+        state.save_pending(&finished.pending)?;
+        if !self.usage.is_empty() {
+            self.usage.write_csv(&out.dir.join(names::USAGE))?;
+            self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
+        }
+        Ok(())
+    }
+}
+
+fn price_session_policy(lists: &crate::resolve::PriceLists, service: &str, at: &crate::sdr::Timestamp) -> Option<i64> {
+    crate::price::session::policy_at(lists, service, at)
+        .ok()
+        .map(|p| p.max_open_seconds())
+}
+
+/// Keeps a session event that cannot be priced, as it arrived: an SDR in
+/// the fault file, a row in the faulted-rows event log; both named in the
+/// fault report.
+fn fault_event(
+    e: &Event,
+    status: &str,
+    cause: &str,
+    out: &mut Outputs,
+    summary: &mut Summary,
+) -> Result<()> {
+    *summary.faults_by_cause.entry(status.to_owned()).or_default() += 1;
+    let write_err = |what: &str| format!("cannot write {what}");
+    match (&e.origin.raw, e.origin.position) {
+        (Raw::Sdr(bytes), Position::Offset(off)) => {
+            out.faults
+                .write_all(bytes)
+                .with_context(|| write_err(names::FAULTS))?;
+            out.fault_report
+                .write_record([
+                    e.origin.file.as_str(),
+                    &off.to_string(),
+                    &bytes.len().to_string(),
+                    "",
+                    "",
+                    status,
+                    cause,
+                    "",
+                ])
+                .with_context(|| write_err(names::FAULT_REPORT))?;
+        }
+        (raw, position) => {
+            let row = match raw {
+                Raw::Row(r) => r.clone(),
+                Raw::Sdr(_) => e.to_row(),
+            };
+            out.faulted_event_rows
+                .write_record(&row)
+                .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
+            let line = match position {
+                Position::Line(l) => l.to_string(),
+                Position::Offset(_) => String::new(),
+            };
+            out.fault_report
+                .write_record([e.origin.file.as_str(), "", "", "", "", status, cause, &line])
+                .with_context(|| write_err(names::FAULT_REPORT))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads one event log: good rows are archived and routed to their
+/// sessions, bad rows kept for recycling.
+fn read_event_log(
+    path: &Path,
+    stage: &mut SessionStage<'_>,
+    out: &mut Outputs,
+    summary: &mut Summary,
+) -> Result<()> {
+    let write_err = |what: &str| format!("cannot write {what}");
+    for row in EventLog::open(path)? {
+        summary.sessions.event_log_rows += 1;
+        match row? {
+            Row::Event(e) => {
+                summary.sessions.events_read += 1;
+                let fields = match &e.origin.raw {
+                    Raw::Row(r) => r.clone(),
+                    Raw::Sdr(_) => e.to_row(),
+                };
+                out.event_rows
+                    .write_record(&fields)
+                    .with_context(|| write_err(names::SESSION_EVENT_ROWS))?;
+                stage.add(e, out, summary)?;
+            }
+            Row::Fault(f) => {
+                summary.sessions.event_rows_faulted += 1;
+                *summary
+                    .faults_by_cause
+                    .entry("badEventRow".into())
+                    .or_default() += 1;
+                out.faulted_event_rows
+                    .write_record(&f.row)
+                    .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
+                out.fault_report
+                    .write_record([
+                        f.file.as_str(),
+                        "",
+                        "",
+                        "",
+                        "",
+                        "badEventRow",
+                        &f.cause,
+                        &f.line.to_string(),
+                    ])
+                    .with_context(|| write_err(names::FAULT_REPORT))?;
+            }
+        }
+    }
+    stage.price_ready(out, summary)
+}
+
+/// Rates every input into `outputs`; returns the run summary. Sessions
+/// left open by the previous run are taken from `state`, and those still
+/// open at the end are written back to it.
+pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs, state: &StateDir) -> Result<Summary> {
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         ..Summary::default()
     };
+    let mut stage = SessionStage {
+        rater,
+        assembler: Assembler::new(),
+        ready: Vec::new(),
+        usage: UsageAnalysis::default(),
+    };
+    for s in state.load_pending()? {
+        summary.sessions.events_carried_in += s.events.len() as u64;
+        for e in s.events {
+            stage.add(e, &mut out, &mut summary)?;
+        }
+    }
     let total_bytes: u64 = inputs
         .iter()
         .filter_map(|p| fs::metadata(p).ok().map(|m| m.len()))
@@ -242,8 +619,14 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
     };
     let write_err = |what: &str| format!("cannot write {what}");
     for (index, path) in inputs.iter().enumerate() {
-        let mut reader = Reader::open(path)?;
         let file = path.display().to_string();
+        if read::is_event_log(path) {
+            summary.inputs.push(file.clone());
+            read_event_log(path, &mut stage, &mut out, &mut summary)?;
+            progress.inc(fs::metadata(path).map_or(0, |m| m.len()));
+            continue;
+        }
+        let mut reader = Reader::open(path)?;
         summary.inputs.push(file.clone());
         let priced_path = out
             .dir
@@ -261,7 +644,7 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                     Err(b) => broken = Some(b),
                 }
             }
-            let done: Vec<Done> = chunk.par_iter().map(|rec| work(rater, rec)).collect();
+            let done: Vec<Done> = chunk.par_iter().map(|rec| work(rater, &file, rec)).collect();
             // Once per block: the bar reads the clock on every call.
             progress.inc(chunk.iter().map(|r| r.bytes.len() as u64).sum());
             for (rec, d) in chunk.iter().zip(done) {
@@ -286,11 +669,15 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                             .write_all(rec.bytes)
                             .with_context(|| write_err(names::NOT_PRICED))?;
                     }
-                    Done::SessionEvent => {
+                    Done::SessionEvent(events) => {
                         summary.session_events += 1;
                         out.session_events
                             .write_all(rec.bytes)
                             .with_context(|| write_err(names::SESSION_EVENTS))?;
+                        for e in events {
+                            summary.sessions.events_read += 1;
+                            stage.add(e, &mut out, &mut summary)?;
+                        }
                     }
                     Done::Fault {
                         labelled,
@@ -313,6 +700,7 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                                 producer.as_deref().unwrap_or(""),
                                 &status,
                                 &detail,
+                                "",
                             ])
                             .with_context(|| write_err(names::FAULT_REPORT))?;
                     }
@@ -344,29 +732,39 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs) -> Result<Summar
                             b.error,
                             b.bytes.len()
                         ),
+                        String::new(),
                     ])
                     .with_context(|| write_err(names::FAULT_REPORT))?;
                 break;
             }
             drop(chunk);
             reader.recycle(block);
+            stage.price_ready(&mut out, &mut summary)?;
         }
         priced
             .flush()
             .with_context(|| write_err(&priced_path.display().to_string()))?;
     }
+    stage.finish(&mut out, &mut summary, state)?;
     progress.finish_and_clear();
     for (w, name) in [
         (&mut out.answers, names::ANSWERS),
         (&mut out.not_priced, names::NOT_PRICED),
         (&mut out.session_events, names::SESSION_EVENTS),
         (&mut out.faults, names::FAULTS),
+        (&mut out.participations, names::PARTICIPATIONS),
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
-    out.fault_report
-        .flush()
-        .with_context(|| write_err(names::FAULT_REPORT))?;
+    for (w, name) in [
+        (&mut out.fault_report, names::FAULT_REPORT),
+        (&mut out.participation_report, names::PARTICIPATION_REPORT),
+        (&mut out.cost_report, names::COSTS),
+        (&mut out.event_rows, names::SESSION_EVENT_ROWS),
+        (&mut out.faulted_event_rows, names::FAULTED_EVENT_ROWS),
+    ] {
+        w.flush().with_context(|| write_err(name))?;
+    }
     summary.accounting_identity_holds = summary.identity_holds();
     let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
     json.push(b'\n');

@@ -10,6 +10,7 @@ use crate::cli::RateArgs;
 use crate::exit::Failure;
 use crate::pipeline::{self, Outputs};
 use crate::rate::Rater;
+use crate::group::state::StateDir;
 use crate::read;
 use crate::resolve::{Customers, PriceLists};
 use crate::sdr::Timestamp;
@@ -34,6 +35,8 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     let customers = Customers::load(&args.customers)?;
     let inputs = read::expand_inputs(&args.inputs)?;
     let outputs = Outputs::open(&args.out)?;
+    let state_dir = args.state.clone().unwrap_or_else(|| args.out.join("state"));
+    let state = StateDir::open(&state_dir)?;
     let rater = Rater {
         lists,
         customers,
@@ -44,7 +47,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let summary = pool.install(|| pipeline::run(&rater, &inputs, outputs))?;
+    let summary = pool.install(|| pipeline::run(&rater, &inputs, outputs, &state))?;
     eprintln!(
         "sdrate: {} records read: {} priced, {} price requests, {} not priced, {} session events, {} faulted ({})",
         summary.records_read,
@@ -59,10 +62,27 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             "ACCOUNTING MISMATCH"
         }
     );
+    let s = &summary.sessions;
+    if s.events_read + s.events_carried_in + s.event_rows_faulted > 0 {
+        eprintln!(
+            "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} pending in {}; {} duplicates dropped, {} bad event-log rows",
+            s.events_read,
+            s.events_carried_in,
+            s.sessions_priced,
+            s.participations,
+            s.sessions_faulted,
+            s.sessions_pending,
+            state.path().display(),
+            s.duplicate_events,
+            s.event_rows_faulted,
+        );
+    }
     if !summary.accounting_identity_holds {
         return Err(anyhow::anyhow!(
             "accounting identity does not hold; see summary.json"
         ));
     }
-    Ok(crate::exit::completed(summary.faulted))
+    Ok(crate::exit::completed(
+        summary.faulted + summary.sessions.events_faulted + summary.sessions.event_rows_faulted,
+    ))
 }

@@ -732,3 +732,113 @@ fn cost_session(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::{Origin, Position, Raw};
+    use crate::resolve::price_list::RoundingMode;
+    use crate::sdr::EventCategory;
+    use chrono::DateTime;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn allocation_hands_out_the_rounded_total_cent_by_cent() {
+        let r = Rounding {
+            decimals: 2,
+            mode: RoundingMode::HalfAwayFromZero,
+        };
+        // 1.00 among three: 0.333.. each; the first share gets the cent.
+        let third = d("1") / d("3");
+        assert_eq!(
+            allocate(d("1"), &[third, third, third], r),
+            vec![d("0.34"), d("0.33"), d("0.33")]
+        );
+        // Largest remainder first: 0.125 + 0.875 = 1.00 -> 0.12 + 0.88.
+        assert_eq!(
+            allocate(d("1.00"), &[d("0.125"), d("0.875")], r),
+            vec![d("0.12"), d("0.88")]
+        );
+        // The total is rounded once: 0.005 -> 0.01, to the first of equals.
+        assert_eq!(
+            allocate(d("0.005"), &[d("0.0025"), d("0.0025")], r),
+            vec![d("0.01"), d("0.00")]
+        );
+    }
+
+    fn ev(seq: u32, ty: SessionEventType, who: &str, at: &str) -> Event {
+        Event {
+            session_id: "g1".into(),
+            service: "GAME".into(),
+            category: EventCategory::ParticipantRelated,
+            event_type: ty,
+            provider_event: None,
+            timestamp: Timestamp(DateTime::parse_from_rfc3339(at).unwrap()),
+            participant_id: who.into(),
+            user_name: who.into(),
+            billed_party: "C1".into(),
+            role: Some("player".into()),
+            sequence: Some(seq),
+            provider: None,
+            marketing_company: None,
+            parameters: Vec::new(),
+            origin: Origin {
+                file: "t".into(),
+                position: Position::Line(u64::from(seq) + 1),
+                raw: Raw::Row(Vec::new()),
+            },
+        }
+    }
+
+    fn policy(events: Option<&str>) -> SessionPolicy {
+        let filter = events.map(|e| format!("events = {e}\n")).unwrap_or_default();
+        toml::from_str(&format!(
+            "{filter}[roles]\n\"*\" = [\"play\"]\n[[rule]]\nitem = \"play\"\nmeasure = \"shared-time\"\n"
+        ))
+        .unwrap()
+    }
+
+    use SessionEventType as T;
+
+    /// The seed's game: p1 starts, p2 and p3 join, p1 leaves, later p2
+    /// and p3 leave.
+    fn game() -> Session {
+        Session {
+            id: "g1".into(),
+            events: vec![
+                ev(1, T::Start, "p1", "2026-11-21T20:00:00+01:00"),
+                ev(2, T::Join, "p2", "2026-11-21T20:01:00+01:00"),
+                ev(3, T::Join, "p3", "2026-11-21T20:02:00+01:00"),
+                ev(4, T::Suspend, "p3", "2026-11-21T20:10:00+01:00"),
+                ev(5, T::Resume, "p3", "2026-11-21T20:12:00+01:00"),
+                ev(6, T::Leave, "p1", "2026-11-21T20:32:00+01:00"),
+                ev(7, T::Leave, "p2", "2026-11-21T20:42:00+01:00"),
+                ev(8, T::Leave, "p3", "2026-11-21T20:44:00+01:00"),
+            ],
+        }
+    }
+
+    #[test]
+    fn facts_follow_each_participant_and_the_company_they_keep() {
+        let f = facts(&game(), &policy(None));
+        let secs: Vec<u64> = f.parts.iter().map(|p| p.active_seconds()).collect();
+        // p1 20:00-20:32; p2 20:01-20:42; p3 20:02-20:10 and 20:12-20:44.
+        assert_eq!(secs, [1920, 2460, 2400]);
+        assert_eq!(f.starter.as_deref(), Some("p1"));
+        let company: Vec<(u64, usize)> =
+            f.segments.iter().map(|(_, n, who)| (*n, who.len())).collect();
+        assert_eq!(
+            company,
+            [(60, 1), (60, 2), (480, 3), (120, 2), (1200, 3), (600, 2), (120, 1)]
+        );
+        // Without suspend/resume in the filter, p3 plays straight through.
+        let f = facts(
+            &game(),
+            &policy(Some("[\"start\", \"join\", \"leave\", \"end\"]")),
+        );
+        assert_eq!(f.parts[2].active_seconds(), 2520);
+    }
+}

@@ -1,0 +1,227 @@
+//! Writing priced sessions: one priced SDR per participation (the seed's
+//! billing record for each participant), so invoicing reads the same format
+//! as for single SDRs, plus CSV reports of participations and costs.
+
+use anyhow::Result;
+use rust_decimal::Decimal;
+
+use crate::price::Quantity;
+use crate::price::session::{PricedParticipation, PricedSession};
+use crate::resolve::policy::Measure;
+use crate::sdr::*;
+
+pub const PRODUCER: &str = "sdrate";
+
+pub const PARTICIPATION_COLUMNS: [&str; 17] = [
+    "session_id",
+    "service",
+    "participant_id",
+    "role",
+    "billed_party",
+    "marketing_company",
+    "first_join",
+    "last_leave",
+    "active_seconds",
+    "events_counted",
+    "currency",
+    "basic_price",
+    "individual_price",
+    "vat_percent",
+    "price_table",
+    "revision",
+    "lines",
+];
+
+pub const COST_COLUMNS: [&str; 8] = [
+    "session_id",
+    "service",
+    "provider",
+    "cost_table",
+    "revision",
+    "item",
+    "currency",
+    "cost",
+];
+
+/// A stable 32-bit SDR identifier for a participation (FNV-1a of session
+/// and participant), so pricing the same session again gives the same id.
+pub fn participation_id(session: &str, participant: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in session
+        .bytes()
+        .chain(std::iter::once(0))
+        .chain(participant.bytes())
+    {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn describe(q: Quantity, measure: Measure) -> String {
+    match (measure, q) {
+        (Measure::EntryFee, Quantity::Events(n)) => format!("{n} participants"),
+        (Measure::ActiveTime, Quantity::Seconds(s)) => format!("{s} s active"),
+        (Measure::SharedTime, Quantity::Seconds(s)) => format!("{s} s shared"),
+        (Measure::Session, _) => "session".into(),
+        (_, Quantity::Events(n) | Quantity::Units(n)) => format!("{n} events"),
+        (_, Quantity::Seconds(s)) => format!("{s} s"),
+    }
+}
+
+fn amount(d: Decimal) -> Result<Amount> {
+    Amount::from_decimal(d).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The priced SDR of one participation.
+pub fn participation_sdr(
+    s: &PricedSession,
+    p: &PricedParticipation,
+    number: u32,
+    pricing_time: Timestamp,
+    pricing_identifier: &str,
+) -> Result<ServiceDetailRecord> {
+    let f = &s.facts;
+    let part = &p.part;
+    let mut prices = Vec::with_capacity(p.lines.len().max(1));
+    for l in &p.lines {
+        prices.push(PriceItem {
+            price_type: match l.measure {
+                Measure::ActiveTime | Measure::SharedTime => PriceType::PerTimeSlice,
+                _ => PriceType::PerFunction,
+            },
+            basic_price: amount(l.basic)?,
+            individual_price: Some(amount(l.individual)?),
+            price_table_identifier: p.table.clone(),
+            price_table_revision: p.revision,
+            bill_information: Some(format!("{}: {}", l.item, describe(l.quantity, l.measure))),
+            status_indicator: StatusIndicator::Priced,
+            unknown_items: None,
+        });
+    }
+    if prices.is_empty() {
+        // A role the tariff does not charge: a priced zero, said plainly.
+        prices.push(PriceItem {
+            price_type: PriceType::Combination,
+            basic_price: amount(Decimal::ZERO)?,
+            individual_price: Some(amount(Decimal::ZERO)?),
+            price_table_identifier: p.table.clone(),
+            price_table_revision: p.revision,
+            bill_information: Some(format!("no charge for role {}", part.role)),
+            status_indicator: StatusIndicator::Priced,
+            unknown_items: None,
+        });
+    }
+    Ok(ServiceDetailRecord {
+        service_header: ServiceHeaderModule {
+            module_identifier: ModuleIdentifier::ServiceHeader,
+            revision_state: MODULE_REVISION,
+            sdr_type: SdrType::Billing,
+            session_identifier: Some(f.session_id.clone()),
+            sequence_number: Some(number),
+            sdr_identifier: participation_id(&f.session_id, &part.participant_id),
+            producer_identity: PRODUCER.into(),
+            time_of_origin: f.end,
+            responsibility_trace: vec![ResponsibilityEntry {
+                system_identity: PRODUCER.into(),
+                timestamp: pricing_time,
+                unknown_items: None,
+            }],
+            action_indicator: ActionIndicator::PriceAndForward,
+            customer_identity: Some(p.customer.clone()),
+            marketing_company: Some(p.marketing_company.clone()),
+            unknown_items: None,
+        },
+        network_service_modules: None,
+        service_usage_modules: vec![ServiceUsageModule {
+            module_identifier: ModuleIdentifier::ServiceUsage,
+            revision_state: MODULE_REVISION,
+            service_feature_code: f.service.clone(),
+            revision_state_of_service: MODULE_REVISION,
+            user_identifier: Some(part.user_name.clone()),
+            provider_identifier: f.provider.clone().unwrap_or_default(),
+            marketing_company: p.marketing_company.clone(),
+            charged_participant: Some(part.billed_party.clone()),
+            dialled_number: String::new(),
+            access_form: None,
+            customer_price: None,
+            market_price: None,
+            nsm_sum_correlator: None,
+            sum_spm_correlator: Some(1),
+            service_specific: ServiceSpecificPart::Known(ServicePart::ParticipationSummary(
+                ParticipationSummary {
+                    session_id: f.session_id.clone(),
+                    service: f.service.clone(),
+                    participant_id: part.participant_id.clone(),
+                    role: part.role.clone(),
+                    billed_party: part.billed_party.clone(),
+                    first_join: part.first_join,
+                    last_leave: part.last_leave,
+                    active_seconds: part.active_seconds(),
+                    events_counted: part.events_counted,
+                    unknown_items: None,
+                },
+            )),
+            unknown_items: None,
+        }],
+        service_pricing_modules: Some(vec![ServicePricingModule {
+            module_identifier: ModuleIdentifier::ServicePricing,
+            revision_state: MODULE_REVISION,
+            sum_spm_correlator: Some(1),
+            service_pricing_identifier: Some(pricing_identifier.to_owned()),
+            time_of_pricing: pricing_time,
+            currency: p.currency.clone(),
+            vat_level: amount(p.vat_percent)?,
+            prices,
+            unknown_items: None,
+        }]),
+        unknown_items: None,
+    })
+}
+
+/// The participation's row in the billing report.
+pub fn participation_row(s: &PricedSession, p: &PricedParticipation) -> Vec<String> {
+    let part = &p.part;
+    vec![
+        s.facts.session_id.clone(),
+        s.facts.service.clone(),
+        part.participant_id.clone(),
+        part.role.clone(),
+        part.billed_party.clone(),
+        p.marketing_company.clone(),
+        part.first_join.0.to_rfc3339(),
+        part.last_leave.0.to_rfc3339(),
+        part.active_seconds().to_string(),
+        part.events_counted.to_string(),
+        p.currency.clone(),
+        p.basic.to_string(),
+        p.individual.to_string(),
+        p.vat_percent.to_string(),
+        p.table.clone(),
+        p.revision.to_string(),
+        p.lines
+            .iter()
+            .map(|l| format!("{}={}", l.item, l.individual))
+            .collect::<Vec<_>>()
+            .join(";"),
+    ]
+}
+
+/// The session's rows in the cost report.
+pub fn cost_rows(s: &PricedSession) -> Vec<Vec<String>> {
+    s.costs
+        .iter()
+        .map(|c| {
+            vec![
+                s.facts.session_id.clone(),
+                s.facts.service.clone(),
+                c.provider.clone(),
+                c.table.clone(),
+                c.revision.to_string(),
+                c.item.clone(),
+                c.currency.clone(),
+                c.amount.to_string(),
+            ]
+        })
+        .collect()
+}
