@@ -1,6 +1,7 @@
 //! Reading SDR files: framing records, decoding them, and turning anything
 //! malformed into a fault that keeps its raw bytes for recycling.
 
+pub mod events;
 pub mod tlv;
 
 use std::fmt;
@@ -302,12 +303,29 @@ fn one_line(s: &str) -> String {
         .join(" ")
 }
 
-/// File extensions taken from a directory given as input.
+/// SDR file extensions taken from a directory given as input.
 pub const SDR_EXTENSIONS: [&str; 2] = ["sdr", "ber"];
 
-/// Expands directories into the SDR files they hold (by extension, see
-/// [`SDR_EXTENSIONS`]; not recursive; hidden files skipped), sorted so a
-/// run's input order is stable. Files named explicitly are always taken.
+/// Event log extensions taken from a directory given as input (see
+/// [`events`]): CSV, and JSON lines.
+pub const EVENT_LOG_EXTENSIONS: [&str; 3] = ["csv", "jsonl", "ndjson"];
+
+fn has_extension(path: &Path, known: &[&str]) -> bool {
+    path.extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| known.iter().any(|k| k.eq_ignore_ascii_case(x)))
+}
+
+/// Whether a path names an event log rather than an SDR file, by its
+/// extension (case-insensitive, see [`EVENT_LOG_EXTENSIONS`]).
+pub fn is_event_log(path: &Path) -> bool {
+    has_extension(path, &EVENT_LOG_EXTENSIONS)
+}
+
+/// Expands directories into the SDR files and event logs they hold (by
+/// extension, see [`SDR_EXTENSIONS`] and [`EVENT_LOG_EXTENSIONS`]; not
+/// recursive; hidden files skipped), sorted so a run's input order is
+/// stable. Files named explicitly are always taken.
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -319,10 +337,7 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .with_context(|| format!("cannot list {}", p.display()))?;
             entries.retain(|e| {
                 let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let known = e
-                    .extension()
-                    .and_then(|x| x.to_str())
-                    .is_some_and(|x| SDR_EXTENSIONS.iter().any(|k| k.eq_ignore_ascii_case(x)));
+                let known = has_extension(e, &SDR_EXTENSIONS) || is_event_log(e);
                 e.is_file() && known && !name.starts_with('.')
             });
             entries.sort();
