@@ -13,15 +13,15 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::rate::{Outcome, Rater, Totals};
-use crate::read::{self, Framed, Reader};
-use crate::sdr::StatusIndicator;
 use crate::group::assemble::{Added, Assembler, Session};
 use crate::group::state::StateDir;
 use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
+use crate::rate::{Outcome, Rater, Totals};
 use crate::read::events::{EventLog, Row};
+use crate::read::{self, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
+use crate::sdr::StatusIndicator;
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 use crate::write::{append_priced, sessions};
 
@@ -90,7 +90,10 @@ pub struct SessionCounts {
 impl SessionCounts {
     pub fn identity_holds(&self) -> bool {
         self.events_read + self.events_carried_in
-            == self.duplicate_events + self.events_priced + self.events_faulted + self.events_pending
+            == self.duplicate_events
+                + self.events_priced
+                + self.events_faulted
+                + self.events_pending
             && self.event_log_rows >= self.event_rows_faulted
     }
 }
@@ -107,11 +110,11 @@ impl Summary {
     pub fn identity_holds(&self) -> bool {
         self.sessions.identity_holds()
             && self.records_read
-            == self.priced
-                + self.price_requests
-                + self.not_priced
-                + self.session_events
-                + self.faulted
+                == self.priced
+                    + self.price_requests
+                    + self.not_priced
+                    + self.session_events
+                    + self.faulted
     }
 
     fn add_totals(&mut self, t: &Totals) -> Result<()> {
@@ -347,12 +350,13 @@ fn price_and_encode(
             rater.pricing_time,
             &rater.pricing_identifier,
         )
-        .and_then(|sdr| {
-            rasn::ber::encode(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
-        })
+        .and_then(|sdr| rasn::ber::encode(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}")))
         .map_err(|e| SessionFault {
             status: StatusIndicator::TechnicalError,
-            detail: format!("participation {} of session {}: {e:#}", p.part.participant_id, s.id),
+            detail: format!(
+                "participation {} of session {}: {e:#}",
+                p.part.participant_id, s.id
+            ),
         })?;
         encoded.push(sdr);
     }
@@ -382,7 +386,10 @@ impl SessionStage<'_> {
     fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
         let ready = std::mem::take(&mut self.ready);
         let rater = self.rater;
-        let results: Vec<_> = ready.par_iter().map(|s| price_and_encode(rater, s)).collect();
+        let results: Vec<_> = ready
+            .par_iter()
+            .map(|s| price_and_encode(rater, s))
+            .collect();
         for (s, r) in ready.iter().zip(results) {
             let n = s.events.len() as u64;
             match r {
@@ -472,7 +479,8 @@ impl SessionStage<'_> {
             }
         }
         summary.sessions.sessions_pending = finished.pending.len() as u64;
-        summary.sessions.events_pending = finished.pending.iter().map(|s| s.events.len() as u64).sum();
+        summary.sessions.events_pending =
+            finished.pending.iter().map(|s| s.events.len() as u64).sum();
         state.save_pending(&finished.pending)?;
         if !self.usage.is_empty() {
             self.usage.write_csv(&out.dir.join(names::USAGE))?;
@@ -482,7 +490,11 @@ impl SessionStage<'_> {
     }
 }
 
-fn price_session_policy(lists: &crate::resolve::PriceLists, service: &str, at: &crate::sdr::Timestamp) -> Option<i64> {
+fn price_session_policy(
+    lists: &crate::resolve::PriceLists,
+    service: &str,
+    at: &crate::sdr::Timestamp,
+) -> Option<i64> {
     crate::price::session::policy_at(lists, service, at)
         .ok()
         .map(|p| p.max_open_seconds())
@@ -498,7 +510,10 @@ fn fault_event(
     out: &mut Outputs,
     summary: &mut Summary,
 ) -> Result<()> {
-    *summary.faults_by_cause.entry(status.to_owned()).or_default() += 1;
+    *summary
+        .faults_by_cause
+        .entry(status.to_owned())
+        .or_default() += 1;
     let write_err = |what: &str| format!("cannot write {what}");
     match (&e.origin.raw, e.origin.position) {
         (Raw::Sdr(bytes), Position::Offset(off)) => {
@@ -591,7 +606,12 @@ fn read_event_log(
 /// Rates every input into `outputs`; returns the run summary. Sessions
 /// left open by the previous run are taken from `state`, and those still
 /// open at the end are written back to it.
-pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs, state: &StateDir) -> Result<Summary> {
+pub fn run(
+    rater: &Rater,
+    inputs: &[PathBuf],
+    mut out: Outputs,
+    state: &StateDir,
+) -> Result<Summary> {
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         ..Summary::default()
@@ -644,7 +664,10 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs, state: &StateDir
                     Err(b) => broken = Some(b),
                 }
             }
-            let done: Vec<Done> = chunk.par_iter().map(|rec| work(rater, &file, rec)).collect();
+            let done: Vec<Done> = chunk
+                .par_iter()
+                .map(|rec| work(rater, &file, rec))
+                .collect();
             // Once per block: the bar reads the clock on every call.
             progress.inc(chunk.iter().map(|r| r.bytes.len() as u64).sum());
             for (rec, d) in chunk.iter().zip(done) {
@@ -732,7 +755,7 @@ pub fn run(rater: &Rater, inputs: &[PathBuf], mut out: Outputs, state: &StateDir
                             b.error,
                             b.bytes.len()
                         ),
-                        String::new(),
+                        "",
                     ])
                     .with_context(|| write_err(names::FAULT_REPORT))?;
                 break;

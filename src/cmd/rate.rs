@@ -8,9 +8,9 @@ use chrono::{DateTime, Local};
 
 use crate::cli::RateArgs;
 use crate::exit::Failure;
+use crate::group::state::StateDir;
 use crate::pipeline::{self, Outputs};
 use crate::rate::Rater;
-use crate::group::state::StateDir;
 use crate::read;
 use crate::resolve::{Customers, PriceLists};
 use crate::sdr::Timestamp;

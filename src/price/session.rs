@@ -325,13 +325,14 @@ fn shared_amount(
                         item: item.clone(),
                         period: name.to_owned(),
                     })?;
-            let mut x = price
-                .checked_mul(Decimal::from(n))
-                .and_then(|x| x.checked_mul(Decimal::from(mine)))
-                .ok_or_else(overflow)?;
+            let mut x = price.checked_mul(Decimal::from(n)).ok_or_else(overflow)?;
             let company = who.len() as u64;
+            // The whole company in the set pays the whole price, undivided.
             if mine != company {
-                x = x.checked_div(Decimal::from(company)).ok_or_else(overflow)?;
+                x = x
+                    .checked_mul(Decimal::from(mine))
+                    .and_then(|x| x.checked_div(Decimal::from(company)))
+                    .ok_or_else(overflow)?;
             }
             sum = sum.checked_add(x).ok_or_else(overflow)?;
         }
@@ -546,10 +547,14 @@ pub fn price_session(
         // Participants priced by the same charge of the same list (and the
         // same discount) share one rounded total.
         type Key = (String, u16, usize, String, bool);
-        let mut groups: BTreeMap<
-            Key,
-            (Vec<(usize, usize)>, &PriceList, &Charge, Rounding, Decimal),
-        > = BTreeMap::new();
+        type Group<'a> = (
+            Vec<(usize, usize)>,
+            &'a PriceList,
+            &'a Charge,
+            Rounding,
+            Decimal,
+        );
+        let mut groups: BTreeMap<Key, Group<'_>> = BTreeMap::new();
         for &(p, l) in members {
             let r = &resolved[p];
             let attrs = role_attr(&f.parts[p].role);
@@ -757,10 +762,15 @@ mod tests {
             allocate(d("1"), &[third, third, third], r),
             vec![d("0.34"), d("0.33"), d("0.33")]
         );
-        // Largest remainder first: 0.125 + 0.875 = 1.00 -> 0.12 + 0.88.
+        // Largest remainder first: 0.124 + 0.876 -> 0.12 + 0.88.
+        assert_eq!(
+            allocate(d("1.00"), &[d("0.124"), d("0.876")], r),
+            vec![d("0.12"), d("0.88")]
+        );
+        // Equal remainders: the earlier share gets the cent.
         assert_eq!(
             allocate(d("1.00"), &[d("0.125"), d("0.875")], r),
-            vec![d("0.12"), d("0.88")]
+            vec![d("0.13"), d("0.87")]
         );
         // The total is rounded once: 0.005 -> 0.01, to the first of equals.
         assert_eq!(
@@ -794,7 +804,9 @@ mod tests {
     }
 
     fn policy(events: Option<&str>) -> SessionPolicy {
-        let filter = events.map(|e| format!("events = {e}\n")).unwrap_or_default();
+        let filter = events
+            .map(|e| format!("events = {e}\n"))
+            .unwrap_or_default();
         toml::from_str(&format!(
             "{filter}[roles]\n\"*\" = [\"play\"]\n[[rule]]\nitem = \"play\"\nmeasure = \"shared-time\"\n"
         ))
@@ -828,11 +840,22 @@ mod tests {
         // p1 20:00-20:32; p2 20:01-20:42; p3 20:02-20:10 and 20:12-20:44.
         assert_eq!(secs, [1920, 2460, 2400]);
         assert_eq!(f.starter.as_deref(), Some("p1"));
-        let company: Vec<(u64, usize)> =
-            f.segments.iter().map(|(_, n, who)| (*n, who.len())).collect();
+        let company: Vec<(u64, usize)> = f
+            .segments
+            .iter()
+            .map(|(_, n, who)| (*n, who.len()))
+            .collect();
         assert_eq!(
             company,
-            [(60, 1), (60, 2), (480, 3), (120, 2), (1200, 3), (600, 2), (120, 1)]
+            [
+                (60, 1),
+                (60, 2),
+                (480, 3),
+                (120, 2),
+                (1200, 3),
+                (600, 2),
+                (120, 1)
+            ]
         );
         // Without suspend/resume in the filter, p3 plays straight through.
         let f = facts(

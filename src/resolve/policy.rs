@@ -177,7 +177,7 @@ impl SessionPolicy {
                 (_, Some(e)) => {
                     return Err((
                         Some(e.span()),
-                        format!("`event` applies only to rules with measure = \"events\""),
+                        "`event` applies only to rules with measure = \"events\"".into(),
                     ));
                 }
                 (_, None) => {}
