@@ -30,12 +30,17 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Write a deterministic synthetic SDR file for tests and benchmarks.
     Generate(GenerateArgs),
-    /// Price SDR files with the price lists valid at each time of use.
+    /// Price SDR files and session event logs with the price lists valid at
+    /// each time of use.
     ///
     /// Writes into OUT: priced/<input name> (priced SDRs), answers.sdr
     /// (price requests), not-priced.sdr (quality-assurance and service-
-    /// management SDRs), session-events.sdr, faults.sdr and faults.csv
-    /// (faulty records, kept for recycling), summary.json.
+    /// management SDRs), participations.sdr and participations.csv (one
+    /// priced SDR per participation in a multi-party session), costs.csv,
+    /// usage.csv and usage.svg, session-events.sdr and session-events.csv
+    /// (session events as they arrived), faults.sdr, faulted-events.csv and
+    /// faults.csv (faulty records and rows, kept for recycling),
+    /// summary.json. Sessions still open wait in the state directory.
     Rate(RateArgs),
 }
 
@@ -103,6 +108,10 @@ pub struct GenerateArgs {
     /// First time of use (RFC 3339); records spread over the following day.
     #[arg(long, default_value = "2026-11-21T00:00:00+01:00")]
     pub start: String,
+    /// Only multi-party session events, from this many sessions open at
+    /// once (their events interleaved), instead of the usual mix.
+    #[arg(long, value_name = "OPEN")]
+    pub sessions: Option<usize>,
     /// Output file; standard output when absent.
     #[arg(short, long)]
     pub output: Option<PathBuf>,

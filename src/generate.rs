@@ -368,7 +368,11 @@ impl Generator {
                 parameters: None,
                 unknown_items: None,
             });
-            let header = g.header(customer, company, at, Some((session.clone(), seq)));
+            let mut header = g.header(customer, company, at, Some((session.clone(), seq)));
+            // A session's events are billing data: one set aside as quality
+            // assurance would leave a gap that holds the session forever.
+            header.sdr_type = SdrType::Billing;
+            header.action_indicator = ActionIndicator::PriceAndForward;
             let sum = g.sum(service, company, "session".into(), part);
             g.pending.push(ServiceDetailRecord {
                 service_header: header,
@@ -390,6 +394,43 @@ impl Generator {
         push(self, SessionEventType::End, 0, t);
         // Most recent first in `pending`, so records pop in session order.
         self.pending.reverse();
+    }
+}
+
+/// Only session events, from `open` sessions at a time, interleaved.
+pub struct Sessions {
+    generator: Generator,
+    /// Each open session's remaining events, next one last.
+    open: Vec<Vec<ServiceDetailRecord>>,
+    want: usize,
+}
+
+impl Generator {
+    /// Session events only, with `open` sessions running at once.
+    pub fn sessions(self, open: usize) -> Sessions {
+        Sessions {
+            generator: self,
+            open: Vec::with_capacity(open),
+            want: open.max(1),
+        }
+    }
+}
+
+impl Iterator for Sessions {
+    type Item = ServiceDetailRecord;
+
+    fn next(&mut self) -> Option<ServiceDetailRecord> {
+        while self.open.len() < self.want {
+            self.generator.party_session();
+            let events = std::mem::take(&mut self.generator.pending);
+            self.open.push(events);
+        }
+        let i = self.generator.rng.random_range(0..self.open.len());
+        let sdr = self.open[i].pop();
+        if self.open[i].is_empty() {
+            self.open.swap_remove(i);
+        }
+        sdr
     }
 }
 

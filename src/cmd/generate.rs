@@ -15,7 +15,15 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
         .map_err(|e| Failure::Usage(format!("--start `{}`: {e}", args.start)))?;
     let mut out = super::output(args.output.as_deref())?;
     let mut buf = Vec::with_capacity(512);
-    for sdr in Generator::new(args.seed, start.into()).take(args.count as usize) {
+    if args.sessions == Some(0) {
+        return Err(Failure::Usage("--sessions must be at least 1".into()).into());
+    }
+    let generator = Generator::new(args.seed, start.into());
+    let records: Box<dyn Iterator<Item = _>> = match args.sessions {
+        Some(open) => Box::new(generator.sessions(open)),
+        None => Box::new(generator),
+    };
+    for sdr in records.take(args.count as usize) {
         buf.clear();
         rasn::ber::encode_buf(&sdr, &mut buf).context("cannot encode a generated SDR")?;
         out.write_all(&buf).context("cannot write output")?;
