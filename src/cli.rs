@@ -53,11 +53,20 @@ pub struct RateArgs {
     /// Output directory.
     #[arg(long, env = "SDRATE_OUT")]
     pub out: PathBuf,
-    /// State directory: sessions still open at the end of a run wait here
-    /// for the next run. Default OUT/state; give the same directory to
-    /// every nightly run.
+    /// State directory, for unattended production runs: sessions still
+    /// open wait here for the next run, inputs already rated are skipped,
+    /// and a lock keeps two runs apart. Give the same directory to every
+    /// nightly run. Without it a run keeps no state and replaces OUT.
     #[arg(long, env = "SDRATE_STATE")]
     pub state: Option<PathBuf>,
+    /// Rate inputs again even if a published run already consumed them.
+    #[arg(long)]
+    pub force: bool,
+    /// Run the whole pipeline but write only the reports (summary, fault
+    /// report, participation, cost and usage reports) to OUT: no priced
+    /// output, no state change.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Directory of price lists (*.toml, searched recursively).
     #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = "price_lists")]
     pub price_lists: PathBuf,

@@ -7,6 +7,8 @@
 //! | 2 | usage error: bad arguments or options |
 //! | 3 | bad configuration: price lists or customer data do not load |
 //! | 4 | I/O error: an input could not be read or an output written |
+//! | 5 | another run holds the state directory's lock; nothing was done |
+//! | 6 | finished, but a quality-assurance threshold was exceeded |
 
 use std::process::ExitCode;
 
@@ -15,6 +17,8 @@ pub const FAULTS: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const CONFIG: u8 = 3;
 pub const IO: u8 = 4;
+pub const LOCKED: u8 = 5;
+pub const THRESHOLD: u8 = 6;
 
 /// Code for a run that completed, given whether it met faulty records.
 pub fn completed(faults: u64) -> ExitCode {
@@ -28,6 +32,8 @@ pub enum Failure {
     Usage(String),
     #[error("{0}")]
     Config(String),
+    #[error("{0}")]
+    Locked(String),
 }
 
 /// The exit code for an error that ended a command early.
@@ -35,6 +41,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<Failure>() {
         Some(Failure::Usage(_)) => USAGE,
         Some(Failure::Config(_)) => CONFIG,
+        Some(Failure::Locked(_)) => LOCKED,
         None => IO,
     }
 }

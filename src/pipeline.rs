@@ -14,7 +14,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::group::assemble::{Added, Assembler, Session};
-use crate::group::state::StateDir;
 use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Outcome, Rater, Totals};
@@ -44,6 +43,9 @@ pub mod names {
     pub const FAULTED_EVENT_ROWS: &str = "faulted-events.csv";
     pub const USAGE: &str = "usage.csv";
     pub const USAGE_CHART: &str = "usage.svg";
+    /// Sessions still open, when the run has no state directory to keep
+    /// them in (a report; the next run does not read it).
+    pub const PENDING_REPORT: &str = "pending-sessions.jsonl";
 }
 
 /// Counts and money of one run. Records read always equal priced + price
@@ -51,7 +53,11 @@ pub mod names {
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Summary {
     pub sdrate_version: &'static str,
+    pub run_id: String,
+    pub dry_run: bool,
     pub inputs: Vec<String>,
+    /// Inputs a published run had already consumed: not rated again.
+    pub skipped_inputs: Vec<String>,
     pub records_read: u64,
     pub priced: u64,
     pub price_requests: u64,
@@ -460,7 +466,7 @@ impl SessionStage<'_> {
 
     /// End of input: price what completes now, fault what is too old,
     /// carry the rest to the next run.
-    fn finish(mut self, out: &mut Outputs, summary: &mut Summary, state: &StateDir) -> Result<()> {
+    fn finish(mut self, out: &mut Outputs, summary: &mut Summary) -> Result<Vec<Session>> {
         let lists = &self.rater.lists;
         let assembler = std::mem::take(&mut self.assembler);
         let finished = assembler.finish(|s| {
@@ -481,12 +487,11 @@ impl SessionStage<'_> {
         summary.sessions.sessions_pending = finished.pending.len() as u64;
         summary.sessions.events_pending =
             finished.pending.iter().map(|s| s.events.len() as u64).sum();
-        state.save_pending(&finished.pending)?;
         if !self.usage.is_empty() {
             self.usage.write_csv(&out.dir.join(names::USAGE))?;
             self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
         }
-        Ok(())
+        Ok(finished.pending)
     }
 }
 
@@ -603,15 +608,15 @@ fn read_event_log(
     stage.price_ready(out, summary)
 }
 
-/// Rates every input into `outputs`; returns the run summary. Sessions
-/// left open by the previous run are taken from `state`, and those still
-/// open at the end are written back to it.
+/// Rates every input into `outputs`, completing the sessions `pending`
+/// left open by earlier runs; returns the run summary and the sessions
+/// still open.
 pub fn run(
     rater: &Rater,
     inputs: &[PathBuf],
     mut out: Outputs,
-    state: &StateDir,
-) -> Result<Summary> {
+    pending: Vec<Session>,
+) -> Result<(Summary, Vec<Session>)> {
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         ..Summary::default()
@@ -622,7 +627,7 @@ pub fn run(
         ready: Vec::new(),
         usage: UsageAnalysis::default(),
     };
-    for s in state.load_pending()? {
+    for s in pending {
         summary.sessions.events_carried_in += s.events.len() as u64;
         for e in s.events {
             stage.add(e, &mut out, &mut summary)?;
@@ -768,7 +773,7 @@ pub fn run(
             .flush()
             .with_context(|| write_err(&priced_path.display().to_string()))?;
     }
-    stage.finish(&mut out, &mut summary, state)?;
+    let pending = stage.finish(&mut out, &mut summary)?;
     progress.finish_and_clear();
     for (w, name) in [
         (&mut out.answers, names::ANSWERS),
@@ -789,8 +794,19 @@ pub fn run(
         w.flush().with_context(|| write_err(name))?;
     }
     summary.accounting_identity_holds = summary.identity_holds();
-    let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
-    json.push(b'\n');
-    fs::write(out.dir.join(names::SUMMARY), json).with_context(|| write_err(names::SUMMARY))?;
-    Ok(summary)
+    Ok((summary, pending))
 }
+
+/// Files of a run that bill or feed other systems; a dry run removes them
+/// and keeps only the reports.
+pub const BILLING_OUTPUTS: [&str; 9] = [
+    names::PRICED_DIR,
+    names::ANSWERS,
+    names::NOT_PRICED,
+    names::SESSION_EVENTS,
+    names::FAULTS,
+    names::PARTICIPATIONS,
+    names::SESSION_EVENT_ROWS,
+    names::FAULTED_EVENT_ROWS,
+    names::PENDING_REPORT,
+];

@@ -1,6 +1,9 @@
 //! `sdrate rate`: parse, then plan (price lists and customers loaded and
-//! checked, outputs opened), then rate.
+//! checked, state directory locked and settled, inputs hashed, output
+//! staged), then rate, then publish atomically and commit the state.
 
+use std::fs;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -8,12 +11,37 @@ use chrono::{DateTime, Local};
 
 use crate::cli::RateArgs;
 use crate::exit::Failure;
-use crate::group::state::StateDir;
-use crate::pipeline::{self, Outputs};
+use crate::group::state::{Consumed, StateDir, published_run_id};
+use crate::pipeline::{self, Outputs, Summary, names};
 use crate::rate::Rater;
 use crate::read;
 use crate::resolve::{Customers, PriceLists};
 use crate::sdr::Timestamp;
+use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
+
+/// A run id that depends only on what the run reads and how: the same
+/// command on the same data gets the same id, and so the same output.
+fn run_id(
+    inputs: &[InputFile],
+    lists: &[ListRevision],
+    customers: &InputFile,
+    pricing_time: &str,
+    dry_run: bool,
+) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for i in inputs {
+        h.update(i.hash.as_bytes());
+    }
+    h.update(b"\0lists");
+    for l in lists {
+        h.update(l.id.as_bytes());
+        h.update(&l.revision.to_le_bytes());
+    }
+    h.update(customers.hash.as_bytes());
+    h.update(pricing_time.as_bytes());
+    h.update(&[u8::from(dry_run)]);
+    format!("{:016x}", h.digest())
+}
 
 pub fn run(args: &RateArgs) -> Result<ExitCode> {
     let pricing_time = match &args.pricing_time {
@@ -33,10 +61,83 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .into());
     }
     let customers = Customers::load(&args.customers)?;
+    let customers_hash = publish::hash_file(&args.customers)?;
     let inputs = read::expand_inputs(&args.inputs)?;
-    let outputs = Outputs::open(&args.out)?;
-    let state_dir = args.state.clone().unwrap_or_else(|| args.out.join("state"));
-    let state = StateDir::open(&state_dir)?;
+
+    // The state directory is locked for the whole run and settled first:
+    // a run killed earlier is rolled forward or back before we look.
+    let state = args.state.as_deref().map(StateDir::open).transpose()?;
+    if let Some(note) = state.as_ref().and_then(|s| s.recovered.as_deref()) {
+        eprintln!("sdrate: {note}");
+    }
+    let consumed = match &state {
+        Some(s) => s.consumed()?,
+        None => Vec::new(),
+    };
+    let mut to_rate: Vec<PathBuf> = Vec::new();
+    let mut hashed = Vec::new();
+    let mut skipped = Vec::new();
+    for path in inputs {
+        if path.as_os_str() == "-" {
+            // Standard input cannot be recognised again; it is always rated.
+            to_rate.push(path);
+            continue;
+        }
+        let h = publish::hash_file(&path)?;
+        let seen = consumed
+            .iter()
+            .find(|c| c.size == h.size && c.hash == h.hash);
+        match seen {
+            Some(c) if !args.force && !args.dry_run => {
+                eprintln!(
+                    "sdrate: skipping {}: already rated by run {} (as {}); --force rates it again",
+                    h.path, c.run_id, c.path
+                );
+                skipped.push(h);
+            }
+            _ => {
+                to_rate.push(path);
+                hashed.push(h);
+            }
+        }
+    }
+    let list_revisions: Vec<ListRevision> = lists
+        .all()
+        .map(|l| ListRevision {
+            id: l.def.id.clone(),
+            revision: l.def.revision,
+            path: l.path.display().to_string(),
+        })
+        .collect();
+    let id = run_id(
+        &hashed,
+        &list_revisions,
+        &customers_hash,
+        &pricing_time.to_rfc3339(),
+        args.dry_run,
+    );
+    if published_run_id(&args.out).as_deref() == Some(id.as_str()) {
+        eprintln!(
+            "sdrate: {} already holds run {id} (same inputs, price lists and pricing time): nothing to do",
+            args.out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run && args.out.join(publish::MANIFEST).exists() && !is_dry_run(&args.out) {
+        return Err(Failure::Usage(format!(
+            "{} holds a published billing run; a dry run never writes over one: give another --out",
+            args.out.display()
+        ))
+        .into());
+    }
+    // Without a state directory a run is a report to look at, replaced by
+    // the next; with one, published output is never overwritten.
+    let staging = Staging::begin(&args.out, state.is_none() || args.dry_run)?;
+    let outputs = Outputs::open(staging.dir())?;
+    let pending_in = match &state {
+        Some(s) => s.load_pending()?,
+        None => Vec::new(),
+    };
     let rater = Rater {
         lists,
         customers,
@@ -47,7 +148,97 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let summary = pool.install(|| pipeline::run(&rater, &inputs, outputs, &state))?;
+    let (mut summary, pending_out) =
+        pool.install(|| pipeline::run(&rater, &to_rate, outputs, pending_in))?;
+    summary.run_id = id.clone();
+    summary.dry_run = args.dry_run;
+    summary.skipped_inputs = skipped.iter().map(|s| s.path.clone()).collect();
+    if state.is_none() && !pending_out.is_empty() {
+        write_pending_report(&staging, &pending_out)?;
+    }
+    if args.dry_run {
+        for name in pipeline::BILLING_OUTPUTS {
+            let p = staging.dir().join(name);
+            if p.is_dir() {
+                fs::remove_dir_all(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+            } else if p.exists() {
+                fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+    }
+    let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
+    json.push(b'\n');
+    fs::write(staging.dir().join(names::SUMMARY), json)
+        .with_context(|| format!("cannot write {}", names::SUMMARY))?;
+    let manifest = Manifest {
+        sdrate_version: env!("CARGO_PKG_VERSION"),
+        run_id: &id,
+        dry_run: args.dry_run,
+        inputs: &hashed,
+        skipped_inputs: &skipped,
+        price_lists: &list_revisions,
+        summary: &summary,
+    };
+    match (&state, args.dry_run) {
+        (Some(s), false) => {
+            let mut now_consumed = consumed;
+            now_consumed.extend(hashed.iter().map(|h| Consumed {
+                path: h.path.clone(),
+                size: h.size,
+                hash: h.hash.clone(),
+                run_id: id.clone(),
+            }));
+            // State first (staged, not yet current), then the output, then
+            // the state becomes current: a crash anywhere is settled by the
+            // next run (see group::state).
+            s.stage(&id, &args.out, &pending_out, &now_consumed)?;
+            staging.publish(&manifest)?;
+            s.promote()?;
+        }
+        _ => staging.publish(&manifest)?,
+    }
+    report(&summary, state.as_ref(), args);
+    if !summary.accounting_identity_holds {
+        return Err(anyhow::anyhow!(
+            "accounting identity does not hold; see summary.json"
+        ));
+    }
+    Ok(crate::exit::completed(
+        summary.faulted + summary.sessions.events_faulted + summary.sessions.event_rows_faulted,
+    ))
+}
+
+fn is_dry_run(out: &std::path::Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        dry_run: bool,
+    }
+    fs::read(out.join(publish::MANIFEST))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Head>(&b).ok())
+        .is_some_and(|h| h.dry_run)
+}
+
+fn write_pending_report(
+    staging: &Staging,
+    pending: &[crate::group::assemble::Session],
+) -> Result<()> {
+    use std::io::Write;
+    let path = staging.dir().join(names::PENDING_REPORT);
+    let mut w = std::io::BufWriter::new(
+        fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    for s in pending {
+        serde_json::to_writer(&mut w, s)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The end-of-run lines on stderr.
+fn report(summary: &Summary, state: Option<&StateDir>, args: &RateArgs) {
     eprintln!(
         "sdrate: {} records read: {} priced, {} price requests, {} not priced, {} session events, {} faulted ({})",
         summary.records_read,
@@ -64,25 +255,30 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     );
     let s = &summary.sessions;
     if s.events_read + s.events_carried_in + s.event_rows_faulted > 0 {
+        let kept = match state {
+            Some(st) => format!("pending in {}", st.path().display()),
+            None => format!(
+                "pending (no --state: listed in {}/{} only)",
+                args.out.display(),
+                names::PENDING_REPORT
+            ),
+        };
         eprintln!(
-            "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} pending in {}; {} duplicates dropped, {} bad event-log rows",
+            "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} {kept}; {} duplicates dropped, {} bad event-log rows",
             s.events_read,
             s.events_carried_in,
             s.sessions_priced,
             s.participations,
             s.sessions_faulted,
             s.sessions_pending,
-            state.path().display(),
             s.duplicate_events,
             s.event_rows_faulted,
         );
     }
-    if !summary.accounting_identity_holds {
-        return Err(anyhow::anyhow!(
-            "accounting identity does not hold; see summary.json"
-        ));
+    if args.dry_run {
+        eprintln!(
+            "sdrate: dry run: reports only in {}; nothing billed, no state changed",
+            args.out.display()
+        );
     }
-    Ok(crate::exit::completed(
-        summary.faulted + summary.sessions.events_faulted + summary.sessions.event_rows_faulted,
-    ))
 }

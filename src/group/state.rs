@@ -1,86 +1,260 @@
-//! The state directory: sessions still open at the end of a run, carried
-//! into the next one.
+//! The state directory: what one run leaves for the next.
 //!
-//! `pending-sessions.jsonl` holds one session per line (its events, with
-//! where each came from and its raw bytes, so a session that later fails
-//! can still be recycled whole). It is replaced atomically: written to a
-//! temporary file, flushed to disk, then renamed over the old one, so a
-//! crash leaves either the old state or the new, never half of one.
+//! | file | what |
+//! | --- | --- |
+//! | `lock` | held (advisory lock) by the run using the directory |
+//! | `pending-sessions.jsonl` | sessions still open, one a line, with every event's raw bytes |
+//! | `consumed.jsonl` | input files already rated by a published run (path, size, hash, run) |
+//! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
+//!
+//! A run never edits the state in place. It stages the new files in
+//! `staged/` and names its run and output directory in `STAGED`; once its
+//! output is published (its manifest carries the run id) the staged files
+//! replace the current ones and `STAGED` goes. A run killed at any moment is
+//! resolved by the next one: if the output it staged for was published, the
+//! staged state is rolled forward, otherwise thrown away, so the state
+//! always matches the published output: nothing is billed twice and
+//! nothing is lost.
 
-use std::fs::{self, File};
+use std::fs::{self, File, TryLockError};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::assemble::Session;
+use crate::exit::Failure;
 
 pub const PENDING: &str = "pending-sessions.jsonl";
+pub const CONSUMED: &str = "consumed.jsonl";
+const LOCK: &str = "lock";
+const STAGED_DIR: &str = "staged";
+const STAGED_NOTE: &str = "STAGED";
+/// The files a staged state replaces.
+const STATE_FILES: [&str; 2] = [PENDING, CONSUMED];
 
+/// An input file already rated by a published run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumed {
+    pub path: String,
+    pub size: u64,
+    /// xxh3-128 of the contents, hex.
+    pub hash: String,
+    pub run_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StagedNote {
+    run_id: String,
+    /// The output directory the run publishes to.
+    out: PathBuf,
+}
+
+/// An open, locked state directory.
 pub struct StateDir {
     dir: PathBuf,
+    /// Held for the life of the run; the OS releases it if we die.
+    _lock: File,
+    /// What `open` did about a run that had not finished.
+    pub recovered: Option<String>,
+}
+
+/// The run id in a published output's manifest, if there is one.
+pub fn published_run_id(out: &Path) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        run_id: String,
+    }
+    let text = fs::read(out.join(crate::write::publish::MANIFEST)).ok()?;
+    serde_json::from_slice::<Head>(&text).ok().map(|h| h.run_id)
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<Vec<T>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(&line).with_context(|| {
+            format!("{} line {}: not {what} written by sdrate", path.display(), i + 1)
+        })?);
+    }
+    Ok(out)
+}
+
+/// Writes `items` as JSON lines to `path`, flushed to disk.
+fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
+    let write = || -> Result<()> {
+        let mut w = BufWriter::new(File::create(path)?);
+        for s in items {
+            serde_json::to_writer(&mut w, s)?;
+            w.write_all(b"\n")?;
+        }
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(())
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Makes renames and removals in `dir` durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync directory {}", dir.display()))
 }
 
 impl StateDir {
-    /// Opens (creating) the state directory.
+    /// Opens (creating) and locks the state directory, and settles a run
+    /// that did not finish. Another run holding the lock is an error with
+    /// exit code 5.
     pub fn open(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create state directory {}", dir.display()))?;
-        Ok(StateDir {
+        let lock_path = dir.join(LOCK);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(Failure::Locked(format!(
+                    "another sdrate run is using the state directory {} (its lock is held); nothing was done",
+                    dir.display()
+                ))
+                .into());
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+            }
+        }
+        let mut state = StateDir {
             dir: dir.to_path_buf(),
-        })
+            _lock: lock,
+            recovered: None,
+        };
+        state.recover()?;
+        Ok(state)
     }
 
     pub fn path(&self) -> &Path {
         &self.dir
     }
 
-    /// The sessions left pending by the previous run.
-    pub fn load_pending(&self) -> Result<Vec<Session>> {
-        let path = self.dir.join(PENDING);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    /// Rolls a staged state forward if its output was published, else
+    /// throws it away.
+    fn recover(&mut self) -> Result<()> {
+        let note_path = self.dir.join(STAGED_NOTE);
+        let staged = self.dir.join(STAGED_DIR);
+        let note: Option<StagedNote> = match fs::read(&note_path) {
+            Ok(b) => serde_json::from_slice(&b).ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", note_path.display())),
         };
-        let mut out = Vec::new();
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-            if line.trim().is_empty() {
-                continue;
+        match note {
+            Some(n) if published_run_id(&n.out).as_deref() == Some(n.run_id.as_str()) => {
+                self.promote()?;
+                self.recovered = Some(format!(
+                    "run {} had published {} but not updated its state: state rolled forward",
+                    n.run_id,
+                    n.out.display()
+                ));
             }
-            let s: Session = serde_json::from_str(&line).with_context(|| {
-                format!(
-                    "{} line {}: not a pending session written by sdrate",
-                    path.display(),
-                    i + 1
-                )
-            })?;
-            out.push(s);
-        }
-        Ok(out)
-    }
-
-    /// Replaces the pending sessions atomically.
-    pub fn save_pending(&self, sessions: &[Session]) -> Result<()> {
-        let path = self.dir.join(PENDING);
-        let tmp = self.dir.join(format!(".{PENDING}.tmp"));
-        let write = || -> Result<()> {
-            let mut w = BufWriter::new(File::create(&tmp)?);
-            for s in sessions {
-                serde_json::to_writer(&mut w, s)?;
-                w.write_all(b"\n")?;
+            other => {
+                if let Some(n) = other {
+                    self.recovered = Some(format!(
+                        "run {} stopped before publishing {}: its staged state was discarded",
+                        n.run_id,
+                        n.out.display()
+                    ));
+                }
+                if staged.exists() {
+                    fs::remove_dir_all(&staged)
+                        .with_context(|| format!("cannot remove {}", staged.display()))?;
+                }
+                if note_path.exists() {
+                    fs::remove_file(&note_path)
+                        .with_context(|| format!("cannot remove {}", note_path.display()))?;
+                }
+                sync_dir(&self.dir)?;
             }
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-            Ok(())
-        };
-        write().with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
-        // The rename is durable only once the directory is synced.
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
         }
         Ok(())
+    }
+
+    /// The sessions left pending by the previous run.
+    pub fn load_pending(&self) -> Result<Vec<Session>> {
+        read_jsonl(&self.dir.join(PENDING), "a pending session")
+    }
+
+    /// The inputs published runs have consumed.
+    pub fn consumed(&self) -> Result<Vec<Consumed>> {
+        read_jsonl(&self.dir.join(CONSUMED), "a consumed-input entry")
+    }
+
+    /// Stages the state a run leaves, to take effect once `out` is
+    /// published with `run_id`.
+    pub fn stage(
+        &self,
+        run_id: &str,
+        out: &Path,
+        pending: &[Session],
+        consumed: &[Consumed],
+    ) -> Result<()> {
+        let staged = self.dir.join(STAGED_DIR);
+        if staged.exists() {
+            fs::remove_dir_all(&staged)
+                .with_context(|| format!("cannot remove {}", staged.display()))?;
+        }
+        fs::create_dir_all(&staged)
+            .with_context(|| format!("cannot create {}", staged.display()))?;
+        write_jsonl(&staged.join(PENDING), pending)?;
+        write_jsonl(&staged.join(CONSUMED), consumed)?;
+        sync_dir(&staged)?;
+        let note = serde_json::to_vec(&StagedNote {
+            run_id: run_id.to_owned(),
+            out: std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()),
+        })?;
+        let tmp = self.dir.join(format!(".{STAGED_NOTE}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&note)?;
+            f.sync_all()
+        };
+        write().with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::rename(&tmp, self.dir.join(STAGED_NOTE))
+            .with_context(|| format!("cannot write {}", self.dir.join(STAGED_NOTE).display()))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Makes the staged state current (after the output was published).
+    /// Idempotent, so a crash half-way is finished by the next run.
+    pub fn promote(&self) -> Result<()> {
+        let staged = self.dir.join(STAGED_DIR);
+        for name in STATE_FILES {
+            let from = staged.join(name);
+            if from.exists() {
+                fs::rename(&from, self.dir.join(name))
+                    .with_context(|| format!("cannot move {} into place", from.display()))?;
+            }
+        }
+        sync_dir(&self.dir)?;
+        fs::remove_file(self.dir.join(STAGED_NOTE))
+            .with_context(|| format!("cannot remove {}", self.dir.join(STAGED_NOTE).display()))?;
+        if staged.exists() {
+            fs::remove_dir_all(&staged)
+                .with_context(|| format!("cannot remove {}", staged.display()))?;
+        }
+        sync_dir(&self.dir)
     }
 }

@@ -526,6 +526,26 @@ impl PriceLists {
         self.count == 0
     }
 
+    /// Every list revision, in a stable order (service, kind, owner,
+    /// revision), for manifests and reports.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<PriceList>> {
+        let mut v: Vec<&Arc<PriceList>> = self
+            .basic
+            .values()
+            .flatten()
+            .chain(self.priced.values().flat_map(|s| {
+                s.company
+                    .values()
+                    .flatten()
+                    .chain(s.group.values().flat_map(|g| g.values().flatten()))
+                    .chain(s.customer.values().flatten())
+            }))
+            .chain(self.cost.values().flat_map(|p| p.values().flatten()))
+            .collect();
+        v.sort_by(|a, b| (&a.def.id, a.def.revision).cmp(&(&b.def.id, b.def.revision)));
+        v.into_iter()
+    }
+
     /// Whether any basic list exists for the service at all.
     pub fn knows_service(&self, service: &str) -> bool {
         self.basic.contains_key(service)

@@ -1,0 +1,190 @@
+//! Publishing a run's output atomically.
+//!
+//! A run writes into a hidden sibling of its output directory
+//! (`.NAME.partial`), flushes every file to disk, writes `manifest.json`
+//! last, and only then renames the directory into place. A run killed at
+//! any moment leaves either nothing under NAME or a complete output with
+//! its manifest: never a partial output that looks complete. A leftover
+//! partial directory is removed by the next run.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::exit::Failure;
+use crate::group::state::{published_run_id, sync_dir};
+
+pub const MANIFEST: &str = "manifest.json";
+
+/// An input of the run, as consumed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InputFile {
+    pub path: String,
+    pub size: u64,
+    /// xxh3-128 of the contents, hex.
+    pub hash: String,
+}
+
+/// A price list revision the run had loaded.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ListRevision {
+    pub id: String,
+    pub revision: u16,
+    pub path: String,
+}
+
+/// Written last: its presence says the output is complete.
+#[derive(Debug, Serialize)]
+pub struct Manifest<'a, S: Serialize> {
+    pub sdrate_version: &'static str,
+    pub run_id: &'a str,
+    pub dry_run: bool,
+    pub inputs: &'a [InputFile],
+    /// Inputs a published run had already consumed; not rated again.
+    pub skipped_inputs: &'a [InputFile],
+    pub price_lists: &'a [ListRevision],
+    pub summary: &'a S,
+}
+
+/// Hashes a file's contents (xxh3-128, hex) and size.
+pub fn hash_file(path: &Path) -> Result<InputFile> {
+    use std::io::Read;
+    let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok(InputFile {
+        path: path.display().to_string(),
+        size,
+        hash: format!("{:032x}", h.digest128()),
+    })
+}
+
+/// A run's output being written.
+pub struct Staging {
+    partial: PathBuf,
+    out: PathBuf,
+    /// Replace an existing output (runs without a state directory).
+    replace: bool,
+}
+
+fn partial_path(out: &Path) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Failure::Usage(format!("--out {} names no directory", out.display())))?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(parent.join(format!(".{}.partial", name.to_string_lossy())))
+}
+
+/// fsyncs every file under `dir`, then the directories themselves.
+fn sync_tree(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("cannot flush {} to disk", path.display()))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+impl Staging {
+    /// Starts writing the output for `out`. With `replace` false, an
+    /// existing `out` is an error: a published run is never overwritten.
+    pub fn begin(out: &Path, replace: bool) -> Result<Self> {
+        let partial = partial_path(out)?;
+        if partial.exists() {
+            fs::remove_dir_all(&partial)
+                .with_context(|| format!("cannot remove {}", partial.display()))?;
+        }
+        if out.exists() && !replace {
+            let what = match published_run_id(out) {
+                Some(id) => format!("holds the published run {id}"),
+                None => "exists".into(),
+            };
+            return Err(Failure::Usage(format!(
+                "output directory {} {what}; published output is never overwritten: give a new --out",
+                out.display()
+            ))
+            .into());
+        }
+        fs::create_dir_all(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        Ok(Staging {
+            partial,
+            out: out.to_path_buf(),
+            replace,
+        })
+    }
+
+    /// Where the run writes its files.
+    pub fn dir(&self) -> &Path {
+        &self.partial
+    }
+
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// Flushes everything, writes the manifest, and renames the output
+    /// into place.
+    pub fn publish<S: Serialize>(self, manifest: &Manifest<'_, S>) -> Result<()> {
+        sync_tree(&self.partial)?;
+        let mut json = serde_json::to_vec_pretty(manifest).context("cannot serialise the manifest")?;
+        json.push(b'\n');
+        let path = self.partial.join(MANIFEST);
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = File::create(&path)?;
+            f.write_all(&json)?;
+            f.sync_all()
+        };
+        write().with_context(|| format!("cannot write {}", path.display()))?;
+        sync_dir(&self.partial)?;
+        if self.replace && self.out.exists() {
+            // Without a state directory the output is a report to look at:
+            // the old one goes only once the new one is complete.
+            let old = self.partial.with_extension("old");
+            if old.exists() {
+                fs::remove_dir_all(&old)
+                    .with_context(|| format!("cannot remove {}", old.display()))?;
+            }
+            fs::rename(&self.out, &old)
+                .with_context(|| format!("cannot move {} aside", self.out.display()))?;
+            fs::rename(&self.partial, &self.out)
+                .with_context(|| format!("cannot publish {}", self.out.display()))?;
+            fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+        } else {
+            fs::rename(&self.partial, &self.out)
+                .with_context(|| format!("cannot publish {}", self.out.display()))?;
+        }
+        if let Some(parent) = self.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// Drops the partial output (a dry run, or an error).
+    pub fn abandon(self) -> Result<()> {
+        fs::remove_dir_all(&self.partial)
+            .with_context(|| format!("cannot remove {}", self.partial.display()))
+    }
+}
