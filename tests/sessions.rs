@@ -834,7 +834,6 @@ fn roles_group_discounts_and_customer_lists_set_the_price() {
 /// A viewer (role template `viewer = ["watch"]`) pays for their own time
 /// and does not play: the game's rate is shared among the players only.
 #[test]
-#[ignore = "bug: price::session::shared_amount divides a shared rate by everyone active, viewers included"]
 fn a_viewer_pays_own_time_and_does_not_share_the_players_rate() {
     let t = tempfile::tempdir().unwrap();
     setup(t.path());
@@ -1597,6 +1596,51 @@ proptest! {
             prop_assert!(p.basic >= Decimal::ZERO);
         }
         // The provider's cost is the union too: 0.40 a minute.
+        let cost: Decimal = priced.costs.iter().map(|c| c.amount).sum();
+        prop_assert_eq!(cost, round2(Decimal::new(40, 2) * Decimal::from(union) / unit));
+    }
+
+    /// (a') Viewers among the players: the players' shares of the game
+    /// still add up to round(X x union of the players' time / 60 s), and a
+    /// viewer pays only their own time, 0.10 a minute.
+    #[test]
+    fn viewers_do_not_dilute_the_shared_rate(
+        players in proptest::collection::vec(player(), 1..=5),
+    ) {
+        let lists = game_lists("1.20");
+        let players: Vec<Player> = players.into_iter().map(|p| Player { gold: false, ..p }).collect();
+        let events: Vec<Event> = players.iter().enumerate().flat_map(|(i, p)| p.events(i + 1)).collect();
+        let priced = price(&lists, events);
+        let unit = Decimal::from(60);
+        let playing: Vec<(i64, i64)> = players
+            .iter()
+            .filter(|p| !p.viewer)
+            .flat_map(Player::spans)
+            .collect();
+        let union = union_seconds(&playing);
+        let lines = |item: &str| -> Vec<Decimal> {
+            priced
+                .participations
+                .iter()
+                .flat_map(|p| &p.lines)
+                .filter(|l| l.item == item)
+                .map(|l| l.basic)
+                .collect()
+        };
+        let play = lines("play");
+        prop_assert_eq!(play.len(), players.iter().filter(|p| !p.viewer).count());
+        prop_assert_eq!(
+            play.iter().sum::<Decimal>(),
+            round2(Decimal::new(120, 2) * Decimal::from(union) / unit)
+        );
+        for p in &priced.participations {
+            let i: usize = p.part.participant_id[1..].parse::<usize>().unwrap() - 1;
+            if players[i].viewer {
+                let secs: i64 = players[i].spans().iter().map(|(a, b)| b - a).sum();
+                prop_assert_eq!(p.lines.len(), 1);
+                prop_assert_eq!(p.basic, round2(Decimal::new(10, 2) * Decimal::from(secs) / unit));
+            }
+        }
         let cost: Decimal = priced.costs.iter().map(|c| c.amount).sum();
         prop_assert_eq!(cost, round2(Decimal::new(40, 2) * Decimal::from(union) / unit));
     }
