@@ -1034,7 +1034,6 @@ fn a_duplicate_event_is_dropped_and_counted() {
 /// session completed and was priced, in the same run: it is the same
 /// event, so it must be dropped as a duplicate, not start a new session.
 #[test]
-#[ignore = "bug: group::assemble::Assembler forgets a numbered session once complete; a later copy opens it again"]
 fn a_duplicate_after_the_session_completed_is_dropped() {
     let t = tempfile::tempdir().unwrap();
     setup(t.path());
