@@ -2,7 +2,9 @@
 //!
 //! A session with sequence numbers on every event is complete as soon as
 //! it has its end event and the numbers run unbroken from 1; it is priced
-//! at once, so memory holds only open sessions. Without sequence numbers
+//! at once, so memory holds only open sessions (and an 8-byte fingerprint
+//! of each event of the sessions already priced, so that a copy arriving
+//! later in the run is dropped as a duplicate). Without sequence numbers
 //! nothing can tell whether an event is still missing, so such a session
 //! waits for the end of the input. A session that is not complete at the
 //! end of the input stays pending (state directory) unless it has been
@@ -86,6 +88,27 @@ pub fn sort_events(events: &mut [Event]) {
     }
 }
 
+/// A 64-bit digest of what `same_event` compares, so that the events of
+/// sessions already handed on can be recognised at 8 bytes an event.
+fn fingerprint(e: &Event) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same on every run and platform.
+    let mut h = std::hash::DefaultHasher::new();
+    e.session_id.hash(&mut h);
+    e.service.hash(&mut h);
+    e.category.hash(&mut h);
+    e.event_type.hash(&mut h);
+    e.provider_event.hash(&mut h);
+    e.timestamp.hash(&mut h);
+    e.participant_id.hash(&mut h);
+    e.user_name.hash(&mut h);
+    e.billed_party.hash(&mut h);
+    e.role.hash(&mut h);
+    e.sequence.hash(&mut h);
+    e.parameters.hash(&mut h);
+    h.finish()
+}
+
 /// Two events are the same event when everything but where they came from
 /// agrees.
 fn same_event(a: &Event, b: &Event) -> bool {
@@ -162,6 +185,11 @@ impl Open {
 #[derive(Debug, Default)]
 pub struct Assembler {
     open: FxHashMap<String, Open>,
+    /// Sessions completed at once (numbered) during this run, with the
+    /// fingerprints of their events: a copy of one of those events that
+    /// arrives later is a duplicate, not the first event of a new session
+    /// (which would price a session delivered twice twice).
+    done: FxHashMap<String, Vec<u64>>,
     /// Newest event time seen (UTC seconds): the clock that ages sessions,
     /// so a run's result never depends on when it ran.
     newest: Option<i64>,
@@ -183,6 +211,11 @@ impl Assembler {
     pub fn add(&mut self, e: Event) -> Added {
         let t = e.timestamp.0.timestamp();
         self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+        if let Some(prints) = self.done.get(&e.session_id)
+            && prints.contains(&fingerprint(&e))
+        {
+            return Added::Duplicate(Box::new(e));
+        }
         let open = self
             .open
             .entry(e.session_id.clone())
@@ -219,6 +252,10 @@ impl Assembler {
             let id = open.events[0].session_id.clone();
             let mut o = self.open.remove(&id).expect("present");
             sort_events(&mut o.events);
+            self.done
+                .entry(id.clone())
+                .or_default()
+                .extend(o.events.iter().map(fingerprint));
             return Added::Complete(Session {
                 id,
                 events: o.events,
@@ -334,6 +371,31 @@ mod tests {
             other => panic!("not complete: {other:?}"),
         }
         assert_eq!(a.open_sessions(), 0);
+    }
+
+    #[test]
+    fn a_copy_arriving_after_its_session_completed_is_a_duplicate() {
+        let mut a = Assembler::new();
+        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        assert!(matches!(
+            a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
+            Added::Complete(_)
+        ));
+        // The same instant written in another offset is the same event.
+        assert!(matches!(
+            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T11:00:00+01:00")),
+            Added::Duplicate(_)
+        ));
+        assert!(matches!(
+            a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
+            Added::Duplicate(_)
+        ));
+        assert_eq!(a.open_sessions(), 0);
+        // A different event of that session is not a copy: held as before.
+        assert!(matches!(
+            a.add(ev(Some(3), T::Invite, "p1", "2026-11-20T10:11:00Z")),
+            Added::Held
+        ));
     }
 
     #[test]

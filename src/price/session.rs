@@ -281,15 +281,34 @@ fn quantity(f: &Facts, rule: &Rule, i: usize) -> Quantity {
     }
 }
 
+/// The participants who share the rate of `item`: those whose role gets
+/// its rule. Others active at the same time (a viewer of a game) neither
+/// pay a share nor make the sharers' shares smaller.
+fn sharers(f: &Facts, policy: &SessionPolicy, item: &str) -> Vec<usize> {
+    f.parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            policy
+                .rules_for(&p.role)
+                .iter()
+                .any(|r| r.item.get_ref() == item)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// The unrounded amount of participant `i`'s share of a shared rate:
-/// each segment's price divided by the number then active. `members`
-/// restricts the sum to segments' members in a set (None: just `i`) and
-/// returns the set's total instead, computed without dividing when the
-/// whole company is in the set, so a session's shares add up exactly.
+/// each segment's price divided by the number of `sharers` then active.
+/// `members` (a subset of `sharers`) restricts the sum to segments'
+/// members in a set (None: just `i`) and returns the set's total instead,
+/// computed without dividing when every sharer then active is in the set,
+/// so a session's shares add up exactly.
 fn shared_amount(
     f: &Facts,
     charge: &Charge,
     list: &PriceList,
+    sharers: &[usize],
     i: usize,
     members: Option<&[usize]>,
 ) -> Result<Decimal, PriceError> {
@@ -303,7 +322,8 @@ fn shared_amount(
             None => u64::from(who.contains(&i)),
             Some(set) => who.iter().filter(|w| set.contains(w)).count() as u64,
         };
-        if mine == 0 {
+        let company = who.iter().filter(|w| sharers.contains(w)).count() as u64;
+        if mine == 0 || company == 0 {
             continue;
         }
         let slices = match spec {
@@ -326,7 +346,6 @@ fn shared_amount(
                         period: name.to_owned(),
                     })?;
             let mut x = price.checked_mul(Decimal::from(n)).ok_or_else(overflow)?;
-            let company = who.len() as u64;
             // The whole company in the set pays the whole price, undivided.
             if mine != company {
                 x = x
@@ -492,7 +511,9 @@ pub fn price_session(
             let q = quantity(&f, rule, i);
             let raw = |c: &Charge, l: &PriceList| -> Result<Decimal, PriceError> {
                 match rule.measure {
-                    Measure::SharedTime => shared_amount(&f, c, l, i, None),
+                    Measure::SharedTime => {
+                        shared_amount(&f, c, l, &sharers(&f, policy, item), i, None)
+                    }
                     Measure::ActiveTime => price::amount_spans(c, &part.spans, &l.calendar),
                     _ => price::amount(c, q, &f.start.0, &l.calendar),
                 }
@@ -606,9 +627,10 @@ pub fn price_session(
                     .push((p, l));
             }
         }
+        let sharing = sharers(&f, policy, item);
         for ((.., basic), (group, list, charge, rounding, keep)) in groups {
             let set: Vec<usize> = group.iter().map(|(p, _)| *p).collect();
-            let total = shared_amount(&f, charge, list, set[0], Some(&set))
+            let total = shared_amount(&f, charge, list, &sharing, set[0], Some(&set))
                 .map_err(technical)?
                 .checked_mul(keep)
                 .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
@@ -718,7 +740,8 @@ fn cost_session(
             }
         }
         for (c, set) in shared.into_values() {
-            let raw = shared_amount(f, c, list, set[0], Some(&set)).map_err(technical)?;
+            let sharing = sharers(f, policy, c.item.get_ref());
+            let raw = shared_amount(f, c, list, &sharing, set[0], Some(&set)).map_err(technical)?;
             let sum = by_item.entry(c.item.get_ref().clone()).or_default();
             *sum = sum
                 .checked_add(raw)
