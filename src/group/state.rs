@@ -83,7 +83,11 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<V
             continue;
         }
         out.push(serde_json::from_str(&line).with_context(|| {
-            format!("{} line {}: not {what} written by sdrate", path.display(), i + 1)
+            format!(
+                "{} line {}: not {what} written by sdrate",
+                path.display(),
+                i + 1
+            )
         })?);
     }
     Ok(out)
@@ -159,7 +163,9 @@ impl StateDir {
         let note: Option<StagedNote> = match fs::read(&note_path) {
             Ok(b) => serde_json::from_slice(&b).ok(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", note_path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", note_path.display()));
+            }
         };
         match note {
             Some(n) if published_run_id(&n.out).as_deref() == Some(n.run_id.as_str()) => {

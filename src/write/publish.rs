@@ -126,8 +126,13 @@ impl Staging {
             ))
             .into());
         }
-        fs::create_dir_all(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
+        fs::create_dir_all(&partial).with_context(|| {
+            format!(
+                "cannot create the output directory {} (written first as {})",
+                out.display(),
+                partial.display()
+            )
+        })?;
         Ok(Staging {
             partial,
             out: out.to_path_buf(),
@@ -148,7 +153,8 @@ impl Staging {
     /// into place.
     pub fn publish<S: Serialize>(self, manifest: &Manifest<'_, S>) -> Result<()> {
         sync_tree(&self.partial)?;
-        let mut json = serde_json::to_vec_pretty(manifest).context("cannot serialise the manifest")?;
+        let mut json =
+            serde_json::to_vec_pretty(manifest).context("cannot serialise the manifest")?;
         json.push(b'\n');
         let path = self.partial.join(MANIFEST);
         let write = || -> std::io::Result<()> {
