@@ -7,6 +7,7 @@
 //! through unchanged.
 
 pub mod sessions;
+pub mod subscribers;
 pub mod usage;
 
 use anyhow::{Context, Result};
