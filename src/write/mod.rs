@@ -8,6 +8,7 @@
 
 pub mod publish;
 pub mod sessions;
+pub mod subscribers;
 pub mod usage;
 
 use anyhow::{Context, Result};
