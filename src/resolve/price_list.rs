@@ -526,6 +526,22 @@ impl PriceLists {
         self.count == 0
     }
 
+    /// Every loaded revision (basic, base, group, customer and cost lists),
+    /// in no particular order; for reports such as `sdrate check`.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<PriceList>> {
+        let priced = self.priced.values().flat_map(|s| {
+            s.company
+                .values()
+                .chain(s.group.values().flat_map(|g| g.values()))
+                .chain(s.customer.values())
+        });
+        self.basic
+            .values()
+            .chain(priced)
+            .chain(self.cost.values().flat_map(|p| p.values()))
+            .flatten()
+    }
+
     /// Whether any basic list exists for the service at all.
     pub fn knows_service(&self, service: &str) -> bool {
         self.basic.contains_key(service)
