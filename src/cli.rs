@@ -4,9 +4,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand, ValueHint};
 
 use crate::cmd;
+
+/// Where `rate` and `check` look for price lists unless told otherwise.
+pub const DEFAULT_PRICE_LISTS: &str = "price_lists";
+/// Where `rate` and `check` look for the customer registry unless told
+/// otherwise.
+pub const DEFAULT_CUSTOMERS: &str = "price_lists/customers.csv";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -15,8 +21,56 @@ use crate::cmd;
     about = "Batch rating engine for telecom Service Detail Records"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub verbosity: Verbosity,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How much a command says on stderr: `-q` for nothing but errors, `-v`
+/// (repeatable) for more. Global: accepted before or after the subcommand.
+#[derive(clap::Args, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verbosity {
+    /// Quiet: no progress bar and no end-of-run lines on stderr; errors are
+    /// still printed.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
+    pub quiet: bool,
+    /// Verbose: more detail on stderr; repeat for more (-vv).
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = ArgAction::Count,
+        help_heading = "Global options"
+    )]
+    pub verbose: u8,
+}
+
+impl Verbosity {
+    /// -1 with `-q`, 0 by default, the number of `-v` otherwise.
+    pub fn level(self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            i8::try_from(self.verbose).unwrap_or(i8::MAX)
+        }
+    }
+
+    /// Whether progress and end-of-run lines are to be left out.
+    pub fn is_quiet(self) -> bool {
+        self.quiet
+    }
+
+    /// Whether at least `n` `-v` were given.
+    pub fn is_verbose(self, n: u8) -> bool {
+        !self.quiet && self.verbose >= n
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,6 +96,24 @@ pub enum Command {
     /// faults.csv (faulty records and rows, kept for recycling),
     /// summary.json. Sessions still open wait in the state directory.
     Rate(RateArgs),
+    /// Load and check the price lists and the customer registry without
+    /// rating.
+    ///
+    /// Prints on stdout the lists per service and kind, every revision
+    /// with its validity, and the customers per marketing company and
+    /// group. Exit code 3 (with file, line and column on stderr) when
+    /// anything does not load. Warns on stderr about what would not stop a
+    /// run but will fault or never apply: customers whose marketing company
+    /// has no base list for a service, group lists whose group no customer
+    /// is in, customer lists whose customer is not in the registry.
+    Check(CheckArgs),
+    /// Print a shell completion script on stdout.
+    ///
+    /// For example `sdrate completions bash > /etc/bash_completion.d/sdrate`
+    /// or `sdrate completions zsh > "${fpath[1]}/_sdrate"`.
+    Completions(CompletionsArgs),
+    /// Write man pages: sdrate.1 and one per subcommand (sdrate-rate.1...).
+    Man(ManArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,13 +123,13 @@ pub struct RateArgs {
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output directory.
-    #[arg(long, env = "SDRATE_OUT")]
+    #[arg(long, env = "SDRATE_OUT", value_hint = ValueHint::DirPath)]
     pub out: PathBuf,
     /// State directory, for unattended production runs: sessions still
     /// open wait here for the next run, inputs already rated are skipped,
     /// and a lock keeps two runs apart. Give the same directory to every
     /// nightly run. Without it a run keeps no state and replaces OUT.
-    #[arg(long, env = "SDRATE_STATE")]
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
     pub state: Option<PathBuf>,
     /// Rate inputs again even if a published run already consumed them.
     #[arg(long)]
@@ -68,14 +140,10 @@ pub struct RateArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Directory of price lists (*.toml, searched recursively).
-    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = "price_lists")]
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
     pub price_lists: PathBuf,
     /// Customer registry (CSV: customer_id,marketing_company,group).
-    #[arg(
-        long,
-        env = "SDRATE_CUSTOMERS",
-        default_value = "price_lists/customers.csv"
-    )]
+    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
     pub customers: PathBuf,
     /// Worker threads; default all cores. Output is identical at any count.
     #[arg(long, env = "SDRATE_THREADS")]
@@ -84,6 +152,40 @@ pub struct RateArgs {
     /// default now. Fix it to make reruns byte-identical.
     #[arg(long, env = "SDRATE_PRICING_TIME")]
     pub pricing_time: Option<String>,
+    /// Also write the run summary (the content of OUT/summary.json) to
+    /// PATH, or to stdout with `-`, for a scheduler to pick up.
+    #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
+    pub summary_json: Option<String>,
+    /// The global -q/-v, copied here by [`run`] so `cmd::rate` can read it.
+    #[arg(skip)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Directory of price lists (*.toml, searched recursively).
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
+    pub price_lists: PathBuf,
+    /// Customer registry (CSV: customer_id,marketing_company,group).
+    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
+    pub customers: PathBuf,
+    /// Treat warnings as errors: exit code 3 when there is any.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ManArgs {
+    /// Directory to write the pages into (created if missing).
+    #[arg(short, long, env = "SDRATE_MAN_DIR", default_value = ".", value_hint = ValueHint::DirPath)]
+    pub output: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -99,7 +201,7 @@ pub struct EncodeArgs {
     #[arg(default_value = "-")]
     pub inputs: Vec<PathBuf>,
     /// Output file; standard output when absent.
-    #[arg(short, long)]
+    #[arg(short, long, env = "SDRATE_ENCODE_OUTPUT", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     /// Write every constructed element with the indefinite length form.
     #[arg(long)]
@@ -122,13 +224,44 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "OPEN")]
     pub sessions: Option<usize>,
     /// Output file; standard output when absent.
-    #[arg(short, long)]
+    #[arg(short, long, env = "SDRATE_GENERATE_OUTPUT", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
+}
+
+/// The clap command of [`Cli`], without colour when `NO_COLOR` is set
+/// (see [`crate::ui::color_enabled`]).
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    if crate::ui::color_enabled() {
+        cmd
+    } else {
+        cmd.color(ColorChoice::Never)
+    }
+}
+
+/// Parses a command line (program name first).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+    // clap checks `conflicts_with` only among arguments given at the same
+    // level; `sdrate -q rate -v` gives them at two.
+    if cli.verbosity.quiet && cli.verbosity.verbose > 0 {
+        return Err(cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--quiet and --verbose cannot be used together",
+        ));
+    }
+    Ok(cli)
 }
 
 /// Parses the command line and runs the command.
 pub fn run() -> Result<ExitCode> {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version itself; both are successes.
@@ -141,10 +274,48 @@ pub fn run() -> Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
     };
+    let verbosity = cli.verbosity;
     match cli.command {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Encode(args) => cmd::encode::run(&args),
         Command::Generate(args) => cmd::generate::run(&args),
-        Command::Rate(args) => cmd::rate::run(&args),
+        Command::Rate(mut args) => {
+            args.verbosity = verbosity;
+            cmd::rate::run(&args)
+        }
+        Command::Check(args) => cmd::check::run(&args, verbosity),
+        Command::Completions(args) => cmd::completions::run(&args),
+        Command::Man(args) => cmd::man::run(&args, verbosity),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verbosity_is_global_and_counted() {
+        let cli = parse_from(["sdrate", "check", "-vv"]).unwrap();
+        assert_eq!(cli.verbosity.level(), 2);
+        let cli = parse_from(["sdrate", "-vv", "check"]).unwrap();
+        assert_eq!(cli.verbosity.level(), 2);
+        let cli = parse_from(["sdrate", "-q", "check"]).unwrap();
+        assert!(cli.verbosity.is_quiet());
+        assert_eq!(cli.verbosity.level(), -1);
+        for args in [
+            ["sdrate", "-q", "check", "-v"],
+            ["sdrate", "check", "-q", "-v"],
+        ] {
+            let e = parse_from(args).map(|_| ()).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        }
+        // Copied onto the rate arguments for cmd::rate.
+        let cli = parse_from(["sdrate", "rate", "x.sdr", "--out", "o", "-q"]).unwrap();
+        assert!(cli.verbosity.is_quiet());
     }
 }

@@ -13,4 +13,5 @@ pub mod rate;
 pub mod read;
 pub mod resolve;
 pub mod sdr;
+pub mod ui;
 pub mod write;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -616,6 +616,7 @@ pub fn run(
     inputs: &[PathBuf],
     mut out: Outputs,
     pending: Vec<Session>,
+    quiet: bool,
 ) -> Result<(Summary, Vec<Session>)> {
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
@@ -637,11 +638,7 @@ pub fn run(
         .iter()
         .filter_map(|p| fs::metadata(p).ok().map(|m| m.len()))
         .sum();
-    let progress = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(total_bytes)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = crate::ui::progress_bar(total_bytes, quiet);
     let write_err = |what: &str| format!("cannot write {what}");
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();

@@ -1,9 +1,12 @@
 //! One module per subcommand; each turns its arguments into work on the
 //! library and returns the exit code.
 
+pub mod check;
+pub mod completions;
 pub mod encode;
 pub mod generate;
 pub mod inspect;
+pub mod man;
 pub mod rate;
 
 use std::fs::File;

@@ -68,7 +68,9 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     // a run killed earlier is rolled forward or back before we look.
     let state = args.state.as_deref().map(StateDir::open).transpose()?;
     if let Some(note) = state.as_ref().and_then(|s| s.recovered.as_deref()) {
-        eprintln!("sdrate: {note}");
+        if !args.verbosity.is_quiet() {
+            eprintln!("sdrate: {note}");
+        }
     }
     let consumed = match &state {
         Some(s) => s.consumed()?,
@@ -89,6 +91,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             .find(|c| c.size == h.size && c.hash == h.hash);
         match seen {
             Some(c) if !args.force && !args.dry_run => {
+                // A warning even under -q: an operator must see it.
                 eprintln!(
                     "sdrate: skipping {}: already rated by run {} (as {}); --force rates it again",
                     h.path, c.run_id, c.path
@@ -149,7 +152,9 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start worker threads")?;
     let (mut summary, pending_out) =
-        pool.install(|| pipeline::run(&rater, &to_rate, outputs, pending_in))?;
+        pool.install(|| {
+            pipeline::run(&rater, &to_rate, outputs, pending_in, args.verbosity.is_quiet())
+        })?;
     summary.run_id = id.clone();
     summary.dry_run = args.dry_run;
     summary.skipped_inputs = skipped.iter().map(|s| s.path.clone()).collect();
@@ -168,7 +173,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     }
     let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
     json.push(b'\n');
-    fs::write(staging.dir().join(names::SUMMARY), json)
+    fs::write(staging.dir().join(names::SUMMARY), &json)
         .with_context(|| format!("cannot write {}", names::SUMMARY))?;
     let manifest = Manifest {
         sdrate_version: env!("CARGO_PKG_VERSION"),
@@ -197,7 +202,12 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         }
         _ => staging.publish(&manifest)?,
     }
-    report(&summary, state.as_ref(), args);
+    if let Some(dest) = &args.summary_json {
+        crate::ui::write_summary_json(dest, &json)?;
+    }
+    if !args.verbosity.is_quiet() {
+        report(&summary, state.as_ref(), args);
+    }
     if !summary.accounting_identity_holds {
         return Err(anyhow::anyhow!(
             "accounting identity does not hold; see summary.json"

@@ -64,6 +64,11 @@ impl Customers {
         self.by_id.is_empty()
     }
 
+    /// Every customer, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Customer> {
+        self.by_id.values()
+    }
+
     pub fn insert(&mut self, c: Customer) {
         self.by_id.insert(c.customer_id.clone(), c);
     }

@@ -526,24 +526,28 @@ impl PriceLists {
         self.count == 0
     }
 
-    /// Every list revision, in a stable order (service, kind, owner,
-    /// revision), for manifests and reports.
+    /// Every list revision, in a stable order (id, then revision), for
+    /// manifests.
     pub fn all(&self) -> impl Iterator<Item = &Arc<PriceList>> {
-        let mut v: Vec<&Arc<PriceList>> = self
-            .basic
-            .values()
-            .flatten()
-            .chain(self.priced.values().flat_map(|s| {
-                s.company
-                    .values()
-                    .flatten()
-                    .chain(s.group.values().flat_map(|g| g.values().flatten()))
-                    .chain(s.customer.values().flatten())
-            }))
-            .chain(self.cost.values().flat_map(|p| p.values().flatten()))
-            .collect();
+        let mut v: Vec<&Arc<PriceList>> = self.iter().collect();
         v.sort_by(|a, b| (&a.def.id, a.def.revision).cmp(&(&b.def.id, b.def.revision)));
         v.into_iter()
+    }
+
+    /// Every loaded revision (basic, base, group, customer and cost lists),
+    /// in no particular order; for reports such as `sdrate check`.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<PriceList>> {
+        let priced = self.priced.values().flat_map(|s| {
+            s.company
+                .values()
+                .chain(s.group.values().flat_map(|g| g.values()))
+                .chain(s.customer.values())
+        });
+        self.basic
+            .values()
+            .chain(priced)
+            .chain(self.cost.values().flat_map(|p| p.values()))
+            .flatten()
     }
 
     /// Whether any basic list exists for the service at all.

@@ -1,0 +1,447 @@
+//! `sdrate check`: load the price lists and the customer registry as `rate`
+//! would, report what is there, and warn about what would not stop a run
+//! but will fault usage or never apply.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{CheckArgs, Verbosity};
+use crate::exit::Failure;
+use crate::resolve::price_list::ListKind;
+use crate::resolve::{Customers, Owner, PriceList, PriceLists};
+
+pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
+    let lists = PriceLists::load_dir(&args.price_lists)?;
+    if lists.is_empty() {
+        return Err(Failure::Config(format!(
+            "no price lists found in {}",
+            args.price_lists.display()
+        ))
+        .into());
+    }
+    let customers = Customers::load(&args.customers)?;
+    let warnings = cross_check(&lists, &customers);
+    let text = report(
+        &args.price_lists,
+        &lists,
+        &args.customers,
+        &customers,
+        warnings.len(),
+        verbosity.is_verbose(1),
+    );
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")?;
+    for w in &warnings {
+        eprintln!("sdrate: warning: {w}");
+    }
+    if args.strict && !warnings.is_empty() {
+        return Err(Failure::Config(format!(
+            "{} with --strict",
+            plural(warnings.len(), "warning")
+        ))
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const KINDS: [ListKind; 5] = [
+    ListKind::Basic,
+    ListKind::Base,
+    ListKind::Group,
+    ListKind::Customer,
+    ListKind::Cost,
+];
+
+fn kind_name(k: ListKind) -> &'static str {
+    match k {
+        ListKind::Basic => "basic",
+        ListKind::Base => "base",
+        ListKind::Group => "group",
+        ListKind::Customer => "customer",
+        ListKind::Cost => "cost",
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Whose list it is, as the report shows it.
+fn owner(l: &PriceList) -> String {
+    let d = &l.def;
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    match d.kind {
+        ListKind::Basic => "-".into(),
+        ListKind::Base => s(&d.marketing_company),
+        ListKind::Group => format!("{}/{}", s(&d.marketing_company), s(&d.group)),
+        ListKind::Customer => s(&d.customer),
+        ListKind::Cost => format!("provider {}", s(&d.provider)),
+    }
+}
+
+/// Every revision, sorted by service, kind, owner, list and revision.
+fn sorted(lists: &PriceLists) -> Vec<&Arc<PriceList>> {
+    let mut all: Vec<_> = lists.iter().collect();
+    all.sort_by_cached_key(|l| {
+        let kind = KINDS.iter().position(|k| *k == l.def.kind);
+        (
+            l.def.service.clone(),
+            kind,
+            owner(l),
+            l.def.id.clone(),
+            l.def.revision,
+        )
+    });
+    all
+}
+
+/// Rows of cells as text columns; `right[i]` right-aligns column i.
+fn table(rows: &[Vec<String>], right: &[bool]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if right.get(c).copied().unwrap_or(false) {
+                let _ = write!(line, "{cell:>w$}", w = width[c]);
+            } else {
+                let _ = write!(line, "{cell:<w$}", w = width[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn report(
+    lists_dir: &Path,
+    lists: &PriceLists,
+    customers_path: &Path,
+    customers: &Customers,
+    warnings: usize,
+    verbose: bool,
+) -> String {
+    let all = sorted(lists);
+    // Distinct lists (ids) per service and kind, and revisions per service.
+    let mut per_service: BTreeMap<&str, ([BTreeSet<&str>; 5], usize)> = BTreeMap::new();
+    for l in &all {
+        let e = per_service.entry(&l.def.service).or_default();
+        let k = KINDS.iter().position(|k| *k == l.def.kind).unwrap_or(0);
+        e.0[k].insert(&l.def.id);
+        e.1 += 1;
+    }
+    let list_count: usize = per_service
+        .values()
+        .map(|(ids, _)| ids.iter().map(BTreeSet::len).sum::<usize>())
+        .sum();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "price lists in {}: {}, {}, {}\n",
+        lists_dir.display(),
+        plural(per_service.len(), "service"),
+        plural(list_count, "list"),
+        plural(all.len(), "revision"),
+    );
+    let mut rows = vec![
+        [
+            "service",
+            "basic",
+            "base",
+            "group",
+            "customer",
+            "cost",
+            "revisions",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut totals = [0usize; 6];
+    for (service, (ids, revisions)) in &per_service {
+        let mut row = vec![service.to_string()];
+        for (k, set) in ids.iter().enumerate() {
+            totals[k] += set.len();
+            row.push(set.len().to_string());
+        }
+        totals[5] += revisions;
+        row.push(revisions.to_string());
+        rows.push(row);
+    }
+    let mut total_row = vec!["all".to_string()];
+    total_row.extend(totals.iter().map(usize::to_string));
+    rows.push(total_row);
+    out.push_str(&table(&rows, &[false, true, true, true, true, true, true]));
+
+    out.push_str(
+        "\nrevisions (validity as written; a revision supersedes earlier ones from its valid_from):\n\n",
+    );
+    let mut rows = vec![
+        [
+            "service",
+            "kind",
+            "owner",
+            "list",
+            "rev",
+            "valid from",
+            "valid to",
+            "note",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    if verbose {
+        rows[0].push("file".into());
+    }
+    for l in &all {
+        let d = &l.def;
+        let mut row = vec![
+            d.service.clone(),
+            kind_name(d.kind).into(),
+            owner(l),
+            d.id.clone(),
+            format!("r{}", d.revision),
+            d.valid_from.to_rfc3339(),
+            d.valid_to.map_or("-".into(), |t| t.to_rfc3339()),
+            if d.cancelled { "cancelled" } else { "" }.into(),
+        ];
+        if verbose {
+            row.push(l.path.display().to_string());
+        }
+        rows.push(row);
+    }
+    out.push_str(&table(&rows, &[]));
+
+    let mut groups: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for c in customers.iter() {
+        *groups
+            .entry((&c.marketing_company, c.group.as_deref().unwrap_or("-")))
+            .or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "\ncustomers in {}: {}\n",
+        customers_path.display(),
+        customers.len()
+    );
+    let mut rows = vec![
+        ["marketing company", "group", "customers"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for ((company, group), n) in &groups {
+        rows.push(vec![company.to_string(), group.to_string(), n.to_string()]);
+    }
+    out.push_str(&table(&rows, &[false, false, true]));
+    let _ = writeln!(
+        out,
+        "\nchecks: {}",
+        match warnings {
+            0 => "no warnings".to_string(),
+            n => format!("{} (on stderr)", plural(n, "warning")),
+        }
+    );
+    out
+}
+
+/// What loads but will fault usage or never apply, sorted, one line each.
+fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
+    let all = sorted(lists);
+    let mut warnings = Vec::new();
+
+    // Customers whose marketing company has no base list for a service:
+    // their usage of it faults (unable to locate marketing company).
+    let services: BTreeSet<&str> = all
+        .iter()
+        .filter(|l| l.def.kind == ListKind::Basic)
+        .map(|l| l.def.service.as_str())
+        .collect();
+    let mut per_company: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in customers.iter() {
+        *per_company.entry(&c.marketing_company).or_default() += 1;
+    }
+    for (company, n) in &per_company {
+        let missing: Vec<&str> = services
+            .iter()
+            .copied()
+            .filter(|s| !lists.has_owner(s, Owner::Company(company)))
+            .collect();
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "marketing company `{company}` ({}) has no base list for {}: such usage by its customers will not price",
+                plural(*n, "customer"),
+                missing.join(", ")
+            ));
+        }
+    }
+
+    // Group and customer lists nobody resolves to, one line per group or
+    // customer, naming its lists.
+    let members: BTreeSet<(&str, &str)> = customers
+        .iter()
+        .filter_map(|c| Some((c.marketing_company.as_str(), c.group.as_deref()?)))
+        .collect();
+    let mut empty_groups: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    let mut unknown_customers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for l in &all {
+        let d = &l.def;
+        match (d.kind, &d.group, &d.customer) {
+            (ListKind::Group, Some(g), _) => {
+                let company = d.marketing_company.as_deref().unwrap_or_default();
+                if !members.contains(&(company, g.as_str())) {
+                    empty_groups.entry((company, g)).or_default().insert(&d.id);
+                }
+            }
+            (ListKind::Customer, _, Some(c)) if customers.get(c).is_none() => {
+                unknown_customers.entry(c).or_default().insert(&d.id);
+            }
+            _ => {}
+        }
+    }
+    let names = |ids: &BTreeSet<&str>| ids.iter().copied().collect::<Vec<_>>().join(", ");
+    for ((company, group), ids) in &empty_groups {
+        warnings.push(format!(
+            "no customer of `{company}` is in group `{group}`: its group lists apply to nobody ({})",
+            names(ids)
+        ));
+    }
+    for (customer, ids) in &unknown_customers {
+        warnings.push(format!(
+            "customer `{customer}` is not in the customer registry: its customer lists apply to nobody ({})",
+            names(ids)
+        ));
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    use crate::resolve::Customer;
+
+    const BASIC: &str = "id = \"vpn-basic\"\nrevision = 1\nkind = \"basic\"\nservice = \"VPN\"\n\
+                         valid_from = \"2026-01-01T00:00:00+01:00\"\nitems = [\"call\"]\n";
+
+    fn base(company: &str) -> String {
+        format!(
+            "id = \"vpn-{company}-base\"\nrevision = 1\nkind = \"base\"\nservice = \"VPN\"\n\
+             based_on = \"vpn-basic\"\nmarketing_company = \"{company}\"\n\
+             valid_from = \"2026-01-01T00:00:00+01:00\"\ncurrency = \"SEK\"\nvat_percent = \"25\"\n"
+        )
+    }
+
+    fn own(kind: &str, id: &str, extra: &str) -> String {
+        format!(
+            "id = \"{id}\"\nrevision = 1\nkind = \"{kind}\"\nservice = \"VPN\"\n\
+             based_on = \"vpn-basic\"\nmarketing_company = \"m\"\n{extra}\n\
+             valid_from = \"2026-01-01T00:00:00+01:00\"\ndiscount_percent = \"10\"\n"
+        )
+    }
+
+    fn lists(sources: &[(&str, String)]) -> PriceLists {
+        PriceLists::from_sources(
+            sources
+                .iter()
+                .map(|(p, s)| (PathBuf::from(p), s.clone()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn customer(id: &str, company: &str, group: Option<&str>) -> Customer {
+        Customer {
+            customer_id: id.into(),
+            marketing_company: company.into(),
+            group: group.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn warns_about_what_will_not_apply() {
+        let l = lists(&[
+            ("basic.toml", BASIC.into()),
+            ("m.toml", base("m")),
+            ("gold.toml", own("group", "vpn-m-gold", "group = \"gold\"")),
+            (
+                "silver.toml",
+                own("group", "vpn-m-silver", "group = \"silver\""),
+            ),
+            ("c9.toml", own("customer", "vpn-C9", "customer = \"C9\"")),
+            ("c1.toml", own("customer", "vpn-C1", "customer = \"C1\"")),
+        ]);
+        let mut c = Customers::default();
+        c.insert(customer("C1", "m", Some("gold")));
+        c.insert(customer("C2", "n", None));
+        c.insert(customer("C3", "n", Some("silver")));
+        let w = cross_check(&l, &c);
+        assert_eq!(
+            w,
+            [
+                "marketing company `n` (2 customers) has no base list for VPN: such usage by its customers will not price",
+                "no customer of `m` is in group `silver`: its group lists apply to nobody (vpn-m-silver)",
+                "customer `C9` is not in the customer registry: its customer lists apply to nobody (vpn-C9)",
+            ]
+        );
+    }
+
+    #[test]
+    fn report_counts_lists_and_revisions() {
+        let mut r2 = base("m").replace("revision = 1", "revision = 2");
+        r2 = r2.replace("2026-01-01", "2026-06-01");
+        let l = lists(&[
+            ("basic.toml", BASIC.into()),
+            ("m1.toml", base("m")),
+            ("m2.toml", r2),
+        ]);
+        let mut c = Customers::default();
+        c.insert(customer("C1", "m", None));
+        let text = report(Path::new("pl"), &l, Path::new("c.csv"), &c, 0, true);
+        assert!(
+            text.starts_with("price lists in pl: 1 service, 2 lists, 3 revisions\n"),
+            "{text}"
+        );
+        let row = |first: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().next() == Some(first))
+                .unwrap_or_else(|| panic!("no {first} row in\n{text}"))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(row("all"), ["all", "1", "1", "0", "0", "0", "3"]);
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>().ends_with(&[
+                    "r2",
+                    "2026-06-01T00:00:00+01:00",
+                    "-",
+                    "m2.toml"
+                ])),
+            "{text}"
+        );
+        assert!(text.contains("m2.toml"), "verbose names files: {text}");
+        assert_eq!(row("m"), ["m", "-", "1"]);
+        assert!(text.ends_with("checks: no warnings\n"));
+    }
+}

@@ -1,0 +1,115 @@
+//! What an operator sees on the terminal: colour, the progress bar, and
+//! where the run summary goes. Shared by the subcommands and the pipeline.
+
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Whether colour may be used: not when `NO_COLOR` is set to a non-empty
+/// value (<https://no-color.org>). Whether the stream is a terminal is the
+/// caller's (or clap's, or indicatif's) business.
+pub fn color_enabled() -> bool {
+    color_enabled_for(std::env::var_os("NO_COLOR").as_deref())
+}
+
+fn color_enabled_for(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(|v| v.is_empty())
+}
+
+/// The progress bar of a run over `total` input bytes, drawn on stderr.
+/// Hidden (every call on it does nothing) with `-q` or when stderr is not a
+/// terminal, so logs from cron stay clean; without colour when `NO_COLOR`
+/// is set.
+pub fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(progress_style(color_enabled()));
+    bar
+}
+
+fn progress_template(color: bool) -> &'static str {
+    if color {
+        "{elapsed_precise:.dim} [{wide_bar:.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec:.dim} eta {eta}"
+    } else {
+        "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    }
+}
+
+fn progress_style(color: bool) -> ProgressStyle {
+    ProgressStyle::with_template(progress_template(color))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// Writes the run summary for `--summary-json`: to stdout for `-`, else to
+/// the file `dest`, replaced whole (written beside it, then renamed) so a
+/// scheduler polling for it never reads half a summary.
+pub fn write_summary_json(dest: &str, json: &[u8]) -> Result<()> {
+    if dest == "-" {
+        let mut out = io::stdout().lock();
+        out.write_all(json)
+            .and_then(|()| out.flush())
+            .context("cannot write the summary to standard output")?;
+        return Ok(());
+    }
+    let path = Path::new(dest);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = Path::new(&tmp);
+    fs::write(tmp, json)
+        .and_then(|()| fs::rename(tmp, path))
+        .with_context(|| format!("cannot write summary {dest}"))
+        .inspect_err(|_| {
+            let _ = fs::remove_file(tmp);
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_means_any_non_empty_value() {
+        assert!(color_enabled_for(None));
+        assert!(color_enabled_for(Some(OsStr::new(""))));
+        assert!(!color_enabled_for(Some(OsStr::new("1"))));
+        assert!(!color_enabled_for(Some(OsStr::new("false"))));
+    }
+
+    #[test]
+    fn progress_templates_parse_and_only_one_has_colour() {
+        for color in [true, false] {
+            assert!(ProgressStyle::with_template(progress_template(color)).is_ok());
+        }
+        assert!(progress_template(true).contains(".cyan"));
+        assert!(!progress_template(false).contains(":."));
+    }
+
+    #[test]
+    fn quiet_bar_is_hidden() {
+        assert!(progress_bar(100, true).is_hidden());
+    }
+
+    #[test]
+    fn summary_to_a_file_replaces_it_whole() {
+        let t = tempfile::tempdir().unwrap();
+        let dest = t.path().join("summary.json");
+        fs::write(&dest, "old").unwrap();
+        write_summary_json(dest.to_str().unwrap(), b"{\"priced\":1}\n").unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"{\"priced\":1}\n");
+        assert_eq!(
+            fs::read_dir(t.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        let missing = t.path().join("no/such/dir/summary.json");
+        let err = write_summary_json(missing.to_str().unwrap(), b"{}").unwrap_err();
+        assert!(format!("{err:#}").contains("no/such/dir"), "{err:#}");
+    }
+}
