@@ -7,6 +7,7 @@
 //! complete; the rest wait in the state directory for the next run.
 
 pub mod assemble;
+pub mod duplicates;
 pub mod state;
 
 use serde::{Deserialize, Serialize};
