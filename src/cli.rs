@@ -134,6 +134,20 @@ pub struct RateArgs {
     /// Rate inputs again even if a published run already consumed them.
     #[arg(long)]
     pub force: bool,
+    /// How far back (days, from the newest SDR billed) the state
+    /// directory remembers billed SDRs to refuse duplicates; an SDR older
+    /// than that is a fault, never billed unchecked.
+    #[arg(
+        long,
+        env = "SDRATE_DUPLICATE_WINDOW",
+        default_value_t = 90,
+        value_name = "DAYS"
+    )]
+    pub duplicate_window: u32,
+    /// Routing file of subscribers (TOML, see docs/subscribers.md): each
+    /// priced SDR also goes to every matching subscriber's output.
+    #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
+    pub routing: Option<PathBuf>,
     /// Run the whole pipeline but write only the reports (summary, fault
     /// report, participation, cost and usage reports) to OUT: no priced
     /// output, no state change.

@@ -14,13 +14,16 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::group::assemble::{Added, Assembler, Session};
+use crate::group::duplicates::{DuplicateIndex, Fingerprint, Key, Verdict};
 use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::events::{EventLog, Row};
 use crate::read::{self, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
+use crate::sdr::ServiceDetailRecord;
 use crate::sdr::StatusIndicator;
+use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 use crate::write::{append_priced, sessions};
 
@@ -31,6 +34,10 @@ pub mod names {
     pub const NOT_PRICED: &str = "not-priced.sdr";
     pub const SESSION_EVENTS: &str = "session-events.sdr";
     pub const FAULTS: &str = "faults.sdr";
+    /// SDRs already billed by an earlier run (or earlier in this one).
+    pub const DUPLICATES: &str = "duplicates.sdr";
+    /// One output per subscriber of the routing file.
+    pub const SUBSCRIBERS_DIR: &str = "subscribers";
     pub const FAULT_REPORT: &str = "faults.csv";
     pub const SUMMARY: &str = "summary.json";
     /// One priced SDR per participation in a multi-party session.
@@ -49,7 +56,7 @@ pub mod names {
 }
 
 /// Counts and money of one run. Records read always equal priced + price
-/// requests + not priced + session events + faulted.
+/// requests + not priced + session events + faulted + duplicates.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Summary {
     pub sdrate_version: &'static str,
@@ -64,10 +71,16 @@ pub struct Summary {
     pub not_priced: u64,
     pub session_events: u64,
     pub faulted: u64,
+    /// Billing SDRs already billed (same producer, SDR identifier and time
+    /// of origin), within the duplicate-check window.
+    pub duplicates: u64,
     pub accounting_identity_holds: bool,
     pub faults_by_cause: BTreeMap<String, u64>,
     /// Session events and what became of them.
     pub sessions: SessionCounts,
+    /// Priced SDRs per subscriber, and those nobody subscribed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RouteCounts>,
     /// currency -> marketing company -> totals (priced SDRs and priced
     /// participations; not price-request answers).
     pub totals: BTreeMap<String, BTreeMap<String, Money>>,
@@ -121,6 +134,7 @@ impl Summary {
                     + self.not_priced
                     + self.session_events
                     + self.faulted
+                    + self.duplicates
     }
 
     fn add_totals(&mut self, t: &Totals) -> Result<()> {
@@ -154,7 +168,14 @@ impl Summary {
 
 /// What a worker made of one record; raw bytes stay in the input map.
 enum Done {
-    Priced(Vec<u8>, Totals),
+    /// The priced bytes, the money, the duplicate-check key, and the
+    /// priced SDR itself when subscribers are routed.
+    Priced(
+        Vec<u8>,
+        Totals,
+        Fingerprint,
+        Option<Box<ServiceDetailRecord>>,
+    ),
     Answered(Vec<u8>),
     NotPriced,
     /// Archived as it is; its events go to the session stage.
@@ -191,7 +212,7 @@ fn events_of(sdr: &crate::sdr::ServiceDetailRecord, file: &str, rec: &Framed<'_>
         .collect()
 }
 
-fn work(rater: &Rater, file: &str, rec: &Framed<'_>) -> Done {
+fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
     let sdr = match read::decode(rec.bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -217,7 +238,14 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>) -> Done {
     };
     match rater.rate(&sdr) {
         Outcome::Priced(spms, t) => match label(&spms) {
-            Ok(b) => Done::Priced(b, t),
+            Ok(b) => {
+                let keep = routed.then(|| {
+                    let mut priced = sdr.clone();
+                    priced.service_pricing_modules = Some(spms);
+                    Box::new(priced)
+                });
+                Done::Priced(b, t, Key::of(&sdr.service_header).fingerprint(), keep)
+            }
             Err(e) => fault(StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
         Outcome::Answered(spms, _) => match label(&spms) {
@@ -250,6 +278,8 @@ pub struct Outputs {
     cost_report: csv::Writer<File>,
     event_rows: csv::Writer<File>,
     faulted_event_rows: csv::Writer<File>,
+    duplicates: BufWriter<File>,
+    subscribers: Option<subscribers::Outputs>,
 }
 
 fn csv_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Writer<File>> {
@@ -269,7 +299,7 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 }
 
 impl Outputs {
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub fn open(dir: &Path, routing: Option<&Routing>) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         let report = dir.join(names::FAULT_REPORT);
@@ -303,6 +333,10 @@ impl Outputs {
             cost_report: csv_with_header(dir, names::COSTS, &sessions::COST_COLUMNS)?,
             event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
             faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
+            duplicates: create(&dir.join(names::DUPLICATES))?,
+            subscribers: routing
+                .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
+                .transpose()?,
         })
     }
 }
@@ -617,7 +651,9 @@ pub fn run(
     mut out: Outputs,
     pending: Vec<Session>,
     quiet: bool,
+    mut dedup: Option<&mut DuplicateIndex>,
 ) -> Result<(Summary, Vec<Session>)> {
+    let routed = out.subscribers.is_some();
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         ..Summary::default()
@@ -668,19 +704,55 @@ pub fn run(
             }
             let done: Vec<Done> = chunk
                 .par_iter()
-                .map(|rec| work(rater, &file, rec))
+                .map(|rec| work(rater, &file, rec, routed))
                 .collect();
             // Once per block: the bar reads the clock on every call.
             progress.inc(chunk.iter().map(|r| r.bytes.len() as u64).sum());
             for (rec, d) in chunk.iter().zip(done) {
                 summary.records_read += 1;
                 match d {
-                    Done::Priced(bytes, t) => {
-                        summary.priced += 1;
-                        summary.add_totals(&t)?;
-                        priced
-                            .write_all(&bytes)
-                            .with_context(|| write_err(&priced_path.display().to_string()))?;
+                    Done::Priced(bytes, t, key, sdr) => {
+                        let verdict = dedup
+                            .as_deref_mut()
+                            .map_or(Verdict::New, |d| d.check_and_stage(key));
+                        match verdict {
+                            Verdict::New => {
+                                summary.priced += 1;
+                                summary.add_totals(&t)?;
+                                priced.write_all(&bytes).with_context(|| {
+                                    write_err(&priced_path.display().to_string())
+                                })?;
+                                if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
+                                    subs.route(&sdr, &bytes)?;
+                                }
+                            }
+                            Verdict::Duplicate => {
+                                summary.duplicates += 1;
+                                out.duplicates
+                                    .write_all(rec.bytes)
+                                    .with_context(|| write_err(names::DUPLICATES))?;
+                            }
+                            Verdict::TooOld => {
+                                let status = "tooOldForDuplicateCheck";
+                                summary.faulted += 1;
+                                *summary.faults_by_cause.entry(status.into()).or_default() += 1;
+                                out.faults
+                                    .write_all(rec.bytes)
+                                    .with_context(|| write_err(names::FAULTS))?;
+                                out.fault_report
+                                    .write_record([
+                                        file.as_str(),
+                                        &rec.offset.to_string(),
+                                        &rec.bytes.len().to_string(),
+                                        "",
+                                        "",
+                                        status,
+                                        "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+                                        "",
+                                    ])
+                                    .with_context(|| write_err(names::FAULT_REPORT))?;
+                            }
+                        }
                     }
                     Done::Answered(bytes) => {
                         summary.price_requests += 1;
@@ -778,6 +850,7 @@ pub fn run(
         (&mut out.session_events, names::SESSION_EVENTS),
         (&mut out.faults, names::FAULTS),
         (&mut out.participations, names::PARTICIPATIONS),
+        (&mut out.duplicates, names::DUPLICATES),
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
@@ -790,13 +863,18 @@ pub fn run(
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
+    if let Some(subs) = out.subscribers.take() {
+        summary.routing = Some(subs.finish()?);
+    }
     summary.accounting_identity_holds = summary.identity_holds();
     Ok((summary, pending))
 }
 
 /// Files of a run that bill or feed other systems; a dry run removes them
 /// and keeps only the reports.
-pub const BILLING_OUTPUTS: [&str; 9] = [
+pub const BILLING_OUTPUTS: [&str; 11] = [
+    names::DUPLICATES,
+    names::SUBSCRIBERS_DIR,
     names::PRICED_DIR,
     names::ANSWERS,
     names::NOT_PRICED,

@@ -11,6 +11,7 @@ use chrono::{DateTime, Local};
 
 use crate::cli::RateArgs;
 use crate::exit::Failure;
+use crate::group::duplicates::DuplicateIndex;
 use crate::group::state::{Consumed, StateDir, published_run_id};
 use crate::pipeline::{self, Outputs, Summary, names};
 use crate::rate::Rater;
@@ -18,6 +19,7 @@ use crate::read;
 use crate::resolve::{Customers, PriceLists};
 use crate::sdr::Timestamp;
 use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
+use crate::write::subscribers::Routing;
 
 /// A run id that depends only on what the run reads and how: the same
 /// command on the same data gets the same id, and so the same output.
@@ -62,6 +64,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     }
     let customers = Customers::load(&args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
+    let routing = args.routing.as_deref().map(Routing::load).transpose()?;
     let inputs = read::expand_inputs(&args.inputs)?;
 
     // The state directory is locked for the whole run and settled first:
@@ -112,8 +115,12 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             path: l.path.display().to_string(),
         })
         .collect();
+    // Every input named counts, rated or skipped: the same command run
+    // again after it published gets the same id, and finds it done.
+    let mut named: Vec<InputFile> = hashed.iter().chain(&skipped).cloned().collect();
+    named.sort_by(|a, b| a.path.cmp(&b.path));
     let id = run_id(
-        &hashed,
+        &named,
         &list_revisions,
         &customers_hash,
         &pricing_time.to_rfc3339(),
@@ -136,7 +143,20 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     // Without a state directory a run is a report to look at, replaced by
     // the next; with one, published output is never overwritten.
     let staging = Staging::begin(&args.out, state.is_none() || args.dry_run)?;
-    let outputs = Outputs::open(staging.dir())?;
+    let outputs = Outputs::open(staging.dir(), routing.as_ref())?;
+    // The duplicate index counts the SDRs of the last run only if that run
+    // was published (see group::duplicates).
+    let mut dedup = match &state {
+        Some(s) => {
+            let last = s.last_run_id();
+            Some(DuplicateIndex::open(
+                s.path(),
+                chrono::TimeDelta::days(i64::from(args.duplicate_window)),
+                |id| Ok(last.as_deref() == Some(id)),
+            )?)
+        }
+        None => None,
+    };
     let pending_in = match &state {
         Some(s) => s.load_pending()?,
         None => Vec::new(),
@@ -151,10 +171,16 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let (mut summary, pending_out) =
-        pool.install(|| {
-            pipeline::run(&rater, &to_rate, outputs, pending_in, args.verbosity.is_quiet())
-        })?;
+    let (mut summary, pending_out) = pool.install(|| {
+        pipeline::run(
+            &rater,
+            &to_rate,
+            outputs,
+            pending_in,
+            args.verbosity.is_quiet(),
+            dedup.as_mut(),
+        )
+    })?;
     summary.run_id = id.clone();
     summary.dry_run = args.dry_run;
     summary.skipped_inputs = skipped.iter().map(|s| s.path.clone()).collect();
@@ -197,6 +223,9 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             // the state becomes current: a crash anywhere is settled by the
             // next run (see group::state).
             s.stage(&id, &args.out, &pending_out, &now_consumed)?;
+            if let Some(d) = dedup {
+                d.commit(&id)?;
+            }
             staging.publish(&manifest)?;
             s.promote()?;
         }
@@ -250,13 +279,14 @@ fn write_pending_report(
 /// The end-of-run lines on stderr.
 fn report(summary: &Summary, state: Option<&StateDir>, args: &RateArgs) {
     eprintln!(
-        "sdrate: {} records read: {} priced, {} price requests, {} not priced, {} session events, {} faulted ({})",
+        "sdrate: {} records read: {} priced, {} price requests, {} not priced, {} session events, {} faulted, {} duplicates ({})",
         summary.records_read,
         summary.priced,
         summary.price_requests,
         summary.not_priced,
         summary.session_events,
         summary.faulted,
+        summary.duplicates,
         if summary.accounting_identity_holds {
             "all accounted for"
         } else {

@@ -5,6 +5,8 @@
 //! | `lock` | held (advisory lock) by the run using the directory |
 //! | `pending-sessions.jsonl` | sessions still open, one a line, with every event's raw bytes |
 //! | `consumed.jsonl` | input files already rated by a published run (path, size, hash, run) |
+//! | `last-run` | the id of the last run whose output was published |
+//! | `duplicates.idx` | SDRs already billed (see `group::duplicates`), committed before publishing, counted once published |
 //! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
 //!
 //! A run never edits the state in place. It stages the new files in
@@ -28,11 +30,13 @@ use crate::exit::Failure;
 
 pub const PENDING: &str = "pending-sessions.jsonl";
 pub const CONSUMED: &str = "consumed.jsonl";
+/// The id of the last run whose output was published.
+pub const LAST_RUN: &str = "last-run";
 const LOCK: &str = "lock";
 const STAGED_DIR: &str = "staged";
 const STAGED_NOTE: &str = "STAGED";
 /// The files a staged state replaces.
-const STATE_FILES: [&str; 2] = [PENDING, CONSUMED];
+const STATE_FILES: [&str; 3] = [PENDING, CONSUMED, LAST_RUN];
 
 /// An input file already rated by a published run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +212,14 @@ impl StateDir {
         read_jsonl(&self.dir.join(CONSUMED), "a consumed-input entry")
     }
 
+    /// The id of the last run whose output was published.
+    pub fn last_run_id(&self) -> Option<String> {
+        fs::read_to_string(self.dir.join(LAST_RUN))
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    }
+
     /// Stages the state a run leaves, to take effect once `out` is
     /// published with `run_id`.
     pub fn stage(
@@ -226,6 +238,14 @@ impl StateDir {
             .with_context(|| format!("cannot create {}", staged.display()))?;
         write_jsonl(&staged.join(PENDING), pending)?;
         write_jsonl(&staged.join(CONSUMED), consumed)?;
+        let last = staged.join(LAST_RUN);
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&last)?;
+            f.write_all(run_id.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        };
+        write().with_context(|| format!("cannot write {}", last.display()))?;
         sync_dir(&staged)?;
         let note = serde_json::to_vec(&StagedNote {
             run_id: run_id.to_owned(),
