@@ -70,10 +70,10 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     // The state directory is locked for the whole run and settled first:
     // a run killed earlier is rolled forward or back before we look.
     let state = args.state.as_deref().map(StateDir::open).transpose()?;
-    if let Some(note) = state.as_ref().and_then(|s| s.recovered.as_deref()) {
-        if !args.verbosity.is_quiet() {
-            eprintln!("sdrate: {note}");
-        }
+    if let Some(note) = state.as_ref().and_then(|s| s.recovered.as_deref())
+        && !args.verbosity.is_quiet()
+    {
+        eprintln!("sdrate: {note}");
     }
     let consumed = match &state {
         Some(s) => s.consumed()?,
