@@ -96,6 +96,26 @@ pub enum Command {
     /// faults.csv (faulty records and rows, kept for recycling),
     /// summary.json. Sessions still open wait in the state directory.
     Rate(RateArgs),
+    /// Price already priced SDRs again and report old against new prices.
+    ///
+    /// With corrected price lists (the lists valid at each time of use), or
+    /// with --as-of as a what-if under the lists valid at another time.
+    /// INPUT is priced SDR files, directories of them, or the output
+    /// directory of an earlier run (one holding manifest.json: its
+    /// priced/ files and answers.sdr). The pricing modules on each SDR are
+    /// replaced, never added to. Writes into OUT: priced/<input name>
+    /// (priced SDRs), answers.sdr (price requests), faults.sdr and
+    /// faults.csv (SDRs that no longer price), skipped.sdr (records rerate
+    /// does not price: quality-assurance and service-management SDRs,
+    /// session events, participations), differences.csv (one row per
+    /// record: old and new individual price), difference-totals.csv,
+    /// summary.json and manifest.json. OUT is published atomically; it may
+    /// replace an earlier rerate output, never another run's output.
+    ///
+    /// Re-rating keeps no state: there is no state directory, it is not
+    /// caught by the duplicate check, and it neither moves the duplicate
+    /// index nor completes or moves pending sessions.
+    Rerate(RerateArgs),
     /// Load and check the price lists and the customer registry without
     /// rating.
     ///
@@ -171,6 +191,40 @@ pub struct RateArgs {
     #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
     pub summary_json: Option<String>,
     /// The global -q/-v, copied here by [`run`] so `cmd::rate` can read it.
+    #[arg(skip)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RerateArgs {
+    /// Priced SDR files, directories of them (*.sdr, *.ber), or output
+    /// directories of earlier runs (their priced/ files and answers.sdr).
+    #[arg(required = true, value_hint = ValueHint::AnyPath)]
+    pub inputs: Vec<PathBuf>,
+    /// Output directory. An existing one is replaced only if it holds an
+    /// earlier rerate output.
+    #[arg(long, env = "SDRATE_RERATE_OUT", value_hint = ValueHint::DirPath)]
+    pub out: PathBuf,
+    /// What-if: choose every price list as valid at this time (RFC 3339)
+    /// instead of at each usage's time of use. Rate periods (peak,
+    /// off-peak, holidays) still follow the time of use. No environment
+    /// variable on purpose: a what-if is always asked for explicitly.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Directory of price lists (*.toml, searched recursively).
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
+    pub price_lists: PathBuf,
+    /// Customer registry (CSV: customer_id,marketing_company,group).
+    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
+    pub customers: PathBuf,
+    /// Worker threads; default all cores. Output is identical at any count.
+    #[arg(long, env = "SDRATE_THREADS")]
+    pub threads: Option<usize>,
+    /// Date and time of pricing written into the new pricing modules
+    /// (RFC 3339); default now. Fix it to make reruns byte-identical.
+    #[arg(long, env = "SDRATE_PRICING_TIME")]
+    pub pricing_time: Option<String>,
+    /// The global -q/-v, copied here by [`run`] so `cmd::rerate` can read it.
     #[arg(skip)]
     pub verbosity: Verbosity,
 }
@@ -296,6 +350,10 @@ pub fn run() -> Result<ExitCode> {
         Command::Rate(mut args) => {
             args.verbosity = verbosity;
             cmd::rate::run(&args)
+        }
+        Command::Rerate(mut args) => {
+            args.verbosity = verbosity;
+            cmd::rerate::run(&args)
         }
         Command::Check(args) => cmd::check::run(&args, verbosity),
         Command::Completions(args) => cmd::completions::run(&args),

@@ -48,6 +48,10 @@ pub struct Rater {
     /// value per run so output does not depend on scheduling.
     pub pricing_time: Timestamp,
     pub pricing_identifier: String,
+    /// What-if re-rating (`sdrate rerate --as-of`): choose price lists as
+    /// valid at this time instead of at each usage's time of use. Rate
+    /// periods still follow the time of use; sessions ignore it.
+    pub as_of: Option<Timestamp>,
 }
 
 /// One usage item of a SUM, ready to price.
@@ -323,7 +327,7 @@ impl Rater {
                 service_revision: Some(sum.revision_state_of_service),
                 customer_id,
                 marketing_company: &sum.marketing_company,
-                time_of_use: &u.at,
+                time_of_use: self.as_of.as_ref().unwrap_or(&u.at),
                 customer_price: sum.customer_price,
                 market_price: sum.market_price,
             };

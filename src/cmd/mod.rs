@@ -8,6 +8,7 @@ pub mod generate;
 pub mod inspect;
 pub mod man;
 pub mod rate;
+pub mod rerate;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

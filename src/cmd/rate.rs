@@ -166,6 +166,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         customers,
         pricing_time: Timestamp(pricing_time),
         pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")),
+        as_of: None,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
