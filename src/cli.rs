@@ -164,6 +164,22 @@ pub struct RateArgs {
         value_name = "DAYS"
     )]
     pub duplicate_window: u32,
+    /// Quality-assurance threshold: exit 6 when more records or event rows
+    /// than this fault.
+    #[arg(long, value_name = "N")]
+    pub max_faults: Option<u64>,
+    /// Quality-assurance threshold: exit 6 when faults exceed this share
+    /// (percent) of records and event-log rows read.
+    #[arg(long, value_name = "PERCENT")]
+    pub max_fault_share: Option<rust_decimal::Decimal>,
+    /// A previous run's output to compare totals with: writes
+    /// total-differences.csv (per currency and marketing company).
+    #[arg(long, env = "SDRATE_PREVIOUS", value_hint = ValueHint::DirPath)]
+    pub previous: Option<PathBuf>,
+    /// Quality-assurance threshold (needs --previous): exit 6 when the
+    /// total of any currency moves by more than this percentage.
+    #[arg(long, value_name = "PERCENT", requires = "previous")]
+    pub max_total_change: Option<rust_decimal::Decimal>,
     /// Routing file of subscribers (TOML, see docs/subscribers.md): each
     /// priced SDR also goes to every matching subscriber's output.
     #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]

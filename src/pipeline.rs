@@ -36,6 +36,8 @@ pub mod names {
     pub const FAULTS: &str = "faults.sdr";
     /// SDRs already billed by an earlier run (or earlier in this one).
     pub const DUPLICATES: &str = "duplicates.sdr";
+    /// Quality-assurance SDRs priced as if billed: a report, never a bill.
+    pub const QA_REPORT: &str = "quality-assurance.csv";
     /// One output per subscriber of the routing file.
     pub const SUBSCRIBERS_DIR: &str = "subscribers";
     pub const FAULT_REPORT: &str = "faults.csv";
@@ -69,6 +71,9 @@ pub struct Summary {
     pub priced: u64,
     pub price_requests: u64,
     pub not_priced: u64,
+    /// Of the not priced: quality-assurance SDRs, priced into
+    /// quality-assurance.csv only.
+    pub quality_assurance: u64,
     pub session_events: u64,
     pub faulted: u64,
     /// Billing SDRs already billed (same producer, SDR identifier and time
@@ -101,6 +106,9 @@ pub struct SessionCounts {
     pub events_faulted: u64,
     pub events_pending: u64,
     pub sessions_priced: u64,
+    /// Sessions an earlier run already billed (their events are counted
+    /// as duplicates).
+    pub duplicate_sessions: u64,
     pub sessions_faulted: u64,
     pub sessions_pending: u64,
     pub participations: u64,
@@ -177,7 +185,8 @@ enum Done {
         Option<Box<ServiceDetailRecord>>,
     ),
     Answered(Vec<u8>),
-    NotPriced,
+    /// Passed on unpriced; a quality-assurance SDR with its report line.
+    NotPriced(Option<Vec<String>>),
     /// Archived as it is; its events go to the session stage.
     SessionEvent(Vec<Event>),
     Fault {
@@ -210,6 +219,54 @@ fn events_of(sdr: &crate::sdr::ServiceDetailRecord, file: &str, rec: &Framed<'_>
             _ => None,
         })
         .collect()
+}
+
+/// Columns of the quality-assurance report.
+pub const QA_COLUMNS: [&str; 9] = [
+    "sdr_identifier",
+    "producer",
+    "customer",
+    "marketing_company",
+    "currency",
+    "basic_price",
+    "individual_price",
+    "status",
+    "cause",
+];
+
+/// A quality-assurance SDR priced as if billed, as a report row.
+fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
+    let h = &sdr.service_header;
+    let mut row = vec![
+        h.sdr_identifier.to_string(),
+        h.producer_identity.clone(),
+        h.customer_identity.clone().unwrap_or_default(),
+        h.marketing_company.clone().unwrap_or_default(),
+    ];
+    match rater.rate_for_report(sdr) {
+        Outcome::Priced(_, t) | Outcome::Answered(_, t) => row.extend([
+            t.currency,
+            t.basic.to_string(),
+            t.individual.to_string(),
+            "priced".into(),
+            String::new(),
+        ]),
+        Outcome::Fault(f) => row.extend([
+            String::new(),
+            String::new(),
+            String::new(),
+            f.status.to_string(),
+            f.detail,
+        ]),
+        Outcome::NotPriced | Outcome::SessionEvent => row.extend([
+            String::new(),
+            String::new(),
+            String::new(),
+            "notPriceable".into(),
+            "session events are priced per session".into(),
+        ]),
+    }
+    row
 }
 
 fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
@@ -252,7 +309,10 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
             Ok(b) => Done::Answered(b),
             Err(e) => fault(StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
-        Outcome::NotPriced => Done::NotPriced,
+        Outcome::NotPriced if Rater::is_quality_assurance(&sdr) => {
+            Done::NotPriced(Some(qa_line(rater, &sdr)))
+        }
+        Outcome::NotPriced => Done::NotPriced(None),
         Outcome::SessionEvent => Done::SessionEvent(events_of(&sdr, file, rec)),
         Outcome::Fault(f) => {
             let labelled = if f.spms.is_empty() {
@@ -279,6 +339,7 @@ pub struct Outputs {
     event_rows: csv::Writer<File>,
     faulted_event_rows: csv::Writer<File>,
     duplicates: BufWriter<File>,
+    qa_report: csv::Writer<File>,
     subscribers: Option<subscribers::Outputs>,
 }
 
@@ -334,6 +395,7 @@ impl Outputs {
             event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
             faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
             duplicates: create(&dir.join(names::DUPLICATES))?,
+            qa_report: csv_with_header(dir, names::QA_REPORT, &QA_COLUMNS)?,
             subscribers: routing
                 .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
                 .transpose()?,
@@ -368,6 +430,9 @@ fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
 /// price, and the usage analysis.
 struct SessionStage<'r> {
     rater: &'r Rater,
+    /// The state directory's duplicate index, for billing SDRs and
+    /// participations alike.
+    dedup: Option<&'r mut DuplicateIndex>,
     assembler: Assembler,
     ready: Vec<Session>,
     usage: UsageAnalysis,
@@ -433,11 +498,37 @@ impl SessionStage<'_> {
         for (s, r) in ready.iter().zip(results) {
             let n = s.events.len() as u64;
             match r {
-                Ok((priced, encoded)) => {
-                    summary.sessions.sessions_priced += 1;
-                    summary.sessions.events_priced += n;
-                    self.write_priced(&priced, &encoded, out, summary)?;
-                }
+                Ok((priced, encoded)) => match self.session_verdict(&priced) {
+                    Verdict::New => {
+                        summary.sessions.sessions_priced += 1;
+                        summary.sessions.events_priced += n;
+                        self.write_priced(&priced, &encoded, out, summary)?;
+                    }
+                    Verdict::Duplicate => {
+                        // Billed by an earlier run: its events are
+                        // duplicates, its participations kept aside.
+                        summary.sessions.duplicate_sessions += 1;
+                        summary.sessions.duplicate_events += n;
+                        for bytes in &encoded {
+                            out.duplicates
+                                .write_all(bytes)
+                                .with_context(|| format!("cannot write {}", names::DUPLICATES))?;
+                        }
+                    }
+                    Verdict::TooOld => {
+                        summary.sessions.sessions_faulted += 1;
+                        summary.sessions.events_faulted += n;
+                        for e in &s.events {
+                            fault_event(
+                                e,
+                                "tooOldForDuplicateCheck",
+                                "the session is older than the duplicate-check window: cannot prove it was not billed before",
+                                out,
+                                summary,
+                            )?;
+                        }
+                    }
+                },
                 Err(f) => {
                     summary.sessions.sessions_faulted += 1;
                     summary.sessions.events_faulted += n;
@@ -449,6 +540,40 @@ impl SessionStage<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether a priced session was billed before: by its participations'
+    /// identities (producer sdrate, a hash of session and participant, the
+    /// session's last event), which pricing it again reproduces.
+    fn session_verdict(&mut self, priced: &PricedSession) -> Verdict {
+        let Some(d) = self.dedup.as_deref_mut() else {
+            return Verdict::New;
+        };
+        let keys: Vec<Fingerprint> = priced
+            .participations
+            .iter()
+            .map(|p| {
+                Key {
+                    producer: sessions::PRODUCER,
+                    sdr_identifier: sessions::participation_id(
+                        &priced.facts.session_id,
+                        &p.part.participant_id,
+                    ),
+                    time_of_origin: priced.facts.end.0,
+                }
+                .fingerprint()
+            })
+            .collect();
+        for k in &keys {
+            match d.check(*k) {
+                Verdict::New => {}
+                other => return other,
+            }
+        }
+        for k in keys {
+            d.check_and_stage(k);
+        }
+        Verdict::New
     }
 
     fn write_priced(
@@ -651,7 +776,7 @@ pub fn run(
     mut out: Outputs,
     pending: Vec<Session>,
     quiet: bool,
-    mut dedup: Option<&mut DuplicateIndex>,
+    dedup: Option<&mut DuplicateIndex>,
 ) -> Result<(Summary, Vec<Session>)> {
     let routed = out.subscribers.is_some();
     let mut summary = Summary {
@@ -660,6 +785,7 @@ pub fn run(
     };
     let mut stage = SessionStage {
         rater,
+        dedup,
         assembler: Assembler::new(),
         ready: Vec::new(),
         usage: UsageAnalysis::default(),
@@ -712,7 +838,8 @@ pub fn run(
                 summary.records_read += 1;
                 match d {
                     Done::Priced(bytes, t, key, sdr) => {
-                        let verdict = dedup
+                        let verdict = stage
+                            .dedup
                             .as_deref_mut()
                             .map_or(Verdict::New, |d| d.check_and_stage(key));
                         match verdict {
@@ -760,7 +887,13 @@ pub fn run(
                             .write_all(&bytes)
                             .with_context(|| write_err(names::ANSWERS))?;
                     }
-                    Done::NotPriced => {
+                    Done::NotPriced(qa) => {
+                        if let Some(row) = qa {
+                            summary.quality_assurance += 1;
+                            out.qa_report
+                                .write_record(&row)
+                                .with_context(|| write_err(names::QA_REPORT))?;
+                        }
                         summary.not_priced += 1;
                         out.not_priced
                             .write_all(rec.bytes)
@@ -860,6 +993,7 @@ pub fn run(
         (&mut out.cost_report, names::COSTS),
         (&mut out.event_rows, names::SESSION_EVENT_ROWS),
         (&mut out.faulted_event_rows, names::FAULTED_EVENT_ROWS),
+        (&mut out.qa_report, names::QA_REPORT),
     ] {
         w.flush().with_context(|| write_err(name))?;
     }

@@ -241,6 +241,24 @@ impl Rater {
                 });
             }
         };
+        self.price_sdr(sdr, answer)
+    }
+
+    /// Whether an SDR is a quality-assurance SDR: priced for the QA report
+    /// ("does the invoice look right?"), never billed.
+    pub fn is_quality_assurance(sdr: &ServiceDetailRecord) -> bool {
+        let h = &sdr.service_header;
+        h.sdr_type == SdrType::QualityAssurance
+            || h.action_indicator == ActionIndicator::QualityAssuranceNotPriced
+    }
+
+    /// Prices an SDR as if it were billed, whatever its type says: for
+    /// the quality-assurance report.
+    pub fn rate_for_report(&self, sdr: &ServiceDetailRecord) -> Outcome {
+        self.price_sdr(sdr, false)
+    }
+
+    fn price_sdr(&self, sdr: &ServiceDetailRecord, answer: bool) -> Outcome {
         let mut spms = Vec::with_capacity(sdr.service_usage_modules.len());
         let mut totals: Option<Totals> = None;
         let mut first_fault: Option<Unresolved> = None;

@@ -558,7 +558,7 @@ fn counts(pairs: &[(&str, u64)]) -> Value {
     let mut v = json!({
         "event_log_rows": 0, "event_rows_faulted": 0, "events_read": 0,
         "events_carried_in": 0, "duplicate_events": 0, "events_priced": 0,
-        "events_faulted": 0, "events_pending": 0, "sessions_priced": 0,
+        "events_faulted": 0, "events_pending": 0, "sessions_priced": 0, "duplicate_sessions": 0,
         "sessions_faulted": 0, "sessions_pending": 0, "participations": 0,
     });
     for (k, n) in pairs {

@@ -198,6 +198,14 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             }
         }
     }
+    let breaches = match &args.previous {
+        Some(prev) => compare_totals(&summary, prev, &staging.dir().join(TOTAL_DIFFERENCES), args)?,
+        None => Vec::new(),
+    };
+    let breaches: Vec<String> = fault_breaches(&summary, args)
+        .into_iter()
+        .chain(breaches)
+        .collect();
     let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
     json.push(b'\n');
     fs::write(staging.dir().join(names::SUMMARY), &json)
@@ -242,6 +250,12 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         return Err(anyhow::anyhow!(
             "accounting identity does not hold; see summary.json"
         ));
+    }
+    if !breaches.is_empty() {
+        for b in &breaches {
+            eprintln!("sdrate: quality-assurance threshold exceeded: {b}");
+        }
+        return Ok(ExitCode::from(crate::exit::THRESHOLD));
     }
     Ok(crate::exit::completed(
         summary.faulted + summary.sessions.events_faulted + summary.sessions.event_rows_faulted,
@@ -322,4 +336,129 @@ fn report(summary: &Summary, state: Option<&StateDir>, args: &RateArgs) {
             args.out.display()
         );
     }
+}
+
+/// Written with `--previous`: totals now against the previous run's.
+pub const TOTAL_DIFFERENCES: &str = "total-differences.csv";
+
+fn total_faults(s: &Summary) -> u64 {
+    s.faulted + s.sessions.events_faulted + s.sessions.event_rows_faulted
+}
+
+/// The fault thresholds the run exceeded, in words.
+fn fault_breaches(summary: &Summary, args: &RateArgs) -> Vec<String> {
+    let faults = total_faults(summary);
+    let read = summary.records_read + summary.sessions.event_log_rows;
+    let mut out = Vec::new();
+    if let Some(max) = args.max_faults
+        && faults > max
+    {
+        out.push(format!("{faults} faults, more than --max-faults {max}"));
+    }
+    if let Some(max) = args.max_fault_share
+        && read > 0
+    {
+        let share = rust_decimal::Decimal::from(faults) * rust_decimal::Decimal::ONE_HUNDRED
+            / rust_decimal::Decimal::from(read);
+        if share > max {
+            out.push(format!(
+                "faults are {}% of {read} records and rows read, more than --max-fault-share {max}%",
+                share.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            ));
+        }
+    }
+    out
+}
+
+/// Writes the totals of this run against a previous run's, per currency
+/// and marketing company, and returns the currencies whose total moved more
+/// than `--max-total-change`.
+fn compare_totals(
+    summary: &Summary,
+    previous: &std::path::Path,
+    path: &std::path::Path,
+    args: &RateArgs,
+) -> Result<Vec<String>> {
+    use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+    let prev_path = previous.join(names::SUMMARY);
+    let text = fs::read(&prev_path)
+        .with_context(|| format!("cannot read the previous run's {}", prev_path.display()))?;
+    #[derive(serde::Deserialize)]
+    struct Prev {
+        #[serde(default)]
+        totals: BTreeMap<String, BTreeMap<String, PrevMoney>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct PrevMoney {
+        #[serde(with = "rust_decimal::serde::str")]
+        individual: Decimal,
+    }
+    let prev: Prev = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not an sdrate run summary", prev_path.display()))?;
+    let mut rows: BTreeMap<(String, String), (Decimal, Decimal)> = BTreeMap::new();
+    for (cur, by) in &prev.totals {
+        for (co, m) in by {
+            rows.entry((cur.clone(), co.clone())).or_default().0 = m.individual;
+        }
+    }
+    for (cur, by) in &summary.totals {
+        for (co, m) in by {
+            rows.entry((cur.clone(), co.clone())).or_default().1 = m.individual;
+        }
+    }
+    let overflow = || anyhow::anyhow!("totals too large to compare");
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    w.write_record([
+        "currency",
+        "marketing_company",
+        "previous",
+        "now",
+        "difference",
+    ])?;
+    let mut per_currency: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for ((cur, co), (before, now)) in &rows {
+        let diff = now.checked_sub(*before).ok_or_else(overflow)?;
+        w.write_record([
+            cur,
+            co,
+            &before.to_string(),
+            &now.to_string(),
+            &diff.to_string(),
+        ])?;
+        let t = per_currency.entry(cur.clone()).or_default();
+        t.0 = t.0.checked_add(*before).ok_or_else(overflow)?;
+        t.1 = t.1.checked_add(*now).ok_or_else(overflow)?;
+    }
+    w.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = Vec::new();
+    if let Some(max) = args.max_total_change {
+        for (cur, (before, now)) in per_currency {
+            let moved = if before.is_zero() {
+                if now.is_zero() {
+                    Some(Decimal::ZERO)
+                } else {
+                    None
+                }
+            } else {
+                (now - before)
+                    .checked_mul(Decimal::ONE_HUNDRED)
+                    .and_then(|x| x.checked_div(before))
+                    .map(|x| x.abs())
+            };
+            match moved {
+                Some(p) if p <= max => {}
+                Some(p) => out.push(format!(
+                    "{cur} total moved {}% ({before} -> {now}), more than --max-total-change {max}%",
+                    p.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                )),
+                None => out.push(format!(
+                    "{cur} total moved from 0 to {now}, more than --max-total-change {max}%"
+                )),
+            }
+        }
+    }
+    Ok(out)
 }
