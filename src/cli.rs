@@ -116,6 +116,13 @@ pub enum Command {
     /// caught by the duplicate check, and it neither moves the duplicate
     /// index nor completes or moves pending sessions.
     Rerate(RerateArgs),
+    /// Re-feed the suspense area of a state directory: every record and
+    /// event-log row that faulted in earlier runs, after the price lists or
+    /// customer data were fixed.
+    ///
+    /// Records that now price are billed (and leave the suspense area);
+    /// the rest stay for the next recycle. Publishes OUT like `rate`.
+    Recycle(RecycleArgs),
     /// Load and check the price lists and the customer registry without
     /// rating.
     ///
@@ -209,6 +216,63 @@ pub struct RateArgs {
     /// The global -q/-v, copied here by [`run`] so `cmd::rate` can read it.
     #[arg(skip)]
     pub verbosity: Verbosity,
+    /// Set by `sdrate recycle`: the inputs are the suspense area.
+    #[arg(skip)]
+    pub recycle: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RecycleArgs {
+    /// The state directory whose suspense area is re-fed.
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+    /// Output directory.
+    #[arg(long, env = "SDRATE_OUT", value_hint = ValueHint::DirPath)]
+    pub out: PathBuf,
+    /// Directory of price lists (*.toml, searched recursively).
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
+    pub price_lists: PathBuf,
+    /// Customer registry (CSV: customer_id,marketing_company,group).
+    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
+    pub customers: PathBuf,
+    /// Worker threads; default all cores.
+    #[arg(long, env = "SDRATE_THREADS")]
+    pub threads: Option<usize>,
+    /// Date and time of pricing (RFC 3339); default now.
+    #[arg(long, env = "SDRATE_PRICING_TIME")]
+    pub pricing_time: Option<String>,
+    /// Report what would price now, without billing or changing state.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the run summary here (`-` for standard output).
+    #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-")]
+    pub summary_json: Option<String>,
+}
+
+impl RecycleArgs {
+    /// The `rate` run that re-feeds the suspense files.
+    pub fn into_rate(self, inputs: Vec<PathBuf>, verbosity: Verbosity) -> RateArgs {
+        RateArgs {
+            inputs,
+            out: self.out,
+            state: Some(self.state),
+            force: true,
+            duplicate_window: 90,
+            max_faults: None,
+            max_fault_share: None,
+            previous: None,
+            max_total_change: None,
+            routing: None,
+            dry_run: self.dry_run,
+            price_lists: self.price_lists,
+            customers: self.customers,
+            threads: self.threads,
+            pricing_time: self.pricing_time,
+            summary_json: self.summary_json,
+            verbosity,
+            recycle: true,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -367,6 +431,7 @@ pub fn run() -> Result<ExitCode> {
             args.verbosity = verbosity;
             cmd::rate::run(&args)
         }
+        Command::Recycle(args) => cmd::rate::recycle(args, verbosity),
         Command::Rerate(mut args) => {
             args.verbosity = verbosity;
             cmd::rerate::run(&args)

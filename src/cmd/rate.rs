@@ -12,7 +12,9 @@ use chrono::{DateTime, Local};
 use crate::cli::RateArgs;
 use crate::exit::Failure;
 use crate::group::duplicates::DuplicateIndex;
-use crate::group::state::{Consumed, StateDir, published_run_id};
+use crate::group::state::{
+    Consumed, SUSPENSE, SUSPENSE_ROWS, StateDir, Suspense, published_run_id,
+};
 use crate::pipeline::{self, Outputs, Summary, names};
 use crate::rate::Rater;
 use crate::read;
@@ -43,6 +45,26 @@ fn run_id(
     h.update(pricing_time.as_bytes());
     h.update(&[u8::from(dry_run)]);
     format!("{:016x}", h.digest())
+}
+
+/// `sdrate recycle`: a `rate` run over the state directory's suspense area.
+pub fn recycle(
+    args: crate::cli::RecycleArgs,
+    verbosity: crate::cli::Verbosity,
+) -> Result<ExitCode> {
+    // Settle an unfinished run first, so the suspense area is current.
+    let inputs = StateDir::open(&args.state)?.suspense_inputs();
+    if inputs.is_empty() {
+        if !verbosity.is_quiet() {
+            eprintln!(
+                "sdrate: the suspense area of {} is empty: nothing to recycle",
+                args.state.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The lock was released above; `run` takes it again for the run.
+    run(&args.into_rate(inputs, verbosity))
 }
 
 pub fn run(args: &RateArgs) -> Result<ExitCode> {
@@ -222,7 +244,8 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     match (&state, args.dry_run) {
         (Some(s), false) => {
             let mut now_consumed = consumed;
-            now_consumed.extend(hashed.iter().map(|h| Consumed {
+            // Suspense files are replaced, never consumed.
+            now_consumed.extend(hashed.iter().filter(|_| !args.recycle).map(|h| Consumed {
                 path: h.path.clone(),
                 size: h.size,
                 hash: h.hash.clone(),
@@ -231,7 +254,18 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             // State first (staged, not yet current), then the output, then
             // the state becomes current: a crash anywhere is settled by the
             // next run (see group::state).
-            s.stage(&id, &args.out, &pending_out, &now_consumed)?;
+            // The suspense area keeps what faulted until a recycle prices
+            // it: a recycle replaces it with what still faults.
+            let mut suspense = Suspense::default();
+            if !args.recycle {
+                suspense.sdrs.push(s.path().join(SUSPENSE));
+                suspense.rows.push(s.path().join(SUSPENSE_ROWS));
+            }
+            suspense.sdrs.push(staging.dir().join(names::FAULTS));
+            suspense
+                .rows
+                .push(staging.dir().join(names::FAULTED_EVENT_ROWS));
+            s.stage(&id, &args.out, &pending_out, &now_consumed, &suspense)?;
             if let Some(d) = dedup {
                 d.commit(&id)?;
             }

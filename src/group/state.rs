@@ -6,6 +6,7 @@
 //! | `pending-sessions.jsonl` | sessions still open, one a line, with every event's raw bytes |
 //! | `consumed.jsonl` | input files already rated by a published run (path, size, hash, run) |
 //! | `last-run` | the id of the last run whose output was published |
+//! | `suspense.sdr`, `suspense-events.csv` | the suspense area: what faulted in published runs, until `sdrate recycle` prices it |
 //! | `duplicates.idx` | SDRs already billed (see `group::duplicates`), committed before publishing, counted once published |
 //! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
 //!
@@ -32,11 +33,15 @@ pub const PENDING: &str = "pending-sessions.jsonl";
 pub const CONSUMED: &str = "consumed.jsonl";
 /// The id of the last run whose output was published.
 pub const LAST_RUN: &str = "last-run";
+/// The suspense area: faulted SDRs, and faulted event-log rows, of every
+/// published run, until a recycle prices them.
+pub const SUSPENSE: &str = "suspense.sdr";
+pub const SUSPENSE_ROWS: &str = "suspense-events.csv";
 const LOCK: &str = "lock";
 const STAGED_DIR: &str = "staged";
 const STAGED_NOTE: &str = "STAGED";
 /// The files a staged state replaces.
-const STATE_FILES: [&str; 3] = [PENDING, CONSUMED, LAST_RUN];
+const STATE_FILES: [&str; 5] = [PENDING, CONSUMED, LAST_RUN, SUSPENSE, SUSPENSE_ROWS];
 
 /// An input file already rated by a published run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +115,44 @@ fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
         Ok(())
     };
     write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What the suspense area holds after a run: the files to concatenate.
+#[derive(Debug, Default)]
+pub struct Suspense {
+    pub sdrs: Vec<PathBuf>,
+    /// CSV files with the same header; the header is written once.
+    pub rows: Vec<PathBuf>,
+}
+
+/// Concatenates the existing files of `from` into `to`, flushed to disk;
+/// with `csv`, the header line of every file but the first is dropped.
+fn concat_files(from: &[PathBuf], to: &Path, csv: bool) -> Result<()> {
+    let mut w = BufWriter::new(
+        File::create(to).with_context(|| format!("cannot create {}", to.display()))?,
+    );
+    let mut header_written = false;
+    for f in from.iter().filter(|f| f.exists()) {
+        let bytes = fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let body = if csv {
+            let split = bytes
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |i| i + 1);
+            if !header_written {
+                w.write_all(&bytes[..split])?;
+                header_written = true;
+            }
+            &bytes[split..]
+        } else {
+            &bytes[..]
+        };
+        w.write_all(body)
+            .with_context(|| format!("cannot write {}", to.display()))?;
+    }
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()
+        .with_context(|| format!("cannot write {}", to.display()))
 }
 
 /// Makes renames and removals in `dir` durable.
@@ -212,6 +255,25 @@ impl StateDir {
         read_jsonl(&self.dir.join(CONSUMED), "a consumed-input entry")
     }
 
+    /// The suspense files that hold anything.
+    pub fn suspense_inputs(&self) -> Vec<PathBuf> {
+        let rows_of = |p: &Path| {
+            fs::read(p)
+                .map(|b| b.iter().filter(|c| **c == b'\n').count() > 1)
+                .unwrap_or(false)
+        };
+        let mut out = Vec::new();
+        let sdrs = self.dir.join(SUSPENSE);
+        if fs::metadata(&sdrs).is_ok_and(|m| m.len() > 0) {
+            out.push(sdrs);
+        }
+        let rows = self.dir.join(SUSPENSE_ROWS);
+        if rows_of(&rows) {
+            out.push(rows);
+        }
+        out
+    }
+
     /// The id of the last run whose output was published.
     pub fn last_run_id(&self) -> Option<String> {
         fs::read_to_string(self.dir.join(LAST_RUN))
@@ -228,6 +290,7 @@ impl StateDir {
         out: &Path,
         pending: &[Session],
         consumed: &[Consumed],
+        suspense: &Suspense,
     ) -> Result<()> {
         let staged = self.dir.join(STAGED_DIR);
         if staged.exists() {
@@ -238,6 +301,8 @@ impl StateDir {
             .with_context(|| format!("cannot create {}", staged.display()))?;
         write_jsonl(&staged.join(PENDING), pending)?;
         write_jsonl(&staged.join(CONSUMED), consumed)?;
+        concat_files(&suspense.sdrs, &staged.join(SUSPENSE), false)?;
+        concat_files(&suspense.rows, &staged.join(SUSPENSE_ROWS), true)?;
         let last = staged.join(LAST_RUN);
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&last)?;
