@@ -1212,15 +1212,15 @@ fn a_reconnect_within_the_same_second_keeps_the_time_with_sequence_numbers() {
 }
 
 #[test]
-#[ignore = "bug: group::assemble::sort_events puts a participant's join before their own leave at the same instant"]
 fn a_reconnect_within_the_same_second_keeps_the_time_without_sequence_numbers() {
     let t = tempfile::tempdir().unwrap();
     setup(t.path());
     write(t.path(), "rc.csv", &csv_log(&reconnect(false)));
     let run = rate(t.path(), &["rc.csv"], "out", None);
     assert_eq!(run.code, 0);
-    // Today p2 gets 600 s (6.00): the rejoin at 11:10 is sorted before the
-    // leave at 11:10, so it is a no-op and the leave ends p2's time.
+    // Regression: p2 was active at 11:10, so the leave comes before the
+    // rejoin of the same instant (it used to be the other way round, and
+    // p2 got 600 s, 6.00).
     assert_eq!(run.lines("participations.csv"), RECONNECT_ROWS);
 }
 

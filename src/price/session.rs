@@ -71,6 +71,33 @@ enum State {
     Left,
 }
 
+/// Order of events at one instant (without sequence numbers), given
+/// whether their participant was active just before.
+fn instant_rank(t: SessionEventType, active: bool) -> u8 {
+    use SessionEventType as T;
+    let arrival = matches!(t, T::Join | T::Resume | T::Logon);
+    let departure = matches!(t, T::Suspend | T::Leave | T::Logoff);
+    match t {
+        T::Start => 0,
+        T::End => 9,
+        _ if arrival => {
+            if active {
+                3
+            } else {
+                1
+            }
+        }
+        _ if departure => {
+            if active {
+                1
+            } else {
+                3
+            }
+        }
+        _ => 2,
+    }
+}
+
 /// Follows every participant through the session: active from start, join
 /// or resume until suspend, leave or end. Events the policy filters out
 /// change nothing; invitations and the like change no state but are kept
@@ -94,78 +121,100 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
     let mut starter = None;
     let mut events = Vec::new();
     let mut ended = false;
-    for e in &session.events {
-        if !policy.admits(e.event_type) || ended {
-            continue;
+    // Without sequence numbers, events of one instant are ordered by what
+    // each participant was doing just before: one who was active leaves
+    // before rejoining (a reconnect), one who was not joins before leaving.
+    let sequenced = session.events.iter().all(|e| e.sequence.is_some());
+    let evs = &session.events;
+    let mut i = 0;
+    while i < evs.len() {
+        let mut j = i + 1;
+        while !sequenced && j < evs.len() && evs[j].timestamp.0 == evs[i].timestamp.0 {
+            j += 1;
         }
-        events.push((
-            e.participant_id.clone(),
-            e.event_type,
-            e.provider_event.clone(),
-        ));
-        let p = people.entry(e.participant_id.clone()).or_insert_with(|| P {
-            part: Participation {
-                participant_id: e.participant_id.clone(),
-                role: String::new(),
-                billed_party: e.billed_party.clone(),
-                user_name: e.user_name.clone(),
-                marketing_company: None,
-                spans: Vec::new(),
-                first_join: e.timestamp,
-                last_leave: e.timestamp,
-                events_counted: 0,
-            },
-            state: State::Absent,
-            since: None,
-            joined: false,
-        });
-        p.part.events_counted += 1;
-        if p.part.role.is_empty()
-            && let Some(r) = &e.role
-        {
-            p.part.role = r.clone();
+        let mut group: Vec<&Event> = evs[i..j].iter().collect();
+        if group.len() > 1 {
+            group.sort_by_key(|e| {
+                let active = people
+                    .get(&e.participant_id)
+                    .is_some_and(|p| p.state == State::Active);
+                instant_rank(e.event_type, active)
+            });
         }
-        if p.part.marketing_company.is_none() {
-            p.part.marketing_company = e.marketing_company.clone();
-        }
-        let t = e.timestamp.0;
-        let activate = |p: &mut P| {
-            if p.state != State::Active {
-                if !p.joined {
-                    p.part.first_join = e.timestamp;
-                    p.joined = true;
+        i = j;
+        for e in group {
+            if !policy.admits(e.event_type) || ended {
+                continue;
+            }
+            events.push((
+                e.participant_id.clone(),
+                e.event_type,
+                e.provider_event.clone(),
+            ));
+            let p = people.entry(e.participant_id.clone()).or_insert_with(|| P {
+                part: Participation {
+                    participant_id: e.participant_id.clone(),
+                    role: String::new(),
+                    billed_party: e.billed_party.clone(),
+                    user_name: e.user_name.clone(),
+                    marketing_company: None,
+                    spans: Vec::new(),
+                    first_join: e.timestamp,
+                    last_leave: e.timestamp,
+                    events_counted: 0,
+                },
+                state: State::Absent,
+                since: None,
+                joined: false,
+            });
+            p.part.events_counted += 1;
+            if p.part.role.is_empty()
+                && let Some(r) = &e.role
+            {
+                p.part.role = r.clone();
+            }
+            if p.part.marketing_company.is_none() {
+                p.part.marketing_company = e.marketing_company.clone();
+            }
+            let t = e.timestamp.0;
+            let activate = |p: &mut P| {
+                if p.state != State::Active {
+                    if !p.joined {
+                        p.part.first_join = e.timestamp;
+                        p.joined = true;
+                    }
+                    p.state = State::Active;
+                    p.since = Some(t);
                 }
-                p.state = State::Active;
-                p.since = Some(t);
-            }
-        };
-        let deactivate = |p: &mut P, to: State| {
-            if let (State::Active, Some(s)) = (p.state, p.since) {
-                let secs = (t.timestamp() - s.timestamp()).max(0) as u64;
-                p.part.spans.push((s, secs));
-                p.part.last_leave = e.timestamp;
-            }
-            if p.state != State::Absent || to == State::Left {
-                p.state = to;
-            }
-            p.since = None;
-        };
-        match e.event_type {
-            T::Start => {
-                starter.get_or_insert_with(|| e.participant_id.clone());
-                activate(p);
-            }
-            T::Join => activate(p),
-            T::Resume if p.state == State::Suspended => activate(p),
-            T::Suspend if p.state == State::Active => deactivate(p, State::Suspended),
-            T::Leave => deactivate(p, State::Left),
-            T::End => {
-                for p in people.values_mut() {
-                    deactivate(p, State::Left);
+            };
+            let deactivate = |p: &mut P, to: State| {
+                if let (State::Active, Some(s)) = (p.state, p.since) {
+                    let secs = (t.timestamp() - s.timestamp()).max(0) as u64;
+                    p.part.spans.push((s, secs));
+                    p.part.last_leave = e.timestamp;
                 }
-                ended = true;
+                if p.state != State::Absent || to == State::Left {
+                    p.state = to;
+                }
+                p.since = None;
+            };
+            match e.event_type {
+                T::Start => {
+                    starter.get_or_insert_with(|| e.participant_id.clone());
+                    activate(p);
+                }
+                T::Join => activate(p),
+                T::Resume if p.state == State::Suspended => activate(p),
+                T::Suspend if p.state == State::Active => deactivate(p, State::Suspended),
+                T::Leave => deactivate(p, State::Left),
+                T::End => {
+                    for p in people.values_mut() {
+                        deactivate(p, State::Left);
+                    }
+                    ended = true;
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     // Nobody can still be active in a complete session, unless its last
