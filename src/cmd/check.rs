@@ -17,15 +17,7 @@ use crate::resolve::price_list::ListKind;
 use crate::resolve::{Customers, Owner, PriceList, PriceLists};
 
 pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    let lists = PriceLists::load_dir(&args.price_lists)?;
-    if lists.is_empty() {
-        return Err(Failure::Config(format!(
-            "no price lists found in {}",
-            args.price_lists.display()
-        ))
-        .into());
-    }
-    let customers = Customers::load(&args.customers)?;
+    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
     let warnings = cross_check(&lists, &customers);
     let text = report(
         &args.price_lists,

@@ -18,7 +18,6 @@ use crate::group::state::{
 use crate::pipeline::{self, Outputs, Summary, names};
 use crate::rate::Rater;
 use crate::read;
-use crate::resolve::{Customers, PriceLists};
 use crate::sdr::Timestamp;
 use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
 use crate::write::subscribers::Routing;
@@ -76,15 +75,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     if args.threads == Some(0) {
         return Err(Failure::Usage("--threads must be at least 1".into()).into());
     }
-    let lists = PriceLists::load_dir(&args.price_lists)?;
-    if lists.is_empty() {
-        return Err(Failure::Config(format!(
-            "no price lists found in {}",
-            args.price_lists.display()
-        ))
-        .into());
-    }
-    let customers = Customers::load(&args.customers)?;
+    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
     let routing = args.routing.as_deref().map(Routing::load).transpose()?;
     let inputs = read::expand_inputs(&args.inputs)?;

@@ -31,7 +31,6 @@ use crate::exit::Failure;
 use crate::pipeline::names;
 use crate::rate::{Outcome, Rater};
 use crate::read::{self, Framed, Reader};
-use crate::resolve::{Customers, PriceLists};
 use crate::sdr::{ServiceDetailRecord, ServicePricingModule, StatusIndicator, Timestamp};
 use crate::write::append_priced;
 use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
@@ -323,15 +322,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     if args.threads == Some(0) {
         return Err(Failure::Usage("--threads must be at least 1".into()).into());
     }
-    let lists = PriceLists::load_dir(&args.price_lists)?;
-    if lists.is_empty() {
-        return Err(Failure::Config(format!(
-            "no price lists found in {}",
-            args.price_lists.display()
-        ))
-        .into());
-    }
-    let customers = Customers::load(&args.customers)?;
+    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
     let inputs = expand(&args.inputs)?;
     let hashed = inputs

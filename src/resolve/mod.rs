@@ -14,6 +14,24 @@ use crate::sdr::StatusIndicator;
 pub use customers::{Customer, Customers};
 pub use price_list::{Owner, PriceList, PriceLists};
 
+/// Loads and checks the price lists and the customer registry: the first
+/// step of every command that prices. No list at all is a configuration
+/// error.
+pub fn load(
+    price_lists: &std::path::Path,
+    customers: &std::path::Path,
+) -> anyhow::Result<(PriceLists, Customers)> {
+    let lists = PriceLists::load_dir(price_lists)?;
+    if lists.is_empty() {
+        return Err(crate::exit::Failure::Config(format!(
+            "no price lists found in {}",
+            price_lists.display()
+        ))
+        .into());
+    }
+    Ok((lists, Customers::load(customers)?))
+}
+
 /// The lists that price one usage.
 #[derive(Debug, Clone)]
 pub struct Resolved<'a> {
