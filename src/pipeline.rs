@@ -591,6 +591,14 @@ impl SessionStage<'_> {
             out.participations
                 .write_all(bytes)
                 .with_context(|| write_err(names::PARTICIPATIONS))?;
+            if let Some(subs) = out.subscribers.as_mut() {
+                // Participation SDRs are priced SDRs too; decoding the bytes
+                // just written routes exactly what was billed.
+                let sdr = read::decode(bytes).map_err(|e| {
+                    anyhow::anyhow!("participation SDR of {} does not decode: {e}", priced.facts.session_id)
+                })?;
+                subs.route(&sdr, bytes)?;
+            }
             out.participation_report
                 .write_record(sessions::participation_row(priced, p))
                 .with_context(|| write_err(names::PARTICIPATION_REPORT))?;

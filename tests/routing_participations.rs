@@ -1,0 +1,46 @@
+//! Participation SDRs of multi-party sessions are priced SDRs: a routing
+//! file's subscribers get them like any other (issue 5, subscribers).
+
+use std::fs;
+
+use assert_cmd::Command;
+
+#[test]
+fn subscribers_receive_participation_sdrs() {
+    let t = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    fs::write(
+        t.path().join("routing.toml"),
+        r#"
+[[subscriber]]
+name = "games"
+format = "csv"
+services = ["GAME"]
+items = ["session_id", "customer", "individual_price", "currency"]
+"#,
+    )
+    .unwrap();
+    Command::cargo_bin("sdrate")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["-q", "rate", &format!("{root}/fixtures/game-events.jsonl")])
+        .args(["--out", "out", "--routing", "routing.toml"])
+        .args(["--price-lists", &format!("{root}/price_lists")])
+        .args(["--customers", &format!("{root}/price_lists/customers.csv")])
+        .assert()
+        .code(0);
+    // The seed's game at 1.20 a minute shared (docs/sessions.md): p1 pays
+    // 1.20 + 30 × 1.20 / 3 = 13.20; p2 30 × 0.40 + 15 × 0.60 = 21.00; p3 the
+    // same plus 0.50 for a completed level.
+    assert_eq!(
+        fs::read_to_string(t.path().join("out/subscribers/games.csv")).unwrap(),
+        "session_id,customer,individual_price,currency\n\
+         game-20261122-0200,C00734,13.20,SEK\n\
+         game-20261122-0200,C00002,21.00,SEK\n\
+         game-20261122-0200,C00003,21.50,SEK\n"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(t.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["routing"]["by_subscriber"]["games"], 3);
+    assert_eq!(summary["routing"]["discarded"], 0);
+}
