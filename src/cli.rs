@@ -155,7 +155,8 @@ pub struct RateArgs {
     /// State directory, for unattended production runs: sessions still
     /// open wait here for the next run, inputs already rated are skipped,
     /// and a lock keeps two runs apart. Give the same directory to every
-    /// nightly run. Without it a run keeps no state and replaces OUT.
+    /// nightly run. Without it a run keeps no state and replaces OUT if OUT
+    /// holds an earlier output (never a directory that is not one).
     #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
     pub state: Option<PathBuf>,
     /// Rate inputs again even if a published run already consumed them.

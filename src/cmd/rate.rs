@@ -30,6 +30,7 @@ fn run_id(
     customers: &InputFile,
     pricing_time: &str,
     dry_run: bool,
+    routing: Option<&InputFile>,
 ) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for i in inputs {
@@ -43,6 +44,12 @@ fn run_id(
     h.update(customers.hash.as_bytes());
     h.update(pricing_time.as_bytes());
     h.update(&[u8::from(dry_run)]);
+    // The subscribers' outputs depend on the routing file: another one is
+    // another run (and a run without one keeps the id it always had).
+    if let Some(r) = routing {
+        h.update(b"\0routing");
+        h.update(r.hash.as_bytes());
+    }
     format!("{:016x}", h.digest())
 }
 
@@ -78,6 +85,11 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
     let routing = args.routing.as_deref().map(Routing::load).transpose()?;
+    let routing_hash = args
+        .routing
+        .as_deref()
+        .map(publish::hash_file)
+        .transpose()?;
     let inputs = read::expand_inputs(&args.inputs)?;
 
     // The state directory is locked for the whole run and settled first:
@@ -138,10 +150,11 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         &customers_hash,
         &pricing_time.to_rfc3339(),
         args.dry_run,
+        routing_hash.as_ref(),
     );
     if published_run_id(&args.out).as_deref() == Some(id.as_str()) {
         eprintln!(
-            "sdrate: {} already holds run {id} (same inputs, price lists and pricing time): nothing to do",
+            "sdrate: {} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",
             args.out.display()
         );
         return Ok(ExitCode::SUCCESS);

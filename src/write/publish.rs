@@ -5,7 +5,8 @@
 //! last, and only then renames the directory into place. A run killed at
 //! any moment leaves either nothing under NAME or a complete output with
 //! its manifest: never a partial output that looks complete. A leftover
-//! partial directory is removed by the next run.
+//! partial directory (or `.NAME.old`, the output being replaced by a run
+//! without a state directory) is removed by the next run.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -106,14 +107,28 @@ fn sync_tree(dir: &Path) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Whether a run may replace `out`: a directory holding a published
+/// output (its manifest), or an empty one.
+fn is_replaceable(out: &Path) -> bool {
+    out.is_dir()
+        && (out.join(MANIFEST).is_file()
+            || fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_none()))
+}
+
 impl Staging {
     /// Starts writing the output for `out`. With `replace` false, an
     /// existing `out` is an error: a published run is never overwritten.
+    /// With `replace` true, an existing `out` must be an earlier output
+    /// (with its manifest) or empty: anything else is an error too.
     pub fn begin(out: &Path, replace: bool) -> Result<Self> {
         let partial = partial_path(out)?;
-        if partial.exists() {
-            fs::remove_dir_all(&partial)
-                .with_context(|| format!("cannot remove {}", partial.display()))?;
+        // Leftovers of a run killed while writing, or while replacing
+        // its output (between moving the old one aside and renaming).
+        for leftover in [&partial, &partial.with_extension("old")] {
+            if leftover.exists() {
+                fs::remove_dir_all(leftover)
+                    .with_context(|| format!("cannot remove {}", leftover.display()))?;
+            }
         }
         if out.exists() && !replace {
             let what = match published_run_id(out) {
@@ -122,6 +137,16 @@ impl Staging {
             };
             return Err(Failure::Usage(format!(
                 "output directory {} {what}; published output is never overwritten: give a new --out",
+                out.display()
+            ))
+            .into());
+        }
+        // Replacing removes everything under `out`: only ever an earlier
+        // sdrate output (or an empty directory), never a directory of
+        // other things named by mistake.
+        if replace && out.exists() && !is_replaceable(out) {
+            return Err(Failure::Usage(format!(
+                "{} exists and is not an sdrate output (no {MANIFEST}); it is never replaced: give a new --out",
                 out.display()
             ))
             .into());
