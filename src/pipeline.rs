@@ -595,7 +595,10 @@ impl SessionStage<'_> {
                 // Participation SDRs are priced SDRs too; decoding the bytes
                 // just written routes exactly what was billed.
                 let sdr = read::decode(bytes).map_err(|e| {
-                    anyhow::anyhow!("participation SDR of {} does not decode: {e}", priced.facts.session_id)
+                    anyhow::anyhow!(
+                        "participation SDR of {} does not decode: {e}",
+                        priced.facts.session_id
+                    )
                 })?;
                 subs.route(&sdr, bytes)?;
             }

@@ -31,6 +31,7 @@ fn run_id(
     pricing_time: &str,
     dry_run: bool,
     routing: Option<&InputFile>,
+    args: &RateArgs,
 ) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for i in inputs {
@@ -50,6 +51,13 @@ fn run_id(
         h.update(b"\0routing");
         h.update(r.hash.as_bytes());
     }
+    // The duplicate index tells runs apart by id: every option that
+    // changes what a run bills is part of it. (Two runs with one id make
+    // the same billing decisions, so one standing in for the other in the
+    // index bills nothing twice and loses nothing.)
+    h.update(b"\0run");
+    h.update(&[u8::from(args.force), u8::from(args.recycle)]);
+    h.update(&args.duplicate_window.to_le_bytes());
     format!("{:016x}", h.digest())
 }
 
@@ -94,7 +102,11 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
 
     // The state directory is locked for the whole run and settled first:
     // a run killed earlier is rolled forward or back before we look.
-    let state = args.state.as_deref().map(StateDir::open).transpose()?;
+    let state = match (&args.state, args.dry_run) {
+        (Some(dir), false) => Some(StateDir::open(dir)?),
+        (Some(dir), true) => Some(StateDir::open_for_dry_run(dir)?),
+        (None, _) => None,
+    };
     if let Some(note) = state.as_ref().and_then(|s| s.recovered.as_deref())
         && !args.verbosity.is_quiet()
     {
@@ -151,6 +163,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         &pricing_time.to_rfc3339(),
         args.dry_run,
         routing_hash.as_ref(),
+        args,
     );
     if published_run_id(&args.out).as_deref() == Some(id.as_str()) {
         eprintln!(

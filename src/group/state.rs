@@ -167,6 +167,24 @@ impl StateDir {
     /// that did not finish. Another run holding the lock is an error with
     /// exit code 5.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, true)
+    }
+
+    /// Opens for a dry run: locked, but a run that did not finish is not
+    /// settled (that would change the state); such a directory is an
+    /// error asking for the real run first.
+    pub fn open_for_dry_run(dir: &Path) -> Result<Self> {
+        if dir.join(STAGED_NOTE).exists() {
+            return Err(Failure::Usage(format!(
+                "the state directory {} holds a run that did not finish; a dry run changes no state, so run the real command (or `sdrate recycle`) first",
+                dir.display()
+            ))
+            .into());
+        }
+        Self::open_with(dir, false)
+    }
+
+    fn open_with(dir: &Path, settle: bool) -> Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create state directory {}", dir.display()))?;
         let lock_path = dir.join(LOCK);
@@ -194,7 +212,9 @@ impl StateDir {
             _lock: lock,
             recovered: None,
         };
-        state.recover()?;
+        if settle {
+            state.recover()?;
+        }
         Ok(state)
     }
 
