@@ -1146,6 +1146,11 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
     assert_eq!(d.code, 2, "{}", d.stderr);
     assert!(d.stderr.contains("published billing run"), "{}", d.stderr);
     assert_same_tree(&tree(&dir.join("billed")), &billed_before, "billed");
+    // Nor does a run without a state directory replace it.
+    let d = rate_shipped(dir, &["b.sdr"], &["--out", "billed"]);
+    assert_eq!(d.code, 2, "{}", d.stderr);
+    assert!(d.stderr.contains("billing run's output"), "{}", d.stderr);
+    assert_same_tree(&tree(&dir.join("billed")), &billed_before, "billed");
     assert_same_tree(&tree(&dir.join("state")), &state_before, "state");
     assert_eq!(leftovers(dir), Vec::<String>::new());
 }

@@ -253,6 +253,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         run_id: &id,
         dry_run: args.dry_run,
+        billing: state.is_some() && !args.dry_run,
         inputs: &hashed,
         skipped_inputs: &skipped,
         price_lists: &list_revisions,

@@ -405,6 +405,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         run_id: &id,
         dry_run: false,
+        billing: false,
         inputs: &hashed,
         skipped_inputs: &[],
         price_lists: &list_revisions,

@@ -42,6 +42,9 @@ pub struct Manifest<'a, S: Serialize> {
     pub sdrate_version: &'static str,
     pub run_id: &'a str,
     pub dry_run: bool,
+    /// A billing run with a state directory: its output is never replaced.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub billing: bool,
     pub inputs: &'a [InputFile],
     /// Inputs a published run had already consumed; not rated again.
     pub skipped_inputs: &'a [InputFile],
@@ -110,8 +113,19 @@ fn sync_tree(dir: &Path) -> Result<()> {
 /// Whether a run may replace `out`: a directory holding a published
 /// output (its manifest), or an empty one.
 fn is_replaceable(out: &Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        billing: bool,
+    }
+    let manifest = out.join(MANIFEST);
+    let billing = fs::read(&manifest)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Head>(&b).ok())
+        .is_some_and(|h| h.billing);
     out.is_dir()
-        && (out.join(MANIFEST).is_file()
+        && !billing
+        && (manifest.is_file()
             || fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_none()))
 }
 
@@ -146,7 +160,7 @@ impl Staging {
         // other things named by mistake.
         if replace && out.exists() && !is_replaceable(out) {
             return Err(Failure::Usage(format!(
-                "{} exists and is not an sdrate output (no {MANIFEST}); it is never replaced: give a new --out",
+                "{} exists and is not a report sdrate may replace (it holds a billing run's output, or is not an sdrate output: no {MANIFEST}); give a new --out",
                 out.display()
             ))
             .into());
