@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::price::{self, Quantity};
+use crate::price::{self, Quantity, interact};
 use crate::resolve::price_list::Per;
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
 use crate::sdr::*;
@@ -63,10 +63,35 @@ struct UsageItem<'a> {
 
 /// Attributes a charge's `when` table can match, looked up by ASN.1 name.
 fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<String> {
+    // Items of the usage module itself first.
+    match name {
+        "dialledNumber" => return Some(sum.dialled_number.clone()),
+        "userIdentifier" => return sum.user_identifier.clone(),
+        "providerIdentifier" => return Some(sum.provider_identifier.clone()),
+        "chargedParticipant" => return sum.charged_participant.clone(),
+        "marketingCompany" => return Some(sum.marketing_company.clone()),
+        _ => {}
+    }
     let part = match &sum.service_specific {
         ServiceSpecificPart::Known(p) => p,
         ServiceSpecificPart::Unknown { .. } => return None,
     };
+    if let ServicePart::VirtualPrivateNetwork(v) = part {
+        let s = match name {
+            "privateNumberA" => &v.private_number_a,
+            "publicNumberA" => &v.public_number_a,
+            "privateNumberB" => &v.private_number_b,
+            "publicNumberB" => &v.public_number_b,
+            "terminatingLineIdentity" => &v.terminating_line_identity,
+            "costDistributionCode" => &v.cost_distribution_code,
+            "companyIdentifier" => &v.company_identifier,
+            "accountNumber" => &v.account_number,
+            _ => &None,
+        };
+        if s.is_some() {
+            return s.clone();
+        }
+    }
     match (part, name) {
         (ServicePart::VirtualPrivateNetwork(v), "callType") => v.call_type.map(|x| x.to_string()),
         (ServicePart::VirtualPrivateNetwork(v), "typeOfAccess") => {
@@ -358,21 +383,83 @@ impl Rater {
             };
             // A charge is priced with the rate periods of the list that
             // holds it.
-            let (chosen_charge, chosen_calendar) = r
+            let chosen_charge = r
                 .chosen
                 .charge_for(u.item, access_form.as_deref(), &attrs)
-                .map_or((base_charge, &r.base.calendar), |c| (c, &r.chosen.calendar));
+                .unwrap_or(base_charge);
             let err = |e: price::PriceError| technical(e.to_string());
             let basic_raw =
                 price::amount(base_charge, u.quantity, &u.at, &r.base.calendar).map_err(err)?;
-            let mut individual_raw =
-                price::amount(chosen_charge, u.quantity, &u.at, chosen_calendar).map_err(err)?;
-            if let Some(d) = r.chosen.def.discount_percent {
-                let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
-                individual_raw = individual_raw
-                    .checked_mul(keep)
-                    .ok_or_else(|| technical("arithmetic overflow applying a discount".into()))?;
-            }
+            // The individual amount under the chosen list (discount
+            // applied, unrounded), with the attributes as given.
+            let list_amount = |attrs: &dyn Fn(&str) -> Option<String>| {
+                let found = r
+                    .chosen
+                    .charge_for(u.item, access_form.as_deref(), attrs)
+                    .map(|c| (c, &r.chosen.calendar))
+                    .or_else(|| {
+                        r.base
+                            .charge_for(u.item, access_form.as_deref(), attrs)
+                            .map(|c| (c, &r.base.calendar))
+                    });
+                let Some((charge, calendar)) = found else {
+                    return Ok(None);
+                };
+                let raw = price::amount(charge, u.quantity, &u.at, calendar)?;
+                match r.chosen.def.discount_percent {
+                    None => Ok(Some(raw)),
+                    Some(d) => {
+                        let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                        raw.checked_mul(keep)
+                            .map(Some)
+                            .ok_or_else(|| price::PriceError::Overflow(u.item.to_owned()))
+                    }
+                }
+            };
+            // Pricing components registered for the subscriber, if any.
+            let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
+            let components = self.lists.interactions.applicable(
+                &sum.service_feature_code,
+                &r.customer.customer_id,
+                &sum.marketing_company,
+                r.customer.group.as_deref(),
+                own_lists_allowed,
+                q.time_of_use,
+            );
+            let (individual_raw, table, revision, info) = match components {
+                None => (
+                    list_amount(&attrs).map_err(err)?.unwrap_or_default(),
+                    &r.chosen.def.id,
+                    r.chosen.def.revision,
+                    u.item.to_owned(),
+                ),
+                Some(app) => {
+                    let usage = interact::Usage {
+                        item: u.item,
+                        quantity: u.quantity,
+                        at: &u.at,
+                        attrs: &attrs,
+                    };
+                    let applied =
+                        interact::apply(&self.lists.interactions, &app, &usage, &list_amount)
+                            .map_err(|f| match f {
+                                interact::Failed::Price(e) => err(e),
+                                interact::Failed::Component(detail) => Unresolved {
+                                    status: StatusIndicator::UnableToLocatePriceTable,
+                                    detail: format!(
+                                        "profile {} r{}: {detail}",
+                                        app.profile.id, app.profile.revision
+                                    ),
+                                },
+                            })?;
+                    (
+                        applied.amount,
+                        &app.profile.id,
+                        app.profile.revision,
+                        applied.bill_information(u.item),
+                    )
+                }
+            };
             let basic = r.base.def.rounding.apply(basic_raw);
             let individual = r.chosen.def.rounding.apply(individual_raw);
             // Decimal's `+` panics on overflow; an overflow is a fault.
@@ -397,9 +484,9 @@ impl Rater {
                 },
                 basic_price: amount(basic)?,
                 individual_price: Some(amount(individual)?),
-                price_table_identifier: r.chosen.def.id.clone(),
-                price_table_revision: r.chosen.def.revision,
-                bill_information: Some(u.item.to_owned()),
+                price_table_identifier: table.clone(),
+                price_table_revision: revision,
+                bill_information: Some(info),
                 status_indicator: StatusIndicator::Priced,
                 unknown_items: None,
             });

@@ -47,10 +47,10 @@ fn main_job_on_the_shipped_fixtures_accounts_for_every_record() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     let s = summary(&out);
     let n = |k: &str| s[k].as_u64().unwrap();
-    assert_eq!(n("records_read"), 45);
+    assert_eq!(n("records_read"), 51);
     assert_eq!(
         n("priced") + n("price_requests") + n("not_priced") + n("session_events") + n("faulted"),
-        45
+        51
     );
     assert_eq!(
         [
@@ -60,10 +60,10 @@ fn main_job_on_the_shipped_fixtures_accounts_for_every_record() {
             n("session_events"),
             n("faulted")
         ],
-        [21, 2, 2, 17, 3]
+        [27, 2, 2, 17, 3]
     );
     assert_eq!(s["accounting_identity_holds"], true);
-    assert!(r.stderr.contains("45 records read"), "{}", r.stderr);
+    assert!(r.stderr.contains("51 records read"), "{}", r.stderr);
 }
 
 #[test]

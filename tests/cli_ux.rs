@@ -82,11 +82,13 @@ fn check_reports_the_shipped_price_lists_and_customers() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stderr, "", "no warnings on the shipped data");
     let lists = Path::new(ROOT).join("price_lists");
-    let total = toml_files(&lists);
+    // profiles/ holds profiles, components and rules, not price lists.
+    let profiles = lists.join("profiles");
+    let total = toml_files(&lists) - toml_files(&profiles);
     let mut services = 0;
     for entry in fs::read_dir(&lists).unwrap() {
         let dir = entry.unwrap().path();
-        if !dir.is_dir() {
+        if !dir.is_dir() || dir == profiles {
             continue;
         }
         services += 1;
@@ -116,6 +118,18 @@ fn check_reports_the_shipped_price_lists_and_customers() {
         r.stdout
     );
     assert_eq!(row(&r.stdout, "all").last().unwrap(), &total.to_string());
+    // The shipped profiles, components and rules (docs/interactions.md).
+    assert!(
+        r.stdout.contains(
+            "profiles in price_lists/profiles: 5 components, 6 rules, 5 profile revisions\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        row(&r.stdout, "best-price")[1..],
+        ["vpn-onnet-offnet,list", "lowest", "precedence", "next"]
+    );
     // One revision line per file, each with its validity.
     let revision_lines = r
         .stdout

@@ -199,6 +199,7 @@ golden!(
     satm,
     vcc,
     vpn,
+    vpn_profiles,
 );
 
 fn names_in(dir: &Path, ext: &str) -> Vec<String> {

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 
 const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
 
-/// Rates inputs from the repository (the fixtures: 45 SDRs and 12 + 10
+/// Rates inputs from the repository (the fixtures: 51 SDRs and 12 + 10
 /// event-log rows, of which 3 SDRs and 1 row fault) into `out`, with
 /// extra options.
 fn rate(dir: &Path, inputs: &[&str], out: &str, extra: &[&str]) -> (i32, String) {
@@ -34,7 +34,7 @@ fn rate(dir: &Path, inputs: &[&str], out: &str, extra: &[&str]) -> (i32, String)
 #[test]
 fn fault_thresholds_turn_faults_into_exit_6() {
     let t = tempfile::tempdir().unwrap();
-    // 4 faults of 45 + 22 = 67 records and rows: 5.97 %.
+    // 4 faults of 51 + 22 = 73 records and rows: 5.48 %.
     let (code, err) = rate(t.path(), &["fixtures/"], "a", &["--max-faults", "4"]);
     assert_eq!(code, 1, "4 faults are within --max-faults 4: {err}");
     let (code, err) = rate(t.path(), &["fixtures/"], "b", &["--max-faults", "3"]);
@@ -42,9 +42,9 @@ fn fault_thresholds_turn_faults_into_exit_6() {
     assert!(err.contains("4 faults, more than --max-faults 3"), "{err}");
     let (code, err) = rate(t.path(), &["fixtures/"], "c", &["--max-fault-share", "6"]);
     assert_eq!(code, 1, "{err}");
-    let (code, err) = rate(t.path(), &["fixtures/"], "d", &["--max-fault-share", "5.9"]);
+    let (code, err) = rate(t.path(), &["fixtures/"], "d", &["--max-fault-share", "5.4"]);
     assert_eq!(code, 6, "{err}");
-    assert!(err.contains("faults are 5.97% of 67"), "{err}");
+    assert!(err.contains("faults are 5.48% of 73"), "{err}");
     // The output is published all the same: the threshold is a verdict.
     assert!(t.path().join("d/manifest.json").exists());
 }

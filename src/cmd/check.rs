@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use crate::cli::{CheckArgs, Verbosity};
 use crate::exit::Failure;
 use crate::resolve::price_list::ListKind;
+use crate::resolve::profile::{self, Interactions};
 use crate::resolve::{Customers, Owner, PriceList, PriceLists};
 
 pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
@@ -224,6 +225,8 @@ fn report(
     }
     out.push_str(&table(&rows, &[]));
 
+    interactions_report(&mut out, lists_dir, &lists.interactions);
+
     let mut groups: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for c in customers.iter() {
         *groups
@@ -254,6 +257,81 @@ fn report(
         }
     );
     out
+}
+
+/// Profiles, components and rules (`profiles/`), when there are any.
+fn interactions_report(out: &mut String, lists_dir: &Path, i: &Interactions) {
+    if i.is_empty() && i.components().next().is_none() {
+        return;
+    }
+    let rules: Vec<_> = i.rules().collect();
+    let _ = writeln!(
+        out,
+        "\nprofiles in {}: {}, {}, {}\n",
+        lists_dir.join(profile::DIR).display(),
+        plural(i.components().count(), "component"),
+        plural(rules.len(), "rule"),
+        plural(i.profiles().len(), "profile revision"),
+    );
+    let mut rows = vec![
+        [
+            "profile",
+            "rev",
+            "owner",
+            "valid from",
+            "valid to",
+            "service",
+            "components",
+            "rule",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for p in i.profiles() {
+        for (service, components) in &p.triggers {
+            let rule = i
+                .rules()
+                .find(|r| {
+                    r.order.len() == components.len()
+                        && components.iter().all(|c| r.order.contains(c))
+                })
+                .map_or("-".into(), |r| r.name.clone());
+            rows.push(vec![
+                p.id.clone(),
+                format!("r{}", p.revision),
+                p.owner(),
+                p.valid_from.to_rfc3339(),
+                p.valid_to.map_or("-".into(), |t| t.to_rfc3339()),
+                service.clone(),
+                components.join(","),
+                rule,
+            ]);
+        }
+    }
+    out.push_str(&table(&rows, &[]));
+    out.push('\n');
+    let mut rows = vec![
+        [
+            "rule",
+            "order (precedence)",
+            "combine",
+            "conflict",
+            "on failure",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let word = |x: &dyn std::fmt::Debug| format!("{x:?}").to_lowercase();
+    for r in &rules {
+        rows.push(vec![
+            r.name.clone(),
+            r.order.join(","),
+            word(&r.combine),
+            word(&r.conflict),
+            word(&r.on_failure),
+        ]);
+    }
+    out.push_str(&table(&rows, &[]));
 }
 
 /// What loads but will fault usage or never apply, sorted, one line each.
@@ -322,6 +400,24 @@ fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
             "customer `{customer}` is not in the customer registry: its customer lists apply to nobody ({})",
             names(ids)
         ));
+    }
+    for p in lists.interactions.profiles() {
+        if let Some(c) = &p.customer
+            && customers.get(c).is_none()
+        {
+            warnings.push(format!(
+                "customer `{c}` is not in the customer registry: profile {} r{} applies to nobody",
+                p.id, p.revision
+            ));
+        }
+        for service in p.triggers.keys() {
+            if !lists.knows_service(service) {
+                warnings.push(format!(
+                    "profile {} r{} registers components for `{service}`, which no basic list prices",
+                    p.id, p.revision
+                ));
+            }
+        }
     }
     warnings
 }

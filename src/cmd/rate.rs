@@ -37,11 +37,7 @@ fn run_id(
     for i in inputs {
         h.update(i.hash.as_bytes());
     }
-    h.update(b"\0lists");
-    for l in lists {
-        h.update(l.id.as_bytes());
-        h.update(&l.revision.to_le_bytes());
-    }
+    publish::hash_list_revisions(&mut h, lists);
     h.update(customers.hash.as_bytes());
     h.update(pricing_time.as_bytes());
     h.update(&[u8::from(dry_run)]);
@@ -144,14 +140,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             }
         }
     }
-    let list_revisions: Vec<ListRevision> = lists
-        .all()
-        .map(|l| ListRevision {
-            id: l.def.id.clone(),
-            revision: l.def.revision,
-            path: l.path.display().to_string(),
-        })
-        .collect();
+    let list_revisions: Vec<ListRevision> = publish::list_revisions(&lists);
     // Every input named counts, rated or skipped: the same command run
     // again after it published gets the same id, and finds it done.
     let mut named: Vec<InputFile> = hashed.iter().chain(&skipped).cloned().collect();

@@ -271,11 +271,7 @@ fn run_id(
     for i in inputs {
         h.update(i.hash.as_bytes());
     }
-    h.update(b"\0lists");
-    for l in lists {
-        h.update(l.id.as_bytes());
-        h.update(&l.revision.to_le_bytes());
-    }
+    publish::hash_list_revisions(&mut h, lists);
     h.update(customers.hash.as_bytes());
     h.update(pricing_time.as_bytes());
     h.update(b"\0as-of");
@@ -329,14 +325,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         .iter()
         .map(|i| publish::hash_file(&i.path))
         .collect::<Result<Vec<_>>>()?;
-    let list_revisions: Vec<ListRevision> = lists
-        .all()
-        .map(|l| ListRevision {
-            id: l.def.id.clone(),
-            revision: l.def.revision,
-            path: l.path.display().to_string(),
-        })
-        .collect();
+    let list_revisions: Vec<ListRevision> = publish::list_revisions(&lists);
     let as_of_text = as_of.map(|t| t.to_rfc3339());
     let id = run_id(
         &hashed,

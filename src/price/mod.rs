@@ -4,6 +4,7 @@
 //! the money is rounded once per priced item by the caller, with the list's
 //! named rounding strategy. Every step is checked for overflow.
 
+pub mod interact;
 pub mod period;
 pub mod session;
 

@@ -5,6 +5,7 @@
 pub mod customers;
 pub mod policy;
 pub mod price_list;
+pub mod profile;
 
 use std::sync::Arc;
 

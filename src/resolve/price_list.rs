@@ -18,6 +18,7 @@ use serde::{Deserialize, Deserializer};
 use crate::exit::Failure;
 use crate::price::period::{Calendar, HOLIDAY_BIT, Rule};
 use crate::resolve::policy::{Measure, SessionPolicy};
+use crate::resolve::profile::{self, Interactions};
 
 /// A decimal read from a TOML string only: `"0.45"`, never `0.45`, so no
 /// float ever touches a price.
@@ -379,6 +380,9 @@ pub struct PriceLists {
     /// Cost lists: service, then provider.
     cost: BTreeMap<String, BTreeMap<String, Revisions>>,
     count: usize,
+    /// Subscriber profiles, pricing components and interaction rules
+    /// (the `profiles/` sub-directory).
+    pub interactions: Interactions,
 }
 
 fn config_error(
@@ -403,7 +407,8 @@ impl PriceLists {
     /// them; the first problem stops the load.
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let mut files = Vec::new();
-        collect_toml(dir, &mut files)
+        let profiles = dir.join(profile::DIR);
+        collect_toml(dir, &profiles, &mut files)
             .with_context(|| format!("cannot read price lists in {}", dir.display()))?;
         files.sort();
         let mut sources = Vec::new();
@@ -412,7 +417,9 @@ impl PriceLists {
                 .with_context(|| format!("cannot read price list {}", f.display()))?;
             sources.push((f, src));
         }
-        Self::from_sources(sources)
+        let mut lists = Self::from_sources(sources)?;
+        lists.interactions = Interactions::load_dir(&profiles)?;
+        Ok(lists)
     }
 
     /// Loads lists from (path, text) pairs.
@@ -613,11 +620,15 @@ fn valid_at<'a>(
         .max_by_key(|l| (l.def.valid_from, l.def.revision))
 }
 
-fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every `*.toml` under `dir` except those under `skip` (profiles).
+fn collect_toml(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
+        if p == skip {
+            continue;
+        }
         if p.is_dir() {
-            collect_toml(&p, out)?;
+            collect_toml(&p, skip, out)?;
         } else if p.extension().is_some_and(|x| x == "toml") {
             out.push(p);
         }

@@ -34,6 +34,53 @@ pub struct ListRevision {
     pub id: String,
     pub revision: u16,
     pub path: String,
+    /// Hash of the text, where the revision alone does not pin the
+    /// content (the components and rules of `profiles/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// What of the price-list directory a run used, for its manifest and its
+/// id: every list revision, every profile revision, and a hash of the
+/// profile files (components and rules carry no revision).
+pub fn list_revisions(lists: &crate::resolve::PriceLists) -> Vec<ListRevision> {
+    let mut v: Vec<ListRevision> = lists
+        .all()
+        .map(|l| ListRevision {
+            id: l.def.id.clone(),
+            revision: l.def.revision,
+            path: l.path.display().to_string(),
+            digest: None,
+        })
+        .collect();
+    let interactions = &lists.interactions;
+    if !interactions.is_empty() {
+        v.extend(interactions.profiles().iter().map(|p| ListRevision {
+            id: p.id.clone(),
+            revision: p.revision,
+            path: p.path.display().to_string(),
+            digest: None,
+        }));
+        v.push(ListRevision {
+            id: "profiles, components and rules".into(),
+            revision: 0,
+            path: crate::resolve::profile::DIR.into(),
+            digest: Some(format!("{:032x}", interactions.digest())),
+        });
+    }
+    v
+}
+
+/// Feeds what identifies the price lists used into a run id's hash.
+pub fn hash_list_revisions(h: &mut xxhash_rust::xxh3::Xxh3, lists: &[ListRevision]) {
+    h.update(b"\0lists");
+    for l in lists {
+        h.update(l.id.as_bytes());
+        h.update(&l.revision.to_le_bytes());
+        if let Some(d) = &l.digest {
+            h.update(d.as_bytes());
+        }
+    }
 }
 
 /// Written last: its presence says the output is complete.
