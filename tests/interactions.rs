@@ -805,3 +805,139 @@ fn the_shipped_profiles_price_the_shipped_fixture_as_documented() {
         ]
     );
 }
+
+const CONF_BASIC: &str = r#"
+id = "conf-basic"
+revision = 1
+kind = "basic"
+service = "CONF"
+valid_from = "2026-01-01T00:00:00+01:00"
+items = ["entry", "usage"]
+
+[session.roles]
+organiser = ["entry", "usage"]
+"*" = ["usage"]
+
+[[session.rule]]
+item = "entry"
+measure = "entry-fee"
+counts = ["organiser", "participant"]
+
+[[session.rule]]
+item = "usage"
+measure = "active-time"
+"#;
+
+const CONF_BASE: &str = r#"
+id = "conf-acme"
+revision = 1
+kind = "base"
+service = "CONF"
+based_on = "conf-basic"
+marketing_company = "acme"
+valid_from = "2026-01-01T00:00:00+01:00"
+currency = "SEK"
+vat_percent = "25"
+
+[[charge]]
+item = "entry"
+per = "event"
+price = "1.00"
+
+[[charge]]
+item = "usage"
+per = "duration"
+price = "0.60"
+"#;
+
+#[test]
+fn components_registered_for_a_session_service_price_each_participation() {
+    // K1 organises a conference that K3 joins for 10 minutes; K1 stays 20.
+    // The list: K1's entry fee 2 x 1.00 = 2.00 and usage 20 x 0.60 =
+    // 12.00; K3's usage 10 x 0.60 = 6.00. K1's profile registers for CONF a
+    // per-joiner surcharge of 0.50 on the entry fee only, then a prepaid
+    // conversion: entry 2.00 + 2 x 0.50 = 3.00, +20 % = 3.60; usage 12.00
+    // (the surcharge does not take part), +20 % = 14.40. K3 has no profile.
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let components = format!(
+        "{COMPONENTS}\n[[component]]\nid = \"joiner\"\nkind = \"charge\"\nitems = [\"entry\"]\nper = \"event\"\nprice = \"0.50\"\n"
+    );
+    setup(
+        d,
+        "[[rule]]\norder = [\"list\", \"joiner\", \"pre\"]\ncombine = \"sum\"\n",
+        r#"
+[[profile]]
+id = "k1-conf"
+revision = 1
+marketing_company = "acme"
+customer = "K1"
+valid_from = "2026-01-01T00:00:00+01:00"
+trigger = [{ service = "CONF", components = ["list", "joiner", "pre"] }]
+"#,
+    );
+    fs::write(d.join("lists/profiles/components.toml"), components).unwrap();
+    fs::write(d.join("lists/conf-basic.toml"), CONF_BASIC).unwrap();
+    fs::write(d.join("lists/conf-acme.toml"), CONF_BASE).unwrap();
+    fs::write(
+        d.join("events.csv"),
+        "session_id,service,category,event_type,timestamp,participant_id,user_name,billed_party,role,sequence,provider,parameters
+s1,CONF,sessionRelated,start,2026-11-20T10:00:00+01:00,p1,anna,K1,organiser,1,prov,
+s1,CONF,participantRelated,join,2026-11-20T10:00:00+01:00,p2,bo,K3,participant,2,prov,
+s1,CONF,participantRelated,leave,2026-11-20T10:10:00+01:00,p2,bo,K3,participant,3,prov,
+s1,CONF,participantRelated,leave,2026-11-20T10:20:00+01:00,p1,anna,K1,organiser,4,prov,
+s1,CONF,sessionRelated,end,2026-11-20T10:20:00+01:00,p1,anna,K1,organiser,5,prov,
+",
+    )
+    .unwrap();
+    let (code, err) = rate(d, "events.csv", "out");
+    assert_eq!(code, 0, "{err}");
+    let csv = fs::read_to_string(d.join("out/participations.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // participant, basic, individual, price table, revision, lines
+    let cells: Vec<[&str; 6]> = rows
+        .iter()
+        .map(|r| [r[2], r[11], r[12], r[14], r[15], r[16]])
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            [
+                "p1",
+                "14.00",
+                "18.00",
+                "k1-conf",
+                "1",
+                "entry=3.60;usage=14.40"
+            ],
+            ["p2", "6.00", "6.00", "conf-acme", "1", "usage=6.00"],
+        ],
+        "{csv}"
+    );
+    // The participation SDR says what the components did.
+    let o = Command::cargo_bin("sdrate")
+        .unwrap()
+        .arg("inspect")
+        .arg(d.join("out/participations.sdr"))
+        .output()
+        .unwrap();
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    let info: Vec<&str> = first["sdr"]["servicePricingModules"][0]["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["billInformation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        info,
+        [
+            "entry: rule list+joiner+pre; list 2 (sum → 2); joiner 1 (sum → 3); pre prepaid +20%, rounded up to 1 decimals: 3 → 3.6 (2 participants)",
+            "usage: rule list+joiner+pre; list 12 (sum → 12); pre prepaid +20%, rounded up to 1 decimals: 12 → 14.4 (1200 s active)",
+        ]
+    );
+}

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::group::Event;
 use crate::group::assemble::Session;
-use crate::price::{self, PriceError, Quantity};
+use crate::price::{self, PriceError, Quantity, interact};
 use crate::resolve::policy::{Measure, Rule, Scope, SessionPolicy};
 use crate::resolve::price_list::{Charge, PriceList, PriceSpec, Rounding};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
@@ -419,6 +419,8 @@ pub struct Line {
     /// Unrounded, for the shared-rate allocation.
     basic_raw: Decimal,
     individual_raw: Decimal,
+    /// What the subscriber's pricing components did to the line, if any.
+    pub components: Option<String>,
 }
 
 /// One participation, priced.
@@ -589,6 +591,7 @@ pub fn price_session(
                 individual: r.chosen.def.rounding.apply(individual_raw),
                 basic_raw,
                 individual_raw,
+                components: None,
             });
         }
         out.push(PricedParticipation {
@@ -703,6 +706,60 @@ pub fn price_session(
                     line.individual = share;
                 }
             }
+        }
+    }
+    // Pricing components registered for a billed party
+    // (docs/interactions.md) apply to each rule line once the shared rates
+    // were handed out; the list's amount is the line's individual price.
+    if !lists.interactions.is_empty() {
+        for (p, r) in out.iter_mut().zip(&resolved) {
+            let Some(app) = lists.interactions.applicable(
+                &f.service,
+                &r.customer.customer_id,
+                &p.marketing_company,
+                r.customer.group.as_deref(),
+                true,
+                &f.start.0,
+            ) else {
+                continue;
+            };
+            let part = &p.part;
+            let attrs = |name: &str| match name {
+                "role" => Some(part.role.clone()),
+                "participantId" => Some(part.participant_id.clone()),
+                "userName" => Some(part.user_name.clone()),
+                "billedParty" => Some(part.billed_party.clone()),
+                _ => None,
+            };
+            for l in &mut p.lines {
+                let usage = interact::Usage {
+                    item: &l.item,
+                    quantity: l.quantity,
+                    at: &f.start.0,
+                    attrs: &attrs,
+                };
+                let listed = l.individual;
+                let list = |_: &dyn Fn(&str) -> Option<String>| Ok(Some(listed));
+                let applied = interact::apply(&lists.interactions, &app, &usage, &list).map_err(
+                    |e| match e {
+                        interact::Failed::Price(e) => technical(e),
+                        interact::Failed::Component(detail) => SessionFault {
+                            status: StatusIndicator::UnableToLocatePriceTable,
+                            detail: format!(
+                                "participant {} of session {}: profile {} r{}: {detail}",
+                                part.participant_id,
+                                f.session_id,
+                                app.profile.id,
+                                app.profile.revision
+                            ),
+                        },
+                    },
+                )?;
+                l.individual = r.chosen.def.rounding.apply(applied.amount);
+                l.components = Some(applied.bill_information(&l.item));
+            }
+            p.table = app.profile.id.clone();
+            p.revision = app.profile.revision;
         }
     }
     for p in &mut out {

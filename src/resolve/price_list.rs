@@ -89,8 +89,12 @@ impl Default for Rounding {
 }
 
 impl Rounding {
+    /// Rounds `d` and gives it exactly `decimals` decimals, so money reads
+    /// 1.50 and 0.00 wherever it is written.
     pub fn apply(&self, d: Decimal) -> Decimal {
-        d.round_dp_with_strategy(self.decimals, self.mode.strategy())
+        let mut r = d.round_dp_with_strategy(self.decimals, self.mode.strategy());
+        r.rescale(self.decimals);
+        r
     }
 }
 

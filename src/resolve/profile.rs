@@ -123,7 +123,7 @@ pub enum Action {
     Translate {
         from: String,
         to: String,
-        /// Longest prefix first.
+        /// Applied by longest matching prefix.
         map: Vec<Translation>,
         default: Option<String>,
     },
@@ -411,9 +411,7 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
             if def.map.is_empty() && def.default.is_none() {
                 return Err("a translate component needs `map` or `default`".into());
             }
-            let mut map = def.map.clone();
-            // Longest prefix first, so the most specific entry wins.
-            map.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+            let map = def.map.clone();
             Action::Translate {
                 from: attribute()?,
                 to: def

@@ -94,7 +94,10 @@ pub fn participation_sdr(
             individual_price: Some(amount(l.individual)?),
             price_table_identifier: p.table.clone(),
             price_table_revision: p.revision,
-            bill_information: Some(format!("{}: {}", l.item, describe(l.quantity, l.measure))),
+            bill_information: Some(match &l.components {
+                None => format!("{}: {}", l.item, describe(l.quantity, l.measure)),
+                Some(c) => format!("{} ({})", c, describe(l.quantity, l.measure)),
+            }),
             status_indicator: StatusIndicator::Priced,
             unknown_items: None,
         });
