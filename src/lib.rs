@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod exit;
+pub mod explain;
 pub mod generate;
 pub mod group;
 pub mod pipeline;

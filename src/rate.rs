@@ -3,8 +3,9 @@
 
 use rust_decimal::Decimal;
 
+use crate::explain::{self, Side, Step, Trace};
 use crate::price::{self, Quantity};
-use crate::resolve::price_list::Per;
+use crate::resolve::price_list::{Charge, Per};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
 use crate::sdr::*;
 
@@ -211,6 +212,13 @@ fn fault_spm(rater: &Rater, sum: &ServiceUsageModule, u: &Unresolved) -> Service
     }
 }
 
+fn price_type(per: Per) -> PriceType {
+    match per {
+        Per::Duration => PriceType::PerTimeSlice,
+        Per::Event | Per::Unit => PriceType::PerFunction,
+    }
+}
+
 fn technical(detail: String) -> Unresolved {
     Unresolved {
         status: StatusIndicator::TechnicalError,
@@ -221,6 +229,18 @@ fn technical(detail: String) -> Unresolved {
 impl Rater {
     /// Rates one decoded SDR.
     pub fn rate(&self, sdr: &ServiceDetailRecord) -> Outcome {
+        self.rate_traced(sdr, None)
+    }
+
+    /// Rates one decoded SDR exactly as [`Rater::rate`] does and records
+    /// how each price was made, for `sdrate explain`.
+    pub fn explain_sdr(&self, sdr: &ServiceDetailRecord) -> (Outcome, Trace) {
+        let mut trace = Trace::default();
+        let outcome = self.rate_traced(sdr, Some(&mut trace));
+        (outcome, trace)
+    }
+
+    fn rate_traced(&self, sdr: &ServiceDetailRecord, trace: Option<&mut Trace>) -> Outcome {
         let h = &sdr.service_header;
         let answer = match (h.sdr_type, h.action_indicator) {
             (SdrType::QualityAssurance | SdrType::ServiceManagement, _)
@@ -241,7 +261,7 @@ impl Rater {
                 });
             }
         };
-        self.price_sdr(sdr, answer)
+        self.price_sdr(sdr, answer, trace)
     }
 
     /// Whether an SDR is a quality-assurance SDR: priced for the QA report
@@ -255,17 +275,38 @@ impl Rater {
     /// Prices an SDR as if it were billed, whatever its type says: for
     /// the quality-assurance report.
     pub fn rate_for_report(&self, sdr: &ServiceDetailRecord) -> Outcome {
-        self.price_sdr(sdr, false)
+        self.price_sdr(sdr, false, None)
     }
 
-    fn price_sdr(&self, sdr: &ServiceDetailRecord, answer: bool) -> Outcome {
+    fn price_sdr(
+        &self,
+        sdr: &ServiceDetailRecord,
+        answer: bool,
+        mut trace: Option<&mut Trace>,
+    ) -> Outcome {
         let mut spms = Vec::with_capacity(sdr.service_usage_modules.len());
         let mut totals: Option<Totals> = None;
         let mut first_fault: Option<Unresolved> = None;
-        for sum in &sdr.service_usage_modules {
-            match self.price_sum(sdr, sum) {
+        for (index, sum) in sdr.service_usage_modules.iter().enumerate() {
+            explain::record(&mut trace, || Step::UsageModule {
+                index,
+                service: sum.service_feature_code.clone(),
+                service_revision: sum.revision_state_of_service,
+                marketing_company: sum.marketing_company.clone(),
+                access_form: sum.access_form.map(|a| a.to_string()),
+                customer_price: sum.customer_price,
+                market_price: sum.market_price,
+            });
+            match self.price_sum(sdr, sum, trace.as_deref_mut()) {
                 Ok(None) => return Outcome::SessionEvent,
                 Ok(Some((spm, t))) => {
+                    explain::record(&mut trace, || Step::ModuleTotal {
+                        index,
+                        currency: t.currency.clone(),
+                        vat_percent: spm.vat_level.to_decimal().unwrap_or_default(),
+                        basic: t.basic,
+                        individual: t.individual,
+                    });
                     spms.push(spm);
                     match &mut totals {
                         None => totals = Some(t),
@@ -298,6 +339,10 @@ impl Rater {
                     }
                 }
                 Err(u) => {
+                    explain::record(&mut trace, || Step::Fault {
+                        status: u.status.to_string(),
+                        detail: u.detail.clone(),
+                    });
                     spms.push(fault_spm(self, sum, &u));
                     first_fault.get_or_insert(u);
                 }
@@ -323,6 +368,7 @@ impl Rater {
         &self,
         sdr: &ServiceDetailRecord,
         sum: &ServiceUsageModule,
+        mut trace: Option<&mut Trace>,
     ) -> Result<Option<(ServicePricingModule, Totals)>, Unresolved> {
         let Some(items) = usage_items(sdr, sum)? else {
             return Ok(None);
@@ -349,11 +395,14 @@ impl Rater {
                 customer_price: sum.customer_price,
                 market_price: sum.market_price,
             };
+            explain::record(&mut trace, || explain_item(u, &q));
+            explain::record(&mut trace, || explain_resolution(self, &q));
             let r = resolve::resolve(&self.lists, &self.customers, &q)?;
             let Some(base_charge) = r.base.charge_for(u.item, access_form.as_deref(), &attrs)
             else {
                 // The base list does not charge this item (e.g. queue time):
                 // it is free for everybody.
+                explain::record(&mut trace, || explain_no_charge(u.item, r.base));
                 continue;
             };
             // A charge is priced with the rate periods of the list that
@@ -363,18 +412,41 @@ impl Rater {
                 .charge_for(u.item, access_form.as_deref(), &attrs)
                 .map_or((base_charge, &r.base.calendar), |c| (c, &r.chosen.calendar));
             let err = |e: price::PriceError| technical(e.to_string());
-            let basic_raw =
-                price::amount(base_charge, u.quantity, &u.at, &r.base.calendar).map_err(err)?;
-            let mut individual_raw =
-                price::amount(chosen_charge, u.quantity, &u.at, chosen_calendar).map_err(err)?;
+            let t = &mut trace;
+            explain::record(t, || {
+                explain_charge(Side::Basic, base_charge, r.base, false)
+            });
+            let basic_raw = price::amount_traced(
+                base_charge,
+                u.quantity,
+                &u.at,
+                &r.base.calendar,
+                t.as_deref_mut(),
+            )
+            .map_err(err)?;
+            explain::record(t, || explain_chosen_charge(&r, chosen_charge, base_charge));
+            let mut individual_raw = price::amount_traced(
+                chosen_charge,
+                u.quantity,
+                &u.at,
+                chosen_calendar,
+                t.as_deref_mut(),
+            )
+            .map_err(err)?;
             if let Some(d) = r.chosen.def.discount_percent {
                 let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                let before = individual_raw;
                 individual_raw = individual_raw
                     .checked_mul(keep)
                     .ok_or_else(|| technical("arithmetic overflow applying a discount".into()))?;
+                explain::record(t, || explain_discount(r.chosen, before, individual_raw));
             }
             let basic = r.base.def.rounding.apply(basic_raw);
             let individual = r.chosen.def.rounding.apply(individual_raw);
+            explain::record(t, || explain_rounding(Side::Basic, &r, basic_raw, basic));
+            explain::record(t, || {
+                explain_rounding(Side::Individual, &r, individual_raw, individual)
+            });
             // Decimal's `+` panics on overflow; an overflow is a fault.
             let overflow = || technical("arithmetic overflow adding up prices".into());
             total_basic = total_basic.checked_add(basic).ok_or_else(overflow)?;
@@ -388,13 +460,20 @@ impl Rater {
                 .vat_percent
                 .or(r.base.def.vat_percent)
                 .map_or(Decimal::ZERO, |v| v.0);
+            explain::record(&mut trace, || Step::Price {
+                item: u.item.to_owned(),
+                price_type: price_type(chosen_charge.per).to_string(),
+                basic,
+                individual,
+                currency: currency.clone(),
+                vat_percent: vat,
+                list: r.chosen.def.id.clone(),
+                revision: r.chosen.def.revision,
+            });
             currency_vat.get_or_insert((currency, vat));
             let amount = |d: Decimal| Amount::from_decimal(d).map_err(|e| technical(e.to_string()));
             prices.push(PriceItem {
-                price_type: match chosen_charge.per {
-                    Per::Duration => PriceType::PerTimeSlice,
-                    Per::Event | Per::Unit => PriceType::PerFunction,
-                },
+                price_type: price_type(chosen_charge.per),
                 basic_price: amount(basic)?,
                 individual_price: Some(amount(individual)?),
                 price_table_identifier: r.chosen.def.id.clone(),
@@ -433,5 +512,100 @@ impl Rater {
                 individual: total_individual,
             },
         )))
+    }
+}
+
+// Steps of `sdrate explain`, built only when tracing (see
+// `crate::explain::record`), so `price_sum` stays one line per step.
+
+fn explain_item(u: &UsageItem<'_>, q: &Query<'_>) -> Step {
+    let (quantity, unit) = match u.quantity {
+        Quantity::Events(n) => (n, "events"),
+        Quantity::Units(n) => (n, "units"),
+        Quantity::Seconds(n) => (n, "seconds"),
+    };
+    Step::UsageItem {
+        item: u.item.to_owned(),
+        quantity,
+        unit: unit.into(),
+        at: u.at.0,
+        lists_at: *q.time_of_use,
+    }
+}
+
+/// Every list resolution could have chosen, and why it did or did not.
+fn explain_resolution(rater: &Rater, q: &Query<'_>) -> Step {
+    Step::Resolution(Box::new(resolve::candidates::candidates(
+        &rater.lists,
+        &rater.customers,
+        q,
+    )))
+}
+
+fn explain_no_charge(item: &str, base: &resolve::PriceList) -> Step {
+    Step::NoCharge {
+        item: item.to_owned(),
+        list: base.def.id.clone(),
+        revision: base.def.revision,
+    }
+}
+
+fn explain_charge(side: Side, c: &Charge, list: &resolve::PriceList, from_base: bool) -> Step {
+    Step::Charge {
+        side,
+        item: c.item.get_ref().clone(),
+        list: list.def.id.clone(),
+        revision: list.def.revision,
+        from_base,
+        per: match c.per {
+            Per::Event => "event",
+            Per::Unit => "unit",
+            Per::Duration => "duration",
+        }
+        .into(),
+        price: price::describe_price(c),
+        when: c.when.clone(),
+        access_form: c.access_form.clone(),
+    }
+}
+
+/// The individual side's charge: the chosen list's own, else the base
+/// list's.
+fn explain_chosen_charge(r: &resolve::Resolved<'_>, chosen: &Charge, base: &Charge) -> Step {
+    let inherited = std::ptr::eq(chosen, base);
+    let holder = if inherited { r.base } else { r.chosen };
+    let from_base = inherited && !std::sync::Arc::ptr_eq(r.chosen, r.base);
+    explain_charge(Side::Individual, chosen, holder, from_base)
+}
+
+fn explain_discount(list: &resolve::PriceList, before: Decimal, after: Decimal) -> Step {
+    Step::Discount {
+        list: list.def.id.clone(),
+        revision: list.def.revision,
+        percent: list.def.discount_percent.map_or(Decimal::ZERO, |d| d.0),
+        before,
+        after,
+    }
+}
+
+fn explain_rounding(
+    side: Side,
+    r: &resolve::Resolved<'_>,
+    before: Decimal,
+    after: Decimal,
+) -> Step {
+    let list = match side {
+        Side::Basic => r.base,
+        Side::Individual => r.chosen,
+    };
+    let rounding = list.def.rounding;
+    Step::Rounding {
+        side,
+        list: format!("{} r{}", list.def.id, list.def.revision),
+        decimals: rounding.decimals,
+        mode: explain::rounding_mode(rounding.mode).into(),
+        before,
+        after,
+        currency: r.base.def.currency.clone().unwrap_or_default(),
     }
 }
