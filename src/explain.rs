@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::resolve::candidates::{Candidates, RevisionStatus, Verdict};
-use crate::resolve::price_list::RoundingMode;
+use crate::resolve::price_list::{Charge, PriceList, RoundingMode};
 
 /// The steps of one pricing, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -309,6 +309,40 @@ pub enum Step {
     },
     /// Anything else a pricing stage wants to say.
     Note { stage: String, text: String },
+}
+
+/// The step that opens a charge's arithmetic.
+pub fn charge_step(side: Side, c: &Charge, list: &PriceList, from_base: bool) -> Step {
+    Step::Charge {
+        side,
+        item: c.item.get_ref().clone(),
+        list: list.def.id.clone(),
+        revision: list.def.revision,
+        from_base,
+        per: crate::price::per_name(c.per).into(),
+        price: crate::price::describe_price(c),
+        when: c.when.clone(),
+        access_form: c.access_form.clone(),
+    }
+}
+
+/// The step of rounding one side's amount with `list`'s rule.
+pub fn rounding_step(
+    side: Side,
+    list: &PriceList,
+    before: Decimal,
+    after: Decimal,
+    currency: String,
+) -> Step {
+    Step::Rounding {
+        side,
+        list: format!("{} r{}", list.def.id, list.def.revision),
+        decimals: list.def.rounding.decimals,
+        mode: rounding_mode(list.def.rounding.mode).into(),
+        before,
+        after,
+        currency,
+    }
 }
 
 /// A rounding mode as price lists write it.

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod price;
 pub mod rate;
 pub mod read;
+pub mod reprice;
 pub mod resolve;
 pub mod sdr;
 pub mod ui;

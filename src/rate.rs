@@ -414,7 +414,7 @@ impl Rater {
             let err = |e: price::PriceError| technical(e.to_string());
             let t = &mut trace;
             explain::record(t, || {
-                explain_charge(Side::Basic, base_charge, r.base, false)
+                explain::charge_step(Side::Basic, base_charge, r.base, false)
             });
             let basic_raw = price::amount_traced(
                 base_charge,
@@ -550,32 +550,13 @@ fn explain_no_charge(item: &str, base: &resolve::PriceList) -> Step {
     }
 }
 
-fn explain_charge(side: Side, c: &Charge, list: &resolve::PriceList, from_base: bool) -> Step {
-    Step::Charge {
-        side,
-        item: c.item.get_ref().clone(),
-        list: list.def.id.clone(),
-        revision: list.def.revision,
-        from_base,
-        per: match c.per {
-            Per::Event => "event",
-            Per::Unit => "unit",
-            Per::Duration => "duration",
-        }
-        .into(),
-        price: price::describe_price(c),
-        when: c.when.clone(),
-        access_form: c.access_form.clone(),
-    }
-}
-
 /// The individual side's charge: the chosen list's own, else the base
 /// list's.
 fn explain_chosen_charge(r: &resolve::Resolved<'_>, chosen: &Charge, base: &Charge) -> Step {
     let inherited = std::ptr::eq(chosen, base);
     let holder = if inherited { r.base } else { r.chosen };
     let from_base = inherited && !std::sync::Arc::ptr_eq(r.chosen, r.base);
-    explain_charge(Side::Individual, chosen, holder, from_base)
+    explain::charge_step(Side::Individual, chosen, holder, from_base)
 }
 
 fn explain_discount(list: &resolve::PriceList, before: Decimal, after: Decimal) -> Step {
@@ -598,14 +579,6 @@ fn explain_rounding(
         Side::Basic => r.base,
         Side::Individual => r.chosen,
     };
-    let rounding = list.def.rounding;
-    Step::Rounding {
-        side,
-        list: format!("{} r{}", list.def.id, list.def.revision),
-        decimals: rounding.decimals,
-        mode: explain::rounding_mode(rounding.mode).into(),
-        before,
-        after,
-        currency: r.base.def.currency.clone().unwrap_or_default(),
-    }
+    let currency = r.base.def.currency.clone().unwrap_or_default();
+    explain::rounding_step(side, list, before, after, currency)
 }

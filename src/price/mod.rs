@@ -387,7 +387,8 @@ fn amount_over(
     Ok(out)
 }
 
-fn per_name(per: Per) -> &'static str {
+/// A `per` as price lists write it.
+pub fn per_name(per: Per) -> &'static str {
     match per {
         Per::Event => "event",
         Per::Unit => "unit",
