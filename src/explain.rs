@@ -345,6 +345,18 @@ pub fn rounding_step(
     }
 }
 
+/// A session rule's measure as the tariff policy writes it.
+pub fn measure_name(m: crate::resolve::policy::Measure) -> &'static str {
+    use crate::resolve::policy::Measure;
+    match m {
+        Measure::EntryFee => "entry-fee",
+        Measure::ActiveTime => "active-time",
+        Measure::SharedTime => "shared-time",
+        Measure::Events => "events",
+        Measure::Session => "session",
+    }
+}
+
 /// A rounding mode as price lists write it.
 pub fn rounding_mode(m: RoundingMode) -> &'static str {
     match m {
@@ -704,17 +716,18 @@ pub fn render_text(trace: &Trace) -> String {
                 );
             }
             Step::Rounding {
+                side,
                 list,
                 decimals,
                 mode,
                 before,
                 after,
                 currency,
-                ..
             } => {
                 let _ = writeln!(
                     w,
-                    "{ind}    rounded {mode} to {decimals} decimals ({list}): {} -> {}",
+                    "{ind}    {} rounded {mode} to {decimals} decimals ({list}): {} -> {}",
+                    side.title().to_lowercase(),
                     num(*before),
                     money(*after, currency)
                 );

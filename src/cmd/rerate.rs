@@ -301,7 +301,7 @@ fn rerate_output_id(out: &Path) -> Option<String> {
     (head.summary.command == COMMAND).then_some(head.run_id)
 }
 
-fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::FixedOffset>> {
+pub(crate) fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::FixedOffset>> {
     DateTime::parse_from_rfc3339(t).map_err(|e| {
         Failure::Usage(format!(
             "{option} `{t}`: {e} (give an RFC 3339 time such as 2027-01-01T00:00:00+01:00)"

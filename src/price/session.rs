@@ -815,14 +815,6 @@ pub fn price_session_traced(
     }
     if let Some(t) = trace.as_deref_mut() {
         for p in &out {
-            for l in &p.lines {
-                t.steps.push(Step::Line {
-                    participant_id: p.part.participant_id.clone(),
-                    item: l.item.clone(),
-                    basic: l.basic,
-                    individual: l.individual,
-                });
-            }
             t.steps.push(Step::ParticipationTotal {
                 participant_id: p.part.participant_id.clone(),
                 customer: p.customer.clone(),
@@ -833,6 +825,14 @@ pub fn price_session_traced(
                 basic: p.basic,
                 individual: p.individual,
             });
+            for l in &p.lines {
+                t.steps.push(Step::Line {
+                    participant_id: p.part.participant_id.clone(),
+                    item: l.item.clone(),
+                    basic: l.basic,
+                    individual: l.individual,
+                });
+            }
         }
     }
     let costs = cost_session(lists, policy, &f)?;
@@ -931,14 +931,7 @@ fn explain_rule(part: &Participation, rule: &Rule, q: Quantity) -> Step {
     Step::Rule {
         participant_id: part.participant_id.clone(),
         item: rule.item.get_ref().clone(),
-        measure: match rule.measure {
-            Measure::EntryFee => "entry-fee",
-            Measure::ActiveTime => "active-time",
-            Measure::SharedTime => "shared-time",
-            Measure::Events => "events",
-            Measure::Session => "session",
-        }
-        .into(),
+        measure: explain::measure_name(rule.measure).into(),
         quantity,
         unit: unit.into(),
     }
