@@ -83,6 +83,7 @@ pub struct Candidate {
     /// `C00030`, `megacom/corporate`, `megacom`; empty when unknown.
     pub owner: String,
     pub revisions: Vec<Revision>,
+    #[serde(flatten)]
     pub verdict: Verdict,
 }
 
