@@ -380,13 +380,16 @@ fn record_at(path: &Path, offset: u64) -> Result<Found> {
     .into())
 }
 
+/// A record found by identifier, decoded.
+type Match = (Found, ServiceDetailRecord);
+
 /// Every decodable SDR with identifier `id` (and producer, when given);
 /// also how many records could not be decoded.
 fn records_with_id(
     inputs: &[PathBuf],
     id: u32,
     producer: Option<&str>,
-) -> Result<(Vec<(Found, ServiceDetailRecord)>, u64, u64)> {
+) -> Result<(Vec<Match>, u64, u64)> {
     let mut found = Vec::new();
     let (mut read_count, mut undecodable) = (0u64, 0u64);
     for path in read::expand_inputs(inputs)? {

@@ -396,6 +396,8 @@ pub fn per_name(per: Per) -> &'static str {
     }
 }
 
+type Spans<'a> = &'a [(DateTime<FixedOffset>, u64)];
+
 /// What an explanation of price slices needs besides the arithmetic.
 #[derive(Clone, Copy)]
 struct Shown<'a> {
@@ -404,10 +406,7 @@ struct Shown<'a> {
     by_period: bool,
     tiered: bool,
     /// Durations: where the charged seconds lie in time.
-    start: Option<(
-        &'a DateTime<FixedOffset>,
-        &'a [(DateTime<FixedOffset>, u64)],
-    )>,
+    start: Option<(&'a DateTime<FixedOffset>, Spans<'a>)>,
 }
 
 fn algorithm_step(a: &Algorithm, charged: u64, per_units: Decimal, amount: Decimal) -> Step {

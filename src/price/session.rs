@@ -836,7 +836,7 @@ pub fn price_session_traced(
         }
     }
     let costs = cost_session(lists, policy, &f)?;
-    if let Some(t) = trace.as_deref_mut() {
+    if let Some(t) = trace {
         for c in &costs {
             t.steps.push(Step::Cost {
                 provider: c.provider.clone(),

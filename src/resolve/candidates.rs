@@ -327,7 +327,7 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
         market_price: q.market_price,
         candidates: out,
         chosen: chosen.filter(|_| reached).map(|(_, l)| ListRef::of(l)),
-        base: base.filter(|_| reached).map(|l| ListRef::of(l)),
+        base: base.filter(|_| reached).map(ListRef::of),
         failure,
     }
 }
