@@ -123,6 +123,22 @@ pub enum Command {
     /// Records that now price are billed (and leave the suspense area);
     /// the rest stay for the next recycle. Publishes OUT like `rate`.
     Recycle(RecycleArgs),
+    /// Explain how the price of one SDR or one multi-party session was
+    /// made, to answer a customer's question.
+    ///
+    /// With --offset or --sdr-id: the customer, group and marketing company
+    /// found, every candidate price list and revision and why it was or was
+    /// not chosen, the charges, increments, each rate-period slice, tiers,
+    /// algorithms, minimum, discount, rounding and VAT, from the same code
+    /// that rates. An SDR that already carries pricing modules (an earlier
+    /// run's output) is priced again and the stored price compared with the
+    /// new one. With --session: the session's events (event logs and
+    /// session-event SDR files) are grouped and priced as `rate` does, and
+    /// every participation and cost line is explained. Human text by
+    /// default, one JSON object per explanation with --json. Exit code 1
+    /// when what is explained does not price (a fault), 2 when nothing
+    /// matches.
+    Explain(ExplainArgs),
     /// Load and check the price lists and the customer registry without
     /// rating.
     ///
@@ -311,6 +327,46 @@ pub struct RerateArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .required(true)
+        .args(["offset", "sdr_id", "session"])
+))]
+pub struct ExplainArgs {
+    /// SDR files, priced or not (with --session also event logs: *.csv,
+    /// *.jsonl, *.ndjson), or directories of them.
+    #[arg(required = true, value_hint = ValueHint::AnyPath)]
+    pub inputs: Vec<PathBuf>,
+    /// Explain the SDR that starts at this byte offset (as `inspect`,
+    /// faults.csv and differences.csv give it); one input file only.
+    #[arg(long, value_name = "N")]
+    pub offset: Option<u64>,
+    /// Explain the SDRs with this SDR identifier (every one, when several
+    /// producers used it and --producer is not given).
+    #[arg(long, value_name = "ID")]
+    pub sdr_id: Option<u32>,
+    /// With --sdr-id: only the SDR of this producer.
+    #[arg(long, requires = "sdr_id")]
+    pub producer: Option<String>,
+    /// Explain this multi-party session, from its events in the inputs.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// One JSON object per explanation (a line each) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// What-if: choose price lists as valid at this time (RFC 3339), as
+    /// `rerate --as-of` does; rate periods still follow the time of use.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Directory of price lists (*.toml, searched recursively).
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
+    pub price_lists: PathBuf,
+    /// Customer registry (CSV: customer_id,marketing_company,group).
+    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
+    pub customers: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// Directory of price lists (*.toml, searched recursively).
     #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
@@ -438,6 +494,7 @@ pub fn run() -> Result<ExitCode> {
             cmd::rerate::run(&args)
         }
         Command::Check(args) => cmd::check::run(&args, verbosity),
+        Command::Explain(args) => cmd::explain::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),
         Command::Man(args) => cmd::man::run(&args, verbosity),
     }

@@ -5,12 +5,14 @@
 pub mod cli;
 pub mod cmd;
 pub mod exit;
+pub mod explain;
 pub mod generate;
 pub mod group;
 pub mod pipeline;
 pub mod price;
 pub mod rate;
 pub mod read;
+pub mod reprice;
 pub mod resolve;
 pub mod sdr;
 pub mod ui;

@@ -200,7 +200,11 @@ enum Done {
 }
 
 /// The session events an SDR carries, with where they came from.
-fn events_of(sdr: &crate::sdr::ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
+pub(crate) fn events_of(
+    sdr: &crate::sdr::ServiceDetailRecord,
+    file: &str,
+    rec: &Framed<'_>,
+) -> Vec<Event> {
     use crate::sdr::{ServicePart, ServiceSpecificPart};
     sdr.service_usage_modules
         .iter()

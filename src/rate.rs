@@ -3,8 +3,9 @@
 
 use rust_decimal::Decimal;
 
+use crate::explain::{self, Side, Step, Trace};
 use crate::price::{self, Quantity, interact};
-use crate::resolve::price_list::Per;
+use crate::resolve::price_list::{Charge, Per};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
 use crate::sdr::*;
 
@@ -236,6 +237,13 @@ fn fault_spm(rater: &Rater, sum: &ServiceUsageModule, u: &Unresolved) -> Service
     }
 }
 
+fn price_type(per: Per) -> PriceType {
+    match per {
+        Per::Duration => PriceType::PerTimeSlice,
+        Per::Event | Per::Unit => PriceType::PerFunction,
+    }
+}
+
 fn technical(detail: String) -> Unresolved {
     Unresolved {
         status: StatusIndicator::TechnicalError,
@@ -246,6 +254,18 @@ fn technical(detail: String) -> Unresolved {
 impl Rater {
     /// Rates one decoded SDR.
     pub fn rate(&self, sdr: &ServiceDetailRecord) -> Outcome {
+        self.rate_traced(sdr, None)
+    }
+
+    /// Rates one decoded SDR exactly as [`Rater::rate`] does and records
+    /// how each price was made, for `sdrate explain`.
+    pub fn explain_sdr(&self, sdr: &ServiceDetailRecord) -> (Outcome, Trace) {
+        let mut trace = Trace::default();
+        let outcome = self.rate_traced(sdr, Some(&mut trace));
+        (outcome, trace)
+    }
+
+    fn rate_traced(&self, sdr: &ServiceDetailRecord, trace: Option<&mut Trace>) -> Outcome {
         let h = &sdr.service_header;
         let answer = match (h.sdr_type, h.action_indicator) {
             (SdrType::QualityAssurance | SdrType::ServiceManagement, _)
@@ -266,7 +286,7 @@ impl Rater {
                 });
             }
         };
-        self.price_sdr(sdr, answer)
+        self.price_sdr(sdr, answer, trace)
     }
 
     /// Whether an SDR is a quality-assurance SDR: priced for the QA report
@@ -280,17 +300,38 @@ impl Rater {
     /// Prices an SDR as if it were billed, whatever its type says: for
     /// the quality-assurance report.
     pub fn rate_for_report(&self, sdr: &ServiceDetailRecord) -> Outcome {
-        self.price_sdr(sdr, false)
+        self.price_sdr(sdr, false, None)
     }
 
-    fn price_sdr(&self, sdr: &ServiceDetailRecord, answer: bool) -> Outcome {
+    fn price_sdr(
+        &self,
+        sdr: &ServiceDetailRecord,
+        answer: bool,
+        mut trace: Option<&mut Trace>,
+    ) -> Outcome {
         let mut spms = Vec::with_capacity(sdr.service_usage_modules.len());
         let mut totals: Option<Totals> = None;
         let mut first_fault: Option<Unresolved> = None;
-        for sum in &sdr.service_usage_modules {
-            match self.price_sum(sdr, sum) {
+        for (index, sum) in sdr.service_usage_modules.iter().enumerate() {
+            explain::record(&mut trace, || Step::UsageModule {
+                index,
+                service: sum.service_feature_code.clone(),
+                service_revision: sum.revision_state_of_service,
+                marketing_company: sum.marketing_company.clone(),
+                access_form: sum.access_form.map(|a| a.to_string()),
+                customer_price: sum.customer_price,
+                market_price: sum.market_price,
+            });
+            match self.price_sum(sdr, sum, trace.as_deref_mut()) {
                 Ok(None) => return Outcome::SessionEvent,
                 Ok(Some((spm, t))) => {
+                    explain::record(&mut trace, || Step::ModuleTotal {
+                        index,
+                        currency: t.currency.clone(),
+                        vat_percent: spm.vat_level.to_decimal().unwrap_or_default(),
+                        basic: t.basic,
+                        individual: t.individual,
+                    });
                     spms.push(spm);
                     match &mut totals {
                         None => totals = Some(t),
@@ -323,6 +364,10 @@ impl Rater {
                     }
                 }
                 Err(u) => {
+                    explain::record(&mut trace, || Step::Fault {
+                        status: u.status.to_string(),
+                        detail: u.detail.clone(),
+                    });
                     spms.push(fault_spm(self, sum, &u));
                     first_fault.get_or_insert(u);
                 }
@@ -348,6 +393,7 @@ impl Rater {
         &self,
         sdr: &ServiceDetailRecord,
         sum: &ServiceUsageModule,
+        mut trace: Option<&mut Trace>,
     ) -> Result<Option<(ServicePricingModule, Totals)>, Unresolved> {
         let Some(items) = usage_items(sdr, sum)? else {
             return Ok(None);
@@ -374,11 +420,14 @@ impl Rater {
                 customer_price: sum.customer_price,
                 market_price: sum.market_price,
             };
+            explain::record(&mut trace, || explain_item(u, &q));
+            explain::record(&mut trace, || explain_resolution(self, &q));
             let r = resolve::resolve(&self.lists, &self.customers, &q)?;
             let Some(base_charge) = r.base.charge_for(u.item, access_form.as_deref(), &attrs)
             else {
                 // The base list does not charge this item (e.g. queue time):
                 // it is free for everybody.
+                explain::record(&mut trace, || explain_no_charge(u.item, r.base));
                 continue;
             };
             // A charge is priced with the rate periods of the list that
@@ -388,35 +437,20 @@ impl Rater {
                 .charge_for(u.item, access_form.as_deref(), &attrs)
                 .unwrap_or(base_charge);
             let err = |e: price::PriceError| technical(e.to_string());
-            let basic_raw =
-                price::amount(base_charge, u.quantity, &u.at, &r.base.calendar).map_err(err)?;
-            // The individual amount under the chosen list (discount
-            // applied, unrounded), with the attributes as given.
-            let list_amount = |attrs: &dyn Fn(&str) -> Option<String>| {
-                let found = r
-                    .chosen
-                    .charge_for(u.item, access_form.as_deref(), attrs)
-                    .map(|c| (c, &r.chosen.calendar))
-                    .or_else(|| {
-                        r.base
-                            .charge_for(u.item, access_form.as_deref(), attrs)
-                            .map(|c| (c, &r.base.calendar))
-                    });
-                let Some((charge, calendar)) = found else {
-                    return Ok(None);
-                };
-                let raw = price::amount(charge, u.quantity, &u.at, calendar)?;
-                match r.chosen.def.discount_percent {
-                    None => Ok(Some(raw)),
-                    Some(d) => {
-                        let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
-                        raw.checked_mul(keep)
-                            .map(Some)
-                            .ok_or_else(|| price::PriceError::Overflow(u.item.to_owned()))
-                    }
-                }
-            };
-            // Pricing components registered for the subscriber, if any.
+            let t = &mut trace;
+            explain::record(t, || {
+                explain::charge_step(Side::Basic, base_charge, r.base, false)
+            });
+            let basic_raw = price::amount_traced(
+                base_charge,
+                u.quantity,
+                &u.at,
+                &r.base.calendar,
+                t.as_deref_mut(),
+            )
+            .map_err(err)?;
+            // Pricing components registered for the subscriber, if any
+            // (docs/interactions.md).
             let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
             let components = self.lists.interactions.applicable(
                 &sum.service_feature_code,
@@ -427,13 +461,64 @@ impl Rater {
                 q.time_of_use,
             );
             let (individual_raw, table, revision, info) = match components {
-                None => (
-                    list_amount(&attrs).map_err(err)?.unwrap_or_default(),
-                    &r.chosen.def.id,
-                    r.chosen.def.revision,
-                    u.item.to_owned(),
-                ),
+                None => {
+                    let chosen_calendar = if std::ptr::eq(chosen_charge, base_charge) {
+                        &r.base.calendar
+                    } else {
+                        &r.chosen.calendar
+                    };
+                    explain::record(t, || explain_chosen_charge(&r, chosen_charge, base_charge));
+                    let mut individual_raw = price::amount_traced(
+                        chosen_charge,
+                        u.quantity,
+                        &u.at,
+                        chosen_calendar,
+                        t.as_deref_mut(),
+                    )
+                    .map_err(err)?;
+                    if let Some(d) = r.chosen.def.discount_percent {
+                        let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                        let before = individual_raw;
+                        individual_raw = individual_raw.checked_mul(keep).ok_or_else(|| {
+                            technical("arithmetic overflow applying a discount".into())
+                        })?;
+                        explain::record(t, || explain_discount(r.chosen, before, individual_raw));
+                    }
+                    (
+                        individual_raw,
+                        &r.chosen.def.id,
+                        r.chosen.def.revision,
+                        u.item.to_owned(),
+                    )
+                }
                 Some(app) => {
+                    // The built-in `list` component: the chosen list's
+                    // amount (discount applied, unrounded), with the
+                    // attributes as the components before it left them.
+                    let list_amount = |attrs: &dyn Fn(&str) -> Option<String>| {
+                        let found = r
+                            .chosen
+                            .charge_for(u.item, access_form.as_deref(), attrs)
+                            .map(|c| (c, &r.chosen.calendar))
+                            .or_else(|| {
+                                r.base
+                                    .charge_for(u.item, access_form.as_deref(), attrs)
+                                    .map(|c| (c, &r.base.calendar))
+                            });
+                        let Some((charge, calendar)) = found else {
+                            return Ok(None);
+                        };
+                        let raw = price::amount(charge, u.quantity, &u.at, calendar)?;
+                        match r.chosen.def.discount_percent {
+                            None => Ok(Some(raw)),
+                            Some(d) => {
+                                let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                                raw.checked_mul(keep)
+                                    .map(Some)
+                                    .ok_or_else(|| price::PriceError::Overflow(u.item.to_owned()))
+                            }
+                        }
+                    };
                     let usage = interact::Usage {
                         item: u.item,
                         quantity: u.quantity,
@@ -441,17 +526,18 @@ impl Rater {
                         attrs: &attrs,
                     };
                     let applied =
-                        interact::apply(&self.lists.interactions, &app, &usage, &list_amount)
-                            .map_err(|f| match f {
-                                interact::Failed::Price(e) => err(e),
-                                interact::Failed::Component(detail) => Unresolved {
-                                    status: StatusIndicator::UnableToLocatePriceTable,
-                                    detail: format!(
-                                        "profile {} r{}: {detail}",
-                                        app.profile.id, app.profile.revision
-                                    ),
-                                },
-                            })?;
+                        interact::apply(&self.lists.interactions, &app, &usage, &list_amount);
+                    explain::record(t, || explain_components(&app, &applied));
+                    let applied = applied.map_err(|f| match f {
+                        interact::Failed::Price(e) => err(e),
+                        interact::Failed::Component(detail) => Unresolved {
+                            status: StatusIndicator::UnableToLocatePriceTable,
+                            detail: format!(
+                                "profile {} r{}: {detail}",
+                                app.profile.id, app.profile.revision
+                            ),
+                        },
+                    })?;
                     (
                         applied.amount,
                         &app.profile.id,
@@ -462,6 +548,10 @@ impl Rater {
             };
             let basic = r.base.def.rounding.apply(basic_raw);
             let individual = r.chosen.def.rounding.apply(individual_raw);
+            explain::record(t, || explain_rounding(Side::Basic, &r, basic_raw, basic));
+            explain::record(t, || {
+                explain_rounding(Side::Individual, &r, individual_raw, individual)
+            });
             // Decimal's `+` panics on overflow; an overflow is a fault.
             let overflow = || technical("arithmetic overflow adding up prices".into());
             total_basic = total_basic.checked_add(basic).ok_or_else(overflow)?;
@@ -475,13 +565,20 @@ impl Rater {
                 .vat_percent
                 .or(r.base.def.vat_percent)
                 .map_or(Decimal::ZERO, |v| v.0);
+            explain::record(&mut trace, || Step::Price {
+                item: u.item.to_owned(),
+                price_type: price_type(chosen_charge.per).to_string(),
+                basic,
+                individual,
+                currency: currency.clone(),
+                vat_percent: vat,
+                list: table.clone(),
+                revision,
+            });
             currency_vat.get_or_insert((currency, vat));
             let amount = |d: Decimal| Amount::from_decimal(d).map_err(|e| technical(e.to_string()));
             prices.push(PriceItem {
-                price_type: match chosen_charge.per {
-                    Per::Duration => PriceType::PerTimeSlice,
-                    Per::Event | Per::Unit => PriceType::PerFunction,
-                },
+                price_type: price_type(chosen_charge.per),
                 basic_price: amount(basic)?,
                 individual_price: Some(amount(individual)?),
                 price_table_identifier: table.clone(),
@@ -521,4 +618,100 @@ impl Rater {
             },
         )))
     }
+}
+
+// Steps of `sdrate explain`, built only when tracing (see
+// `crate::explain::record`), so `price_sum` stays one line per step.
+
+fn explain_components(
+    app: &crate::resolve::profile::Applicable<'_>,
+    applied: &Result<interact::Applied, interact::Failed>,
+) -> Step {
+    let rule = app.rule;
+    Step::Components {
+        profile: app.profile.id.clone(),
+        revision: app.profile.revision,
+        owner: app.profile.owner(),
+        registered: app.components.to_vec(),
+        rule: rule.name.clone(),
+        written: rule.path.is_some(),
+        order: rule.order.clone(),
+        combine: rule.combine,
+        conflict: rule.conflict,
+        on_failure: rule.on_failure,
+        steps: applied
+            .as_ref()
+            .map(|a| a.steps.clone())
+            .unwrap_or_default(),
+        amount: applied.as_ref().ok().map(|a| a.amount),
+        failure: applied.as_ref().err().map(|f| match f {
+            interact::Failed::Component(d) => d.clone(),
+            interact::Failed::Price(e) => e.to_string(),
+        }),
+    }
+}
+
+fn explain_item(u: &UsageItem<'_>, q: &Query<'_>) -> Step {
+    let (quantity, unit) = match u.quantity {
+        Quantity::Events(n) => (n, "events"),
+        Quantity::Units(n) => (n, "units"),
+        Quantity::Seconds(n) => (n, "seconds"),
+    };
+    Step::UsageItem {
+        item: u.item.to_owned(),
+        quantity,
+        unit: unit.into(),
+        at: u.at.0,
+        lists_at: *q.time_of_use,
+    }
+}
+
+/// Every list resolution could have chosen, and why it did or did not.
+fn explain_resolution(rater: &Rater, q: &Query<'_>) -> Step {
+    Step::Resolution(Box::new(resolve::candidates::candidates(
+        &rater.lists,
+        &rater.customers,
+        q,
+    )))
+}
+
+fn explain_no_charge(item: &str, base: &resolve::PriceList) -> Step {
+    Step::NoCharge {
+        item: item.to_owned(),
+        list: base.def.id.clone(),
+        revision: base.def.revision,
+    }
+}
+
+/// The individual side's charge: the chosen list's own, else the base
+/// list's.
+fn explain_chosen_charge(r: &resolve::Resolved<'_>, chosen: &Charge, base: &Charge) -> Step {
+    let inherited = std::ptr::eq(chosen, base);
+    let holder = if inherited { r.base } else { r.chosen };
+    let from_base = inherited && !std::sync::Arc::ptr_eq(r.chosen, r.base);
+    explain::charge_step(Side::Individual, chosen, holder, from_base)
+}
+
+fn explain_discount(list: &resolve::PriceList, before: Decimal, after: Decimal) -> Step {
+    Step::Discount {
+        list: list.def.id.clone(),
+        revision: list.def.revision,
+        percent: list.def.discount_percent.map_or(Decimal::ZERO, |d| d.0),
+        before,
+        after,
+    }
+}
+
+fn explain_rounding(
+    side: Side,
+    r: &resolve::Resolved<'_>,
+    before: Decimal,
+    after: Decimal,
+) -> Step {
+    let list = match side {
+        Side::Basic => r.base,
+        Side::Individual => r.chosen,
+    };
+    let currency = r.base.def.currency.clone().unwrap_or_default();
+    explain::rounding_step(side, list, before, after, currency)
 }

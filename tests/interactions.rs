@@ -941,3 +941,64 @@ s1,CONF,sessionRelated,end,2026-11-20T10:20:00+01:00,p1,anna,K1,organiser,5,prov
         ]
     );
 }
+
+#[test]
+fn explain_names_the_profile_the_rule_and_each_component() {
+    // The shipped prepaid subscriber (docs/interactions.md): 400 s off-net
+    // from home: 0.45/min = 3.00, x0.8 = 2.40, +10 % = 2.64, up to 2.70.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = Command::cargo_bin("sdrate")
+        .unwrap()
+        .current_dir(root)
+        .args(["explain", "fixtures/vpn_profiles.sdr", "--sdr-id", "7003"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "components: profile prof-C00606-prepaid r1 (customer C00606) registers vpn-number-plan, vpn-onnet-offnet, office-zone, prepaid",
+        "rule prepaid-vpn: precedence vpn-number-plan > vpn-onnet-offnet > office-zone > prepaid; combine first, conflict precedence, on failure fault",
+        "vpn-number-plan: set callType = offNet",
+        "vpn-onnet-offnet: priced 3; amount so far 3",
+        "office-zone: zone home ×0.8: 3 -> 2.4",
+        "prepaid: prepaid +10%, rounded up to 1 decimals: 2.4 -> 2.7",
+        "= call (perTimeSlice): basic 4.00 SEK, individual 2.70 SEK; table prof-C00606-prepaid r1",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in\n{text}");
+    }
+    // JSON: the failure the rule let pass, for C00612's call without a
+    // call type, and the list that took over.
+    let o = Command::cargo_bin("sdrate")
+        .unwrap()
+        .current_dir(root)
+        .args([
+            "explain",
+            "fixtures/vpn_profiles.sdr",
+            "--sdr-id",
+            "7006",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "components")
+        .unwrap();
+    assert_eq!(c["rule"], "best-price");
+    assert_eq!(c["on_failure"], "next");
+    assert_eq!(
+        c["steps"],
+        json!([
+            {"component": "vpn-onnet-offnet", "outcome": "failed", "reason": "the usage has no callType", "policy": "next"},
+            {"component": "list", "outcome": "priced", "amount": "0.9", "total": "0.9"}
+        ])
+    );
+}

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod completions;
 pub mod encode;
+pub mod explain;
 pub mod generate;
 pub mod inspect;
 pub mod man;

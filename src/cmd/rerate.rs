@@ -31,6 +31,7 @@ use crate::exit::Failure;
 use crate::pipeline::names;
 use crate::rate::{Outcome, Rater};
 use crate::read::{self, Framed, Reader};
+use crate::reprice::{Old, Side, old_pricing, tables_of};
 use crate::sdr::{ServiceDetailRecord, ServicePricingModule, StatusIndicator, Timestamp};
 use crate::write::append_priced;
 use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
@@ -296,7 +297,7 @@ fn rerate_output_id(out: &Path) -> Option<String> {
     (head.summary.command == COMMAND).then_some(head.run_id)
 }
 
-fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::FixedOffset>> {
+pub(crate) fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::FixedOffset>> {
     DateTime::parse_from_rfc3339(t).map_err(|e| {
         Failure::Usage(format!(
             "{option} `{t}`: {e} (give an RFC 3339 time such as 2027-01-01T00:00:00+01:00)"
@@ -499,89 +500,6 @@ fn facts_of(sdr: &ServiceDetailRecord) -> Facts {
                 .map(|s| s.service_feature_code.as_str()),
         ),
     }
-}
-
-/// One side of a comparison: an SDR's individual price.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Side {
-    currency: String,
-    individual: Decimal,
-    /// The price tables and revisions, `id:revision;...`.
-    tables: String,
-}
-
-/// The price tables of pricing modules, `id:revision`, distinct, in order.
-fn tables_of(spms: &[ServicePricingModule]) -> String {
-    let mut seen: Vec<(&str, u16)> = Vec::new();
-    for p in spms.iter().flat_map(|s| &s.prices) {
-        let t = (p.price_table_identifier.as_str(), p.price_table_revision);
-        if !seen.contains(&t) {
-            seen.push(t);
-        }
-    }
-    seen.iter()
-        .map(|(id, rev)| format!("{id}:{rev}"))
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
-/// What an SDR was priced at before.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Old {
-    /// No pricing module: never priced.
-    None,
-    Priced(Side),
-    /// Pricing modules that are no price: fault labels from an earlier run,
-    /// several currencies, an amount out of range.
-    NotUsable(String),
-}
-
-impl Old {
-    fn side(&self) -> Option<&Side> {
-        match self {
-            Old::Priced(s) => Some(s),
-            Old::None | Old::NotUsable(_) => None,
-        }
-    }
-}
-
-fn old_pricing(sdr: &ServiceDetailRecord) -> Old {
-    let Some(spms) = sdr
-        .service_pricing_modules
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    else {
-        return Old::None;
-    };
-    if let Some(p) = spms
-        .iter()
-        .flat_map(|s| &s.prices)
-        .find(|p| p.status_indicator != StatusIndicator::Priced)
-    {
-        return Old::NotUsable(format!("previously {}", p.status_indicator));
-    }
-    let currency = &spms[0].currency;
-    if spms.iter().any(|s| &s.currency != currency) {
-        return Old::NotUsable("previously priced in more than one currency".into());
-    }
-    let mut individual = Decimal::ZERO;
-    for p in spms.iter().flat_map(|s| &s.prices) {
-        // A module without an individual price charges the basic price.
-        let amount = p.individual_price.as_ref().unwrap_or(&p.basic_price);
-        let Some(sum) = amount
-            .to_decimal()
-            .ok()
-            .and_then(|a| individual.checked_add(a))
-        else {
-            return Old::NotUsable("previous price out of range".into());
-        };
-        individual = sum;
-    }
-    Old::Priced(Side {
-        currency: currency.clone(),
-        individual,
-        tables: tables_of(spms),
-    })
 }
 
 /// What a worker made of one record; raw bytes stay in the input block.
@@ -1034,15 +952,7 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                         } else {
                             priced.write(&bytes)?;
                         }
-                        let (changed, cause) = match &old {
-                            Old::Priced(o) if o.currency != new.currency => (
-                                true,
-                                format!("currency changed from {} to {}", o.currency, new.currency),
-                            ),
-                            Old::Priced(o) => (o.individual != new.individual, String::new()),
-                            Old::None => (true, "not priced before".to_owned()),
-                            Old::NotUsable(why) => (true, why.clone()),
-                        };
+                        let (changed, cause) = old.compare(&new);
                         if changed {
                             summary.changed += 1;
                             if old.side().is_none() {

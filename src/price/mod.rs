@@ -11,6 +11,7 @@ pub mod session;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
+use crate::explain::{self, Step, Trace};
 use crate::resolve::price_list::{Algorithm, Charge, Per, PriceSpec, TierMode};
 use period::{Calendar, SplitError};
 
@@ -70,7 +71,18 @@ pub fn amount(
     at: &DateTime<FixedOffset>,
     calendar: &Calendar,
 ) -> Result<Decimal, PriceError> {
-    amount_over(charge, quantity, at, &[], calendar)
+    amount_over(charge, quantity, at, &[], calendar, None)
+}
+
+/// [`amount`], recording each step into `trace` when one is given.
+pub fn amount_traced(
+    charge: &Charge,
+    quantity: Quantity,
+    at: &DateTime<FixedOffset>,
+    calendar: &Calendar,
+    trace: Option<&mut Trace>,
+) -> Result<Decimal, PriceError> {
+    amount_over(charge, quantity, at, &[], calendar, trace)
 }
 
 /// A duration used in several spans (start, seconds), such as a
@@ -82,6 +94,16 @@ pub fn amount_spans(
     spans: &[(DateTime<FixedOffset>, u64)],
     calendar: &Calendar,
 ) -> Result<Decimal, PriceError> {
+    amount_spans_traced(charge, spans, calendar, None)
+}
+
+/// [`amount_spans`], recording each step into `trace` when one is given.
+pub fn amount_spans_traced(
+    charge: &Charge,
+    spans: &[(DateTime<FixedOffset>, u64)],
+    calendar: &Calendar,
+    trace: Option<&mut Trace>,
+) -> Result<Decimal, PriceError> {
     let total = spans
         .iter()
         .try_fold(0u64, |a, (_, s)| a.checked_add(*s))
@@ -89,7 +111,14 @@ pub fn amount_spans(
     let at = spans
         .first()
         .map_or_else(|| DateTime::UNIX_EPOCH.fixed_offset(), |(t, _)| *t);
-    amount_over(charge, Quantity::Seconds(total), &at, spans, calendar)
+    amount_over(
+        charge,
+        Quantity::Seconds(total),
+        &at,
+        spans,
+        calendar,
+        trace,
+    )
 }
 
 /// Time slices (period, seconds) of `charged` seconds used in `spans`
@@ -123,12 +152,86 @@ fn duration_slices(
     Ok(out)
 }
 
+/// The wall-clock time `offset` charged seconds into a usage that starts
+/// at `at` or runs in `spans` (as [`duration_slices`] lays them out); for
+/// explanations only.
+fn time_at(
+    at: &DateTime<FixedOffset>,
+    spans: &[(DateTime<FixedOffset>, u64)],
+    offset: u64,
+) -> DateTime<FixedOffset> {
+    let secs = |n: u64| chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000));
+    let mut left = offset;
+    for (start, n) in spans {
+        if left < *n {
+            return *start + secs(left);
+        }
+        left -= n;
+    }
+    match spans.last() {
+        Some((start, n)) if spans.len() > 1 => *start + secs(*n) + secs(left),
+        _ => *at + secs(offset),
+    }
+}
+
+/// How a charge's price is written, for explanations.
+pub fn describe_price(charge: &Charge) -> String {
+    let spec = |p: &PriceSpec| match p {
+        PriceSpec::Flat(m) => m.0.to_string(),
+        PriceSpec::ByPeriod(t) => t
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let mut out = match (&charge.price, charge.tiers, &charge.algorithm) {
+        (Some(p), _, _) => spec(p.get_ref()),
+        (_, Some(mode), _) => format!(
+            "{} tiers {}",
+            match mode {
+                TierMode::Graduated => "graduated",
+                TierMode::Volume => "volume",
+            },
+            charge
+                .tier
+                .iter()
+                .map(|t| format!("from {}: {}", t.from.get_ref(), spec(t.price.get_ref())))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        (_, _, Some(a)) => match a.get_ref() {
+            Algorithm::Linear { setup, rate } => format!(
+                "linear: setup {} + {} per price unit",
+                setup.map_or(Decimal::ZERO, |m| m.0),
+                rate.0
+            ),
+            Algorithm::Capped { setup, rate, cap } => format!(
+                "capped: setup {} + {} per price unit, at most {}",
+                setup.map_or(Decimal::ZERO, |m| m.0),
+                rate.0,
+                cap.0
+            ),
+            Algorithm::Allowance { setup, free, rate } => format!(
+                "allowance: setup {} + {} per price unit above {free} free",
+                setup.map_or(Decimal::ZERO, |m| m.0),
+                rate.0
+            ),
+        },
+        _ => String::new(),
+    };
+    if let Some(m) = charge.minimum {
+        out.push_str(&format!(", minimum {}", m.0));
+    }
+    out
+}
+
 fn amount_over(
     charge: &Charge,
     quantity: Quantity,
     at: &DateTime<FixedOffset>,
     spans: &[(DateTime<FixedOffset>, u64)],
     calendar: &Calendar,
+    mut trace: Option<&mut Trace>,
 ) -> Result<Decimal, PriceError> {
     let item = charge.item.get_ref();
     let overflow = || PriceError::Overflow(item.clone());
@@ -159,6 +262,20 @@ fn amount_over(
             });
         }
     };
+    explain::record(&mut trace, || Step::Quantity {
+        per: per_name(charge.per).into(),
+        used,
+        first_increment: charge
+            .first_increment
+            .filter(|_| charge.per == Per::Duration),
+        next_increment: charge
+            .next_increment
+            .filter(|_| charge.per == Per::Duration),
+        unit_size: charge.unit_size.filter(|_| charge.per == Per::Unit),
+        charged,
+        price_per: per_units,
+    });
+    let price_per = per_units;
     let flat = match (&charge.price, charge.tiers) {
         (Some(p), None) => match p.get_ref() {
             PriceSpec::Flat(m) => Some(m.0),
@@ -167,16 +284,41 @@ fn amount_over(
         _ => None,
     };
     let per_units = Decimal::from(per_units);
+    let flat_slice = |price: Decimal, amount: Decimal| Step::Slice {
+        period: None,
+        band: None,
+        from: 0,
+        to: charged,
+        start: None,
+        quantity: charged,
+        unit_price: price,
+        price_per,
+        amount,
+    };
     let raw = match (&charge.algorithm, flat) {
         // The common case, without building slices and bands.
-        (None, Some(price)) if charge.per == Per::Unit => price
-            .checked_mul(Decimal::from(charged / charge.unit_size.unwrap_or(1)))
-            .ok_or_else(overflow)?,
-        (None, Some(price)) => price
-            .checked_mul(Decimal::from(charged))
-            .and_then(|x| x.checked_div(per_units))
-            .ok_or_else(overflow)?,
-        (Some(a), _) => algorithm(a.get_ref(), charged, per_units).ok_or_else(overflow)?,
+        (None, Some(price)) if charge.per == Per::Unit => {
+            let raw = price
+                .checked_mul(Decimal::from(charged / charge.unit_size.unwrap_or(1)))
+                .ok_or_else(overflow)?;
+            explain::record(&mut trace, || flat_slice(price, raw));
+            raw
+        }
+        (None, Some(price)) => {
+            let raw = price
+                .checked_mul(Decimal::from(charged))
+                .and_then(|x| x.checked_div(per_units))
+                .ok_or_else(overflow)?;
+            explain::record(&mut trace, || flat_slice(price, raw));
+            raw
+        }
+        (Some(a), _) => {
+            let raw = algorithm(a.get_ref(), charged, per_units).ok_or_else(overflow)?;
+            explain::record(&mut trace, || {
+                algorithm_step(a.get_ref(), charged, per_units, raw)
+            });
+            raw
+        }
         (None, None) => {
             let by_period = charge
                 .price
@@ -195,14 +337,112 @@ fn amount_over(
                 (true, _) => vec![(calendar.period_of(at).map_err(period_err)?, charged)],
             };
             let bands = bands(charge, charged);
-            let sum = price_slices(&slices, &bands, calendar.names(), item)?;
+            if let Some(mode) = charge.tiers {
+                explain::record(&mut trace, || Step::Tiers {
+                    mode: match mode {
+                        TierMode::Graduated => "graduated",
+                        TierMode::Volume => "volume",
+                    }
+                    .into(),
+                    charged,
+                    reached: match mode {
+                        TierMode::Volume => charge
+                            .tier
+                            .iter()
+                            .rev()
+                            .find(|t| *t.from.get_ref() <= charged)
+                            .map(|t| *t.from.get_ref()),
+                        TierMode::Graduated => None,
+                    },
+                });
+            }
+            let shown = Shown {
+                per_units,
+                price_per,
+                by_period,
+                tiered: charge.tiers == Some(TierMode::Graduated),
+                start: (charge.per == Per::Duration).then_some((at, spans)),
+            };
+            let sum = price_slices(
+                &slices,
+                &bands,
+                calendar.names(),
+                item,
+                trace.as_deref_mut().map(|t| (t, shown)),
+            )?;
             sum.checked_div(per_units).ok_or_else(overflow)?
         }
     };
-    Ok(match charge.minimum {
+    let out = match charge.minimum {
         Some(m) if used > 0 && raw < m.0 => m.0,
         _ => raw,
-    })
+    };
+    if let Some(m) = charge.minimum {
+        explain::record(&mut trace, || Step::Minimum {
+            minimum: m.0,
+            before: raw,
+            applied: out != raw,
+        });
+    }
+    explain::record(&mut trace, || Step::Unrounded { amount: out });
+    Ok(out)
+}
+
+/// A `per` as price lists write it.
+pub fn per_name(per: Per) -> &'static str {
+    match per {
+        Per::Event => "event",
+        Per::Unit => "unit",
+        Per::Duration => "duration",
+    }
+}
+
+type Spans<'a> = &'a [(DateTime<FixedOffset>, u64)];
+
+/// What an explanation of price slices needs besides the arithmetic.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    per_units: Decimal,
+    price_per: u64,
+    by_period: bool,
+    tiered: bool,
+    /// Durations: where the charged seconds lie in time.
+    start: Option<(&'a DateTime<FixedOffset>, Spans<'a>)>,
+}
+
+fn algorithm_step(a: &Algorithm, charged: u64, per_units: Decimal, amount: Decimal) -> Step {
+    let n = |q: u64| Decimal::from(q).checked_div(per_units).unwrap_or_default();
+    let setup_of = |s: &Option<crate::resolve::price_list::Money>| s.map_or(Decimal::ZERO, |m| m.0);
+    let (function, setup, rate, cap, free, n) = match a {
+        Algorithm::Linear { setup, rate } => {
+            ("linear", setup_of(setup), rate.0, None, None, n(charged))
+        }
+        Algorithm::Capped { setup, rate, cap } => (
+            "capped",
+            setup_of(setup),
+            rate.0,
+            Some(cap.0),
+            None,
+            n(charged),
+        ),
+        Algorithm::Allowance { setup, free, rate } => (
+            "allowance",
+            setup_of(setup),
+            rate.0,
+            None,
+            Some(*free),
+            n(charged.saturating_sub(*free)),
+        ),
+    };
+    Step::Algorithm {
+        function: function.into(),
+        setup,
+        rate,
+        cap,
+        free,
+        n,
+        amount,
+    }
 }
 
 /// Quantity bands [from, to) with their price: one band for a flat price
@@ -241,6 +481,7 @@ fn price_slices(
     bands: &[(u64, u64, &PriceSpec)],
     names: &[String],
     item: &str,
+    mut trace: Option<(&mut Trace, Shown<'_>)>,
 ) -> Result<Decimal, PriceError> {
     let overflow = || PriceError::Overflow(item.to_owned());
     let mut sum = Decimal::ZERO;
@@ -260,10 +501,22 @@ fn price_slices(
                     item: item.to_owned(),
                     period: name.to_owned(),
                 })?;
-            sum = price
-                .checked_mul(Decimal::from(n))
-                .and_then(|x| sum.checked_add(x))
-                .ok_or_else(overflow)?;
+            let x = price.checked_mul(Decimal::from(n)).ok_or_else(overflow)?;
+            sum = sum.checked_add(x).ok_or_else(overflow)?;
+            if let Some((t, s)) = trace.as_mut() {
+                let from = a.max(lo);
+                t.steps.push(Step::Slice {
+                    period: s.by_period.then(|| name.to_owned()),
+                    band: s.tiered.then_some((lo, (hi != u64::MAX).then_some(hi))),
+                    from,
+                    to: from + n,
+                    start: s.start.map(|(at, spans)| time_at(at, spans, from)),
+                    quantity: n,
+                    unit_price: price,
+                    price_per: s.price_per,
+                    amount: x.checked_div(s.per_units).unwrap_or_default(),
+                });
+            }
         }
     }
     Ok(sum)

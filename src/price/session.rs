@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
+use crate::explain::{self, Side, Step, Trace};
 use crate::group::Event;
 use crate::group::assemble::Session;
 use crate::price::{self, PriceError, Quantity, interact};
@@ -360,6 +361,7 @@ fn shared_amount(
     sharers: &[usize],
     i: usize,
     members: Option<&[usize]>,
+    mut trace: Option<&mut Trace>,
 ) -> Result<Decimal, PriceError> {
     let item = charge.item.get_ref();
     let overflow = || PriceError::Overflow(item.clone());
@@ -386,6 +388,7 @@ fn shared_amount(
             }
             _ => vec![(0, *secs)],
         };
+        let mut offset = 0u64;
         for (period, n) in slices {
             let name = list.calendar.names().get(period).map_or("", String::as_str);
             let price =
@@ -403,6 +406,17 @@ fn shared_amount(
                     .ok_or_else(overflow)?;
             }
             sum = sum.checked_add(x).ok_or_else(overflow)?;
+            explain::record(&mut trace, || Step::SharedSlice {
+                start: *at + chrono::Duration::seconds(offset as i64),
+                seconds: n,
+                period: matches!(spec, Some(PriceSpec::ByPeriod(_))).then(|| name.to_owned()),
+                unit_price: price,
+                price_per: charge.unit_seconds.unwrap_or(60),
+                sharers_active: company,
+                share_of: mine,
+                amount: x.checked_div(unit).unwrap_or_default(),
+            });
+            offset += n;
         }
     }
     sum.checked_div(unit).ok_or_else(overflow)
@@ -516,9 +530,21 @@ pub fn price_session(
     customers: &Customers,
     session: &Session,
 ) -> Result<PricedSession, SessionFault> {
+    price_session_traced(lists, customers, session, None)
+}
+
+/// [`price_session`], recording how each price was made into `trace` when
+/// one is given (`sdrate explain --session`).
+pub fn price_session_traced(
+    lists: &PriceLists,
+    customers: &Customers,
+    session: &Session,
+    mut trace: Option<&mut Trace>,
+) -> Result<PricedSession, SessionFault> {
     let first = &session.events[0];
     let policy = policy_at(lists, &first.service, &first.timestamp)?;
     let f = facts(session, policy);
+    explain::record(&mut trace, || explain_session(session, policy, &f));
     if f.parts.is_empty() {
         return Err(SessionFault {
             status: StatusIndicator::TechnicalError,
@@ -547,12 +573,26 @@ pub fn price_session(
             customer_price: None,
             market_price: None,
         };
+        explain::record(&mut trace, || explain_participation(part, &company));
+        explain::record(&mut trace, || {
+            Step::Resolution(Box::new(resolve::candidates::candidates(
+                lists, customers, &q,
+            )))
+        });
         let r = resolve::resolve(lists, customers, &q)?;
         let attrs = role_attr(&part.role);
         let mut lines = Vec::new();
         for rule in policy.rules_for(&part.role) {
             let item = rule.item.get_ref();
+            explain::record(&mut trace, || {
+                explain_rule(part, rule, quantity(&f, rule, i))
+            });
             let Some(base_charge) = r.base.charge_for(item, None, &attrs) else {
+                explain::record(&mut trace, || Step::NoCharge {
+                    item: item.clone(),
+                    list: r.base.def.id.clone(),
+                    revision: r.base.def.revision,
+                });
                 continue;
             };
             let (chosen_charge, chosen_list) = r
@@ -560,22 +600,66 @@ pub fn price_session(
                 .charge_for(item, None, &attrs)
                 .map_or((base_charge, r.base), |c| (c, r.chosen));
             let q = quantity(&f, rule, i);
-            let raw = |c: &Charge, l: &PriceList| -> Result<Decimal, PriceError> {
-                match rule.measure {
-                    Measure::SharedTime => {
-                        shared_amount(&f, c, l, &sharers(&f, policy, item), i, None)
+            let raw =
+                |c: &Charge, l: &PriceList, t: Option<&mut Trace>| -> Result<Decimal, PriceError> {
+                    match rule.measure {
+                        Measure::SharedTime => {
+                            shared_amount(&f, c, l, &sharers(&f, policy, item), i, None, t)
+                        }
+                        Measure::ActiveTime => {
+                            price::amount_spans_traced(c, &part.spans, &l.calendar, t)
+                        }
+                        _ => price::amount_traced(c, q, &f.start.0, &l.calendar, t),
                     }
-                    Measure::ActiveTime => price::amount_spans(c, &part.spans, &l.calendar),
-                    _ => price::amount(c, q, &f.start.0, &l.calendar),
-                }
-            };
-            let basic_raw = raw(base_charge, r.base).map_err(technical)?;
-            let mut individual_raw = raw(chosen_charge, chosen_list).map_err(technical)?;
+                };
+            let t = &mut trace;
+            explain::record(t, || {
+                explain::charge_step(Side::Basic, base_charge, r.base, false)
+            });
+            let basic_raw = raw(base_charge, r.base, t.as_deref_mut()).map_err(technical)?;
+            explain::record(t, || {
+                let from_base =
+                    std::ptr::eq(chosen_list, r.base) && !std::ptr::eq(r.chosen, r.base);
+                explain::charge_step(Side::Individual, chosen_charge, chosen_list, from_base)
+            });
+            let mut individual_raw =
+                raw(chosen_charge, chosen_list, t.as_deref_mut()).map_err(technical)?;
             if let Some(d) = r.chosen.def.discount_percent {
                 let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
+                let before = individual_raw;
                 individual_raw = individual_raw
                     .checked_mul(keep)
                     .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
+                explain::record(t, || Step::Discount {
+                    list: r.chosen.def.id.clone(),
+                    revision: r.chosen.def.revision,
+                    percent: d.0,
+                    before,
+                    after: individual_raw,
+                });
+            }
+            let basic = r.base.def.rounding.apply(basic_raw);
+            let individual = r.chosen.def.rounding.apply(individual_raw);
+            let currency = || r.base.def.currency.clone().unwrap_or_default();
+            explain::record(t, || {
+                explain::rounding_step(Side::Basic, r.base, basic_raw, basic, currency())
+            });
+            explain::record(t, || {
+                explain::rounding_step(
+                    Side::Individual,
+                    r.chosen,
+                    individual_raw,
+                    individual,
+                    currency(),
+                )
+            });
+            if rule.measure == Measure::SharedTime {
+                explain::record(t, || Step::Note {
+                    stage: "shared rate".into(),
+                    text: format!(
+                        "{item} is shared: the session's total is rounded once and handed out (allocation below)"
+                    ),
+                });
             }
             if rule.measure == Measure::SharedTime {
                 shared
@@ -587,8 +671,8 @@ pub fn price_session(
                 item: item.to_owned(),
                 measure: rule.measure,
                 quantity: q,
-                basic: r.base.def.rounding.apply(basic_raw),
-                individual: r.chosen.def.rounding.apply(individual_raw),
+                basic,
+                individual,
                 basic_raw,
                 individual_raw,
                 components: None,
@@ -682,7 +766,7 @@ pub fn price_session(
         let sharing = sharers(&f, policy, item);
         for ((.., basic), (group, list, charge, rounding, keep)) in groups {
             let set: Vec<usize> = group.iter().map(|(p, _)| *p).collect();
-            let total = shared_amount(&f, charge, list, &sharing, set[0], Some(&set))
+            let total = shared_amount(&f, charge, list, &sharing, set[0], Some(&set), None)
                 .map_err(technical)?
                 .checked_mul(keep)
                 .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
@@ -698,6 +782,20 @@ pub fn price_session(
                 })
                 .collect();
             let shares = allocate(total, &raws, rounding);
+            explain::record(&mut trace, || Step::Allocation {
+                item: item.clone(),
+                side: if basic { Side::Basic } else { Side::Individual },
+                list: list.def.id.clone(),
+                revision: list.def.revision,
+                participants: set
+                    .iter()
+                    .map(|&p| f.parts[p].participant_id.clone())
+                    .collect(),
+                total,
+                rounded_total: rounding.apply(total),
+                unrounded_shares: raws.clone(),
+                shares: shares.clone(),
+            });
             for (&(p, l), share) in group.iter().zip(shares) {
                 let line = &mut out[p].lines[l];
                 if basic {
@@ -772,12 +870,128 @@ pub fn price_session(
                 .ok_or_else(overflow)?;
         }
     }
+    if let Some(t) = trace.as_deref_mut() {
+        for p in &out {
+            t.steps.push(Step::ParticipationTotal {
+                participant_id: p.part.participant_id.clone(),
+                customer: p.customer.clone(),
+                currency: p.currency.clone(),
+                vat_percent: p.vat_percent,
+                list: p.table.clone(),
+                revision: p.revision,
+                basic: p.basic,
+                individual: p.individual,
+            });
+            for l in &p.lines {
+                t.steps.push(Step::Line {
+                    participant_id: p.part.participant_id.clone(),
+                    item: l.item.clone(),
+                    basic: l.basic,
+                    individual: l.individual,
+                });
+            }
+        }
+    }
     let costs = cost_session(lists, policy, &f)?;
+    if let Some(t) = trace {
+        for c in &costs {
+            t.steps.push(Step::Cost {
+                provider: c.provider.clone(),
+                list: c.table.clone(),
+                revision: c.revision,
+                item: c.item.clone(),
+                currency: c.currency.clone(),
+                amount: c.amount,
+            });
+        }
+    }
     Ok(PricedSession {
         facts: f,
         participations: out,
         costs,
     })
+}
+
+// Steps of `sdrate explain`, built only when tracing.
+
+fn explain_session(session: &Session, policy: &SessionPolicy, f: &Facts) -> Step {
+    Step::Session {
+        session_id: f.session_id.clone(),
+        service: f.service.clone(),
+        provider: f.provider.clone(),
+        start: f.start.0,
+        end: f.end.0,
+        starter: f.starter.clone(),
+        event_filter: policy
+            .events
+            .as_ref()
+            .map(|e| e.iter().map(|n| n.get_ref().clone()).collect()),
+        events: session
+            .events
+            .iter()
+            .map(|e| explain::SessionEventView {
+                sequence: e.sequence,
+                timestamp: e.timestamp.0,
+                event_type: e.event_type.to_string(),
+                participant_id: e.participant_id.clone(),
+                admitted: policy.admits(e.event_type),
+            })
+            .collect(),
+        segments: f
+            .segments
+            .iter()
+            .map(|(start, seconds, who)| explain::Segment {
+                start: *start,
+                seconds: *seconds,
+                active: who
+                    .iter()
+                    .map(|&w| f.parts[w].participant_id.clone())
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn explain_participation(part: &Participation, company: &str) -> Step {
+    Step::Participation {
+        participant_id: part.participant_id.clone(),
+        role: part.role.clone(),
+        billed_party: part.billed_party.clone(),
+        user_name: part.user_name.clone(),
+        marketing_company: company.to_owned(),
+        marketing_company_from: if part.marketing_company.is_some() {
+            "event"
+        } else {
+            "registry"
+        }
+        .into(),
+        spans: part
+            .spans
+            .iter()
+            .map(|(start, n)| explain::Span {
+                start: *start,
+                end: *start + chrono::Duration::seconds(*n as i64),
+                seconds: *n,
+            })
+            .collect(),
+        active_seconds: part.active_seconds(),
+        events_counted: part.events_counted,
+    }
+}
+
+fn explain_rule(part: &Participation, rule: &Rule, q: Quantity) -> Step {
+    let (quantity, unit) = match q {
+        Quantity::Events(n) => (n, "events"),
+        Quantity::Units(n) => (n, "units"),
+        Quantity::Seconds(n) => (n, "seconds"),
+    };
+    Step::Rule {
+        participant_id: part.participant_id.clone(),
+        item: rule.item.get_ref().clone(),
+        measure: explain::measure_name(rule.measure).into(),
+        quantity,
+        unit: unit.into(),
+    }
 }
 
 /// Rounds `total` with `rounding` and splits it into shares in proportion
@@ -847,7 +1061,8 @@ fn cost_session(
         }
         for (c, set) in shared.into_values() {
             let sharing = sharers(f, policy, c.item.get_ref());
-            let raw = shared_amount(f, c, list, &sharing, set[0], Some(&set)).map_err(technical)?;
+            let raw =
+                shared_amount(f, c, list, &sharing, set[0], Some(&set), None).map_err(technical)?;
             let sum = by_item.entry(c.item.get_ref().clone()).or_default();
             *sum = sum
                 .checked_add(raw)

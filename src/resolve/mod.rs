@@ -2,6 +2,7 @@
 //! group, else the marketing company's base list, all valid at the time of
 //! use (never the time of rating).
 
+pub mod candidates;
 pub mod customers;
 pub mod policy;
 pub mod price_list;
