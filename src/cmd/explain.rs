@@ -21,7 +21,7 @@ use crate::exit::{self, Failure};
 use crate::explain::{Step, Trace, render_text};
 use crate::group::assemble::{Added, Assembler, Session};
 use crate::price::Quantity;
-use crate::price::session::{PricedSession, price_session_traced};
+use crate::price::session::{CostLine, PricedSession, price_session_traced};
 use crate::rate::{Outcome, Rater};
 use crate::read::events::{EventLog, Row};
 use crate::read::{self, Reader};
@@ -568,16 +568,6 @@ pub struct ParticipationView {
     pub lines: Vec<LineView>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct CostView {
-    pub provider: String,
-    pub table: String,
-    pub revision: u16,
-    pub item: String,
-    pub currency: String,
-    pub amount: Decimal,
-}
-
 /// The explanation of one session.
 #[derive(Debug, Serialize)]
 pub struct SessionExplanation {
@@ -589,7 +579,7 @@ pub struct SessionExplanation {
     pub status: Option<String>,
     pub detail: Option<String>,
     pub participations: Vec<ParticipationView>,
-    pub costs: Vec<CostView>,
+    pub costs: Vec<CostLine>,
     pub steps: Vec<Step>,
 }
 
@@ -601,7 +591,7 @@ fn quantity(q: Quantity) -> (u64, &'static str) {
     }
 }
 
-fn session_views(p: &PricedSession) -> (Vec<ParticipationView>, Vec<CostView>) {
+fn session_views(p: &PricedSession) -> (Vec<ParticipationView>, Vec<CostLine>) {
     let parts = p
         .participations
         .iter()
@@ -634,19 +624,7 @@ fn session_views(p: &PricedSession) -> (Vec<ParticipationView>, Vec<CostView>) {
                 .collect(),
         })
         .collect();
-    let costs = p
-        .costs
-        .iter()
-        .map(|c| CostView {
-            provider: c.provider.clone(),
-            table: c.table.clone(),
-            revision: c.revision,
-            item: c.item.clone(),
-            currency: c.currency.clone(),
-            amount: c.amount,
-        })
-        .collect();
-    (parts, costs)
+    (parts, p.costs.clone())
 }
 
 /// Gathers the session's events from every input, groups them with the

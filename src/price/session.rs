@@ -454,7 +454,7 @@ pub struct PricedParticipation {
 }
 
 /// One provider's cost of one session item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CostLine {
     pub provider: String,
     pub table: String,

@@ -389,7 +389,7 @@ pub struct PriceLists {
     pub interactions: Interactions,
 }
 
-fn config_error(
+pub(crate) fn config_error(
     path: &Path,
     src: &str,
     span: Option<std::ops::Range<usize>>,
@@ -625,7 +625,7 @@ fn valid_at<'a>(
 }
 
 /// Every `*.toml` under `dir` except those under `skip` (profiles).
-fn collect_toml(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+pub(crate) fn collect_toml(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
         if p == skip {

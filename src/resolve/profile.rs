@@ -18,8 +18,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::price_list::{Charge, Money, Per, PriceSpec, Rounding};
-use crate::exit::Failure;
+use super::price_list::{Charge, Money, Per, PriceSpec, Rounding, collect_toml, config_error};
 
 /// The sub-directory of the price-list directory holding profiles,
 /// components and rules.
@@ -299,23 +298,6 @@ pub struct Interactions {
     digest: u128,
 }
 
-fn config_error(
-    path: &Path,
-    src: &str,
-    span: Option<std::ops::Range<usize>>,
-    msg: &str,
-) -> anyhow::Error {
-    let at = span
-        .map(|s| {
-            let before = &src[..s.start.min(src.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!(": line {line}, column {col}")
-        })
-        .unwrap_or_default();
-    Failure::Config(format!("{}{at}: {msg}", path.display())).into()
-}
-
 /// A charge built from a component's charge keys.
 fn charge(def: &ComponentDef, item: &str, price: Decimal) -> Result<Charge, String> {
     let per = def.per.ok_or("needs `per` (event, unit or duration)")?;
@@ -440,18 +422,6 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
     })
 }
 
-fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.is_dir() {
-            collect_toml(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
 impl Interactions {
     /// Loads every `*.toml` under `dir` (none if it does not exist).
     pub fn load_dir(dir: &Path) -> Result<Self> {
@@ -459,7 +429,8 @@ impl Interactions {
             return Ok(Self::default());
         }
         let mut files = Vec::new();
-        collect_toml(dir, &mut files)
+        // Nothing below profiles/ is skipped.
+        collect_toml(dir, Path::new(""), &mut files)
             .with_context(|| format!("cannot read profiles in {}", dir.display()))?;
         files.sort();
         let mut sources = Vec::new();
