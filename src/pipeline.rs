@@ -199,21 +199,20 @@ enum Done {
     },
 }
 
-/// The session events an SDR carries, with where they came from.
-pub(crate) fn events_of(
-    sdr: &crate::sdr::ServiceDetailRecord,
-    file: &str,
-    rec: &Framed<'_>,
-) -> Vec<Event> {
+/// The session events an SDR carries, with where they came from. Takes the
+/// record, which is done with, so that the events keep its strings rather
+/// than copies of them.
+pub(crate) fn events_of(sdr: ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
     use crate::sdr::{ServicePart, ServiceSpecificPart};
+    let sequence = sdr.service_header.sequence_number;
     sdr.service_usage_modules
-        .iter()
-        .filter_map(|sum| match &sum.service_specific {
+        .into_iter()
+        .filter_map(|sum| match sum.service_specific {
             ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) => Some(Event::from_sdr(
                 e,
-                sdr.service_header.sequence_number,
-                Some(sum.provider_identifier.as_str()).filter(|p| !p.is_empty()),
-                &sum.marketing_company,
+                sequence,
+                Some(sum.provider_identifier).filter(|p| !p.is_empty()),
+                sum.marketing_company,
                 Origin {
                     file: file.to_owned(),
                     position: Position::Offset(rec.offset),
@@ -290,41 +289,55 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
         let mut out = Vec::with_capacity(rec.bytes.len() + 96 * spms.len());
         append_priced(rec.bytes, spms, &mut out).map(|_| out)
     };
-    let fault = |status: StatusIndicator, detail: String, labelled| Done::Fault {
-        labelled,
-        sdr_identifier: Some(sdr.service_header.sdr_identifier),
-        producer: Some(sdr.service_header.producer_identity.clone()),
-        status: status.to_string(),
-        detail,
+    let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {
+        Done::Fault {
+            labelled,
+            sdr_identifier: Some(sdr.service_header.sdr_identifier),
+            producer: Some(sdr.service_header.producer_identity.clone()),
+            status: status.to_string(),
+            detail,
+        }
     };
     match rater.rate(&sdr) {
         Outcome::Priced(spms, t) => match label(&spms) {
             Ok(b) => {
+                let key = Key::of(&sdr.service_header).fingerprint();
+                // The record is done with: the routed copy takes it whole.
                 let keep = routed.then(|| {
-                    let mut priced = sdr.clone();
+                    let mut priced = sdr;
                     priced.service_pricing_modules = Some(spms);
                     Box::new(priced)
                 });
-                Done::Priced(b, t, Key::of(&sdr.service_header).fingerprint(), keep)
+                Done::Priced(b, t, key, keep)
             }
-            Err(e) => fault(StatusIndicator::TechnicalError, format!("{e:#}"), None),
+            Err(e) => fault(
+                &sdr,
+                StatusIndicator::TechnicalError,
+                format!("{e:#}"),
+                None,
+            ),
         },
         Outcome::Answered(spms, _) => match label(&spms) {
             Ok(b) => Done::Answered(b),
-            Err(e) => fault(StatusIndicator::TechnicalError, format!("{e:#}"), None),
+            Err(e) => fault(
+                &sdr,
+                StatusIndicator::TechnicalError,
+                format!("{e:#}"),
+                None,
+            ),
         },
         Outcome::NotPriced if Rater::is_quality_assurance(&sdr) => {
             Done::NotPriced(Some(qa_line(rater, &sdr)))
         }
         Outcome::NotPriced => Done::NotPriced(None),
-        Outcome::SessionEvent => Done::SessionEvent(events_of(&sdr, file, rec)),
+        Outcome::SessionEvent => Done::SessionEvent(events_of(sdr, file, rec)),
         Outcome::Fault(f) => {
             let labelled = if f.spms.is_empty() {
                 None
             } else {
                 label(&f.spms).ok()
             };
-            fault(f.status, f.detail, labelled)
+            fault(&sdr, f.status, f.detail, labelled)
         }
     }
 }

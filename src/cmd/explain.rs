@@ -671,7 +671,7 @@ fn explain_session(
                     let Ok(sdr) = read::decode(rec.bytes) else {
                         continue;
                     };
-                    for e in crate::pipeline::events_of(&sdr, &file, &rec) {
+                    for e in crate::pipeline::events_of(sdr, &file, &rec) {
                         if e.session_id == id {
                             add(e, &mut complete);
                         }

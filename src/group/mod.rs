@@ -100,33 +100,34 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event carried by a session-event SDR.
+    /// An event carried by a session-event SDR; takes the SDR's strings
+    /// rather than copying them, since every record is dropped once rated.
     pub fn from_sdr(
-        e: &SessionEvent,
+        e: SessionEvent,
         sequence: Option<u32>,
-        provider: Option<&str>,
-        marketing_company: &str,
+        provider: Option<String>,
+        marketing_company: String,
         origin: Origin,
     ) -> Self {
         Event {
-            session_id: e.session_id.clone(),
-            service: e.service.clone(),
+            session_id: e.session_id,
+            service: e.service,
             category: e.category,
             event_type: e.event_type,
-            provider_event: e.provider_event_name.clone(),
+            provider_event: e.provider_event_name,
             timestamp: e.timestamp,
-            participant_id: e.participant_id.clone(),
-            user_name: e.user_name.clone(),
-            billed_party: e.billed_party.clone(),
-            role: e.role.clone(),
+            participant_id: e.participant_id,
+            user_name: e.user_name,
+            billed_party: e.billed_party,
+            role: e.role,
             sequence,
-            provider: provider.map(str::to_owned),
-            marketing_company: Some(marketing_company.to_owned()),
+            provider,
+            marketing_company: Some(marketing_company),
             parameters: e
                 .parameters
-                .iter()
+                .into_iter()
                 .flatten()
-                .map(|p| (p.name.clone(), p.value.clone()))
+                .map(|p| (p.name, p.value))
                 .collect(),
             origin,
         }

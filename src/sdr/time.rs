@@ -13,6 +13,10 @@ use chrono::{DateTime, FixedOffset, TimeDelta};
 use rasn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Longest text [`Timestamp::write_ber_text`] writes:
+/// `YYYYMMDDHHMMSS.FFFFFFFFF+HHMM`.
+const BER_TEXT_MAX: usize = 29;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub DateTime<FixedOffset>);
@@ -21,39 +25,71 @@ impl Timestamp {
     /// The BER text: seconds always, a fraction only when non-zero, and the
     /// offset (Z for UTC).
     pub fn ber_text(&self) -> String {
+        let mut buf = [0u8; BER_TEXT_MAX];
+        match self.write_ber_text(&mut buf) {
+            // Only ASCII digits and signs are written.
+            Some(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            None => self.ber_text_general(),
+        }
+    }
+
+    /// Calls `f` with [`Self::ber_text`], without allocating in the usual
+    /// case.
+    pub(crate) fn with_ber_text<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let mut buf = [0u8; BER_TEXT_MAX];
+        match self.write_ber_text(&mut buf) {
+            Some(n) => f(&buf[..n]),
+            None => f(self.ber_text_general().as_bytes()),
+        }
+    }
+
+    /// [`Self::ber_text`] for years 0 to 9999 without leap seconds, written
+    /// digit by digit into `buf`: this runs for every priced SDR, and
+    /// `write!` with padded fields cost several times the rest of encoding
+    /// a pricing module. Returns the length, or None for the general path.
+    fn write_ber_text(&self, buf: &mut [u8; BER_TEXT_MAX]) -> Option<usize> {
         use chrono::{Datelike, Timelike};
-        use std::fmt::Write;
-        let t = &self.0;
+        // The local date and time once, rather than once per field.
+        let t = self.0.naive_local();
+        let year = t.year();
         let nanos = t.nanosecond();
-        if !(0..=9999).contains(&t.year()) || nanos >= 1_000_000_000 {
-            return self.ber_text_general();
+        if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+            return None;
         }
-        // Written by hand: this runs once per priced SDR, and chrono's
-        // format strings are interpreted on every call.
-        let mut s = String::with_capacity(24);
-        let _ = write!(
-            s,
-            "{:04}{:02}{:02}{:02}{:02}{:02}",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
+        fn put(buf: &mut [u8], at: usize, width: usize, mut n: u32) {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        put(buf, 0, 4, year as u32);
+        put(buf, 4, 2, t.month());
+        put(buf, 6, 2, t.day());
+        put(buf, 8, 2, t.hour());
+        put(buf, 10, 2, t.minute());
+        put(buf, 12, 2, t.second());
+        let mut len = 14;
         if nanos != 0 {
-            let frac = format!("{nanos:09}");
-            s.push('.');
-            s.push_str(frac.trim_end_matches('0'));
+            buf[len] = b'.';
+            put(buf, len + 1, 9, nanos);
+            len += 10;
+            // Trailing zeros of a fraction are not allowed.
+            while buf[len - 1] == b'0' {
+                len -= 1;
+            }
         }
-        let offset = t.offset().local_minus_utc() / 60;
+        let offset = self.0.offset().local_minus_utc() / 60;
         if offset == 0 {
-            s.push('Z');
+            buf[len] = b'Z';
+            len += 1;
         } else {
-            let sign = if offset < 0 { '-' } else { '+' };
-            let _ = write!(s, "{sign}{:02}{:02}", offset.abs() / 60, offset.abs() % 60);
+            buf[len] = if offset < 0 { b'-' } else { b'+' };
+            let abs = offset.unsigned_abs();
+            put(buf, len + 1, 2, abs / 60);
+            put(buf, len + 3, 2, abs % 60);
+            len += 5;
         }
-        s
+        Some(len)
     }
 
     /// Years beyond four digits and leap seconds, through chrono.
@@ -161,8 +197,9 @@ impl Encode for Timestamp {
         constraints: &Constraints,
         identifier: Identifier,
     ) -> Result<(), E::Error> {
-        // A GeneralizedTime is a primitive string of its characters.
-        encoder.encode_octet_string(tag, constraints, self.ber_text().as_bytes(), identifier)?;
+        // A GeneralizedTime is a primitive string of its characters; the
+        // usual form needs no allocation.
+        self.with_ber_text(|text| encoder.encode_octet_string(tag, constraints, text, identifier))?;
         Ok(())
     }
 }
@@ -225,6 +262,58 @@ mod tests {
         ] {
             let t = ts(text);
             assert_eq!(t.ber_text(), t.ber_text_general(), "{text}");
+        }
+    }
+
+    /// The `write!` formatting [`Timestamp::ber_text`] replaced.
+    fn formatted_text(t: &Timestamp) -> String {
+        use chrono::{Datelike, Timelike};
+        use std::fmt::Write;
+        let t = &t.0;
+        let nanos = t.nanosecond();
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        if nanos != 0 {
+            let frac = format!("{nanos:09}");
+            s.push('.');
+            s.push_str(frac.trim_end_matches('0'));
+        }
+        let offset = t.offset().local_minus_utc() / 60;
+        if offset == 0 {
+            s.push('Z');
+        } else {
+            let sign = if offset < 0 { '-' } else { '+' };
+            let _ = write!(s, "{sign}{:02}{:02}", offset.abs() / 60, offset.abs() % 60);
+        }
+        s
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn digit_writer_matches_formatting(
+            secs in -62_000_000_000i64..253_000_000_000,
+            nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000, Just(500_000_000)],
+            offset in prop_oneof![Just(0i32), -86_399i32..86_400, (-14i32..15).prop_map(|h| h * 3600)],
+        ) {
+            let zone = FixedOffset::east_opt(offset).unwrap();
+            let t = Timestamp(DateTime::from_timestamp(secs, nanos).unwrap().with_timezone(&zone));
+            let mut buf = [0u8; BER_TEXT_MAX];
+            let n = t.write_ber_text(&mut buf).expect("years 0 to 9999");
+            prop_assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), formatted_text(&t));
+            prop_assert_eq!(t.ber_text(), formatted_text(&t));
         }
     }
 

@@ -8,8 +8,11 @@
 
 pub mod publish;
 pub mod sessions;
+mod spm;
 pub mod subscribers;
 pub mod usage;
+
+use std::cell::RefCell;
 
 use anyhow::{Context, Result};
 
@@ -30,40 +33,69 @@ pub fn append_priced(
     spms: &[ServicePricingModule],
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let mut item = Vec::with_capacity(64 * spms.len());
-    for spm in spms {
-        rasn::ber::encode_buf(spm, &mut item)
-            .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
+    thread_local! {
+        // Encoding space reused for every record a thread prices.
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    let mut spm_item = Vec::with_capacity(item.len() + 6);
-    spm_item.push(0xa0 | SPM_TAG as u8);
-    tlv::push_length(&mut spm_item, item.len());
-    spm_item.extend_from_slice(&item);
+    SCRATCH.with_borrow_mut(|item| {
+        item.clear();
+        for spm in spms {
+            // Every module is appended (rasn's encode_buf would clear the
+            // buffer: only the fallback goes through rasn, on its own).
+            if !spm::encode(spm, item) {
+                let bytes = rasn::ber::encode(spm)
+                    .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
+                item.extend_from_slice(&bytes);
+            }
+        }
+        write_priced(record, item, out)
+    })
+}
 
+/// Writes `record` into `out` with `item` (encoded pricing modules) as the
+/// contents of its servicePricingModules. The kept items are sized first,
+/// so the record is written once, straight into `out`.
+fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let is_spm = |h: &tlv::Header| h.class == CONTEXT && h.number == SPM_TAG;
     let (content, _) = tlv::contents(record).context("record framing")?;
-    let mut body = Vec::with_capacity(content.len() + spm_item.len());
-    let mut inserted = false;
+    let mut kept = 0;
     for child in tlv::children(content) {
         let child = child.context("record item framing")?;
-        let h = tlv::header(child)?;
-        let root_before_spm = h.class == CONTEXT && h.number < SPM_TAG;
-        if h.class == CONTEXT && h.number == SPM_TAG {
-            continue;
+        if !is_spm(&tlv::header(child)?) {
+            kept += child.len();
         }
-        if !inserted && !root_before_spm {
-            body.extend_from_slice(&spm_item);
-            inserted = true;
-        }
-        body.extend_from_slice(child);
     }
-    if !inserted {
-        body.extend_from_slice(&spm_item);
-    }
+    let spm_len = 1 + tlv::length_len(item.len()) + item.len();
+    let body_len = kept + spm_len;
+    let push_spm = |out: &mut Vec<u8>| {
+        out.push(0xa0 | SPM_TAG as u8);
+        tlv::push_length(out, item.len());
+        out.extend_from_slice(item);
+    };
+
     // Identifier octets of the record as they were ([APPLICATION 1]).
     let id_len = tlv::identifier_len(record);
+    out.reserve(id_len + 9 + body_len);
     out.extend_from_slice(&record[..id_len]);
-    tlv::push_length(out, body.len());
-    out.extend_from_slice(&body);
+    tlv::push_length(out, body_len);
+    let mut inserted = false;
+    for child in tlv::children(content) {
+        // Framing was checked above.
+        let child = child.context("record item framing")?;
+        let h = tlv::header(child)?;
+        if is_spm(&h) {
+            continue;
+        }
+        let root_before_spm = h.class == CONTEXT && h.number < SPM_TAG;
+        if !inserted && !root_before_spm {
+            push_spm(out);
+            inserted = true;
+        }
+        out.extend_from_slice(child);
+    }
+    if !inserted {
+        push_spm(out);
+    }
     Ok(())
 }
 
@@ -148,5 +180,102 @@ mod tests {
         assert_eq!(priced.service_pricing_modules, Some(vec![spm(5)]));
         // The unknown item stays last, after the pricing modules.
         assert!(out.ends_with(&[0x89, 0x01, b'x']));
+    }
+
+    /// append_priced as it was before it wrote straight into `out` (with
+    /// every module kept, as it should have been).
+    fn reference(record: &[u8], spms: &[ServicePricingModule], out: &mut Vec<u8>) -> Result<()> {
+        let mut item = Vec::with_capacity(64 * spms.len());
+        for spm in spms {
+            let bytes = rasn::ber::encode(spm)
+                .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
+            item.extend_from_slice(&bytes);
+        }
+        let mut spm_item = Vec::with_capacity(item.len() + 6);
+        spm_item.push(0xa0 | SPM_TAG as u8);
+        tlv::push_length(&mut spm_item, item.len());
+        spm_item.extend_from_slice(&item);
+        let (content, _) = tlv::contents(record).context("record framing")?;
+        let mut body = Vec::with_capacity(content.len() + spm_item.len());
+        let mut inserted = false;
+        for child in tlv::children(content) {
+            let child = child.context("record item framing")?;
+            let h = tlv::header(child)?;
+            let root_before_spm = h.class == CONTEXT && h.number < SPM_TAG;
+            if h.class == CONTEXT && h.number == SPM_TAG {
+                continue;
+            }
+            if !inserted && !root_before_spm {
+                body.extend_from_slice(&spm_item);
+                inserted = true;
+            }
+            body.extend_from_slice(child);
+        }
+        if !inserted {
+            body.extend_from_slice(&spm_item);
+        }
+        let id_len = tlv::identifier_len(record);
+        out.extend_from_slice(&record[..id_len]);
+        tlv::push_length(out, body.len());
+        out.extend_from_slice(&body);
+        Ok(())
+    }
+
+    #[test]
+    fn writes_the_bytes_it_wrote_before() {
+        let start = DateTime::parse_from_rfc3339("2026-11-21T00:00:00+01:00").unwrap();
+        let mut big = spm(7);
+        big.prices = vec![big.prices[0].clone(); 12];
+        let sets = [vec![], vec![spm(1250)], vec![spm(1), spm(2)], vec![big]];
+        for (i, sdr) in Generator::new(11, Timestamp(start)).take(60).enumerate() {
+            let plain = rasn::ber::encode(&sdr).unwrap();
+            let mut priced = Vec::new();
+            append_priced(&plain, &[spm(3)], &mut priced).unwrap();
+            // With an unknown item at the end.
+            let (content, _) = tlv::contents(&plain).unwrap();
+            let mut body = content.to_vec();
+            body.extend_from_slice(&[0x89, 0x01, b'x']);
+            let mut extended = vec![0x61];
+            tlv::push_length(&mut extended, body.len());
+            extended.extend_from_slice(&body);
+            for record in [
+                tlv::to_indefinite(&plain).unwrap(),
+                tlv::to_indefinite(&priced).unwrap(),
+                plain,
+                priced,
+                extended,
+            ] {
+                let spms = &sets[i % sets.len()];
+                let (mut got, mut want) = (vec![0xee], vec![0xee]);
+                append_priced(&record, spms, &mut got).unwrap();
+                reference(&record, spms, &mut want).unwrap();
+                assert_eq!(hex::encode(got), hex::encode(want));
+            }
+        }
+        // Broken records fail the same way and write nothing.
+        for broken in [
+            &[0x61, 0x03, 0xa0, 0x05, 0x00][..],
+            &[0x61, 0x02, 0x00, 0x00],
+        ] {
+            let mut got = Vec::new();
+            let err = append_priced(broken, &[spm(1)], &mut got).unwrap_err();
+            let want = reference(broken, &[spm(1)], &mut Vec::new()).unwrap_err();
+            assert_eq!(format!("{err:#}"), format!("{want:#}"));
+            assert!(got.is_empty());
+        }
+    }
+
+    /// A record with two usage modules is priced with two pricing modules,
+    /// and both are written (rasn::ber::encode_buf starts every encoding
+    /// from an empty buffer: once, only the last one was).
+    #[test]
+    fn every_pricing_module_is_written() {
+        let bytes = rasn::ber::encode(&sample()).unwrap();
+        let mut out = Vec::new();
+        append_priced(&bytes, &[spm(1), spm(2)], &mut out).unwrap();
+        assert_eq!(
+            decode(&out).unwrap().service_pricing_modules,
+            Some(vec![spm(1), spm(2)])
+        );
     }
 }
