@@ -709,21 +709,18 @@ fn fault_event(
     let write_err = |what: &str| format!("cannot write {what}");
     match (&e.origin.raw, e.origin.position) {
         (Raw::Sdr(bytes), Position::Offset(off)) => {
-            out.faults
-                .write_all(bytes)
-                .with_context(|| write_err(names::FAULTS))?;
-            out.fault_report
-                .write_record([
-                    e.origin.file.as_str(),
-                    &off.to_string(),
-                    &bytes.len().to_string(),
-                    "",
-                    "",
-                    status,
-                    cause,
-                    "",
-                ])
-                .with_context(|| write_err(names::FAULT_REPORT))?;
+            crate::write::fault_record(
+                &mut out.faults,
+                &mut out.fault_report,
+                &e.origin.file,
+                off,
+                bytes,
+                None,
+                None,
+                "",
+                status,
+                cause,
+            )?;
         }
         (raw, position) => {
             let row = match raw {
@@ -891,21 +888,18 @@ pub fn run(
                                 let status = "tooOldForDuplicateCheck";
                                 summary.faulted += 1;
                                 *summary.faults_by_cause.entry(status.into()).or_default() += 1;
-                                out.faults
-                                    .write_all(rec.bytes)
-                                    .with_context(|| write_err(names::FAULTS))?;
-                                out.fault_report
-                                    .write_record([
-                                        file.as_str(),
-                                        &rec.offset.to_string(),
-                                        &rec.bytes.len().to_string(),
-                                        "",
-                                        "",
-                                        status,
-                                        "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
-                                        "",
-                                    ])
-                                    .with_context(|| write_err(names::FAULT_REPORT))?;
+                                crate::write::fault_record(
+                                    &mut out.faults,
+                                    &mut out.fault_report,
+                                    &file,
+                                    rec.offset,
+                                    rec.bytes,
+                                    None,
+                                    None,
+                                    "",
+                                    status,
+                                    "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+                                )?;
                             }
                         }
                     }
@@ -946,21 +940,18 @@ pub fn run(
                     } => {
                         summary.faulted += 1;
                         *summary.faults_by_cause.entry(status.clone()).or_default() += 1;
-                        out.faults
-                            .write_all(labelled.as_deref().unwrap_or(rec.bytes))
-                            .with_context(|| write_err(names::FAULTS))?;
-                        out.fault_report
-                            .write_record([
-                                file.as_str(),
-                                &rec.offset.to_string(),
-                                &rec.bytes.len().to_string(),
-                                &sdr_identifier.map(|i| i.to_string()).unwrap_or_default(),
-                                producer.as_deref().unwrap_or(""),
-                                &status,
-                                &detail,
-                                "",
-                            ])
-                            .with_context(|| write_err(names::FAULT_REPORT))?;
+                        crate::write::fault_record(
+                            &mut out.faults,
+                            &mut out.fault_report,
+                            &file,
+                            rec.offset,
+                            rec.bytes,
+                            labelled.as_deref(),
+                            sdr_identifier,
+                            producer.as_deref().unwrap_or(""),
+                            &status,
+                            &detail,
+                        )?;
                     }
                 }
             }
@@ -974,25 +965,22 @@ pub fn run(
                     .entry("broken framing".into())
                     .or_default() += 1;
                 progress.inc(b.bytes.len() as u64);
-                out.faults
-                    .write_all(b.bytes)
-                    .with_context(|| write_err(names::FAULTS))?;
-                out.fault_report
-                    .write_record([
-                        file.as_str(),
-                        &b.offset.to_string(),
-                        &b.bytes.len().to_string(),
-                        "",
-                        "",
-                        "broken framing",
-                        &format!(
-                            "{}; the remaining {} bytes of the file cannot be split into records",
-                            b.error,
-                            b.bytes.len()
-                        ),
-                        "",
-                    ])
-                    .with_context(|| write_err(names::FAULT_REPORT))?;
+                crate::write::fault_record(
+                    &mut out.faults,
+                    &mut out.fault_report,
+                    &file,
+                    b.offset,
+                    b.bytes,
+                    None,
+                    None,
+                    "",
+                    "broken framing",
+                    &format!(
+                        "{}; the remaining {} bytes of the file cannot be split into records",
+                        b.error,
+                        b.bytes.len()
+                    ),
+                )?;
                 break;
             }
             drop(chunk);

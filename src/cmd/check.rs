@@ -288,14 +288,7 @@ fn interactions_report(out: &mut String, lists_dir: &Path, i: &Interactions) {
         .to_vec(),
     ];
     for p in i.profiles() {
-        for (service, components) in &p.triggers {
-            let rule = i
-                .rules()
-                .find(|r| {
-                    r.order.len() == components.len()
-                        && components.iter().all(|c| r.order.contains(c))
-                })
-                .map_or("-".into(), |r| r.name.clone());
+        for (service, trigger) in &p.triggers {
             rows.push(vec![
                 p.id.clone(),
                 format!("r{}", p.revision),
@@ -303,8 +296,8 @@ fn interactions_report(out: &mut String, lists_dir: &Path, i: &Interactions) {
                 p.valid_from.to_rfc3339(),
                 p.valid_to.map_or("-".into(), |t| t.to_rfc3339()),
                 service.clone(),
-                components.join(","),
-                rule,
+                trigger.components.join(","),
+                trigger.rule.name.clone(),
             ]);
         }
     }

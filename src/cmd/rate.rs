@@ -234,10 +234,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .into_iter()
         .chain(breaches)
         .collect();
-    let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
-    json.push(b'\n');
-    fs::write(staging.dir().join(names::SUMMARY), &json)
-        .with_context(|| format!("cannot write {}", names::SUMMARY))?;
+    let json = staging.write_summary(&summary)?;
     let manifest = Manifest {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         run_id: &id,

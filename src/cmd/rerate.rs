@@ -387,10 +387,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     summary.pricing_time = pricing_time.to_rfc3339();
     totals.write_csv(&staging.dir().join(files::DIFFERENCE_TOTALS))?;
     summary.totals = totals.by_currency()?;
-    let mut json = serde_json::to_vec_pretty(&summary).context("cannot serialise the summary")?;
-    json.push(b'\n');
-    fs::write(staging.dir().join(names::SUMMARY), &json)
-        .with_context(|| format!("cannot write {}", names::SUMMARY))?;
+    staging.write_summary(&summary)?;
     let manifest = Manifest {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         run_id: &id,
@@ -993,25 +990,18 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                     } => {
                         summary.faulted += 1;
                         *summary.faults_by_cause.entry(status.clone()).or_default() += 1;
-                        out.faults
-                            .write_all(labelled.as_deref().unwrap_or(rec.bytes))
-                            .with_context(|| write_err(names::FAULTS))?;
-                        out.fault_report
-                            .write_record([
-                                file.as_str(),
-                                &rec.offset.to_string(),
-                                &rec.bytes.len().to_string(),
-                                &facts
-                                    .as_ref()
-                                    .and_then(|f| f.sdr_identifier)
-                                    .map(|i| i.to_string())
-                                    .unwrap_or_default(),
-                                facts.as_ref().map_or("", |f| f.producer.as_str()),
-                                &status,
-                                &detail,
-                                "",
-                            ])
-                            .with_context(|| write_err(names::FAULT_REPORT))?;
+                        crate::write::fault_record(
+                            &mut out.faults,
+                            &mut out.fault_report,
+                            &file,
+                            rec.offset,
+                            rec.bytes,
+                            labelled.as_deref(),
+                            facts.as_ref().and_then(|f| f.sdr_identifier),
+                            facts.as_ref().map_or("", |f| f.producer.as_str()),
+                            &status,
+                            &detail,
+                        )?;
                         if let Some(f) = &facts {
                             totals.add(f, old.side(), None)?;
                         }

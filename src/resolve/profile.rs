@@ -242,6 +242,14 @@ struct ProfileDef {
     trigger: Vec<TriggerDef>,
 }
 
+/// The components registered for one service, with the rule for their
+/// set, looked up once at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub components: Vec<String>,
+    pub rule: Rule,
+}
+
 /// One revision of a subscriber profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
@@ -253,8 +261,8 @@ pub struct Profile {
     pub valid_from: DateTime<FixedOffset>,
     pub valid_to: Option<DateTime<FixedOffset>>,
     pub cancelled: bool,
-    /// Service feature code (or session service) -> components registered.
-    pub triggers: BTreeMap<String, Vec<String>>,
+    /// Service feature code (or session service) -> what is registered.
+    pub triggers: BTreeMap<String, Trigger>,
     pub path: PathBuf,
 }
 
@@ -611,22 +619,34 @@ impl Interactions {
                     let set = unique(&t.components, path, src, "a trigger")?;
                     let names: Vec<String> =
                         t.components.iter().map(|n| n.get_ref().clone()).collect();
-                    if triggers.insert(t.service.clone(), names.clone()).is_some() {
+                    if triggers.contains_key(&t.service) {
                         return fail(format!("has two triggers for {}", t.service));
                     }
                     // Registration never fails: a set without a written
                     // rule gets the default one (precedence as registered,
                     // first result wins, a failure is a fault).
-                    if !out.rules.contains_key(&set) {
-                        out.defaults.entry(set).or_insert_with(|| Rule {
-                            name: format!("default for {}", names.join("+")),
-                            order: names,
-                            combine: Combine::First,
-                            conflict: Conflict::Precedence,
-                            on_failure: OnFailure::Fault,
-                            path: None,
-                        });
-                    }
+                    let rule = match out.rules.get(&set) {
+                        Some(r) => r.clone(),
+                        None => out
+                            .defaults
+                            .entry(set)
+                            .or_insert_with(|| Rule {
+                                name: format!("default for {}", names.join("+")),
+                                order: names.clone(),
+                                combine: Combine::First,
+                                conflict: Conflict::Precedence,
+                                on_failure: OnFailure::Fault,
+                                path: None,
+                            })
+                            .clone(),
+                    };
+                    triggers.insert(
+                        t.service.clone(),
+                        Trigger {
+                            components: names,
+                            rule,
+                        },
+                    );
                 }
                 let profile = Arc::new(Profile {
                     id: p.id.clone(),
@@ -688,12 +708,6 @@ impl Interactions {
         self.digest
     }
 
-    /// The rule for a registered set of components.
-    fn rule_for(&self, components: &[String]) -> Option<&Rule> {
-        let set: BTreeSet<String> = components.iter().cloned().collect();
-        self.rules.get(&set).or_else(|| self.defaults.get(&set))
-    }
-
     /// The most specific profile valid at `t` that registers components for
     /// `service`: the customer's, else the group's, else the marketing
     /// company's. `own` false (the usage asks for market prices) skips the
@@ -714,12 +728,12 @@ impl Interactions {
             revs: Option<&'p Revisions>,
             service: &str,
             t: &DateTime<FixedOffset>,
-        ) -> Option<(&'p Profile, &'p [String])> {
+        ) -> Option<(&'p Profile, &'p Trigger)> {
             revs?
                 .iter()
-                .filter(|p| p.is_valid_at(t) && p.triggers.contains_key(service))
-                .max_by_key(|p| (p.valid_from, p.revision))
-                .map(|p| (p.as_ref(), p.triggers[service].as_slice()))
+                .filter(|p| p.is_valid_at(t))
+                .filter_map(|p| Some((p.as_ref(), p.triggers.get(service)?)))
+                .max_by_key(|(p, _)| (p.valid_from, p.revision))
         }
         let pick = |revs| pick(revs, service, t);
         let found = own
@@ -730,12 +744,11 @@ impl Interactions {
             })
             .flatten()
             .or_else(|| pick(self.by_company.get(company)))?;
-        let (profile, components) = found;
-        let rule = self.rule_for(components)?;
+        let (profile, trigger) = found;
         Some(Applicable {
             profile,
-            components,
-            rule,
+            components: &trigger.components,
+            rule: &trigger.rule,
         })
     }
 }

@@ -99,6 +99,40 @@ fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+/// One faulty record: its bytes (labelled with pricing modules where it
+/// decoded) to the fault file for recycling, and a row to the fault report
+/// (`pipeline::FAULT_COLUMNS`). Shared by `rate` and `rerate`.
+#[allow(clippy::too_many_arguments)]
+pub fn fault_record(
+    faults: &mut impl std::io::Write,
+    report: &mut csv::Writer<impl std::io::Write>,
+    file: &str,
+    offset: u64,
+    bytes: &[u8],
+    labelled: Option<&[u8]>,
+    sdr_identifier: Option<u32>,
+    producer: &str,
+    status: &str,
+    detail: &str,
+) -> Result<()> {
+    use crate::pipeline::names;
+    faults
+        .write_all(labelled.unwrap_or(bytes))
+        .with_context(|| format!("cannot write {}", names::FAULTS))?;
+    report
+        .write_record([
+            file,
+            &offset.to_string(),
+            &bytes.len().to_string(),
+            &sdr_identifier.map(|i| i.to_string()).unwrap_or_default(),
+            producer,
+            status,
+            detail,
+            "",
+        ])
+        .with_context(|| format!("cannot write {}", names::FAULT_REPORT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -227,6 +227,18 @@ impl Staging {
     }
 
     /// Where the run writes its files.
+    /// Writes the run summary (pretty JSON) into the staged output and
+    /// returns the bytes, for `--summary-json`.
+    pub fn write_summary(&self, summary: &impl Serialize) -> Result<Vec<u8>> {
+        let name = crate::pipeline::names::SUMMARY;
+        let mut json =
+            serde_json::to_vec_pretty(summary).context("cannot serialise the summary")?;
+        json.push(b'\n');
+        fs::write(self.partial.join(name), &json)
+            .with_context(|| format!("cannot write {name}"))?;
+        Ok(json)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.partial
     }
