@@ -90,10 +90,10 @@ impl Generator {
             module_identifier: ModuleIdentifier::ServiceHeader,
             revision_state: MODULE_REVISION,
             sdr_type,
-            session_identifier,
+            session_identifier: session_identifier.map(Into::into),
             sequence_number,
             sdr_identifier: id,
-            producer_identity: format!("spe-{}", id % 4 + 1),
+            producer_identity: format!("spe-{}", id % 4 + 1).into(),
             time_of_origin: origin,
             responsibility_trace: vec![ResponsibilityEntry {
                 system_identity: "mediation-1".into(),
@@ -101,8 +101,8 @@ impl Generator {
                 unknown_items: None,
             }],
             action_indicator: action,
-            customer_identity: Some(customer.to_owned()),
-            marketing_company: Some(company.to_owned()),
+            customer_identity: Some(customer.to_owned().into()),
+            marketing_company: Some(company.to_owned().into()),
             unknown_items: None,
         }
     }
@@ -128,13 +128,13 @@ impl Generator {
         ServiceUsageModule {
             module_identifier: ModuleIdentifier::ServiceUsage,
             revision_state: MODULE_REVISION,
-            service_feature_code: code.to_owned(),
+            service_feature_code: code.to_owned().into(),
             revision_state_of_service: 1,
             user_identifier: None,
-            provider_identifier: format!("prov-{}", code.to_lowercase()),
-            marketing_company: company.to_owned(),
+            provider_identifier: format!("prov-{}", code.to_lowercase()).into(),
+            marketing_company: company.to_owned().into(),
             charged_participant: None,
-            dialled_number: dialled,
+            dialled_number: dialled.into(),
             access_form: Some(access_form),
             customer_price: None,
             market_price: None,
@@ -160,29 +160,33 @@ impl Generator {
                 let dialled = self.number("4");
                 let part =
                     ServicePart::VirtualPrivateNetwork(Box::new(VirtualPrivateNetworkUsage {
-                        private_number_a: Some(format!("{}", self.rng.random_range(1000..9999))),
-                        public_number_a: Some(self.number("+468")),
-                        private_number_b: Some(format!("{}", self.rng.random_range(1000..9999))),
+                        private_number_a: Some(
+                            format!("{}", self.rng.random_range(1000..9999)).into(),
+                        ),
+                        public_number_a: Some(self.number("+468").into()),
+                        private_number_b: Some(
+                            format!("{}", self.rng.random_range(1000..9999)).into(),
+                        ),
                         public_number_b: None,
                         first_destination_number: None,
                         second_destination_number: None,
                         third_destination_number: None,
-                        cost_distribution_code: Some(format!("CDC{}", n % 40)),
+                        cost_distribution_code: Some(format!("CDC{}", n % 40).into()),
                         extra_cdc1: None,
                         extra_cdc2: None,
                         extra_cdc3: None,
                         account_number: None,
                         type_of_access: TypeOfAccess::Direct,
-                        originating_line_identity: Some(format!("OLID{}", n % 7)),
+                        originating_line_identity: Some(format!("OLID{}", n % 7).into()),
                         terminating_line_identity: None,
-                        dialled_number: dialled.clone(),
+                        dialled_number: dialled.clone().into(),
                         call_type: Some(call_type),
                         follow_on_counter: None,
                         related_identifier: None,
                         event_trace: None,
                         redirection_indicator: None,
                         authorisation_code: None,
-                        company_identifier: Some(format!("CO{}", n % 97)),
+                        company_identifier: Some(format!("CO{}", n % 97).into()),
                         authorisation_code_version2: None,
                         in_call_indicator: None,
                         non_dialable_private_cli: None,
@@ -198,12 +202,12 @@ impl Generator {
                 let dialled = self.number("020");
                 let queue = self.rng.random_range(0..300u64);
                 let part = ServicePart::VirtualCallCentre(VirtualCallCentreUsage {
-                    calling_number: self.number("+46"),
-                    dialled_number: dialled.clone(),
+                    calling_number: self.number("+46").into(),
+                    dialled_number: dialled.clone().into(),
                     service_carrier: ServiceCarrier::Freephone,
                     customer_control_code: None,
                     events: vec![VccEvent {
-                        destination_number: self.number("+468"),
+                        destination_number: self.number("+468").into(),
                         event_code: VccEventCode::QueuedThenConnected,
                         queue_start: Some(t),
                         queue_duration: Some(queue),
@@ -243,8 +247,8 @@ impl Generator {
             }
             _ => {
                 let part = ServicePart::SignalledAtm(SignalledAtmUsage {
-                    originating_number: self.number("+4687"),
-                    terminating_number: self.number("+4631"),
+                    originating_number: self.number("+4687").into(),
+                    terminating_number: self.number("+4631").into(),
                     start_of_charging: t,
                     chargeable_duration: duration,
                     peak_allocated_bandwidth: 2_048 * self.rng.random_range(1..8),
@@ -308,7 +312,7 @@ impl Generator {
                 atm_service_identifier: "web".into(),
                 start_of_charging: t,
                 chargeable_duration: duration,
-                session_identifier: session.clone(),
+                session_identifier: session.clone().into(),
                 type_of_event: ty.into(),
                 event_parameters: vec![Parameter {
                     name: "protocol".into(),
@@ -350,7 +354,7 @@ impl Generator {
             let company = company_of(*n);
             let role = if who == 0 { roles[0] } else { roles[1] };
             let part = ServicePart::SessionEvent(SessionEvent {
-                session_id: session.clone(),
+                session_id: session.clone().into(),
                 service: service.into(),
                 category: match ty {
                     SessionEventType::Start | SessionEventType::End => {
@@ -361,9 +365,9 @@ impl Generator {
                 event_type: ty,
                 provider_event_name: None,
                 timestamp: at,
-                participant_id: format!("p{}", who + 1),
-                user_name: format!("user-{customer}"),
-                billed_party: customer.clone(),
+                participant_id: format!("p{}", who + 1).into(),
+                user_name: format!("user-{customer}").into(),
+                billed_party: customer.clone().into(),
                 role: Some(role.into()),
                 parameters: None,
                 unknown_items: None,

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -21,8 +22,8 @@ use crate::rate::{Outcome, Rater, Totals};
 use crate::read::events::{EventLog, Row};
 use crate::read::{self, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
-use crate::sdr::ServiceDetailRecord;
 use crate::sdr::StatusIndicator;
+use crate::sdr::{ServiceDetailRecord, Text};
 use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 use crate::write::{append_priced, sessions};
@@ -148,15 +149,18 @@ impl Summary {
     fn add_totals(&mut self, t: &Totals) -> Result<()> {
         // Look up by reference first: keys are allocated once per run, not
         // once per priced SDR.
-        if !self.totals.contains_key(&t.currency) {
-            self.totals.insert(t.currency.clone(), BTreeMap::new());
+        if !self.totals.contains_key(t.currency.as_str()) {
+            self.totals.insert(t.currency.to_string(), BTreeMap::new());
         }
-        let by_company = self.totals.get_mut(&t.currency).expect("inserted above");
-        if !by_company.contains_key(&t.marketing_company) {
-            by_company.insert(t.marketing_company.clone(), Money::default());
+        let by_company = self
+            .totals
+            .get_mut(t.currency.as_str())
+            .expect("inserted above");
+        if !by_company.contains_key(t.marketing_company.as_str()) {
+            by_company.insert(t.marketing_company.to_string(), Money::default());
         }
         let m = by_company
-            .get_mut(&t.marketing_company)
+            .get_mut(t.marketing_company.as_str())
             .expect("inserted above");
         let overflow = || {
             anyhow::anyhow!(
@@ -242,13 +246,13 @@ fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
     let h = &sdr.service_header;
     let mut row = vec![
         h.sdr_identifier.to_string(),
-        h.producer_identity.clone(),
-        h.customer_identity.clone().unwrap_or_default(),
-        h.marketing_company.clone().unwrap_or_default(),
+        h.producer_identity.to_string(),
+        h.customer_identity.clone().unwrap_or_default().to_string(),
+        h.marketing_company.clone().unwrap_or_default().to_string(),
     ];
     match rater.rate_for_report(sdr) {
         Outcome::Priced(_, t) | Outcome::Answered(_, t) => row.extend([
-            t.currency,
+            t.currency.to_string(),
             t.basic.to_string(),
             t.individual.to_string(),
             "priced".into(),
@@ -293,7 +297,7 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
         Done::Fault {
             labelled,
             sdr_identifier: Some(sdr.service_header.sdr_identifier),
-            producer: Some(sdr.service_header.producer_identity.clone()),
+            producer: Some(sdr.service_header.producer_identity.to_string()),
             status: status.to_string(),
             detail,
         }
@@ -623,8 +627,8 @@ impl SessionStage<'_> {
                 .write_record(sessions::participation_row(priced, p))
                 .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
             summary.add_totals(&Totals {
-                currency: p.currency.clone(),
-                marketing_company: p.marketing_company.clone(),
+                currency: Text::from(p.currency.as_str()),
+                marketing_company: Text::from(p.marketing_company.as_str()),
                 basic: p.basic,
                 individual: p.individual,
             })?;
@@ -636,10 +640,10 @@ impl SessionStage<'_> {
                 .write_record(row)
                 .with_context(|| write_err(names::COSTS))?;
         }
-        let cost: Vec<(String, Decimal)> = priced
+        let cost: Vec<(Text, Decimal)> = priced
             .costs
             .iter()
-            .map(|c| (c.currency.clone(), c.amount))
+            .map(|c| (Text::from(c.currency.as_str()), c.amount))
             .collect();
         self.usage.add(&SessionUsage {
             service: &priced.facts.service,
@@ -827,6 +831,10 @@ pub fn run(
         .sum();
     let progress = crate::ui::progress_bar(total_bytes, quiet);
     let write_err = |what: &str| format!("cannot write {what}");
+    // Reused from block to block: fresh multi-megabyte vectors for every
+    // block cost page faults.
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    let mut done: Vec<Done> = Vec::new();
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();
         if read::is_event_log(path) {
@@ -845,21 +853,29 @@ pub fn run(
         // One block of whole records at a time (read::CHUNK_BYTES), so
         // memory does not grow with the file.
         while let Some(block) = reader.next_chunk()? {
-            let mut chunk = Vec::with_capacity(block.data.len() / 128);
+            spans.clear();
             let mut broken = None;
             for item in block.records() {
                 match item {
-                    Ok(rec) => chunk.push(rec),
+                    Ok(rec) => {
+                        let start = (rec.offset - block.offset) as usize;
+                        spans.push(start..start + rec.bytes.len());
+                    }
                     Err(b) => broken = Some(b),
                 }
             }
-            let done: Vec<Done> = chunk
+            let framed = |r: &Range<usize>| Framed {
+                offset: block.offset + r.start as u64,
+                bytes: &block.data[r.clone()],
+            };
+            spans
                 .par_iter()
-                .map(|rec| work(rater, &file, rec, routed))
-                .collect();
+                .map(|r| work(rater, &file, &framed(r), routed))
+                .collect_into_vec(&mut done);
             // Once per block: the bar reads the clock on every call.
-            progress.inc(chunk.iter().map(|r| r.bytes.len() as u64).sum());
-            for (rec, d) in chunk.iter().zip(done) {
+            progress.inc(spans.iter().map(|r| r.len() as u64).sum());
+            for (span, d) in spans.iter().zip(done.drain(..)) {
+                let rec = &framed(span);
                 summary.records_read += 1;
                 match d {
                     Done::Priced(bytes, t, key, sdr) => {
@@ -983,7 +999,6 @@ pub fn run(
                 )?;
                 break;
             }
-            drop(chunk);
             reader.recycle(block);
             stage.price_ready(&mut out, &mut summary)?;
         }

@@ -27,8 +27,8 @@ pub enum Outcome {
 /// Money of one priced SDR, for the run's totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Totals {
-    pub currency: String,
-    pub marketing_company: String,
+    pub currency: Text,
+    pub marketing_company: Text,
     pub basic: Decimal,
     pub individual: Decimal,
 }
@@ -48,7 +48,7 @@ pub struct Rater {
     /// The date and time of pricing written into every pricing module; one
     /// value per run so output does not depend on scheduling.
     pub pricing_time: Timestamp,
-    pub pricing_identifier: String,
+    pub pricing_identifier: Text,
     /// What-if re-rating (`sdrate rerate --as-of`): choose price lists as
     /// valid at this time instead of at each usage's time of use. Rate
     /// periods still follow the time of use; sessions ignore it.
@@ -63,7 +63,7 @@ struct UsageItem<'a> {
 }
 
 /// Attributes a charge's `when` table can match, looked up by ASN.1 name.
-fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<String> {
+fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<Text> {
     // Items of the usage module itself first.
     match name {
         "dialledNumber" => return Some(sum.dialled_number.clone()),
@@ -94,17 +94,21 @@ fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<String> {
         }
     }
     match (part, name) {
-        (ServicePart::VirtualPrivateNetwork(v), "callType") => v.call_type.map(|x| x.to_string()),
+        (ServicePart::VirtualPrivateNetwork(v), "callType") => {
+            v.call_type.map(|x| x.to_string().into())
+        }
         (ServicePart::VirtualPrivateNetwork(v), "typeOfAccess") => {
-            Some(v.type_of_access.to_string())
+            Some(v.type_of_access.to_string().into())
         }
         (ServicePart::VirtualPrivateNetwork(v), "originatingLineIdentity") => {
             v.originating_line_identity.clone()
         }
         (ServicePart::VirtualCallCentre(v), "serviceCarrier") => {
-            Some(v.service_carrier.to_string())
+            Some(v.service_carrier.to_string().into())
         }
-        (ServicePart::SignalledAtm(v), "classOfService") => Some(v.class_of_service.to_string()),
+        (ServicePart::SignalledAtm(v), "classOfService") => {
+            Some(v.class_of_service.to_string().into())
+        }
         (ServicePart::BroadBand(v), "typeOfEvent") => Some(v.type_of_event.clone()),
         (ServicePart::FunctionUsage(v), "unit") => Some(v.unit.clone()),
         _ => None,
@@ -221,15 +225,15 @@ fn fault_spm(rater: &Rater, sum: &ServiceUsageModule, u: &Unresolved) -> Service
         sum_spm_correlator: sum.sum_spm_correlator,
         service_pricing_identifier: Some(rater.pricing_identifier.clone()),
         time_of_pricing: rater.pricing_time,
-        currency: String::new(),
+        currency: Text::default(),
         vat_level: Amount::from_decimal(Decimal::ZERO).expect("zero fits"),
         prices: vec![PriceItem {
             price_type: PriceType::Combination,
             basic_price: Amount::from_decimal(Decimal::ZERO).expect("zero fits"),
             individual_price: None,
-            price_table_identifier: String::new(),
+            price_table_identifier: Text::default(),
             price_table_revision: 0,
-            bill_information: Some(u.detail.clone()),
+            bill_information: Some(u.detail.as_str().into()),
             status_indicator: u.status,
             unknown_items: None,
         }],
@@ -315,9 +319,9 @@ impl Rater {
         for (index, sum) in sdr.service_usage_modules.iter().enumerate() {
             explain::record(&mut trace, || Step::UsageModule {
                 index,
-                service: sum.service_feature_code.clone(),
+                service: sum.service_feature_code.to_string(),
                 service_revision: sum.revision_state_of_service,
-                marketing_company: sum.marketing_company.clone(),
+                marketing_company: sum.marketing_company.to_string(),
                 access_form: sum.access_form.map(|a| a.to_string()),
                 customer_price: sum.customer_price,
                 market_price: sum.market_price,
@@ -327,7 +331,7 @@ impl Rater {
                 Ok(Some((spm, t))) => {
                     explain::record(&mut trace, || Step::ModuleTotal {
                         index,
-                        currency: t.currency.clone(),
+                        currency: t.currency.to_string(),
                         vat_percent: spm.vat_level.to_decimal().unwrap_or_default(),
                         basic: t.basic,
                         individual: t.individual,
@@ -488,14 +492,14 @@ impl Rater {
                         individual_raw,
                         &r.chosen.def.id,
                         r.chosen.def.revision,
-                        u.item.to_owned(),
+                        Text::from(u.item),
                     )
                 }
                 Some(app) => {
                     // The built-in `list` component: the chosen list's
                     // amount (discount applied, unrounded), with the
                     // attributes as the components before it left them.
-                    let list_amount = |attrs: &dyn Fn(&str) -> Option<String>| {
+                    let list_amount = |attrs: &dyn Fn(&str) -> Option<Text>| {
                         let found = r
                             .chosen
                             .charge_for(u.item, access_form.as_deref(), attrs)
@@ -542,7 +546,7 @@ impl Rater {
                         applied.amount,
                         &app.profile.id,
                         app.profile.revision,
-                        applied.bill_information(u.item),
+                        Text::from(applied.bill_information(u.item)),
                     )
                 }
             };
@@ -558,7 +562,7 @@ impl Rater {
             total_individual = total_individual
                 .checked_add(individual)
                 .ok_or_else(overflow)?;
-            let currency = r.base.def.currency.clone().unwrap_or_default();
+            let currency = Text::from(r.base.def.currency.as_deref().unwrap_or_default());
             let vat = r
                 .chosen
                 .def
@@ -570,9 +574,9 @@ impl Rater {
                 price_type: price_type(chosen_charge.per).to_string(),
                 basic,
                 individual,
-                currency: currency.clone(),
+                currency: currency.to_string(),
                 vat_percent: vat,
-                list: table.clone(),
+                list: table.to_string(),
                 revision,
             });
             currency_vat.get_or_insert((currency, vat));
@@ -581,7 +585,7 @@ impl Rater {
                 price_type: price_type(chosen_charge.per),
                 basic_price: amount(basic)?,
                 individual_price: Some(amount(individual)?),
-                price_table_identifier: table.clone(),
+                price_table_identifier: Text::from(table.as_str()),
                 price_table_revision: revision,
                 bill_information: Some(info),
                 status_indicator: StatusIndicator::Priced,
@@ -712,6 +716,6 @@ fn explain_rounding(
         Side::Basic => r.base,
         Side::Individual => r.chosen,
     };
-    let currency = r.base.def.currency.clone().unwrap_or_default();
-    explain::rounding_step(side, list, before, after, currency)
+    let currency = Text::from(r.base.def.currency.as_deref().unwrap_or_default());
+    explain::rounding_step(side, list, before, after, currency.to_string())
 }

@@ -101,7 +101,7 @@ pub fn old_pricing(sdr: &ServiceDetailRecord) -> Old {
         individual = sum;
     }
     Old::Priced(Side {
-        currency: currency.clone(),
+        currency: currency.to_string(),
         individual,
         tables: tables_of(spms),
     })

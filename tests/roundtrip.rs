@@ -21,12 +21,13 @@ use sdrate::sdr::*;
 type S<T> = BoxedStrategy<T>;
 
 /// UTF8String contents: mostly readable, sometimes anything.
-fn text() -> S<String> {
+fn text() -> S<Text> {
     prop_oneof![
         4 => "[A-Za-z0-9+ ._-]{0,16}",
         1 => "\\PC{0,8}",
         1 => any::<String>(),
     ]
+    .prop_map(Text::from)
     .boxed()
 }
 
@@ -710,7 +711,7 @@ fn service_pricing_module() -> S<ServicePricingModule> {
                 sum_spm_correlator,
                 service_pricing_identifier,
                 time_of_pricing,
-                currency,
+                currency: currency.into(),
                 vat_level,
                 prices,
                 unknown_items: None,

@@ -633,10 +633,10 @@ fn seed_conference_entry_fee_per_joiner_and_active_time() {
             panic!("not a participation summary: {:?}", sum.service_specific);
         };
         seen.push((
-            p.participant_id.clone(),
-            p.role.clone(),
-            p.billed_party.clone(),
-            h.customer_identity.clone().unwrap(),
+            p.participant_id.to_string(),
+            p.role.to_string(),
+            p.billed_party.to_string(),
+            h.customer_identity.clone().unwrap().to_string(),
             p.active_seconds,
             p.events_counted,
             p.first_join.0.to_rfc3339(),
@@ -1531,8 +1531,8 @@ fn event(ty: SessionEventType, at: i64, who: usize, billed: &str, role: &str) ->
         event_type: ty,
         provider_event: None,
         timestamp: Timestamp(t0() + Duration::seconds(at)),
-        participant_id: format!("p{who}"),
-        user_name: format!("user{who}"),
+        participant_id: format!("p{who}").into(),
+        user_name: format!("user{who}").into(),
         billed_party: billed.into(),
         role: Some(role.into()),
         sequence: None,

@@ -57,14 +57,14 @@ fn price_views(spms: &[ServicePricingModule]) -> Vec<PriceView> {
         .flat_map(|(i, s)| {
             s.prices.iter().map(move |p| PriceView {
                 module: i + 1,
-                item: p.bill_information.clone().unwrap_or_default(),
+                item: p.bill_information.clone().unwrap_or_default().to_string(),
                 price_type: p.price_type.to_string(),
                 basic: amount(&p.basic_price),
                 individual: p.individual_price.as_ref().map(amount),
-                table: p.price_table_identifier.clone(),
+                table: p.price_table_identifier.to_string(),
                 revision: p.price_table_revision,
                 status: p.status_indicator.to_string(),
-                currency: s.currency.clone(),
+                currency: s.currency.to_string(),
                 vat_percent: amount(&s.vat_level),
             })
         })
@@ -196,11 +196,11 @@ pub fn explain_record(
         offset,
         length,
         sdr_identifier: h.sdr_identifier,
-        producer: h.producer_identity.clone(),
+        producer: h.producer_identity.to_string(),
         sdr_type: h.sdr_type.to_string(),
         action_indicator: h.action_indicator.to_string(),
-        customer_identity: h.customer_identity.clone(),
-        marketing_company: h.marketing_company.clone(),
+        customer_identity: h.customer_identity.as_deref().map(str::to_owned),
+        marketing_company: h.marketing_company.as_deref().map(str::to_owned),
         time_of_origin: h.time_of_origin.0,
         outcome: String::new(),
         status: None,
@@ -215,8 +215,8 @@ pub fn explain_record(
             e.prices = price_views(spms);
             e.stored = compare_stored(sdr, spms);
             e.totals = Some(TotalsView {
-                currency: t.currency,
-                marketing_company: t.marketing_company,
+                currency: t.currency.to_string(),
+                marketing_company: t.marketing_company.to_string(),
                 basic: t.basic,
                 individual: t.individual,
             });
@@ -454,7 +454,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         customers,
         // Written into pricing modules only; never compared.
         pricing_time: Timestamp(Local::now().fixed_offset()),
-        pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")),
+        pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")).into(),
         as_of: as_of.map(Timestamp),
     };
     let mut out = super::output(None)?;
@@ -596,12 +596,12 @@ fn session_views(p: &PricedSession) -> (Vec<ParticipationView>, Vec<CostLine>) {
         .participations
         .iter()
         .map(|pp| ParticipationView {
-            participant_id: pp.part.participant_id.clone(),
-            role: pp.part.role.clone(),
-            customer: pp.customer.clone(),
-            marketing_company: pp.marketing_company.clone(),
+            participant_id: pp.part.participant_id.to_string(),
+            role: pp.part.role.to_string(),
+            customer: pp.customer.to_string(),
+            marketing_company: pp.marketing_company.to_string(),
             active_seconds: pp.part.active_seconds(),
-            currency: pp.currency.clone(),
+            currency: pp.currency.to_string(),
             vat_percent: pp.vat_percent,
             table: pp.table.clone(),
             revision: pp.revision,

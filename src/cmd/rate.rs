@@ -193,7 +193,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         lists,
         customers,
         pricing_time: Timestamp(pricing_time),
-        pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")),
+        pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")).into(),
         as_of: None,
     };
     let pool = rayon::ThreadPoolBuilder::new()

@@ -366,7 +366,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         lists,
         customers,
         pricing_time: Timestamp(pricing_time),
-        pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")),
+        pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")).into(),
         as_of: as_of.map(Timestamp),
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -484,11 +484,11 @@ fn facts_of(sdr: &ServiceDetailRecord) -> Facts {
             .map(|s| s.marketing_company.as_str()),
     );
     if marketing_company.is_empty() {
-        marketing_company = h.marketing_company.clone().unwrap_or_default();
+        marketing_company = h.marketing_company.clone().unwrap_or_default().to_string();
     }
     Facts {
         sdr_identifier: Some(h.sdr_identifier),
-        producer: h.producer_identity.clone(),
+        producer: h.producer_identity.to_string(),
         customer: customer.to_owned(),
         marketing_company,
         service: distinct(
@@ -579,7 +579,7 @@ fn work(rater: &Rater, rec: &Framed<'_>) -> Done {
             bytes,
             answered,
             new: Side {
-                currency: totals.currency,
+                currency: totals.currency.to_string(),
                 individual: totals.individual,
                 tables: tables_of(&spms),
             },

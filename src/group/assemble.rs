@@ -14,12 +14,12 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Event;
-use crate::sdr::SessionEventType;
+use crate::sdr::{SessionEventType, Text};
 
 /// The events of one session, ordered and without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    pub id: String,
+    pub id: Text,
     pub events: Vec<Event>,
 }
 
@@ -184,12 +184,12 @@ impl Open {
 /// Sessions being assembled.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    open: FxHashMap<String, Open>,
+    open: FxHashMap<Text, Open>,
     /// Sessions completed at once (numbered) during this run, with the
     /// fingerprints of their events: a copy of one of those events that
     /// arrives later is a duplicate, not the first event of a new session
     /// (which would price a session delivered twice twice).
-    done: FxHashMap<String, Vec<u64>>,
+    done: FxHashMap<Text, Vec<u64>>,
     /// Newest event time seen (UTC seconds): the clock that ages sessions,
     /// so a run's result never depends on when it ran.
     newest: Option<i64>,
@@ -274,7 +274,7 @@ impl Assembler {
     /// event (by its service's policy).
     pub fn finish(self, max_open: impl Fn(&Session) -> i64) -> Finished {
         let newest = self.newest.unwrap_or(0);
-        let mut ids: Vec<String> = self.open.keys().cloned().collect();
+        let mut ids: Vec<Text> = self.open.keys().cloned().collect();
         // Sorted, so output does not depend on hash order.
         ids.sort();
         let mut open = self.open;

@@ -12,7 +12,7 @@ pub mod state;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sdr::{EventCategory, SessionEvent, SessionEventType, Timestamp};
+use crate::sdr::{EventCategory, SessionEvent, SessionEventType, Text, Timestamp};
 
 /// The columns of an event log, in the order sdrate writes them (faulted
 /// rows, the events archive). Readers accept them in any order; `role`,
@@ -75,27 +75,27 @@ pub enum Raw {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
-    pub session_id: String,
-    pub service: String,
+    pub session_id: Text,
+    pub service: Text,
     pub category: EventCategory,
     pub event_type: SessionEventType,
     /// The provider's name for a `providerDefined` event.
-    pub provider_event: Option<String>,
+    pub provider_event: Option<Text>,
     pub timestamp: Timestamp,
     /// Unique within the session.
-    pub participant_id: String,
-    pub user_name: String,
+    pub participant_id: Text,
+    pub user_name: Text,
     /// The customer to bill; constant for a participant in a session.
-    pub billed_party: String,
-    pub role: Option<String>,
+    pub billed_party: Text,
+    pub role: Option<Text>,
     /// Position in the session's unbroken sequence, from 1.
     pub sequence: Option<u32>,
     /// The service provider (for third-party costing), when known.
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// The marketing company named by the SDR, when the event came in one;
     /// otherwise the customer registry decides.
-    pub marketing_company: Option<String>,
-    pub parameters: Vec<(String, String)>,
+    pub marketing_company: Option<Text>,
+    pub parameters: Vec<(Text, Text)>,
     pub origin: Origin,
 }
 
@@ -105,8 +105,8 @@ impl Event {
     pub fn from_sdr(
         e: SessionEvent,
         sequence: Option<u32>,
-        provider: Option<String>,
-        marketing_company: String,
+        provider: Option<Text>,
+        marketing_company: Text,
         origin: Origin,
     ) -> Self {
         Event {
@@ -136,18 +136,21 @@ impl Event {
     /// The event as a row in `EVENT_COLUMNS` order.
     pub fn to_row(&self) -> Vec<String> {
         vec![
-            self.session_id.clone(),
-            self.service.clone(),
+            self.session_id.to_string(),
+            self.service.to_string(),
             self.category.to_string(),
             self.event_type.to_string(),
-            self.provider_event.clone().unwrap_or_default(),
+            self.provider_event
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
             self.timestamp.0.to_rfc3339(),
-            self.participant_id.clone(),
-            self.user_name.clone(),
-            self.billed_party.clone(),
-            self.role.clone().unwrap_or_default(),
+            self.participant_id.to_string(),
+            self.user_name.to_string(),
+            self.billed_party.to_string(),
+            self.role.as_deref().unwrap_or_default().to_owned(),
             self.sequence.map(|s| s.to_string()).unwrap_or_default(),
-            self.provider.clone().unwrap_or_default(),
+            self.provider.as_deref().unwrap_or_default().to_owned(),
             self.parameters
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))

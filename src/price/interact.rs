@@ -10,6 +10,7 @@
 //! into the bill information; a failure the rule does not let pass makes
 //! the record a fault.
 
+use crate::sdr::Text;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -27,14 +28,14 @@ pub struct Usage<'a> {
     pub quantity: Quantity,
     pub at: &'a DateTime<FixedOffset>,
     /// The usage's own attributes (by ASN.1 name).
-    pub attrs: &'a dyn Fn(&str) -> Option<String>,
+    pub attrs: &'a dyn Fn(&str) -> Option<Text>,
 }
 
 /// The built-in `list` component: the individual amount under the list
 /// resolution chose (discount applied, unrounded), with the attributes as
 /// translated so far; None when that list does not charge the item.
 pub type ListPricer<'a> =
-    dyn Fn(&dyn Fn(&str) -> Option<String>) -> Result<Option<Decimal>, PriceError> + 'a;
+    dyn Fn(&dyn Fn(&str) -> Option<Text>) -> Result<Option<Decimal>, PriceError> + 'a;
 
 /// What one component did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -185,11 +186,11 @@ pub fn apply(
     let mut steps = Vec::with_capacity(rule.order.len());
     let overflow = || Failed::Price(PriceError::Overflow(usage.item.to_owned()));
     for (i, id) in rule.order.iter().enumerate() {
-        let attrs = |name: &str| -> Option<String> {
+        let attrs = |name: &str| -> Option<Text> {
             set.iter()
                 .rev()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| Text::from(v.as_str()))
                 .or_else(|| (usage.attrs)(name))
         };
         let did: Result<Did, String> = if id == LIST {
@@ -213,7 +214,7 @@ pub fn apply(
                 Action::Charge(charge) => priced(charge, usage)?,
                 Action::RateBy { attribute, charges } => match attrs(attribute) {
                     None => Err(format!("the usage has no {attribute}")),
-                    Some(v) => match charges.get(&v) {
+                    Some(v) => match charges.get(v.as_str()) {
                         None => Err(format!("no rate for {attribute} {v}")),
                         Some(ch) => priced(ch, usage)?,
                     },

@@ -18,17 +18,17 @@ use crate::price::{self, PriceError, Quantity, interact};
 use crate::resolve::policy::{Measure, Rule, Scope, SessionPolicy};
 use crate::resolve::price_list::{Charge, PriceList, PriceSpec, Rounding};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
-use crate::sdr::{SessionEventType, StatusIndicator, Timestamp};
+use crate::sdr::{SessionEventType, StatusIndicator, Text, Timestamp};
 
 /// One participant's part in the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participation {
-    pub participant_id: String,
-    pub role: String,
-    pub billed_party: String,
-    pub user_name: String,
+    pub participant_id: Text,
+    pub role: Text,
+    pub billed_party: Text,
+    pub user_name: Text,
     /// From the SDRs that carried the participant's events, if any.
-    pub marketing_company: Option<String>,
+    pub marketing_company: Option<Text>,
     /// Active spans: (start, seconds).
     pub spans: Vec<(DateTime<FixedOffset>, u64)>,
     pub first_join: Timestamp,
@@ -46,22 +46,22 @@ impl Participation {
 /// What the session's events say, after the policy's event filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
-    pub session_id: String,
-    pub service: String,
-    pub provider: Option<String>,
+    pub session_id: Text,
+    pub service: Text,
+    pub provider: Option<Text>,
     /// Time of the first event: the time of use that selects price lists.
     pub start: Timestamp,
     /// Time of the last event.
     pub end: Timestamp,
     /// Who started the session (the start event, else the first to join).
-    pub starter: Option<String>,
+    pub starter: Option<Text>,
     /// Everyone who was active at some time, by participant id.
     pub parts: Vec<Participation>,
     /// Spans of constant company: (start, seconds, indices into `parts`
     /// of those active).
     pub segments: Vec<(DateTime<FixedOffset>, u64, Vec<usize>)>,
     /// Admitted events: (participant, type, provider event name).
-    pub events: Vec<(String, SessionEventType, Option<String>)>,
+    pub events: Vec<(Text, SessionEventType, Option<Text>)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -118,7 +118,7 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
         since: Option<DateTime<FixedOffset>>,
         joined: bool,
     }
-    let mut people: BTreeMap<String, P> = BTreeMap::new();
+    let mut people: BTreeMap<Text, P> = BTreeMap::new();
     let mut starter = None;
     let mut events = Vec::new();
     let mut ended = false;
@@ -152,30 +152,36 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
                 e.event_type,
                 e.provider_event.clone(),
             ));
-            let p = people.entry(e.participant_id.clone()).or_insert_with(|| P {
-                part: Participation {
-                    participant_id: e.participant_id.clone(),
-                    role: String::new(),
-                    billed_party: e.billed_party.clone(),
-                    user_name: e.user_name.clone(),
-                    marketing_company: None,
-                    spans: Vec::new(),
-                    first_join: e.timestamp,
-                    last_leave: e.timestamp,
-                    events_counted: 0,
-                },
-                state: State::Absent,
-                since: None,
-                joined: false,
-            });
+            let p = people
+                .entry(e.participant_id.to_string().into())
+                .or_insert_with(|| P {
+                    part: Participation {
+                        participant_id: e.participant_id.to_string().into(),
+                        role: Text::default(),
+                        billed_party: e.billed_party.to_string().into(),
+                        user_name: e.user_name.to_string().into(),
+                        marketing_company: None,
+                        spans: Vec::new(),
+                        first_join: e.timestamp,
+                        last_leave: e.timestamp,
+                        events_counted: 0,
+                    },
+                    state: State::Absent,
+                    since: None,
+                    joined: false,
+                });
             p.part.events_counted += 1;
             if p.part.role.is_empty()
                 && let Some(r) = &e.role
             {
-                p.part.role = r.clone();
+                p.part.role = r.to_string().into();
             }
             if p.part.marketing_company.is_none() {
-                p.part.marketing_company = e.marketing_company.clone();
+                p.part.marketing_company = e
+                    .marketing_company
+                    .as_deref()
+                    .map(str::to_owned)
+                    .map(Into::into);
             }
             let t = e.timestamp.0;
             let activate = |p: &mut P| {
@@ -246,7 +252,7 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
     }
     Facts {
         session_id: session.id.clone(),
-        service: first.service.clone(),
+        service: first.service.to_string().into(),
         provider: session.events.iter().find_map(|e| e.provider.clone()),
         start,
         end,
@@ -298,7 +304,7 @@ fn quantity(f: &Facts, rule: &Rule, i: usize) -> Quantity {
         Measure::EntryFee => Quantity::Events(
             f.parts
                 .iter()
-                .filter(|p| rule.counts.is_empty() || rule.counts.contains(&p.role))
+                .filter(|p| rule.counts.is_empty() || rule.counts.iter().any(|c| *c == p.role))
                 .count() as u64,
         ),
         Measure::ActiveTime => Quantity::Seconds(me.active_seconds()),
@@ -320,7 +326,7 @@ fn quantity(f: &Facts, rule: &Rule, i: usize) -> Quantity {
                             && rule
                                 .provider_event
                                 .as_ref()
-                                .is_none_or(|n| name.as_ref() == Some(n))
+                                .is_none_or(|n| name.as_deref() == Some(n.as_str()))
                     })
                     .count() as u64,
             )
@@ -441,9 +447,9 @@ pub struct Line {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedParticipation {
     pub part: Participation,
-    pub customer: String,
-    pub marketing_company: String,
-    pub currency: String,
+    pub customer: Text,
+    pub marketing_company: Text,
+    pub currency: Text,
     pub vat_percent: Decimal,
     /// The list that set the individual price.
     pub table: String,
@@ -520,8 +526,8 @@ pub fn policy_at<'a>(
     })
 }
 
-fn role_attr(role: &str) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name: &str| (name == "role").then(|| role.to_owned())
+fn role_attr(role: &str) -> impl Fn(&str) -> Option<Text> + '_ {
+    move |name: &str| (name == "role").then(|| role.to_owned()).map(Into::into)
 }
 
 /// Prices every participation of a complete session and costs it.
@@ -562,7 +568,7 @@ pub fn price_session_traced(
         let company = part
             .marketing_company
             .clone()
-            .or(company_from_registry)
+            .or(company_from_registry.map(Into::into))
             .unwrap_or_default();
         let q = Query {
             service: &f.service,
@@ -680,9 +686,9 @@ pub fn price_session_traced(
         }
         out.push(PricedParticipation {
             part: part.clone(),
-            customer: r.customer.customer_id.clone(),
+            customer: Text::from(r.customer.customer_id.as_str()),
             marketing_company: company,
-            currency: r.base.def.currency.clone().unwrap_or_default(),
+            currency: r.base.def.currency.clone().unwrap_or_default().into(),
             vat_percent: r
                 .chosen
                 .def
@@ -789,7 +795,7 @@ pub fn price_session_traced(
                 revision: list.def.revision,
                 participants: set
                     .iter()
-                    .map(|&p| f.parts[p].participant_id.clone())
+                    .map(|&p| f.parts[p].participant_id.to_string())
                     .collect(),
                 total,
                 rounded_total: rounding.apply(total),
@@ -837,7 +843,7 @@ pub fn price_session_traced(
                     attrs: &attrs,
                 };
                 let listed = l.individual;
-                let list = |_: &dyn Fn(&str) -> Option<String>| Ok(Some(listed));
+                let list = |_: &dyn Fn(&str) -> Option<Text>| Ok(Some(listed));
                 let applied = interact::apply(&lists.interactions, &app, &usage, &list).map_err(
                     |e| match e {
                         interact::Failed::Price(e) => technical(e),
@@ -873,9 +879,9 @@ pub fn price_session_traced(
     if let Some(t) = trace.as_deref_mut() {
         for p in &out {
             t.steps.push(Step::ParticipationTotal {
-                participant_id: p.part.participant_id.clone(),
-                customer: p.customer.clone(),
-                currency: p.currency.clone(),
+                participant_id: p.part.participant_id.to_string(),
+                customer: p.customer.to_string(),
+                currency: p.currency.to_string(),
                 vat_percent: p.vat_percent,
                 list: p.table.clone(),
                 revision: p.revision,
@@ -884,7 +890,7 @@ pub fn price_session_traced(
             });
             for l in &p.lines {
                 t.steps.push(Step::Line {
-                    participant_id: p.part.participant_id.clone(),
+                    participant_id: p.part.participant_id.to_string(),
                     item: l.item.clone(),
                     basic: l.basic,
                     individual: l.individual,
@@ -916,12 +922,12 @@ pub fn price_session_traced(
 
 fn explain_session(session: &Session, policy: &SessionPolicy, f: &Facts) -> Step {
     Step::Session {
-        session_id: f.session_id.clone(),
-        service: f.service.clone(),
-        provider: f.provider.clone(),
+        session_id: f.session_id.to_string(),
+        service: f.service.to_string(),
+        provider: f.provider.as_deref().map(str::to_owned),
         start: f.start.0,
         end: f.end.0,
-        starter: f.starter.clone(),
+        starter: f.starter.as_deref().map(str::to_owned),
         event_filter: policy
             .events
             .as_ref()
@@ -933,7 +939,7 @@ fn explain_session(session: &Session, policy: &SessionPolicy, f: &Facts) -> Step
                 sequence: e.sequence,
                 timestamp: e.timestamp.0,
                 event_type: e.event_type.to_string(),
-                participant_id: e.participant_id.clone(),
+                participant_id: e.participant_id.to_string(),
                 admitted: policy.admits(e.event_type),
             })
             .collect(),
@@ -945,7 +951,7 @@ fn explain_session(session: &Session, policy: &SessionPolicy, f: &Facts) -> Step
                 seconds: *seconds,
                 active: who
                     .iter()
-                    .map(|&w| f.parts[w].participant_id.clone())
+                    .map(|&w| f.parts[w].participant_id.to_string())
                     .collect(),
             })
             .collect(),
@@ -954,10 +960,10 @@ fn explain_session(session: &Session, policy: &SessionPolicy, f: &Facts) -> Step
 
 fn explain_participation(part: &Participation, company: &str) -> Step {
     Step::Participation {
-        participant_id: part.participant_id.clone(),
-        role: part.role.clone(),
-        billed_party: part.billed_party.clone(),
-        user_name: part.user_name.clone(),
+        participant_id: part.participant_id.to_string(),
+        role: part.role.to_string(),
+        billed_party: part.billed_party.to_string(),
+        user_name: part.user_name.to_string(),
         marketing_company: company.to_owned(),
         marketing_company_from: if part.marketing_company.is_some() {
             "event"
@@ -986,7 +992,7 @@ fn explain_rule(part: &Participation, rule: &Rule, q: Quantity) -> Step {
         Quantity::Seconds(n) => (n, "seconds"),
     };
     Step::Rule {
-        participant_id: part.participant_id.clone(),
+        participant_id: part.participant_id.to_string(),
         item: rule.item.get_ref().clone(),
         measure: explain::measure_name(rule.measure).into(),
         quantity,

@@ -78,7 +78,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
-use crate::sdr::{EventCategory, SessionEventType, Timestamp};
+use crate::sdr::{EventCategory, SessionEventType, Text, Timestamp};
 
 /// Longest JSON line read; a longer one is a fault (and is not held in
 /// memory), so a file without line breaks cannot exhaust memory.
@@ -553,20 +553,24 @@ fn convert(file: &str, line: u64, fields: Vec<String>, fault: Option<String>) ->
     };
     match result {
         Ok(p) => Row::Event(Event {
-            session_id: fields[SESSION_ID].clone(),
-            service: fields[SERVICE].clone(),
+            session_id: Text::from(fields[SESSION_ID].as_str()),
+            service: Text::from(fields[SERVICE].as_str()),
             category: p.category,
             event_type: p.event_type,
-            provider_event: optional(&fields[PROVIDER_EVENT]),
+            provider_event: optional(&fields[PROVIDER_EVENT]).map(Into::into),
             timestamp: p.timestamp,
-            participant_id: fields[PARTICIPANT_ID].clone(),
-            user_name: fields[USER_NAME].clone(),
-            billed_party: fields[BILLED_PARTY].clone(),
-            role: optional(&fields[ROLE]),
+            participant_id: Text::from(fields[PARTICIPANT_ID].as_str()),
+            user_name: Text::from(fields[USER_NAME].as_str()),
+            billed_party: Text::from(fields[BILLED_PARTY].as_str()),
+            role: optional(&fields[ROLE]).map(Into::into),
             sequence: p.sequence,
-            provider: optional(&fields[PROVIDER]),
+            provider: optional(&fields[PROVIDER]).map(Into::into),
             marketing_company: None,
-            parameters: p.parameters,
+            parameters: p
+                .parameters
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             origin: Origin {
                 file: file.to_owned(),
                 position: Position::Line(line),
@@ -879,7 +883,7 @@ mod tests {
         assert_eq!(p3_leave.billed_party, "C00533");
         assert_eq!(
             p3_leave.parameters,
-            vec![("reason".to_owned(), "hangup".to_owned())]
+            vec![("reason".into(), "hangup".into())]
         );
         assert_eq!(event(&rows[1]).parameters, vec![]);
         assert_eq!(event(&rows[9]).category, EventCategory::SessionRelated);

@@ -4,6 +4,7 @@
 //! names what a service can price; every base, group and customer list of
 //! that service is built on it and may price only what it names.
 
+use crate::sdr::Text;
 use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::FxHashMap;
@@ -339,7 +340,7 @@ impl PriceList {
         &self,
         item: &str,
         access_form: Option<&str>,
-        attrs: &dyn Fn(&str) -> Option<String>,
+        attrs: &dyn Fn(&str) -> Option<Text>,
     ) -> Option<&Charge> {
         self.def
             .charge

@@ -7,6 +7,7 @@
 
 pub mod amount;
 pub mod ext;
+pub mod text;
 pub mod time;
 
 use rasn::prelude::*;
@@ -17,6 +18,7 @@ pub use amount::Amount;
 pub use ext::Unknowns;
 use ext::{RawTlv, asn_enum};
 
+pub use text::Text;
 pub use time::Timestamp;
 
 /// Current revision of every module type this version writes.
@@ -59,13 +61,13 @@ pub struct ServiceHeaderModule {
     #[rasn(tag(2))]
     pub sdr_type: SdrType,
     #[rasn(tag(3))]
-    pub session_identifier: Option<String>,
+    pub session_identifier: Option<Text>,
     #[rasn(tag(4))]
     pub sequence_number: Option<u32>,
     #[rasn(tag(5))]
     pub sdr_identifier: u32,
     #[rasn(tag(6))]
-    pub producer_identity: String,
+    pub producer_identity: Text,
     #[rasn(tag(7))]
     pub time_of_origin: Timestamp,
     #[rasn(tag(8))]
@@ -74,9 +76,9 @@ pub struct ServiceHeaderModule {
     #[rasn(tag(9))]
     pub action_indicator: ActionIndicator,
     #[rasn(tag(10))]
-    pub customer_identity: Option<String>,
+    pub customer_identity: Option<Text>,
     #[rasn(tag(11))]
-    pub marketing_company: Option<String>,
+    pub marketing_company: Option<Text>,
     pub unknown_items: Option<Unknowns>,
 }
 
@@ -105,7 +107,7 @@ asn_enum!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponsibilityEntry {
     #[rasn(tag(0))]
-    pub system_identity: String,
+    pub system_identity: Text,
     #[rasn(tag(1))]
     pub timestamp: Timestamp,
     pub unknown_items: Option<Unknowns>,
@@ -131,7 +133,7 @@ pub struct NetworkServiceModule {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkUsage {
     #[rasn(tag(0))]
-    pub network_provider: String,
+    pub network_provider: Text,
     #[rasn(tag(1))]
     pub type_of_network: TypeOfNetwork,
     #[rasn(tag(2))]
@@ -141,7 +143,7 @@ pub struct NetworkUsage {
     #[rasn(tag(4))]
     pub consumed_capacity: Option<u64>,
     #[rasn(tag(5))]
-    pub sse_identifier: Option<String>,
+    pub sse_identifier: Option<Text>,
     pub unknown_items: Option<Unknowns>,
 }
 
@@ -164,19 +166,19 @@ pub struct ServiceUsageModule {
     #[rasn(tag(1))]
     pub revision_state: u16,
     #[rasn(tag(2))]
-    pub service_feature_code: String,
+    pub service_feature_code: Text,
     #[rasn(tag(3))]
     pub revision_state_of_service: u16,
     #[rasn(tag(4))]
-    pub user_identifier: Option<String>,
+    pub user_identifier: Option<Text>,
     #[rasn(tag(5))]
-    pub provider_identifier: String,
+    pub provider_identifier: Text,
     #[rasn(tag(6))]
-    pub marketing_company: String,
+    pub marketing_company: Text,
     #[rasn(tag(7))]
-    pub charged_participant: Option<String>,
+    pub charged_participant: Option<Text>,
     #[rasn(tag(8))]
-    pub dialled_number: String,
+    pub dialled_number: Text,
     #[rasn(tag(9))]
     pub access_form: Option<AccessForm>,
     #[rasn(tag(10))]
@@ -305,13 +307,13 @@ impl Encode for ServiceSpecificPart {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VirtualCallCentreUsage {
     #[rasn(tag(0))]
-    pub calling_number: String,
+    pub calling_number: Text,
     #[rasn(tag(1))]
-    pub dialled_number: String,
+    pub dialled_number: Text,
     #[rasn(tag(2))]
     pub service_carrier: ServiceCarrier,
     #[rasn(tag(3))]
-    pub customer_control_code: Option<String>,
+    pub customer_control_code: Option<Text>,
     #[rasn(tag(4))]
     pub events: Vec<VccEvent>,
     pub unknown_items: Option<Unknowns>,
@@ -334,7 +336,7 @@ asn_enum!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VccEvent {
     #[rasn(tag(0))]
-    pub destination_number: String,
+    pub destination_number: Text,
     #[rasn(tag(1))]
     pub event_code: VccEventCode,
     #[rasn(tag(2))]
@@ -361,37 +363,37 @@ asn_enum!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VirtualPrivateNetworkUsage {
     #[rasn(tag(0))]
-    pub private_number_a: Option<String>,
+    pub private_number_a: Option<Text>,
     #[rasn(tag(1))]
-    pub public_number_a: Option<String>,
+    pub public_number_a: Option<Text>,
     #[rasn(tag(2))]
-    pub private_number_b: Option<String>,
+    pub private_number_b: Option<Text>,
     #[rasn(tag(3))]
-    pub public_number_b: Option<String>,
+    pub public_number_b: Option<Text>,
     #[rasn(tag(4))]
-    pub first_destination_number: Option<String>,
+    pub first_destination_number: Option<Text>,
     #[rasn(tag(5))]
-    pub second_destination_number: Option<String>,
+    pub second_destination_number: Option<Text>,
     #[rasn(tag(6))]
-    pub third_destination_number: Option<String>,
+    pub third_destination_number: Option<Text>,
     #[rasn(tag(7))]
-    pub cost_distribution_code: Option<String>,
+    pub cost_distribution_code: Option<Text>,
     #[rasn(tag(8))]
-    pub extra_cdc1: Option<String>,
+    pub extra_cdc1: Option<Text>,
     #[rasn(tag(9))]
-    pub extra_cdc2: Option<String>,
+    pub extra_cdc2: Option<Text>,
     #[rasn(tag(10))]
-    pub extra_cdc3: Option<String>,
+    pub extra_cdc3: Option<Text>,
     #[rasn(tag(11))]
-    pub account_number: Option<String>,
+    pub account_number: Option<Text>,
     #[rasn(tag(12))]
     pub type_of_access: TypeOfAccess,
     #[rasn(tag(13))]
-    pub originating_line_identity: Option<String>,
+    pub originating_line_identity: Option<Text>,
     #[rasn(tag(14))]
-    pub terminating_line_identity: Option<String>,
+    pub terminating_line_identity: Option<Text>,
     #[rasn(tag(15))]
-    pub dialled_number: String,
+    pub dialled_number: Text,
     #[rasn(tag(16))]
     pub call_type: Option<VpnCallType>,
     #[rasn(tag(17))]
@@ -403,19 +405,19 @@ pub struct VirtualPrivateNetworkUsage {
     #[rasn(tag(20))]
     pub redirection_indicator: Option<RedirectionIndicator>,
     #[rasn(tag(21))]
-    pub authorisation_code: Option<String>,
+    pub authorisation_code: Option<Text>,
     #[rasn(tag(22))]
-    pub company_identifier: Option<String>,
+    pub company_identifier: Option<Text>,
     #[rasn(tag(23))]
-    pub authorisation_code_version2: Option<String>,
+    pub authorisation_code_version2: Option<Text>,
     #[rasn(tag(24))]
     pub in_call_indicator: Option<bool>,
     #[rasn(tag(25))]
-    pub non_dialable_private_cli: Option<String>,
+    pub non_dialable_private_cli: Option<Text>,
     #[rasn(tag(26))]
-    pub non_dialable_public_cli: Option<String>,
+    pub non_dialable_public_cli: Option<Text>,
     #[rasn(tag(27))]
-    pub personal_phone_number: Option<String>,
+    pub personal_phone_number: Option<Text>,
     #[rasn(tag(28))]
     pub start_of_charging: Option<Timestamp>,
     #[rasn(tag(29))]
@@ -486,9 +488,9 @@ asn_enum!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignalledAtmUsage {
     #[rasn(tag(0))]
-    pub originating_number: String,
+    pub originating_number: Text,
     #[rasn(tag(1))]
-    pub terminating_number: String,
+    pub terminating_number: Text,
     #[rasn(tag(2))]
     pub start_of_charging: Timestamp,
     #[rasn(tag(3))]
@@ -519,15 +521,15 @@ asn_enum!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BroadBandUsage {
     #[rasn(tag(0))]
-    pub atm_service_identifier: String,
+    pub atm_service_identifier: Text,
     #[rasn(tag(1))]
     pub start_of_charging: Timestamp,
     #[rasn(tag(2))]
     pub chargeable_duration: u64,
     #[rasn(tag(3))]
-    pub session_identifier: String,
+    pub session_identifier: Text,
     #[rasn(tag(4))]
-    pub type_of_event: String,
+    pub type_of_event: Text,
     #[rasn(tag(5))]
     #[serde(default)]
     pub event_parameters: Vec<Parameter>,
@@ -541,11 +543,11 @@ pub struct BroadBandUsage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FunctionUsage {
     #[rasn(tag(0))]
-    pub function: String,
+    pub function: Text,
     #[rasn(tag(1))]
     pub quantity: u64,
     #[rasn(tag(2))]
-    pub unit: String,
+    pub unit: Text,
     #[rasn(tag(3))]
     pub size: Option<u64>,
     #[rasn(tag(4))]
@@ -560,25 +562,25 @@ pub struct FunctionUsage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionEvent {
     #[rasn(tag(0))]
-    pub session_id: String,
+    pub session_id: Text,
     #[rasn(tag(1))]
-    pub service: String,
+    pub service: Text,
     #[rasn(tag(2))]
     pub category: EventCategory,
     #[rasn(tag(3))]
     pub event_type: SessionEventType,
     #[rasn(tag(4))]
-    pub provider_event_name: Option<String>,
+    pub provider_event_name: Option<Text>,
     #[rasn(tag(5))]
     pub timestamp: Timestamp,
     #[rasn(tag(6))]
-    pub participant_id: String,
+    pub participant_id: Text,
     #[rasn(tag(7))]
-    pub user_name: String,
+    pub user_name: Text,
     #[rasn(tag(8))]
-    pub billed_party: String,
+    pub billed_party: Text,
     #[rasn(tag(9))]
-    pub role: Option<String>,
+    pub role: Option<Text>,
     #[rasn(tag(10))]
     pub parameters: Option<Vec<Parameter>>,
     pub unknown_items: Option<Unknowns>,
@@ -617,15 +619,15 @@ asn_enum!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ParticipationSummary {
     #[rasn(tag(0))]
-    pub session_id: String,
+    pub session_id: Text,
     #[rasn(tag(1))]
-    pub service: String,
+    pub service: Text,
     #[rasn(tag(2))]
-    pub participant_id: String,
+    pub participant_id: Text,
     #[rasn(tag(3))]
-    pub role: String,
+    pub role: Text,
     #[rasn(tag(4))]
-    pub billed_party: String,
+    pub billed_party: Text,
     #[rasn(tag(5))]
     pub first_join: Timestamp,
     #[rasn(tag(6))]
@@ -642,9 +644,9 @@ pub struct ParticipationSummary {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Parameter {
     #[rasn(tag(0))]
-    pub name: String,
+    pub name: Text,
     #[rasn(tag(1))]
-    pub value: String,
+    pub value: Text,
     pub unknown_items: Option<Unknowns>,
 }
 
@@ -659,11 +661,11 @@ pub struct ServicePricingModule {
     #[rasn(tag(2))]
     pub sum_spm_correlator: Option<u32>,
     #[rasn(tag(3))]
-    pub service_pricing_identifier: Option<String>,
+    pub service_pricing_identifier: Option<Text>,
     #[rasn(tag(4))]
     pub time_of_pricing: Timestamp,
     #[rasn(tag(5))]
-    pub currency: String,
+    pub currency: Text,
     #[rasn(tag(6))]
     pub vat_level: Amount,
     #[rasn(tag(7))]
@@ -682,11 +684,11 @@ pub struct PriceItem {
     #[rasn(tag(2))]
     pub individual_price: Option<Amount>,
     #[rasn(tag(3))]
-    pub price_table_identifier: String,
+    pub price_table_identifier: Text,
     #[rasn(tag(4))]
     pub price_table_revision: u16,
     #[rasn(tag(5))]
-    pub bill_information: Option<String>,
+    pub bill_information: Option<Text>,
     #[rasn(tag(6))]
     pub status_indicator: StatusIndicator,
     pub unknown_items: Option<Unknowns>,

@@ -132,12 +132,13 @@ mod tests {
     use chrono::DateTime;
     use proptest::prelude::*;
 
-    fn text() -> impl Strategy<Value = String> {
+    fn text() -> impl Strategy<Value = Text> {
         prop_oneof![
             "[a-zA-Z0-9 -]{0,12}",
             "[a-zé€]{100,300}",
             Just(String::new()),
         ]
+        .prop_map(Text::from)
     }
 
     fn unknowns() -> impl Strategy<Value = Option<Unknowns>> {

@@ -182,7 +182,7 @@ impl Subscriber {
     fn wants_usage(&self, h: &ServiceHeaderModule, sum: &ServiceUsageModule) -> bool {
         self.services
             .as_ref()
-            .is_none_or(|s| s.contains(&sum.service_feature_code))
+            .is_none_or(|s| s.iter().any(|c| *c == sum.service_feature_code))
             && self.wants_company(Some(company(h, Some(sum))))
     }
 
@@ -964,7 +964,7 @@ items = ["sdr_identifier", "service"]
         let codes = |s: &ServiceDetailRecord| -> Vec<String> {
             s.service_usage_modules
                 .iter()
-                .map(|u| u.service_feature_code.clone())
+                .map(|u| u.service_feature_code.to_string())
                 .collect()
         };
         let want: [&dyn Fn(&ServiceDetailRecord) -> bool; 3] = [

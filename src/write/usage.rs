@@ -11,6 +11,7 @@
 //! an error, and a session that would overflow leaves the analysis as it
 //! was. Floating point is used only for pixel geometry in the chart.
 
+use crate::sdr::Text as SdrText;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -38,9 +39,9 @@ pub struct SessionUsage<'a> {
     pub active_seconds: u64,
     /// (currency, individual price excluding VAT): one entry per
     /// participation, or already summed; entries are added up per currency.
-    pub revenue: &'a [(String, Decimal)],
+    pub revenue: &'a [(SdrText, Decimal)],
     /// (currency, third-party cost), added up per currency likewise.
-    pub cost: &'a [(String, Decimal)],
+    pub cost: &'a [(SdrText, Decimal)],
 }
 
 #[derive(Debug, Default)]
@@ -110,7 +111,7 @@ impl UsageAnalysis {
             .iter()
             .map(|(c, a)| {
                 (
-                    c,
+                    c.as_str(),
                     Money {
                         revenue: *a,
                         cost: Decimal::ZERO,
@@ -119,7 +120,7 @@ impl UsageAnalysis {
             })
             .chain(s.cost.iter().map(|(c, a)| {
                 (
-                    c,
+                    c.as_str(),
                     Money {
                         revenue: Decimal::ZERO,
                         cost: *a,
@@ -404,10 +405,10 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn money(entries: &[(&str, &str)]) -> Vec<(String, Decimal)> {
+    fn money(entries: &[(&str, &str)]) -> Vec<(SdrText, Decimal)> {
         entries
             .iter()
-            .map(|(c, a)| ((*c).to_owned(), a.parse().unwrap()))
+            .map(|(c, a)| (SdrText::from(*c), a.parse().unwrap()))
             .collect()
     }
 
