@@ -32,6 +32,10 @@ fn replay(data: &[u8]) {
                 end += rec.bytes.len() as u64;
                 assert!(end <= data.len() as u64);
                 let decoded = read::decode(rec.bytes);
+                if let Some(direct) = read::canonical::decode(rec.bytes) {
+                    let general = read::decode_general(rec.bytes).expect("rasn reads it too");
+                    assert_eq!(direct, general);
+                }
                 match tlv::to_indefinite(rec.bytes) {
                     Ok(indefinite) => {
                         assert_eq!(tlv::element_len(&indefinite), Ok(indefinite.len()));

@@ -763,6 +763,11 @@ proptest! {
         prop_assert_eq!(tlv::element_len(&bytes), Ok(bytes.len()));
         let back = read::decode(&bytes).expect("decode");
         assert_same(&back, &sdr, "BER");
+        // The direct path reads what rasn writes, or leaves it to rasn.
+        if let Some(direct) = read::canonical::decode(&bytes) {
+            assert_same(&direct, &sdr, "canonical");
+        }
+        assert_same(&read::decode_general(&bytes).expect("decode"), &sdr, "general");
         // Encoding is stable: the decoded value encodes to the same bytes.
         prop_assert_eq!(rasn::ber::encode(&back).unwrap(), bytes);
     }
@@ -772,6 +777,7 @@ proptest! {
         let bytes = rasn::ber::encode(&sdr).expect("encode");
         let indefinite = tlv::to_indefinite(&bytes).expect("re-frame");
         prop_assert_eq!(tlv::element_len(&indefinite), Ok(indefinite.len()));
+        prop_assert!(read::canonical::decode(&indefinite).is_none());
         let back = read::decode(&indefinite).expect("decode indefinite");
         assert_same(&back, &sdr, "indefinite");
         prop_assert_eq!(rasn::ber::encode(&back).unwrap(), bytes);

@@ -17,6 +17,15 @@ fuzz_target!(|data: &[u8]| {
                 end += rec.bytes.len() as u64;
                 assert!(end <= data.len() as u64);
                 let decoded = read::decode(rec.bytes);
+                // The direct path accepts only what rasn reads alike.
+                if let Some(direct) = read::canonical::decode(rec.bytes) {
+                    let general = read::decode_general(rec.bytes).expect("rasn reads it too");
+                    assert_eq!(direct, general);
+                    assert_eq!(
+                        serde_json::to_string(&direct).ok(),
+                        serde_json::to_string(&general).ok()
+                    );
+                }
                 match tlv::to_indefinite(rec.bytes) {
                     Ok(indefinite) => {
                         assert_eq!(tlv::element_len(&indefinite), Ok(indefinite.len()));

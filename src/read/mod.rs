@@ -1,6 +1,7 @@
 //! Reading SDR files: framing records, decoding them, and turning anything
 //! malformed into a fault that keeps its raw bytes for recycling.
 
+pub mod canonical;
 pub mod events;
 pub mod tlv;
 
@@ -281,8 +282,18 @@ impl fmt::Display for DecodeFailure {
 
 impl std::error::Error for DecodeFailure {}
 
-/// Decodes one framed record.
+/// Decodes one framed record: directly when it is in the form nearly every
+/// producer writes ([`canonical`]), otherwise with rasn.
 pub fn decode(bytes: &[u8]) -> Result<ServiceDetailRecord, DecodeFailure> {
+    if let Some(sdr) = canonical::decode(bytes) {
+        return Ok(sdr);
+    }
+    decode_general(bytes)
+}
+
+/// Decodes one framed record with rasn, whatever its form: the reference
+/// for [`canonical`], and the path of every record that is not canonical.
+pub fn decode_general(bytes: &[u8]) -> Result<ServiceDetailRecord, DecodeFailure> {
     tlv::check_record_tree(bytes).map_err(|e| DecodeFailure(format!("malformed encoding: {e}")))?;
     match rasn::ber::decode_with_remainder::<ServiceDetailRecord>(bytes) {
         Ok((sdr, [])) => Ok(sdr),

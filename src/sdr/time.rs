@@ -150,7 +150,7 @@ impl Decode for Timestamp {
 /// The form nearly every producer writes, parsed without allocating:
 /// `YYYYMMDDHHMMSS`, an optional `.` fraction, then `Z` or `+HHMM`/`-HHMM`.
 /// None sends the text to the general parser.
-fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
     fn num(d: &[u8]) -> Option<u32> {
         d.iter().try_fold(0u32, |acc, b| {
             b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))

@@ -1,0 +1,449 @@
+//! The direct path for the encoding nearly every producer writes.
+//!
+//! rasn decodes any BER; doing so costs it about 14,000 instructions for a
+//! typical 260-byte record (every field goes through its generic decoder,
+//! constraint checks and error plumbing), which alone keeps one core under
+//! a million records a second. Almost every record, though, arrives in one
+//! form: definite lengths, minimal integers, primitive strings, every
+//! known field in schema order and nothing unknown. This module reads
+//! exactly that form straight into the same Rust types, and gives up
+//! (returns None) at the first byte of anything else, so that the record
+//! goes to rasn, which stays the reference: unknown extension items,
+//! unknown CHOICE alternatives, indefinite lengths, constructed strings,
+//! other time forms, non-minimal integers and every malformed input take
+//! the general path.
+//!
+//! Whatever this path accepts, rasn decodes to the same value: tests
+//! compare the two on every property-tested record, on every fixture, and
+//! the fuzz target compares them on every input it tries.
+
+use crate::sdr::*;
+
+/// The SDR at the start of `bytes`, when the record is in the canonical
+/// form and fills `bytes` exactly; None sends it to the general decoder.
+pub fn decode(bytes: &[u8]) -> Option<ServiceDetailRecord> {
+    let mut c = Cursor { buf: bytes };
+    // [APPLICATION 1], constructed.
+    let content = c.element(0x61)?;
+    if !c.buf.is_empty() {
+        return None;
+    }
+    ServiceDetailRecord::content(content)
+}
+
+/// The unread rest of one element's contents.
+struct Cursor<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    /// The identifier octet of the next element, if there is one.
+    fn peek(&self) -> Option<u8> {
+        self.buf.first().copied()
+    }
+
+    /// The contents of the next element, which must have identifier `id`
+    /// (one octet) and a definite length in its minimal form.
+    #[inline]
+    fn element(&mut self, id: u8) -> Option<&'a [u8]> {
+        let [first, len, rest @ ..] = self.buf else {
+            return None;
+        };
+        if *first != id {
+            return None;
+        }
+        let (len, rest) = if *len < 0x80 {
+            (usize::from(*len), rest)
+        } else {
+            // Long form of 1 or 2 octets, minimal; 0x80 (indefinite) and
+            // longer lengths go to the general path.
+            match (*len, rest) {
+                (0x81, [l, rest @ ..]) if *l >= 0x80 => (usize::from(*l), rest),
+                (0x82, [h, l, rest @ ..]) if *h != 0 => {
+                    (usize::from(*h) << 8 | usize::from(*l), rest)
+                }
+                _ => return None,
+            }
+        };
+        if len > rest.len() {
+            return None;
+        }
+        let (content, after) = rest.split_at(len);
+        self.buf = after;
+        Some(content)
+    }
+}
+
+/// A type read in canonical form: its contents, and how it is tagged.
+trait Canonical: Sized {
+    /// Whether its encoding is constructed.
+    const CONSTRUCTED: bool;
+    /// Its universal identifier octet, as an element of a SEQUENCE OF.
+    const UNIVERSAL: u8;
+    fn content(bytes: &[u8]) -> Option<Self>;
+}
+
+/// The context-specific identifier octet of field `tag` (tags below 31).
+const fn context<T: Canonical>(tag: u8) -> u8 {
+    0x80 | if T::CONSTRUCTED { 0x20 } else { 0 } | tag
+}
+
+#[inline]
+fn required<T: Canonical>(c: &mut Cursor<'_>, tag: u8) -> Option<T> {
+    T::content(c.element(context::<T>(tag))?)
+}
+
+/// `Some(None)` when the next element is not this field.
+#[inline]
+fn optional<T: Canonical>(c: &mut Cursor<'_>, tag: u8) -> Option<Option<T>> {
+    let id = context::<T>(tag);
+    if c.peek() != Some(id) {
+        return Some(None);
+    }
+    T::content(c.element(id)?).map(Some)
+}
+
+/// SEQUENCE OF: elements with their universal identifiers.
+impl<T: Canonical> Canonical for Vec<T> {
+    const CONSTRUCTED: bool = true;
+    const UNIVERSAL: u8 = 0x30;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        let mut c = Cursor { buf: bytes };
+        let mut items = Vec::new();
+        while !c.buf.is_empty() {
+            items.push(T::content(c.element(T::UNIVERSAL)?)?);
+        }
+        Some(items)
+    }
+}
+
+impl<T: Canonical> Canonical for Box<T> {
+    const CONSTRUCTED: bool = T::CONSTRUCTED;
+    const UNIVERSAL: u8 = T::UNIVERSAL;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        T::content(bytes).map(Box::new)
+    }
+}
+
+/// An INTEGER's value in its minimal two's-complement form, up to 8 octets.
+#[inline]
+fn integer(b: &[u8]) -> Option<i64> {
+    match b {
+        [] => None,
+        [x] => Some(i64::from(*x as i8)),
+        [0x00, next, ..] if next & 0x80 == 0 => None,
+        [0xff, next, ..] if next & 0x80 != 0 => None,
+        _ if b.len() > 8 => None,
+        _ => {
+            let start = if b[0] & 0x80 != 0 { -1i64 } else { 0 };
+            Some(b.iter().fold(start, |v, x| (v << 8) | i64::from(*x)))
+        }
+    }
+}
+
+macro_rules! canonical_integer {
+    ($($t:ty),*) => {$(
+        impl Canonical for $t {
+            const CONSTRUCTED: bool = false;
+            const UNIVERSAL: u8 = 0x02;
+            #[inline]
+            fn content(bytes: &[u8]) -> Option<Self> {
+                <$t>::try_from(integer(bytes)?).ok()
+            }
+        }
+    )*};
+}
+canonical_integer!(i64, u64, u32, u16);
+
+impl Canonical for u8 {
+    const CONSTRUCTED: bool = false;
+    const UNIVERSAL: u8 = 0x02;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        // Only Amount's decimal places are a u8, constrained to 0..=28.
+        u8::try_from(integer(bytes)?).ok().filter(|d| *d <= 28)
+    }
+}
+
+impl Canonical for bool {
+    const CONSTRUCTED: bool = false;
+    const UNIVERSAL: u8 = 0x01;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            [0x00] => Some(false),
+            [0xff] => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl Canonical for Text {
+    const CONSTRUCTED: bool = false;
+    const UNIVERSAL: u8 = 0x0c;
+    #[inline]
+    fn content(bytes: &[u8]) -> Option<Self> {
+        std::str::from_utf8(bytes).ok().map(Text::from)
+    }
+}
+
+impl Canonical for Timestamp {
+    const CONSTRUCTED: bool = false;
+    const UNIVERSAL: u8 = 0x18;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        crate::sdr::time::parse_common_form(bytes).map(Timestamp)
+    }
+}
+
+macro_rules! canonical_enumerated {
+    ($($t:ty),* $(,)?) => {$(
+        impl Canonical for $t {
+            const CONSTRUCTED: bool = false;
+            const UNIVERSAL: u8 = 0x0a;
+            fn content(bytes: &[u8]) -> Option<Self> {
+                Some(<$t>::from_value(integer(bytes)?))
+            }
+        }
+    )*};
+}
+canonical_enumerated!(
+    ModuleIdentifier,
+    SdrType,
+    ActionIndicator,
+    TypeOfNetwork,
+    AccessForm,
+    ServiceCarrier,
+    VccEventCode,
+    TypeOfAccess,
+    VpnCallType,
+    VpnEvent,
+    RedirectionIndicator,
+    AtmClassOfService,
+    EventCategory,
+    SessionEventType,
+    PriceType,
+    StatusIndicator,
+);
+
+/// `[14] EXPLICIT` around the CHOICE: exactly one known alternative.
+impl Canonical for ServiceSpecificPart {
+    const CONSTRUCTED: bool = true;
+    const UNIVERSAL: u8 = 0x30;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        let mut c = Cursor { buf: bytes };
+        let part = match c.peek()? {
+            0xa0 => ServicePart::VirtualCallCentre(required(&mut c, 0)?),
+            0xa1 => ServicePart::VirtualPrivateNetwork(required(&mut c, 1)?),
+            0xa2 => ServicePart::SignalledAtm(required(&mut c, 2)?),
+            0xa3 => ServicePart::BroadBand(required(&mut c, 3)?),
+            0xa4 => ServicePart::FunctionUsage(required(&mut c, 4)?),
+            0xa5 => ServicePart::SessionEvent(required(&mut c, 5)?),
+            0xa6 => ServicePart::ParticipationSummary(required(&mut c, 6)?),
+            _ => return None,
+        };
+        c.buf.is_empty().then_some(ServiceSpecificPart::Known(part))
+    }
+}
+
+/// A SEQUENCE whose fields carry context tags in schema order (`req`uired
+/// or `opt`ional) and end with `unknown_items`, which the canonical form
+/// never has.
+macro_rules! canonical_sequence {
+    ($t:ident { $($tag:literal $field:ident $kind:ident),* $(,)? }) => {
+        impl Canonical for $t {
+            const CONSTRUCTED: bool = true;
+            const UNIVERSAL: u8 = 0x30;
+            fn content(bytes: &[u8]) -> Option<Self> {
+                let mut c = Cursor { buf: bytes };
+                // Fields are initialised in this order, which is the
+                // order of their tags on the wire.
+                let value = $t {
+                    $($field: canonical_sequence!(@$kind c $tag),)*
+                    unknown_items: None,
+                };
+                c.buf.is_empty().then_some(value)
+            }
+        }
+    };
+    (@req $c:ident $tag:literal) => { required(&mut $c, $tag)? };
+    (@opt $c:ident $tag:literal) => { optional(&mut $c, $tag)? };
+}
+
+canonical_sequence!(ServiceDetailRecord {
+    0 service_header req,
+    1 network_service_modules opt,
+    2 service_usage_modules req,
+    3 service_pricing_modules opt,
+});
+canonical_sequence!(ServiceHeaderModule {
+    0 module_identifier req,
+    1 revision_state req,
+    2 sdr_type req,
+    3 session_identifier opt,
+    4 sequence_number opt,
+    5 sdr_identifier req,
+    6 producer_identity req,
+    7 time_of_origin req,
+    8 responsibility_trace req,
+    9 action_indicator req,
+    10 customer_identity opt,
+    11 marketing_company opt,
+});
+canonical_sequence!(ResponsibilityEntry {
+    0 system_identity req,
+    1 timestamp req,
+});
+canonical_sequence!(NetworkServiceModule {
+    0 module_identifier req,
+    1 revision_state req,
+    2 nsm_sum_correlator opt,
+    3 network_usage req,
+});
+canonical_sequence!(NetworkUsage {
+    0 network_provider req,
+    1 type_of_network req,
+    2 start_of_charging req,
+    3 chargeable_duration req,
+    4 consumed_capacity opt,
+    5 sse_identifier opt,
+});
+canonical_sequence!(ServiceUsageModule {
+    0 module_identifier req,
+    1 revision_state req,
+    2 service_feature_code req,
+    3 revision_state_of_service req,
+    4 user_identifier opt,
+    5 provider_identifier req,
+    6 marketing_company req,
+    7 charged_participant opt,
+    8 dialled_number req,
+    9 access_form opt,
+    10 customer_price opt,
+    11 market_price opt,
+    12 nsm_sum_correlator opt,
+    13 sum_spm_correlator opt,
+    14 service_specific req,
+});
+canonical_sequence!(VirtualCallCentreUsage {
+    0 calling_number req,
+    1 dialled_number req,
+    2 service_carrier req,
+    3 customer_control_code opt,
+    4 events req,
+});
+canonical_sequence!(VccEvent {
+    0 destination_number req,
+    1 event_code req,
+    2 queue_start opt,
+    3 queue_duration opt,
+    4 connect_start opt,
+    5 connect_duration opt,
+});
+canonical_sequence!(VirtualPrivateNetworkUsage {
+    0 private_number_a opt,
+    1 public_number_a opt,
+    2 private_number_b opt,
+    3 public_number_b opt,
+    4 first_destination_number opt,
+    5 second_destination_number opt,
+    6 third_destination_number opt,
+    7 cost_distribution_code opt,
+    8 extra_cdc1 opt,
+    9 extra_cdc2 opt,
+    10 extra_cdc3 opt,
+    11 account_number opt,
+    12 type_of_access req,
+    13 originating_line_identity opt,
+    14 terminating_line_identity opt,
+    15 dialled_number req,
+    16 call_type opt,
+    17 follow_on_counter opt,
+    18 related_identifier opt,
+    19 event_trace opt,
+    20 redirection_indicator opt,
+    21 authorisation_code opt,
+    22 company_identifier opt,
+    23 authorisation_code_version2 opt,
+    24 in_call_indicator opt,
+    25 non_dialable_private_cli opt,
+    26 non_dialable_public_cli opt,
+    27 personal_phone_number opt,
+    28 start_of_charging opt,
+    29 chargeable_duration opt,
+});
+canonical_sequence!(SignalledAtmUsage {
+    0 originating_number req,
+    1 terminating_number req,
+    2 start_of_charging req,
+    3 chargeable_duration req,
+    4 peak_allocated_bandwidth req,
+    5 average_allocated_bandwidth req,
+    6 class_of_service req,
+    7 transmitted_cells req,
+});
+canonical_sequence!(BroadBandUsage {
+    0 atm_service_identifier req,
+    1 start_of_charging req,
+    2 chargeable_duration req,
+    3 session_identifier req,
+    4 type_of_event req,
+    5 event_parameters req,
+    6 octets_transferred opt,
+});
+canonical_sequence!(FunctionUsage {
+    0 function req,
+    1 quantity req,
+    2 unit req,
+    3 size opt,
+    4 start_time req,
+    5 duration opt,
+});
+canonical_sequence!(SessionEvent {
+    0 session_id req,
+    1 service req,
+    2 category req,
+    3 event_type req,
+    4 provider_event_name opt,
+    5 timestamp req,
+    6 participant_id req,
+    7 user_name req,
+    8 billed_party req,
+    9 role opt,
+    10 parameters opt,
+});
+canonical_sequence!(ParticipationSummary {
+    0 session_id req,
+    1 service req,
+    2 participant_id req,
+    3 role req,
+    4 billed_party req,
+    5 first_join req,
+    6 last_leave req,
+    7 active_seconds req,
+    8 events_counted req,
+});
+canonical_sequence!(Parameter {
+    0 name req,
+    1 value req,
+});
+canonical_sequence!(ServicePricingModule {
+    0 module_identifier req,
+    1 revision_state req,
+    2 sum_spm_correlator opt,
+    3 service_pricing_identifier opt,
+    4 time_of_pricing req,
+    5 currency req,
+    6 vat_level req,
+    7 prices req,
+});
+canonical_sequence!(PriceItem {
+    0 price_type req,
+    1 basic_price req,
+    2 individual_price opt,
+    3 price_table_identifier req,
+    4 price_table_revision req,
+    5 bill_information opt,
+    6 status_indicator req,
+});
+canonical_sequence!(Amount {
+    0 units req,
+    1 decimal_places req,
+});
