@@ -144,7 +144,7 @@ impl Event {
                 .as_deref()
                 .unwrap_or_default()
                 .to_owned(),
-            self.timestamp.0.to_rfc3339(),
+            self.timestamp.rfc3339(),
             self.participant_id.to_string(),
             self.user_name.to_string(),
             self.billed_party.to_string(),

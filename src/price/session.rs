@@ -152,36 +152,30 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
                 e.event_type,
                 e.provider_event.clone(),
             ));
-            let p = people
-                .entry(e.participant_id.to_string().into())
-                .or_insert_with(|| P {
-                    part: Participation {
-                        participant_id: e.participant_id.to_string().into(),
-                        role: Text::default(),
-                        billed_party: e.billed_party.to_string().into(),
-                        user_name: e.user_name.to_string().into(),
-                        marketing_company: None,
-                        spans: Vec::new(),
-                        first_join: e.timestamp,
-                        last_leave: e.timestamp,
-                        events_counted: 0,
-                    },
-                    state: State::Absent,
-                    since: None,
-                    joined: false,
-                });
+            let p = people.entry(e.participant_id.clone()).or_insert_with(|| P {
+                part: Participation {
+                    participant_id: e.participant_id.clone(),
+                    role: Text::default(),
+                    billed_party: e.billed_party.clone(),
+                    user_name: e.user_name.clone(),
+                    marketing_company: None,
+                    spans: Vec::new(),
+                    first_join: e.timestamp,
+                    last_leave: e.timestamp,
+                    events_counted: 0,
+                },
+                state: State::Absent,
+                since: None,
+                joined: false,
+            });
             p.part.events_counted += 1;
             if p.part.role.is_empty()
                 && let Some(r) = &e.role
             {
-                p.part.role = r.to_string().into();
+                p.part.role = r.clone();
             }
             if p.part.marketing_company.is_none() {
-                p.part.marketing_company = e
-                    .marketing_company
-                    .as_deref()
-                    .map(str::to_owned)
-                    .map(Into::into);
+                p.part.marketing_company = e.marketing_company.clone();
             }
             let t = e.timestamp.0;
             let activate = |p: &mut P| {
@@ -252,7 +246,7 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
     }
     Facts {
         session_id: session.id.clone(),
-        service: first.service.to_string().into(),
+        service: first.service.clone(),
         provider: session.events.iter().find_map(|e| e.provider.clone()),
         start,
         end,
