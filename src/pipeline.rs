@@ -476,7 +476,9 @@ fn price_and_encode(
             rater.pricing_time,
             &rater.pricing_identifier,
         )
-        .and_then(|sdr| rasn::ber::encode(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}")))
+        .and_then(|sdr| {
+            crate::sdr::canonical::to_ber(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
+        })
         .map_err(|e| SessionFault {
             status: StatusIndicator::TechnicalError,
             detail: format!(

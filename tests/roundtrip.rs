@@ -744,6 +744,10 @@ fn sdr() -> S<ServiceDetailRecord> {
         .boxed()
 }
 
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Equal as values and in their JSON form (which shows UTC offsets).
 fn assert_same(got: &ServiceDetailRecord, want: &ServiceDetailRecord, what: &str) {
     assert_eq!(got, want, "{what}");
@@ -768,6 +772,12 @@ proptest! {
             assert_same(&direct, &sdr, "canonical");
         }
         assert_same(&read::decode_general(&bytes).expect("decode"), &sdr, "general");
+        // The direct writer writes rasn's bytes, or leaves it to rasn.
+        let mut direct = Vec::new();
+        if read::canonical::encode(&sdr, &mut direct) {
+            prop_assert_eq!(hex(&direct), hex(&bytes));
+        }
+        prop_assert_eq!(hex(&read::canonical::to_ber(&sdr).unwrap()), hex(&bytes));
         // Encoding is stable: the decoded value encodes to the same bytes.
         prop_assert_eq!(rasn::ber::encode(&back).unwrap(), bytes);
     }

@@ -43,8 +43,7 @@ pub fn run(args: &EncodeArgs) -> Result<ExitCode> {
                     continue;
                 }
             };
-            buf.clear();
-            rasn::ber::encode_buf(&sdr, &mut buf)
+            crate::sdr::canonical::to_ber_buf(&sdr, &mut buf)
                 .map_err(|e| anyhow::anyhow!("{name}: line {}: cannot encode: {e}", n + 1))?;
             let bytes = if args.indefinite {
                 tlv::to_indefinite(&buf)?

@@ -24,8 +24,8 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
         None => Box::new(generator),
     };
     for sdr in records.take(args.count as usize) {
-        buf.clear();
-        rasn::ber::encode_buf(&sdr, &mut buf).context("cannot encode a generated SDR")?;
+        crate::sdr::canonical::to_ber_buf(&sdr, &mut buf)
+            .context("cannot encode a generated SDR")?;
         out.write_all(&buf).context("cannot write output")?;
     }
     out.flush().context("cannot write output")?;

@@ -1,7 +1,6 @@
 //! Reading SDR files: framing records, decoding them, and turning anything
 //! malformed into a fault that keeps its raw bytes for recycling.
 
-pub mod canonical;
 pub mod events;
 pub mod tlv;
 
@@ -13,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::sdr::ServiceDetailRecord;
+pub use crate::sdr::canonical;
 pub use tlv::FrameError;
 
 /// One input held whole in memory: for tests, the fuzzer and small files.

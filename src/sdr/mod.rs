@@ -6,6 +6,7 @@
 //! version does not know (see [`ext`]).
 
 pub mod amount;
+pub mod canonical;
 pub mod ext;
 pub mod text;
 pub mod time;

@@ -8,7 +8,6 @@
 
 pub mod publish;
 pub mod sessions;
-mod spm;
 pub mod subscribers;
 pub mod usage;
 
@@ -42,7 +41,7 @@ pub fn append_priced(
         for spm in spms {
             // Every module is appended (rasn's encode_buf would clear the
             // buffer: only the fallback goes through rasn, on its own).
-            if !spm::encode(spm, item) {
+            if !crate::sdr::canonical::encode_pricing_module(spm, item) {
                 let bytes = rasn::ber::encode(spm)
                     .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
                 item.extend_from_slice(&bytes);
