@@ -626,7 +626,11 @@ impl SessionStage<'_> {
                 subs.route(&sdr, bytes)?;
             }
             out.participation_report
-                .write_record(sessions::participation_row(priced, p))
+                .write_record(
+                    sessions::participation_row(priced, p)
+                        .iter()
+                        .map(|f| f.as_bytes()),
+                )
                 .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
             summary.add_totals(&Totals {
                 currency: Text::from(p.currency.as_str()),

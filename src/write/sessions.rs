@@ -2,6 +2,9 @@
 //! billing record for each participant), so invoicing reads the same format
 //! as for single SDRs, plus CSV reports of participations and costs.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use rust_decimal::Decimal;
 
@@ -182,31 +185,36 @@ pub fn participation_sdr(
     })
 }
 
-/// The participation's row in the billing report.
-pub fn participation_row(s: &PricedSession, p: &PricedParticipation) -> Vec<String> {
+/// The participation's row in the billing report; text fields borrowed,
+/// since every participation writes one.
+pub fn participation_row<'a>(
+    s: &'a PricedSession,
+    p: &'a PricedParticipation,
+) -> [Cow<'a, str>; 17] {
     let part = &p.part;
-    vec![
-        s.facts.session_id.to_string(),
-        s.facts.service.to_string(),
-        part.participant_id.to_string(),
-        part.role.to_string(),
-        part.billed_party.to_string(),
-        p.marketing_company.to_string(),
-        part.first_join.rfc3339(),
-        part.last_leave.rfc3339(),
-        part.active_seconds().to_string(),
-        part.events_counted.to_string(),
-        p.currency.to_string(),
-        p.basic.to_string(),
-        p.individual.to_string(),
-        p.vat_percent.to_string(),
-        p.table.clone(),
-        p.revision.to_string(),
-        p.lines
-            .iter()
-            .map(|l| format!("{}={}", l.item, l.individual))
-            .collect::<Vec<_>>()
-            .join(";"),
+    let mut lines = String::new();
+    for (i, l) in p.lines.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ";" };
+        let _ = write!(lines, "{sep}{}={}", l.item, l.individual);
+    }
+    [
+        Cow::Borrowed(&s.facts.session_id),
+        Cow::Borrowed(&s.facts.service),
+        Cow::Borrowed(&part.participant_id),
+        Cow::Borrowed(&part.role),
+        Cow::Borrowed(&part.billed_party),
+        Cow::Borrowed(&p.marketing_company),
+        Cow::Owned(part.first_join.rfc3339()),
+        Cow::Owned(part.last_leave.rfc3339()),
+        Cow::Owned(part.active_seconds().to_string()),
+        Cow::Owned(part.events_counted.to_string()),
+        Cow::Borrowed(&p.currency),
+        Cow::Owned(p.basic.to_string()),
+        Cow::Owned(p.individual.to_string()),
+        Cow::Owned(p.vat_percent.to_string()),
+        Cow::Borrowed(&p.table),
+        Cow::Owned(p.revision.to_string()),
+        Cow::Owned(lines),
     ]
 }
 
