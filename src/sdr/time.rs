@@ -76,7 +76,8 @@ impl Timestamp {
         let minutes = offset.unsigned_abs() / 60;
         put(&mut buf, 20, 2, minutes / 60);
         put(&mut buf, 23, 2, minutes % 60);
-        buf.iter().map(|b| char::from(*b)).collect()
+        // Digits, signs and separators only: ASCII.
+        String::from_utf8(buf.to_vec()).expect("ASCII")
     }
 
     /// [`Self::ber_text`] for years 0 to 9999 without leap seconds, written
