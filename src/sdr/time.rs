@@ -6,6 +6,7 @@
 //! (minutes or seconds omitted, fractions, Z, offsets; a local time without
 //! zone is taken as UTC).
 
+use std::cell::Cell;
 use std::fmt;
 use std::ops::{Add, AddAssign, Deref, Sub};
 
@@ -36,9 +37,25 @@ impl Timestamp {
     /// Calls `f` with [`Self::ber_text`], without allocating in the usual
     /// case.
     pub(crate) fn with_ber_text<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        thread_local! {
+            // The last time written, and its text: every pricing module of
+            // a run carries the same time of pricing.
+            static LAST: Cell<Option<(Timestamp, [u8; BER_TEXT_MAX], u8)>> =
+                const { Cell::new(None) };
+        }
+        // DateTime equality ignores the offset, which the text shows.
+        if let Some((t, buf, n)) = LAST.get()
+            && t.0 == self.0
+            && t.0.offset() == self.0.offset()
+        {
+            return f(&buf[..usize::from(n)]);
+        }
         let mut buf = [0u8; BER_TEXT_MAX];
         match self.write_ber_text(&mut buf) {
-            Some(n) => f(&buf[..n]),
+            Some(n) => {
+                LAST.set(Some((*self, buf, n as u8)));
+                f(&buf[..n])
+            }
             None => f(self.ber_text_general().as_bytes()),
         }
     }

@@ -12,6 +12,7 @@ use crate::price::Quantity;
 use crate::price::session::{PricedParticipation, PricedSession};
 use crate::resolve::policy::Measure;
 use crate::sdr::*;
+use crate::write::decimal_text;
 
 pub const PRODUCER: &str = "sdrate";
 
@@ -195,7 +196,7 @@ pub fn participation_row<'a>(
     let mut lines = String::new();
     for (i, l) in p.lines.iter().enumerate() {
         let sep = if i == 0 { "" } else { ";" };
-        let _ = write!(lines, "{sep}{}={}", l.item, l.individual);
+        let _ = write!(lines, "{sep}{}={}", l.item, decimal_text(l.individual));
     }
     [
         Cow::Borrowed(&s.facts.session_id),
@@ -209,9 +210,9 @@ pub fn participation_row<'a>(
         Cow::Owned(part.active_seconds().to_string()),
         Cow::Owned(part.events_counted.to_string()),
         Cow::Borrowed(&p.currency),
-        Cow::Owned(p.basic.to_string()),
-        Cow::Owned(p.individual.to_string()),
-        Cow::Owned(p.vat_percent.to_string()),
+        Cow::Owned(decimal_text(p.basic)),
+        Cow::Owned(decimal_text(p.individual)),
+        Cow::Owned(decimal_text(p.vat_percent)),
         Cow::Borrowed(&p.table),
         Cow::Owned(p.revision.to_string()),
         Cow::Owned(lines),
@@ -231,7 +232,7 @@ pub fn cost_rows(s: &PricedSession) -> Vec<Vec<String>> {
                 c.revision.to_string(),
                 c.item.clone(),
                 c.currency.clone(),
-                c.amount.to_string(),
+                decimal_text(c.amount),
             ]
         })
         .collect()
