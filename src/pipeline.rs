@@ -20,7 +20,7 @@ use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::events::{EventLog, Row};
-use crate::read::{self, Framed, Reader};
+use crate::read::{self, Chunk, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
@@ -802,6 +802,221 @@ fn read_event_log(
     stage.price_ready(out, summary)
 }
 
+/// One block rated: its records' spans in `block.data`, what the workers
+/// made of each, and where the framing broke, if it did.
+struct Rated {
+    block: Chunk,
+    spans: Vec<Range<usize>>,
+    done: Vec<Done>,
+    /// Offset in `block.data` of the unframeable rest, and why.
+    broken: Option<(usize, read::FrameError)>,
+}
+
+/// Reads the next block of `reader` and rates its records in parallel,
+/// into the vectors given (cleared first, so their capacity is reused).
+fn rate_block(
+    reader: &mut Reader,
+    rater: &Rater,
+    file: &str,
+    routed: bool,
+    (mut spans, mut done): (Vec<Range<usize>>, Vec<Done>),
+) -> Result<Option<Rated>> {
+    let Some(block) = reader.next_chunk()? else {
+        return Ok(None);
+    };
+    spans.clear();
+    let mut broken = None;
+    for item in block.records() {
+        match item {
+            Ok(rec) => {
+                let start = (rec.offset - block.offset) as usize;
+                spans.push(start..start + rec.bytes.len());
+            }
+            Err(b) => broken = Some(((b.offset - block.offset) as usize, b.error)),
+        }
+    }
+    spans
+        .par_iter()
+        .map(|r| work(rater, file, &framed(&block, r), routed))
+        .collect_into_vec(&mut done);
+    Ok(Some(Rated {
+        block,
+        spans,
+        done,
+        broken,
+    }))
+}
+
+fn framed<'a>(block: &'a Chunk, r: &Range<usize>) -> Framed<'a> {
+    Framed {
+        offset: block.offset + r.start as u64,
+        bytes: &block.data[r.clone()],
+    }
+}
+
+/// Everything the writer of one input file touches.
+struct BlockWriter<'a, 'r> {
+    out: &'a mut Outputs,
+    summary: &'a mut Summary,
+    stage: &'a mut SessionStage<'r>,
+    priced: &'a mut BufWriter<File>,
+    priced_path: &'a Path,
+    file: &'a str,
+    progress: &'a indicatif::ProgressBar,
+}
+
+impl BlockWriter<'_, '_> {
+    /// Writes a rated block in record order. Returns true when the rest
+    /// of the file could not be framed (kept whole as one fault): nothing
+    /// after it is read.
+    fn write(&mut self, rated: &mut Rated) -> Result<bool> {
+        let write_err = |what: &str| format!("cannot write {what}");
+        let Self {
+            out,
+            summary,
+            stage,
+            priced,
+            priced_path,
+            file,
+            progress,
+        } = self;
+        let block = &rated.block;
+        // Once per block: the bar reads the clock on every call.
+        progress.inc(rated.spans.iter().map(|r| r.len() as u64).sum());
+        for (span, d) in rated.spans.iter().zip(rated.done.drain(..)) {
+            let rec = &framed(block, span);
+            summary.records_read += 1;
+            match d {
+                Done::Priced(bytes, t, key, sdr) => {
+                    let verdict = stage
+                        .dedup
+                        .as_deref_mut()
+                        .map_or(Verdict::New, |d| d.check_and_stage(key));
+                    match verdict {
+                        Verdict::New => {
+                            summary.priced += 1;
+                            summary.add_totals(&t)?;
+                            priced
+                                .write_all(&bytes)
+                                .with_context(|| write_err(&priced_path.display().to_string()))?;
+                            if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
+                                subs.route(&sdr, &bytes)?;
+                            }
+                        }
+                        Verdict::Duplicate => {
+                            summary.duplicates += 1;
+                            out.duplicates
+                                .write_all(rec.bytes)
+                                .with_context(|| write_err(names::DUPLICATES))?;
+                        }
+                        Verdict::TooOld => {
+                            let status = "tooOldForDuplicateCheck";
+                            summary.faulted += 1;
+                            *summary.faults_by_cause.entry(status.into()).or_default() += 1;
+                            crate::write::fault_record(
+                                &mut out.faults,
+                                &mut out.fault_report,
+                                file,
+                                rec.offset,
+                                rec.bytes,
+                                None,
+                                None,
+                                "",
+                                status,
+                                "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+                            )?;
+                        }
+                    }
+                }
+                Done::Answered(bytes) => {
+                    summary.price_requests += 1;
+                    out.answers
+                        .write_all(&bytes)
+                        .with_context(|| write_err(names::ANSWERS))?;
+                }
+                Done::NotPriced(qa) => {
+                    if let Some(row) = qa {
+                        summary.quality_assurance += 1;
+                        out.qa_report
+                            .write_record(&row)
+                            .with_context(|| write_err(names::QA_REPORT))?;
+                    }
+                    summary.not_priced += 1;
+                    out.not_priced
+                        .write_all(rec.bytes)
+                        .with_context(|| write_err(names::NOT_PRICED))?;
+                }
+                Done::SessionEvent(events) => {
+                    summary.session_events += 1;
+                    out.session_events
+                        .write_all(rec.bytes)
+                        .with_context(|| write_err(names::SESSION_EVENTS))?;
+                    for e in events {
+                        summary.sessions.events_read += 1;
+                        stage.add(e, out, summary)?;
+                    }
+                }
+                Done::Fault {
+                    labelled,
+                    sdr_identifier,
+                    producer,
+                    status,
+                    detail,
+                } => {
+                    summary.faulted += 1;
+                    *summary.faults_by_cause.entry(status.clone()).or_default() += 1;
+                    crate::write::fault_record(
+                        &mut out.faults,
+                        &mut out.fault_report,
+                        file,
+                        rec.offset,
+                        rec.bytes,
+                        labelled.as_deref(),
+                        sdr_identifier,
+                        producer.as_deref().unwrap_or(""),
+                        &status,
+                        &detail,
+                    )?;
+                }
+            }
+        }
+        if let Some((start, error)) = rated.broken.take() {
+            let b = read::BrokenTail {
+                offset: block.offset + start as u64,
+                bytes: &block.data[start..],
+                error,
+            };
+            // The rest of the file cannot be split into records: keep it
+            // whole, as one fault, for repair and recycling.
+            summary.records_read += 1;
+            summary.faulted += 1;
+            *summary
+                .faults_by_cause
+                .entry("broken framing".into())
+                .or_default() += 1;
+            progress.inc(b.bytes.len() as u64);
+            crate::write::fault_record(
+                &mut out.faults,
+                &mut out.fault_report,
+                file,
+                b.offset,
+                b.bytes,
+                None,
+                None,
+                "",
+                "broken framing",
+                &format!(
+                    "{}; the remaining {} bytes of the file cannot be split into records",
+                    b.error,
+                    b.bytes.len()
+                ),
+            )?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
 /// Rates every input into `outputs`, completing the sessions `pending`
 /// left open by earlier runs; returns the run summary and the sessions
 /// still open.
@@ -839,8 +1054,7 @@ pub fn run(
     let write_err = |what: &str| format!("cannot write {what}");
     // Reused from block to block: fresh multi-megabyte vectors for every
     // block cost page faults.
-    let mut spans: Vec<Range<usize>> = Vec::new();
-    let mut done: Vec<Done> = Vec::new();
+    let mut spare: (Vec<Range<usize>>, Vec<Done>) = Default::default();
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();
         if read::is_event_log(path) {
@@ -857,156 +1071,62 @@ pub fn run(
             .join(priced_name(path, index, inputs));
         let mut priced = create(&priced_path)?;
         // One block of whole records at a time (read::CHUNK_BYTES), so
-        // memory does not grow with the file.
-        while let Some(block) = reader.next_chunk()? {
-            spans.clear();
-            let mut broken = None;
-            for item in block.records() {
-                match item {
-                    Ok(rec) => {
-                        let start = (rec.offset - block.offset) as usize;
-                        spans.push(start..start + rec.bytes.len());
-                    }
-                    Err(b) => broken = Some(b),
-                }
-            }
-            let framed = |r: &Range<usize>| Framed {
-                offset: block.offset + r.start as u64,
-                bytes: &block.data[r.clone()],
+        // memory does not grow with the file. The next block is rated
+        // while this one is written, so the raters do not wait for the
+        // writer; blocks are written in file order.
+        let mut next = rate_block(
+            &mut reader,
+            rater,
+            &file,
+            routed,
+            std::mem::take(&mut spare),
+        )?;
+        let parallel = rayon::current_num_threads() > 1;
+        while let Some(mut current) = next {
+            let last = current.broken.is_some();
+            let mut writer = BlockWriter {
+                out: &mut out,
+                summary: &mut summary,
+                stage: &mut stage,
+                priced: &mut priced,
+                priced_path: &priced_path,
+                file: &file,
+                progress: &progress,
             };
-            spans
-                .par_iter()
-                .map(|r| work(rater, &file, &framed(r), routed))
-                .collect_into_vec(&mut done);
-            // Once per block: the bar reads the clock on every call.
-            progress.inc(spans.iter().map(|r| r.len() as u64).sum());
-            for (span, d) in spans.iter().zip(done.drain(..)) {
-                let rec = &framed(span);
-                summary.records_read += 1;
-                match d {
-                    Done::Priced(bytes, t, key, sdr) => {
-                        let verdict = stage
-                            .dedup
-                            .as_deref_mut()
-                            .map_or(Verdict::New, |d| d.check_and_stage(key));
-                        match verdict {
-                            Verdict::New => {
-                                summary.priced += 1;
-                                summary.add_totals(&t)?;
-                                priced.write_all(&bytes).with_context(|| {
-                                    write_err(&priced_path.display().to_string())
-                                })?;
-                                if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
-                                    subs.route(&sdr, &bytes)?;
-                                }
-                            }
-                            Verdict::Duplicate => {
-                                summary.duplicates += 1;
-                                out.duplicates
-                                    .write_all(rec.bytes)
-                                    .with_context(|| write_err(names::DUPLICATES))?;
-                            }
-                            Verdict::TooOld => {
-                                let status = "tooOldForDuplicateCheck";
-                                summary.faulted += 1;
-                                *summary.faults_by_cause.entry(status.into()).or_default() += 1;
-                                crate::write::fault_record(
-                                    &mut out.faults,
-                                    &mut out.fault_report,
-                                    &file,
-                                    rec.offset,
-                                    rec.bytes,
-                                    None,
-                                    None,
-                                    "",
-                                    status,
-                                    "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
-                                )?;
-                            }
-                        }
-                    }
-                    Done::Answered(bytes) => {
-                        summary.price_requests += 1;
-                        out.answers
-                            .write_all(&bytes)
-                            .with_context(|| write_err(names::ANSWERS))?;
-                    }
-                    Done::NotPriced(qa) => {
-                        if let Some(row) = qa {
-                            summary.quality_assurance += 1;
-                            out.qa_report
-                                .write_record(&row)
-                                .with_context(|| write_err(names::QA_REPORT))?;
-                        }
-                        summary.not_priced += 1;
-                        out.not_priced
-                            .write_all(rec.bytes)
-                            .with_context(|| write_err(names::NOT_PRICED))?;
-                    }
-                    Done::SessionEvent(events) => {
-                        summary.session_events += 1;
-                        out.session_events
-                            .write_all(rec.bytes)
-                            .with_context(|| write_err(names::SESSION_EVENTS))?;
-                        for e in events {
-                            summary.sessions.events_read += 1;
-                            stage.add(e, &mut out, &mut summary)?;
-                        }
-                    }
-                    Done::Fault {
-                        labelled,
-                        sdr_identifier,
-                        producer,
-                        status,
-                        detail,
-                    } => {
-                        summary.faulted += 1;
-                        *summary.faults_by_cause.entry(status.clone()).or_default() += 1;
-                        crate::write::fault_record(
-                            &mut out.faults,
-                            &mut out.fault_report,
-                            &file,
-                            rec.offset,
-                            rec.bytes,
-                            labelled.as_deref(),
-                            sdr_identifier,
-                            producer.as_deref().unwrap_or(""),
-                            &status,
-                            &detail,
-                        )?;
-                    }
-                }
-            }
-            if let Some(b) = broken {
-                // The rest of the file cannot be split into records: keep it
-                // whole, as one fault, for repair and recycling.
-                summary.records_read += 1;
-                summary.faulted += 1;
-                *summary
-                    .faults_by_cause
-                    .entry("broken framing".into())
-                    .or_default() += 1;
-                progress.inc(b.bytes.len() as u64);
-                crate::write::fault_record(
-                    &mut out.faults,
-                    &mut out.fault_report,
-                    &file,
-                    b.offset,
-                    b.bytes,
-                    None,
-                    None,
-                    "",
-                    "broken framing",
-                    &format!(
-                        "{}; the remaining {} bytes of the file cannot be split into records",
-                        b.error,
-                        b.bytes.len()
-                    ),
-                )?;
-                break;
-            }
+            let rated = if parallel && !last {
+                // The next block is rated while this one is written.
+                let vectors = std::mem::take(&mut spare);
+                let (rated, written) = rayon::join(
+                    || rate_block(&mut reader, rater, &file, routed, vectors),
+                    || writer.write(&mut current),
+                );
+                written?;
+                Some(rated)
+            } else {
+                writer.write(&mut current)?;
+                None
+            };
+            let Rated {
+                block, spans, done, ..
+            } = current;
             reader.recycle(block);
-            stage.price_ready(&mut out, &mut summary)?;
+            spare = (spans, done);
+            if !last {
+                stage.price_ready(&mut out, &mut summary)?;
+            }
+            next = match rated {
+                Some(rated) => rated?,
+                // One thread: the block was written while still in cache,
+                // and its buffers are reused for the next.
+                None if !last => rate_block(
+                    &mut reader,
+                    rater,
+                    &file,
+                    routed,
+                    std::mem::take(&mut spare),
+                )?,
+                None => None,
+            };
         }
         priced
             .flush()
