@@ -146,6 +146,22 @@ impl Summary {
                     + self.duplicates
     }
 
+    /// One more record faulted, for `status`.
+    fn count_fault(&mut self, status: &str) {
+        self.faulted += 1;
+        self.count_cause(status);
+    }
+
+    /// One more fault of `status` in the breakdown by cause.
+    fn count_cause(&mut self, status: &str) {
+        match self.faults_by_cause.get_mut(status) {
+            Some(n) => *n += 1,
+            None => {
+                self.faults_by_cause.insert(status.to_owned(), 1);
+            }
+        }
+    }
+
     fn add_totals(&mut self, t: &Totals) -> Result<()> {
         // Look up by reference first: keys are allocated once per run, not
         // once per priced SDR.
@@ -712,10 +728,7 @@ fn fault_event(
     out: &mut Outputs,
     summary: &mut Summary,
 ) -> Result<()> {
-    *summary
-        .faults_by_cause
-        .entry(status.to_owned())
-        .or_default() += 1;
+    summary.count_cause(status);
     let write_err = |what: &str| format!("cannot write {what}");
     match (&e.origin.raw, e.origin.position) {
         (Raw::Sdr(bytes), Position::Offset(off)) => {
@@ -777,10 +790,7 @@ fn read_event_log(
             }
             Row::Fault(f) => {
                 summary.sessions.event_rows_faulted += 1;
-                *summary
-                    .faults_by_cause
-                    .entry("badEventRow".into())
-                    .or_default() += 1;
+                summary.count_cause("badEventRow");
                 out.faulted_event_rows
                     .write_record(&f.row)
                     .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
@@ -911,8 +921,7 @@ impl BlockWriter<'_, '_> {
                         }
                         Verdict::TooOld => {
                             let status = "tooOldForDuplicateCheck";
-                            summary.faulted += 1;
-                            *summary.faults_by_cause.entry(status.into()).or_default() += 1;
+                            summary.count_fault(status);
                             crate::write::fault_record(
                                 &mut out.faults,
                                 &mut out.fault_report,
@@ -963,8 +972,7 @@ impl BlockWriter<'_, '_> {
                     status,
                     detail,
                 } => {
-                    summary.faulted += 1;
-                    *summary.faults_by_cause.entry(status.clone()).or_default() += 1;
+                    summary.count_fault(&status);
                     crate::write::fault_record(
                         &mut out.faults,
                         &mut out.fault_report,
@@ -989,11 +997,7 @@ impl BlockWriter<'_, '_> {
             // The rest of the file cannot be split into records: keep it
             // whole, as one fault, for repair and recycling.
             summary.records_read += 1;
-            summary.faulted += 1;
-            *summary
-                .faults_by_cause
-                .entry("broken framing".into())
-                .or_default() += 1;
+            summary.count_fault("broken framing");
             progress.inc(b.bytes.len() as u64);
             crate::write::fault_record(
                 &mut out.faults,
