@@ -649,8 +649,8 @@ impl SessionStage<'_> {
                 )
                 .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
             summary.add_totals(&Totals {
-                currency: Text::from(p.currency.as_str()),
-                marketing_company: Text::from(p.marketing_company.as_str()),
+                currency: p.currency.clone(),
+                marketing_company: p.marketing_company.clone(),
                 basic: p.basic,
                 individual: p.individual,
             })?;

@@ -94,21 +94,17 @@ fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<Text> {
         }
     }
     match (part, name) {
-        (ServicePart::VirtualPrivateNetwork(v), "callType") => {
-            v.call_type.map(|x| x.to_string().into())
-        }
+        (ServicePart::VirtualPrivateNetwork(v), "callType") => v.call_type.map(Text::display),
         (ServicePart::VirtualPrivateNetwork(v), "typeOfAccess") => {
-            Some(v.type_of_access.to_string().into())
+            Some(Text::display(v.type_of_access))
         }
         (ServicePart::VirtualPrivateNetwork(v), "originatingLineIdentity") => {
             v.originating_line_identity.clone()
         }
         (ServicePart::VirtualCallCentre(v), "serviceCarrier") => {
-            Some(v.service_carrier.to_string().into())
+            Some(Text::display(v.service_carrier))
         }
-        (ServicePart::SignalledAtm(v), "classOfService") => {
-            Some(v.class_of_service.to_string().into())
-        }
+        (ServicePart::SignalledAtm(v), "classOfService") => Some(Text::display(v.class_of_service)),
         (ServicePart::BroadBand(v), "typeOfEvent") => Some(v.type_of_event.clone()),
         (ServicePart::FunctionUsage(v), "unit") => Some(v.unit.clone()),
         _ => None,

@@ -21,8 +21,11 @@ use serde::{Deserialize, Serialize};
 pub struct Text(CompactString);
 
 impl Text {
-    pub const fn new_static(s: &'static str) -> Self {
-        Text(CompactString::const_new(s))
+    /// A value's `Display` text, formatted inline when short (an
+    /// ENUMERATED's name, a number) rather than through a `String`.
+    pub fn display(v: impl fmt::Display) -> Self {
+        use compact_str::ToCompactString;
+        Text(v.to_compact_string())
     }
 
     pub fn as_str(&self) -> &str {
