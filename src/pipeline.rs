@@ -164,7 +164,14 @@ impl Summary {
 
     fn add_totals(&mut self, t: &Totals) -> Result<()> {
         // Look up by reference first: keys are allocated once per run, not
-        // once per priced SDR.
+        // once per priced SDR, and the usual case is two lookups.
+        if let Some(m) = self
+            .totals
+            .get_mut(t.currency.as_str())
+            .and_then(|by_company| by_company.get_mut(t.marketing_company.as_str()))
+        {
+            return add_money(m, t);
+        }
         if !self.totals.contains_key(t.currency.as_str()) {
             self.totals.insert(t.currency.to_string(), BTreeMap::new());
         }
@@ -178,30 +185,35 @@ impl Summary {
         let m = by_company
             .get_mut(t.marketing_company.as_str())
             .expect("inserted above");
-        let overflow = || {
-            anyhow::anyhow!(
-                "the run total of {} for {} exceeds what an exact decimal holds",
-                t.currency,
-                t.marketing_company
-            )
-        };
-        m.basic = m.basic.checked_add(t.basic).ok_or_else(overflow)?;
-        m.individual = m
-            .individual
-            .checked_add(t.individual)
-            .ok_or_else(overflow)?;
-        Ok(())
+        add_money(m, t)
     }
+}
+
+fn add_money(m: &mut Money, t: &Totals) -> Result<()> {
+    let overflow = || {
+        anyhow::anyhow!(
+            "the run total of {} for {} exceeds what an exact decimal holds",
+            t.currency,
+            t.marketing_company
+        )
+    };
+    m.basic = m.basic.checked_add(t.basic).ok_or_else(overflow)?;
+    m.individual = m
+        .individual
+        .checked_add(t.individual)
+        .ok_or_else(overflow)?;
+    Ok(())
 }
 
 /// What a worker made of one record; raw bytes stay in the input map.
 enum Done {
     /// The priced bytes, the money, the duplicate-check key, and the
-    /// priced SDR itself when subscribers are routed.
+    /// priced SDR itself when subscribers are routed. The key is only made
+    /// when a duplicate index checks it (a run with a state directory).
     Priced(
         Vec<u8>,
         Totals,
-        Fingerprint,
+        Option<Fingerprint>,
         Option<Box<ServiceDetailRecord>>,
     ),
     Answered(Vec<u8>),
@@ -292,7 +304,16 @@ fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
     row
 }
 
-fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
+/// What the writer will need of a priced record beyond its bytes.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    /// The decoded SDR, for subscriber routing.
+    routed: bool,
+    /// The duplicate-check key, for the state directory's index.
+    keyed: bool,
+}
+
+fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
     let sdr = match read::decode(rec.bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -321,9 +342,11 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, routed: bool) -> Done {
     match rater.rate(&sdr) {
         Outcome::Priced(spms, t) => match label(&spms) {
             Ok(b) => {
-                let key = Key::of(&sdr.service_header).fingerprint();
+                let key = needs
+                    .keyed
+                    .then(|| Key::of(&sdr.service_header).fingerprint());
                 // The record is done with: the routed copy takes it whole.
-                let keep = routed.then(|| {
+                let keep = needs.routed.then(|| {
                     let mut priced = sdr;
                     priced.service_pricing_modules = Some(spms);
                     Box::new(priced)
@@ -828,7 +851,7 @@ fn rate_block(
     reader: &mut Reader,
     rater: &Rater,
     file: &str,
-    routed: bool,
+    needs: Needs,
     (mut spans, mut done): (Vec<Range<usize>>, Vec<Done>),
 ) -> Result<Option<Rated>> {
     let Some(block) = reader.next_chunk()? else {
@@ -847,7 +870,7 @@ fn rate_block(
     }
     spans
         .par_iter()
-        .map(|r| work(rater, file, &framed(&block, r), routed))
+        .map(|r| work(rater, file, &framed(&block, r), needs))
         .collect_into_vec(&mut done);
     Ok(Some(Rated {
         block,
@@ -898,10 +921,10 @@ impl BlockWriter<'_, '_> {
             summary.records_read += 1;
             match d {
                 Done::Priced(bytes, t, key, sdr) => {
-                    let verdict = stage
-                        .dedup
-                        .as_deref_mut()
-                        .map_or(Verdict::New, |d| d.check_and_stage(key));
+                    let verdict = match (stage.dedup.as_deref_mut(), key) {
+                        (Some(d), Some(key)) => d.check_and_stage(key),
+                        _ => Verdict::New,
+                    };
                     match verdict {
                         Verdict::New => {
                             summary.priced += 1;
@@ -1032,7 +1055,10 @@ pub fn run(
     quiet: bool,
     dedup: Option<&mut DuplicateIndex>,
 ) -> Result<(Summary, Vec<Session>)> {
-    let routed = out.subscribers.is_some();
+    let needs = Needs {
+        routed: out.subscribers.is_some(),
+        keyed: dedup.is_some(),
+    };
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
         ..Summary::default()
@@ -1082,7 +1108,7 @@ pub fn run(
             &mut reader,
             rater,
             &file,
-            routed,
+            needs,
             std::mem::take(&mut spare),
         )?;
         let parallel = rayon::current_num_threads() > 1;
@@ -1101,7 +1127,7 @@ pub fn run(
                 // The next block is rated while this one is written.
                 let vectors = std::mem::take(&mut spare);
                 let (rated, written) = rayon::join(
-                    || rate_block(&mut reader, rater, &file, routed, vectors),
+                    || rate_block(&mut reader, rater, &file, needs, vectors),
                     || writer.write(&mut current),
                 );
                 written?;
@@ -1126,7 +1152,7 @@ pub fn run(
                     &mut reader,
                     rater,
                     &file,
-                    routed,
+                    needs,
                     std::mem::take(&mut spare),
                 )?,
                 None => None,

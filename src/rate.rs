@@ -404,7 +404,11 @@ impl Rater {
             .as_deref()
             .or(sum.charged_participant.as_deref())
             .or(sum.user_identifier.as_deref());
-        let access_form = sum.access_form.map(|a| a.to_string());
+        // Known access forms by their static name: no text per usage module.
+        let access_form: Option<std::borrow::Cow<'static, str>> = sum.access_form.map(|a| {
+            a.name()
+                .map_or_else(|| a.to_string().into(), std::borrow::Cow::Borrowed)
+        });
         let attrs = |name: &str| attribute(sum, name);
         let mut prices = Vec::with_capacity(items.len());
         let mut total_basic = Decimal::ZERO;

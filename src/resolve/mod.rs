@@ -78,13 +78,13 @@ pub fn resolve<'a>(
 ) -> Result<Resolved<'a>, Unresolved> {
     use StatusIndicator as S;
     let t = q.time_of_use;
-    if !lists.knows_service(q.service) {
+    let Some(lists) = lists.service(q.service) else {
         return Err(unresolved(
             S::UnableToLocateServiceFeatureCode,
             format!("no price list for service feature code `{}`", q.service),
         ));
-    }
-    let basic = lists.basic_at(q.service, t).ok_or_else(|| {
+    };
+    let basic = lists.basic_at(t).ok_or_else(|| {
         unresolved(
             S::UnableToLocatePriceTable,
             format!("no basic list of {} valid at {t}", q.service),
@@ -114,7 +114,7 @@ pub fn resolve<'a>(
         )
     })?;
     let company = Owner::Company(q.marketing_company);
-    if !lists.has_owner(q.service, company) {
+    if !lists.has_owner(company) {
         return Err(unresolved(
             S::UnableToLocateMarketingCompany,
             format!(
@@ -123,7 +123,7 @@ pub fn resolve<'a>(
             ),
         ));
     }
-    let base = lists.list_at(q.service, company, t).ok_or_else(|| {
+    let base = lists.list_at(company, t).ok_or_else(|| {
         unresolved(
             S::UnableToLocatePriceTable,
             format!(
@@ -135,12 +135,12 @@ pub fn resolve<'a>(
     let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
     let chosen = if own_lists_allowed {
         lists
-            .list_at(q.service, Owner::Customer(&customer.customer_id), t)
+            .list_at(Owner::Customer(&customer.customer_id), t)
             .or_else(|| {
                 customer
                     .group
                     .as_ref()
-                    .and_then(|g| lists.list_at(q.service, Owner::Group(q.marketing_company, g), t))
+                    .and_then(|g| lists.list_at(Owner::Group(q.marketing_company, g), t))
             })
             .unwrap_or(base)
     } else {

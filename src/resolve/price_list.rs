@@ -377,6 +377,44 @@ struct ServiceLists {
     customer: FxHashMap<String, Revisions>,
 }
 
+impl ServiceLists {
+    fn owned(&self, owner: Owner<&str>) -> Option<&Revisions> {
+        match owner {
+            Owner::Company(c) => self.company.get(c),
+            Owner::Group(c, g) => self.group.get(c)?.get(g),
+            Owner::Customer(id) => self.customer.get(id),
+        }
+    }
+}
+
+/// The lists of one known service ([`PriceLists::service`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceView<'a> {
+    basic: &'a Revisions,
+    priced: Option<&'a ServiceLists>,
+}
+
+impl<'a> ServiceView<'a> {
+    /// The basic list valid at `t`.
+    pub fn basic_at(&self, t: &DateTime<FixedOffset>) -> Option<&'a Arc<PriceList>> {
+        valid_at(self.basic, t)
+    }
+
+    fn owned(&self, owner: Owner<&str>) -> Option<&'a Revisions> {
+        self.priced?.owned(owner)
+    }
+
+    /// Whether the owner has any list of the service (valid or not).
+    pub fn has_owner(&self, owner: Owner<&str>) -> bool {
+        self.owned(owner).is_some()
+    }
+
+    /// The owner's list valid at `t`.
+    pub fn list_at(&self, owner: Owner<&str>, t: &DateTime<FixedOffset>) -> Option<&'a Arc<PriceList>> {
+        valid_at(self.owned(owner)?, t)
+    }
+}
+
 /// Every list revision, indexed for resolution.
 #[derive(Debug, Default)]
 pub struct PriceLists {
@@ -573,12 +611,16 @@ impl PriceLists {
     }
 
     fn owned(&self, service: &str, owner: Owner<&str>) -> Option<&Revisions> {
-        let lists = self.priced.get(service)?;
-        match owner {
-            Owner::Company(c) => lists.company.get(c),
-            Owner::Group(c, g) => lists.group.get(c)?.get(g),
-            Owner::Customer(id) => lists.customer.get(id),
-        }
+        self.priced.get(service)?.owned(owner)
+    }
+
+    /// The lists of one service, looked up once: resolution asks several
+    /// questions of the same service for every usage module.
+    pub fn service(&self, service: &str) -> Option<ServiceView<'_>> {
+        Some(ServiceView {
+            basic: self.basic.get(service)?,
+            priced: self.priced.get(service),
+        })
     }
 
     /// Whether the owner has any list of the service (valid or not).

@@ -211,12 +211,13 @@ pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
         })
     }
     let (head, mut rest) = text.split_at_checked(14)?;
-    let date = chrono::NaiveDate::from_ymd_opt(
-        num(&head[0..4])? as i32,
-        num(&head[4..6])?,
-        num(&head[6..8])?,
-    )?;
-    let (h, m, sec) = (num(&head[8..10])?, num(&head[10..12])?, num(&head[12..14])?);
+    // All fourteen digits checked at once, then read two at a time.
+    if !head.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let two = |i: usize| u32::from(head[i] - b'0') * 10 + u32::from(head[i + 1] - b'0');
+    let date = chrono::NaiveDate::from_ymd_opt((two(0) * 100 + two(2)) as i32, two(4), two(6))?;
+    let (h, m, sec) = (two(8), two(10), two(12));
     let mut nanos = 0u32;
     if let [b'.', tail @ ..] = rest {
         let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();

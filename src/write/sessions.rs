@@ -62,15 +62,30 @@ pub fn participation_id(session: &str, participant: &str) -> u32 {
     h
 }
 
-fn describe(q: Quantity, measure: Measure) -> String {
-    match (measure, q) {
-        (Measure::EntryFee, Quantity::Events(n)) => format!("{n} participants"),
-        (Measure::ActiveTime, Quantity::Seconds(s)) => format!("{s} s active"),
-        (Measure::SharedTime, Quantity::Seconds(s)) => format!("{s} s shared"),
-        (Measure::Session, _) => "session".into(),
-        (_, Quantity::Events(n) | Quantity::Units(n)) => format!("{n} events"),
-        (_, Quantity::Seconds(s)) => format!("{s} s"),
+/// What a rule line counted, after its item: written into the bill
+/// information being built, so a line costs one string, not three.
+fn describe(out: &mut String, q: Quantity, measure: Measure) {
+    let _ = match (measure, q) {
+        (Measure::EntryFee, Quantity::Events(n)) => write!(out, "{n} participants"),
+        (Measure::ActiveTime, Quantity::Seconds(s)) => write!(out, "{s} s active"),
+        (Measure::SharedTime, Quantity::Seconds(s)) => write!(out, "{s} s shared"),
+        (Measure::Session, _) => out.write_str("session"),
+        (_, Quantity::Events(n) | Quantity::Units(n)) => write!(out, "{n} events"),
+        (_, Quantity::Seconds(s)) => write!(out, "{s} s"),
+    };
+}
+
+fn bill_information(l: &crate::price::session::Line) -> Text {
+    let mut text = String::with_capacity(64);
+    let _ = match &l.components {
+        None => write!(text, "{}: ", l.item),
+        Some(c) => write!(text, "{c} ("),
+    };
+    describe(&mut text, l.quantity, l.measure);
+    if l.components.is_some() {
+        text.push(')');
     }
+    text.into()
 }
 
 fn amount(d: Decimal) -> Result<Amount> {
@@ -98,10 +113,7 @@ pub fn participation_sdr(
             individual_price: Some(amount(l.individual)?),
             price_table_identifier: Text::from(p.table.as_str()),
             price_table_revision: p.revision,
-            bill_information: Some(match &l.components {
-                None => format!("{}: {}", l.item, describe(l.quantity, l.measure)).into(),
-                Some(c) => format!("{} ({})", c, describe(l.quantity, l.measure)).into(),
-            }),
+            bill_information: Some(bill_information(l)),
             status_indicator: StatusIndicator::Priced,
             unknown_items: None,
         });
@@ -175,7 +187,7 @@ pub fn participation_sdr(
             module_identifier: ModuleIdentifier::ServicePricing,
             revision_state: MODULE_REVISION,
             sum_spm_correlator: Some(1),
-            service_pricing_identifier: Some(pricing_identifier.to_owned().into()),
+            service_pricing_identifier: Some(Text::from(pricing_identifier)),
             time_of_pricing: pricing_time,
             currency: p.currency.clone(),
             vat_level: amount(p.vat_percent)?,
