@@ -327,7 +327,9 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
         }
     };
     let label = |spms: &[crate::sdr::ServicePricingModule]| {
-        let mut out = Vec::with_capacity(rec.bytes.len() + 96 * spms.len());
+        // Sized by append_priced once the pricing modules are encoded: a
+        // guess here cost a reallocation and a copy for most records.
+        let mut out = Vec::new();
         append_priced(rec.bytes, spms, &mut out).map(|_| out)
     };
     let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {

@@ -178,7 +178,8 @@ fn usage_items<'a>(
             at: v.start_of_charging,
         }],
         ServicePart::BroadBand(v) => {
-            let mut items = vec![
+            let mut items = Vec::with_capacity(3);
+            items.extend([
                 UsageItem {
                     item: "event",
                     quantity: Quantity::Events(1),
@@ -189,7 +190,7 @@ fn usage_items<'a>(
                     quantity: Quantity::Seconds(v.chargeable_duration),
                     at: v.start_of_charging,
                 },
-            ];
+            ]);
             if let Some(octets) = v.octets_transferred {
                 items.push(UsageItem {
                     item: "volume",
@@ -414,6 +415,7 @@ impl Rater {
         let mut total_basic = Decimal::ZERO;
         let mut total_individual = Decimal::ZERO;
         let mut currency_vat = None;
+        let mut last: Option<(chrono::DateTime<chrono::FixedOffset>, resolve::Resolved<'_>)> = None;
         for u in &items {
             let q = Query {
                 service: &sum.service_feature_code,
@@ -426,7 +428,16 @@ impl Rater {
             };
             explain::record(&mut trace, || explain_item(u, &q));
             explain::record(&mut trace, || explain_resolution(self, &q));
-            let r = resolve::resolve(&self.lists, &self.customers, &q)?;
+            // Items of one usage module mostly share their time of use
+            // (broadband's event, time and volume): resolved once for them.
+            let r = match &last {
+                Some((at, r)) if at == q.time_of_use => r.clone(),
+                _ => {
+                    let r = resolve::resolve(&self.lists, &self.customers, &q)?;
+                    last = Some((*q.time_of_use, r.clone()));
+                    r
+                }
+            };
             let Some(base_charge) = r.base.charge_for(u.item, access_form.as_deref(), &attrs)
             else {
                 // The base list does not charge this item (e.g. queue time):

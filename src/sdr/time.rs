@@ -210,14 +210,31 @@ pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
             b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
         })
     }
+    thread_local! {
+        // The last date read, by its eight characters: the times of a file
+        // are nearly all of one or two days.
+        static LAST_DATE: Cell<(u64, Option<chrono::NaiveDate>)> = const { Cell::new((0, None)) };
+    }
     let (head, mut rest) = text.split_at_checked(14)?;
-    // All fourteen digits checked at once, then read two at a time.
-    if !head.iter().all(u8::is_ascii_digit) {
+    let (day, clock) = head.split_at(8);
+    let key = u64::from_le_bytes(day.try_into().ok()?);
+    let two = |d: &[u8], i: usize| u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0');
+    let date = match LAST_DATE.get() {
+        (k, Some(date)) if k == key => date,
+        _ => {
+            if !day.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let year = (two(day, 0) * 100 + two(day, 2)) as i32;
+            let date = chrono::NaiveDate::from_ymd_opt(year, two(day, 4), two(day, 6))?;
+            LAST_DATE.set((key, Some(date)));
+            date
+        }
+    };
+    if !clock.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let two = |i: usize| u32::from(head[i] - b'0') * 10 + u32::from(head[i + 1] - b'0');
-    let date = chrono::NaiveDate::from_ymd_opt((two(0) * 100 + two(2)) as i32, two(4), two(6))?;
-    let (h, m, sec) = (two(8), two(10), two(12));
+    let (h, m, sec) = (two(clock, 0), two(clock, 2), two(clock, 4));
     let mut nanos = 0u32;
     if let [b'.', tail @ ..] = rest {
         let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
