@@ -95,7 +95,24 @@ fn fingerprint(e: &Event) -> u64 {
     // XXH3 with its fixed default secret: the same on every run and
     // platform, and several times cheaper than SipHash on these short
     // fields (every event is fingerprinted).
-    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    // The fields are gathered into one buffer and hashed in one call: the
+    // streaming hasher's state costs more to set up than these few bytes
+    // cost to hash.
+    struct Gather(Vec<u8>);
+    impl Hasher for Gather {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+        fn finish(&self) -> u64 {
+            xxhash_rust::xxh3::xxh3_64(&self.0)
+        }
+    }
+    thread_local! {
+        static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut buf = BUF.take();
+    buf.clear();
+    let mut h = Gather(buf);
     e.session_id.hash(&mut h);
     e.service.hash(&mut h);
     e.category.hash(&mut h);
@@ -108,7 +125,9 @@ fn fingerprint(e: &Event) -> u64 {
     e.role.hash(&mut h);
     e.sequence.hash(&mut h);
     e.parameters.hash(&mut h);
-    h.finish()
+    let print = h.finish();
+    BUF.set(h.0);
+    print
 }
 
 /// Two events are the same event when everything but where they came from

@@ -551,6 +551,20 @@ pub fn price_session_traced(
             detail: format!("session {} ended without anybody taking part", session.id),
         });
     }
+    // Who shares each shared rate, found once per session rather than
+    // twice per participant and line.
+    let sharing_of: Vec<(&str, Vec<usize>)> = policy
+        .rules
+        .iter()
+        .filter(|r| r.measure == Measure::SharedTime)
+        .map(|r| (r.item.get_ref().as_str(), sharers(&f, policy, r.item.get_ref())))
+        .collect();
+    let sharing_for = |item: &str| -> std::borrow::Cow<'_, [usize]> {
+        sharing_of.iter().find(|(i, _)| *i == item).map_or_else(
+            || sharers(&f, policy, item).into(),
+            |(_, s)| s.as_slice().into(),
+        )
+    };
     let mut out = Vec::with_capacity(f.parts.len());
     // For the shared-rate allocation: item -> (participation, line index).
     let mut shared: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
@@ -604,7 +618,7 @@ pub fn price_session_traced(
                 |c: &Charge, l: &PriceList, t: Option<&mut Trace>| -> Result<Decimal, PriceError> {
                     match rule.measure {
                         Measure::SharedTime => {
-                            shared_amount(&f, c, l, &sharers(&f, policy, item), i, None, t)
+                            shared_amount(&f, c, l, &sharing_for(item), i, None, t)
                         }
                         Measure::ActiveTime => {
                             price::amount_spans_traced(c, &part.spans, &l.calendar, t)
@@ -763,7 +777,7 @@ pub fn price_session_traced(
                     .push((p, l));
             }
         }
-        let sharing = sharers(&f, policy, item);
+        let sharing = sharing_for(item);
         for ((.., basic), (group, list, charge, rounding, keep)) in groups {
             let set: Vec<usize> = group.iter().map(|(p, _)| *p).collect();
             let total = shared_amount(&f, charge, list, &sharing, set[0], Some(&set), None)
