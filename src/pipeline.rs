@@ -422,6 +422,15 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 }
 
 impl Outputs {
+    /// [`crate::write::publish::start_writeback`] for the large outputs
+    /// (what is still in their buffers follows at the next call).
+    fn start_writeback(&self) {
+        use crate::write::publish::start_writeback;
+        start_writeback(self.session_events.get_ref());
+        start_writeback(self.participations.get_ref());
+        start_writeback(self.participation_report.get_ref());
+    }
+
     pub fn open(dir: &Path, routing: Option<&Routing>) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
@@ -1106,13 +1115,7 @@ pub fn run(
         // memory does not grow with the file. The next block is rated
         // while this one is written, so the raters do not wait for the
         // writer; blocks are written in file order.
-        let mut next = rate_block(
-            &mut reader,
-            rater,
-            &file,
-            needs,
-            std::mem::take(&mut spare),
-        )?;
+        let mut next = rate_block(&mut reader, rater, &file, needs, std::mem::take(&mut spare))?;
         let parallel = rayon::current_num_threads() > 1;
         while let Some(mut current) = next {
             let last = current.broken.is_some();
@@ -1138,6 +1141,10 @@ pub fn run(
                 writer.write(&mut current)?;
                 None
             };
+            // What this block wrote starts on its way to disk now, not at
+            // the fsync before publication.
+            crate::write::publish::start_writeback(priced.get_ref());
+            out.start_writeback();
             let Rated {
                 block, spans, done, ..
             } = current;
@@ -1150,13 +1157,9 @@ pub fn run(
                 Some(rated) => rated?,
                 // One thread: the block was written while still in cache,
                 // and its buffers are reused for the next.
-                None if !last => rate_block(
-                    &mut reader,
-                    rater,
-                    &file,
-                    needs,
-                    std::mem::take(&mut spare),
-                )?,
+                None if !last => {
+                    rate_block(&mut reader, rater, &file, needs, std::mem::take(&mut spare))?
+                }
                 None => None,
             };
         }

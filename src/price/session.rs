@@ -557,7 +557,12 @@ pub fn price_session_traced(
         .rules
         .iter()
         .filter(|r| r.measure == Measure::SharedTime)
-        .map(|r| (r.item.get_ref().as_str(), sharers(&f, policy, r.item.get_ref())))
+        .map(|r| {
+            (
+                r.item.get_ref().as_str(),
+                sharers(&f, policy, r.item.get_ref()),
+            )
+        })
         .collect();
     let sharing_for = |item: &str| -> std::borrow::Cow<'_, [usize]> {
         sharing_of.iter().find(|(i, _)| *i == item).map_or_else(
@@ -614,18 +619,18 @@ pub fn price_session_traced(
                 .charge_for(item, None, &attrs)
                 .map_or((base_charge, r.base), |c| (c, r.chosen));
             let q = quantity(&f, rule, i);
-            let raw =
-                |c: &Charge, l: &PriceList, t: Option<&mut Trace>| -> Result<Decimal, PriceError> {
-                    match rule.measure {
-                        Measure::SharedTime => {
-                            shared_amount(&f, c, l, &sharing_for(item), i, None, t)
-                        }
-                        Measure::ActiveTime => {
-                            price::amount_spans_traced(c, &part.spans, &l.calendar, t)
-                        }
-                        _ => price::amount_traced(c, q, &f.start.0, &l.calendar, t),
+            let raw = |c: &Charge,
+                       l: &PriceList,
+                       t: Option<&mut Trace>|
+             -> Result<Decimal, PriceError> {
+                match rule.measure {
+                    Measure::SharedTime => shared_amount(&f, c, l, &sharing_for(item), i, None, t),
+                    Measure::ActiveTime => {
+                        price::amount_spans_traced(c, &part.spans, &l.calendar, t)
                     }
-                };
+                    _ => price::amount_traced(c, q, &f.start.0, &l.calendar, t),
+                }
+            };
             let t = &mut trace;
             explain::record(t, || {
                 explain::charge_step(Side::Basic, base_charge, r.base, false)

@@ -410,7 +410,11 @@ impl<'a> ServiceView<'a> {
     }
 
     /// The owner's list valid at `t`.
-    pub fn list_at(&self, owner: Owner<&str>, t: &DateTime<FixedOffset>) -> Option<&'a Arc<PriceList>> {
+    pub fn list_at(
+        &self,
+        owner: Owner<&str>,
+        t: &DateTime<FixedOffset>,
+    ) -> Option<&'a Arc<PriceList>> {
         valid_at(self.owned(owner)?, t)
     }
 }
