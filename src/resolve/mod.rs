@@ -114,7 +114,7 @@ pub fn resolve<'a>(
         )
     })?;
     let company = Owner::Company(q.marketing_company);
-    if !lists.has_owner(company) {
+    let Some(company_lists) = lists.revisions_of(company) else {
         return Err(unresolved(
             S::UnableToLocateMarketingCompany,
             format!(
@@ -122,8 +122,8 @@ pub fn resolve<'a>(
                 q.marketing_company, q.service
             ),
         ));
-    }
-    let base = lists.list_at(company, t).ok_or_else(|| {
+    };
+    let base = price_list::valid_at(company_lists, t).ok_or_else(|| {
         unresolved(
             S::UnableToLocatePriceTable,
             format!(

@@ -404,9 +404,10 @@ impl<'a> ServiceView<'a> {
         self.priced?.owned(owner)
     }
 
-    /// Whether the owner has any list of the service (valid or not).
-    pub fn has_owner(&self, owner: Owner<&str>) -> bool {
-        self.owned(owner).is_some()
+    /// Every revision of the owner's list of the service; None when the
+    /// owner has none.
+    pub fn revisions_of(&self, owner: Owner<&str>) -> Option<&'a [Arc<PriceList>]> {
+        self.owned(owner).map(Vec::as_slice)
     }
 
     /// The owner's list valid at `t`.
@@ -662,7 +663,7 @@ impl PriceLists {
 /// Among revisions valid at `t`, the one that took effect last (then the
 /// highest revision): a new revision supersedes from its valid-from on,
 /// while earlier usage keeps the revision valid when it happened.
-fn valid_at<'a>(
+pub(crate) fn valid_at<'a>(
     revs: &'a [Arc<PriceList>],
     t: &DateTime<FixedOffset>,
 ) -> Option<&'a Arc<PriceList>> {
