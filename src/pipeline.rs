@@ -926,6 +926,17 @@ struct BlockWriter<'a, 'r> {
 }
 
 impl BlockWriter<'_, '_> {
+    /// [`Self::write`], then prices the sessions the block completed: with
+    /// more than one thread this runs beside the rating of the next block,
+    /// so session pricing no longer waits between blocks.
+    fn write_and_price(&mut self, rated: &mut Rated) -> Result<bool> {
+        let broken = self.write(rated)?;
+        if !broken {
+            self.stage.price_ready(self.out, self.summary)?;
+        }
+        Ok(broken)
+    }
+
     /// Writes a rated block in record order. Returns true when the rest
     /// of the file could not be framed (kept whole as one fault): nothing
     /// after it is read.
@@ -1149,12 +1160,12 @@ pub fn run(
                 let vectors = std::mem::take(&mut spare);
                 let (rated, written) = rayon::join(
                     || rate_block(&mut reader, rater, &file, needs, vectors),
-                    || writer.write(&mut current),
+                    || writer.write_and_price(&mut current),
                 );
                 written?;
                 Some(rated)
             } else {
-                writer.write(&mut current)?;
+                writer.write_and_price(&mut current)?;
                 None
             };
             // What this block wrote starts on its way to disk now, not at
@@ -1166,9 +1177,6 @@ pub fn run(
             } = current;
             reader.recycle(block);
             spare = (spans, done);
-            if !last {
-                stage.price_ready(&mut out, &mut summary)?;
-            }
             next = match rated {
                 Some(rated) => rated?,
                 // One thread: the block was written while still in cache,
