@@ -224,8 +224,22 @@ fn put_integer(out: &mut Vec<u8>, id: u8, v: i64) {
         v.leading_zeros()
     };
     let n = (65 - redundant).div_ceil(8) as usize;
-    out.extend_from_slice(&[id, n as u8]);
-    out.extend_from_slice(&v.to_be_bytes()[8 - n..]);
+    // One fixed-size store instead of a one-to-eight-byte copy, which is a
+    // memcpy call costing more than the value (every amount writes two).
+    // The value's n octets are shifted to the front of a big-endian word;
+    // the rest of the word lies past the new length.
+    let word = ((v as u64) << (8 * (8 - n))).to_be_bytes();
+    out.reserve(10);
+    let len = out.len();
+    // SAFETY: reserve(10) leaves room for the 2 + 8 bytes stored, and the
+    // length grows by 2 + n <= 10 bytes, all of them written just before.
+    unsafe {
+        let p = out.as_mut_ptr().add(len);
+        p.write(id);
+        p.add(1).write(n as u8);
+        std::ptr::write_unaligned(p.add(2).cast::<[u8; 8]>(), word);
+        out.set_len(len + 2 + n);
+    }
 }
 
 fn put_string(out: &mut Vec<u8>, id: u8, s: &[u8]) {
