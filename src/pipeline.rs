@@ -26,7 +26,7 @@ use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
 use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
-use crate::write::{append_priced, sessions};
+use crate::write::{priced_bytes, sessions};
 
 /// Output file names inside the output directory.
 pub mod names {
@@ -342,12 +342,7 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
             };
         }
     };
-    let label = |spms: &[crate::sdr::ServicePricingModule]| {
-        // Sized by append_priced once the pricing modules are encoded: a
-        // guess here cost a reallocation and a copy for most records.
-        let mut out = Vec::new();
-        append_priced(rec.bytes, spms, &mut out).map(|_| out)
-    };
+    let label = |spms: &[crate::sdr::ServicePricingModule]| priced_bytes(rec.bytes, spms);
     let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {
         Done::Fault {
             labelled,

@@ -33,7 +33,7 @@ use crate::rate::{Outcome, Rater};
 use crate::read::{self, Framed, Reader};
 use crate::reprice::{Old, Side, old_pricing, tables_of};
 use crate::sdr::{ServiceDetailRecord, ServicePricingModule, StatusIndicator, Timestamp};
-use crate::write::append_priced;
+use crate::write::priced_bytes;
 use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
 
 /// The `command` a rerate output's summary (and so its manifest) names:
@@ -538,10 +538,7 @@ fn work(rater: &Rater, rec: &Framed<'_>) -> Done {
     };
     let facts = facts_of(&sdr);
     let old = old_pricing(&sdr);
-    let label = |spms: &[ServicePricingModule]| {
-        let mut out = Vec::with_capacity(rec.bytes.len() + 96 * spms.len());
-        append_priced(rec.bytes, spms, &mut out).map(|_| out)
-    };
+    let label = |spms: &[ServicePricingModule]| priced_bytes(rec.bytes, spms);
     let (spms, totals, answered) = match rater.rate(&sdr) {
         Outcome::Priced(spms, t) => (spms, t, false),
         Outcome::Answered(spms, t) => (spms, t, true),

@@ -51,6 +51,14 @@ pub fn append_priced(
     })
 }
 
+/// [`append_priced`] into a new buffer, sized once the pricing modules are
+/// encoded (a guess beforehand cost most records a reallocation and copy).
+pub fn priced_bytes(record: &[u8], spms: &[ServicePricingModule]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    append_priced(record, spms, &mut out)?;
+    Ok(out)
+}
+
 /// Writes `record` into `out` with `item` (encoded pricing modules) as the
 /// contents of its servicePricingModules. The kept items are sized first,
 /// so the record is written once, straight into `out`.
