@@ -421,7 +421,10 @@ impl Canonical for ServiceSpecificPart {
             0xa6 => ServicePart::ParticipationSummary(required(&mut c, 6)?),
             _ => return None,
         };
-        c.buf.is_empty().then_some(ServiceSpecificPart::Known(part))
+        if !c.buf.is_empty() {
+            return None;
+        }
+        Some(ServiceSpecificPart::Known(part))
     }
     fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
         let at = begin(out, id);
@@ -453,13 +456,18 @@ macro_rules! canonical_sequence {
             const UNIVERSAL: u8 = 0x30;
             fn content(bytes: &[u8]) -> Option<Self> {
                 let mut c = Cursor { buf: bytes };
-                // Fields are initialised in this order, which is the
-                // order of their tags on the wire.
-                let value = $t {
-                    $($field: canonical_sequence!(@$kind c $tag),)*
+                // Fields are read in this order, which is the order of
+                // their tags on the wire, and the value is built in the
+                // return place: building it first and then wrapping it
+                // copied every decoded module once more.
+                $(let $field = canonical_sequence!(@$kind c $tag);)*
+                if !c.buf.is_empty() {
+                    return None;
+                }
+                Some($t {
+                    $($field,)*
                     unknown_items: None,
-                };
-                c.buf.is_empty().then_some(value)
+                })
             }
             fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
                 let at = begin(out, id);
