@@ -475,7 +475,8 @@ impl Rater {
                 own_lists_allowed,
                 q.time_of_use,
             );
-            let (individual_raw, table, revision, info) = match components {
+            // `same_raw`: the individual amount is the basic one, bit for bit.
+            let (individual_raw, table, revision, info, same_raw) = match components {
                 None => {
                     let chosen_calendar = if std::ptr::eq(chosen_charge, base_charge) {
                         &r.base.calendar
@@ -483,14 +484,21 @@ impl Rater {
                         &r.chosen.calendar
                     };
                     explain::record(t, || explain_chosen_charge(&r, chosen_charge, base_charge));
-                    let mut individual_raw = price::amount_traced(
-                        chosen_charge,
-                        u.quantity,
-                        &u.at,
-                        chosen_calendar,
-                        t.as_deref_mut(),
-                    )
-                    .map_err(err)?;
+                    // The same charge with the same calendar gives the same
+                    // amount: computed once unless an explanation shows both.
+                    let reused = std::ptr::eq(chosen_charge, base_charge) && t.is_none();
+                    let mut individual_raw = if reused {
+                        basic_raw
+                    } else {
+                        price::amount_traced(
+                            chosen_charge,
+                            u.quantity,
+                            &u.at,
+                            chosen_calendar,
+                            t.as_deref_mut(),
+                        )
+                        .map_err(err)?
+                    };
                     if let Some(d) = r.chosen.def.discount_percent {
                         let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
                         let before = individual_raw;
@@ -504,6 +512,7 @@ impl Rater {
                         &r.chosen.def.id,
                         r.chosen.def.revision,
                         Text::from(u.item),
+                        reused && r.chosen.def.discount_percent.is_none(),
                     )
                 }
                 Some(app) => {
@@ -558,11 +567,16 @@ impl Rater {
                         &app.profile.id,
                         app.profile.revision,
                         Text::from(applied.bill_information(u.item)),
+                        false,
                     )
                 }
             };
             let basic = r.base.def.rounding.apply(basic_raw);
-            let individual = r.chosen.def.rounding.apply(individual_raw);
+            let individual = if same_raw && r.chosen.def.rounding == r.base.def.rounding {
+                basic
+            } else {
+                r.chosen.def.rounding.apply(individual_raw)
+            };
             explain::record(t, || explain_rounding(Side::Basic, &r, basic_raw, basic));
             explain::record(t, || {
                 explain_rounding(Side::Individual, &r, individual_raw, individual)
