@@ -641,8 +641,16 @@ pub fn price_session_traced(
                     std::ptr::eq(chosen_list, r.base) && !std::ptr::eq(r.chosen, r.base);
                 explain::charge_step(Side::Individual, chosen_charge, chosen_list, from_base)
             });
-            let mut individual_raw =
-                raw(chosen_charge, chosen_list, t.as_deref_mut()).map_err(technical)?;
+            // The base list's own charge gives the basic amount again:
+            // computed once unless an explanation shows both.
+            let reused = std::ptr::eq(chosen_charge, base_charge)
+                && std::ptr::eq(chosen_list, r.base)
+                && t.is_none();
+            let mut individual_raw = if reused {
+                basic_raw
+            } else {
+                raw(chosen_charge, chosen_list, t.as_deref_mut()).map_err(technical)?
+            };
             if let Some(d) = r.chosen.def.discount_percent {
                 let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
                 let before = individual_raw;
@@ -658,7 +666,14 @@ pub fn price_session_traced(
                 });
             }
             let basic = r.base.def.rounding.apply(basic_raw);
-            let individual = r.chosen.def.rounding.apply(individual_raw);
+            let individual = if reused
+                && r.chosen.def.discount_percent.is_none()
+                && r.chosen.def.rounding == r.base.def.rounding
+            {
+                basic
+            } else {
+                r.chosen.def.rounding.apply(individual_raw)
+            };
             let currency = || r.base.def.currency.clone().unwrap_or_default();
             explain::record(t, || {
                 explain::rounding_step(Side::Basic, r.base, basic_raw, basic, currency())
