@@ -447,10 +447,13 @@ impl Rater {
             };
             // A charge is priced with the rate periods of the list that
             // holds it.
-            let chosen_charge = r
-                .chosen
-                .charge_for(u.item, access_form.as_deref(), &attrs)
-                .unwrap_or(base_charge);
+            let chosen_charge = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
+                base_charge
+            } else {
+                r.chosen
+                    .charge_for(u.item, access_form.as_deref(), &attrs)
+                    .unwrap_or(base_charge)
+            };
             let err = |e: price::PriceError| technical(e.to_string());
             let t = &mut trace;
             explain::record(t, || {

@@ -614,10 +614,13 @@ pub fn price_session_traced(
                 });
                 continue;
             };
-            let (chosen_charge, chosen_list) = r
-                .chosen
-                .charge_for(item, None, &attrs)
-                .map_or((base_charge, r.base), |c| (c, r.chosen));
+            let (chosen_charge, chosen_list) = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
+                (base_charge, r.base)
+            } else {
+                r.chosen
+                    .charge_for(item, None, &attrs)
+                    .map_or((base_charge, r.base), |c| (c, r.chosen))
+            };
             let q = quantity(&f, rule, i);
             let raw = |c: &Charge,
                        l: &PriceList,
