@@ -143,6 +143,15 @@ macro_rules! asn_enum {
                 }
             }
 
+            /// Its text as [`Display`](std::fmt::Display) writes it,
+            /// without the formatting machinery for known values.
+            pub fn text(self) -> $crate::sdr::Text {
+                match self.name() {
+                    Some(n) => $crate::sdr::Text::from(n),
+                    None => $crate::sdr::Text::display(self.value()),
+                }
+            }
+
             pub fn from_name(s: &str) -> Option<Self> {
                 match s {
                     $($text => Some($name::$variant),)+

@@ -65,22 +65,33 @@ pub fn participation_id(session: &str, participant: &str) -> u32 {
 /// What a rule line counted, after its item: written into the bill
 /// information being built, so a line costs one string, not three.
 fn describe(out: &mut String, q: Quantity, measure: Measure) {
-    let _ = match (measure, q) {
-        (Measure::EntryFee, Quantity::Events(n)) => write!(out, "{n} participants"),
-        (Measure::ActiveTime, Quantity::Seconds(s)) => write!(out, "{s} s active"),
-        (Measure::SharedTime, Quantity::Seconds(s)) => write!(out, "{s} s shared"),
-        (Measure::Session, _) => out.write_str("session"),
-        (_, Quantity::Events(n) | Quantity::Units(n)) => write!(out, "{n} events"),
-        (_, Quantity::Seconds(s)) => write!(out, "{s} s"),
+    let mut n = itoa::Buffer::new();
+    let (count, unit) = match (measure, q) {
+        (Measure::EntryFee, Quantity::Events(n)) => (n, " participants"),
+        (Measure::ActiveTime, Quantity::Seconds(s)) => (s, " s active"),
+        (Measure::SharedTime, Quantity::Seconds(s)) => (s, " s shared"),
+        (Measure::Session, _) => {
+            out.push_str("session");
+            return;
+        }
+        (_, Quantity::Events(n) | Quantity::Units(n)) => (n, " events"),
+        (_, Quantity::Seconds(s)) => (s, " s"),
     };
+    out.push_str(n.format(count));
+    out.push_str(unit);
 }
 
 fn bill_information(l: &crate::price::session::Line) -> Text {
     let mut text = String::with_capacity(64);
-    let _ = match &l.components {
-        None => write!(text, "{}: ", l.item),
-        Some(c) => write!(text, "{c} ("),
-    };
+    match &l.components {
+        None => {
+            text.push_str(&l.item);
+            text.push_str(": ");
+        }
+        Some(c) => {
+            let _ = write!(text, "{c} (");
+        }
+    }
     describe(&mut text, l.quantity, l.measure);
     if l.components.is_some() {
         text.push(')');
@@ -205,10 +216,14 @@ pub fn participation_row<'a>(
     p: &'a PricedParticipation,
 ) -> [Cow<'a, str>; 17] {
     let part = &p.part;
-    let mut lines = String::new();
+    let mut lines = String::with_capacity(32 * p.lines.len());
     for (i, l) in p.lines.iter().enumerate() {
-        let sep = if i == 0 { "" } else { ";" };
-        let _ = write!(lines, "{sep}{}={}", l.item, decimal_text(l.individual));
+        if i > 0 {
+            lines.push(';');
+        }
+        lines.push_str(&l.item);
+        lines.push('=');
+        lines.push_str(&decimal_text(l.individual));
     }
     [
         Cow::Borrowed(&s.facts.session_id),
@@ -219,14 +234,14 @@ pub fn participation_row<'a>(
         Cow::Borrowed(&p.marketing_company),
         Cow::Owned(part.first_join.rfc3339()),
         Cow::Owned(part.last_leave.rfc3339()),
-        Cow::Owned(part.active_seconds().to_string()),
-        Cow::Owned(part.events_counted.to_string()),
+        Cow::Owned(itoa::Buffer::new().format(part.active_seconds()).to_owned()),
+        Cow::Owned(itoa::Buffer::new().format(part.events_counted).to_owned()),
         Cow::Borrowed(&p.currency),
         Cow::Owned(decimal_text(p.basic)),
         Cow::Owned(decimal_text(p.individual)),
         Cow::Owned(decimal_text(p.vat_percent)),
         Cow::Borrowed(&p.table),
-        Cow::Owned(p.revision.to_string()),
+        Cow::Owned(itoa::Buffer::new().format(p.revision).to_owned()),
         Cow::Owned(lines),
     ]
 }
