@@ -95,15 +95,11 @@ fn attribute(sum: &ServiceUsageModule, name: &str) -> Option<Text> {
     }
     match (part, name) {
         (ServicePart::VirtualPrivateNetwork(v), "callType") => v.call_type.map(VpnCallType::text),
-        (ServicePart::VirtualPrivateNetwork(v), "typeOfAccess") => {
-            Some(v.type_of_access.text())
-        }
+        (ServicePart::VirtualPrivateNetwork(v), "typeOfAccess") => Some(v.type_of_access.text()),
         (ServicePart::VirtualPrivateNetwork(v), "originatingLineIdentity") => {
             v.originating_line_identity.clone()
         }
-        (ServicePart::VirtualCallCentre(v), "serviceCarrier") => {
-            Some(v.service_carrier.text())
-        }
+        (ServicePart::VirtualCallCentre(v), "serviceCarrier") => Some(v.service_carrier.text()),
         (ServicePart::SignalledAtm(v), "classOfService") => Some(v.class_of_service.text()),
         (ServicePart::BroadBand(v), "typeOfEvent") => Some(v.type_of_event.clone()),
         (ServicePart::FunctionUsage(v), "unit") => Some(v.unit.clone()),

@@ -1155,6 +1155,22 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
     assert_eq!(leftovers(dir), Vec::<String>::new());
 }
 
+#[test]
+fn regression_a_dry_run_does_not_create_a_missing_state_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    generate(dir, "a.sdr", 100, 1);
+    let d = rate_shipped(
+        dir,
+        &["a.sdr"],
+        &["--dry-run", "--out", "report", "--state", "stat"],
+    );
+    assert_eq!(d.code, 2, "{}", d.stderr);
+    assert!(d.stderr.contains("stat does not exist"), "{}", d.stderr);
+    assert!(!dir.join("stat").exists(), "no state directory created");
+    assert!(!dir.join("report").exists(), "nothing written");
+}
+
 // ---------------------------------------------------------------------------
 // 6. Routing
 

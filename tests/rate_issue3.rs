@@ -672,3 +672,107 @@ fn pricing_module_carries_currency_vat_and_correlator() {
     assert_eq!(spm["prices"][0]["individualPrice"], "1.13");
     assert_eq!(spm["prices"][0]["priceTableIdentifier"], "vpn-acme-gold");
 }
+
+/// A VCC list of `revision`, valid from `valid_from`, connect at `price` a
+/// minute by the second.
+fn vcc_base(revision: u16, valid_from: &str, price: &str) -> String {
+    format!(
+        r#"
+id = "vcc-acme-base"
+revision = {revision}
+kind = "base"
+service = "VCC"
+based_on = "vcc-basic"
+marketing_company = "acme"
+valid_from = "{valid_from}"
+currency = "SEK"
+vat_percent = "25"
+
+[[charge]]
+item = "connect"
+per = "duration"
+price = "{price}"
+"#
+    )
+}
+
+#[test]
+fn items_of_one_usage_module_price_under_the_revision_valid_at_each_time_of_use() {
+    // Resolution is done once for the items of a usage module that share a
+    // time of use; a call-centre module whose two calls straddle a new
+    // revision must still price each call under its own revision.
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    let pl = t.path().join("lists");
+    fs::write(
+        pl.join("vcc-basic.toml"),
+        r#"
+id = "vcc-basic"
+revision = 1
+kind = "basic"
+service = "VCC"
+valid_from = "2026-01-01T00:00:00+01:00"
+service_revisions = [1]
+items = ["queue", "connect"]
+"#,
+    )
+    .unwrap();
+    fs::write(
+        pl.join("vcc-r1.toml"),
+        vcc_base(1, "2026-01-01T00:00:00+01:00", "0.60"),
+    )
+    .unwrap();
+    fs::write(
+        pl.join("vcc-r2.toml"),
+        vcc_base(2, "2026-11-21T12:00:00+01:00", "0.90"),
+    )
+    .unwrap();
+    let event = |start: &str, secs: u64| {
+        json!({"destinationNumber": "+4687001200", "eventCode": "queuedThenConnected",
+               "queueStart": start, "queueDuration": 0,
+               "connectStart": start, "connectDuration": secs})
+    };
+    let sdr = json!({"sdr": {
+        "serviceHeader": {
+            "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": "billing",
+            "sdrIdentifier": 1, "producerIdentity": "spe-t",
+            "timeOfOrigin": "2026-11-21T12:20:00+01:00", "responsibilityTrace": [],
+            "actionIndicator": "priceAndForward", "customerIdentity": "K1",
+            "marketingCompany": "acme"
+        },
+        "serviceUsageModules": [{
+            "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": "VCC",
+            "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": "acme",
+            "dialledNumber": "0200123456", "accessForm": "fixed",
+            "serviceSpecific": {"virtualCallCentre": {
+                "callingNumber": "+46851234567", "dialledNumber": "0200123456",
+                "serviceCarrier": "freephone",
+                "events": [
+                    event("2026-11-21T11:50:00+01:00", 120),
+                    event("2026-11-21T12:10:00+01:00", 60),
+                ]
+            }}
+        }]
+    }});
+    assert_eq!(rate(t.path(), &[sdr]), 0);
+    let out = sdrate()
+        .arg("inspect")
+        .arg(t.path().join("out/priced/in.sdr"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prices: Vec<(String, u64)> = v["sdr"]["servicePricingModules"][0]["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["basicPrice"].as_str().unwrap().to_owned(),
+                p["priceTableRevision"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Queue time is free (no charge names it). 11:50, 120 s under revision
+    // 1: 0.60 * 120 / 60 = 1.20; 12:10, 60 s under revision 2: 0.90.
+    assert_eq!(prices, [("1.20".to_owned(), 1), ("0.90".to_owned(), 2)]);
+}

@@ -174,6 +174,16 @@ impl StateDir {
     /// settled (that would change the state); such a directory is an
     /// error asking for the real run first.
     pub fn open_for_dry_run(dir: &Path) -> Result<Self> {
+        // Creating it would leave a trace of a run that must change
+        // nothing, and a mistyped path would check duplicates against
+        // nothing at all: every record would look new.
+        if !dir.is_dir() {
+            return Err(Failure::Usage(format!(
+                "the state directory {} does not exist; a dry run changes no state and checks duplicates against the real runs' state: give that directory, or leave --state out",
+                dir.display()
+            ))
+            .into());
+        }
         if dir.join(STAGED_NOTE).exists() {
             return Err(Failure::Usage(format!(
                 "the state directory {} holds a run that did not finish; a dry run changes no state, so run the real command (or `sdrate recycle`) first",
