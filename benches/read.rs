@@ -20,7 +20,7 @@
 //! Results and the machine they came from are in BENCHMARKS.md.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: sdrate::allocator::Allocator = sdrate::allocator::Allocator;
 
 use std::hint::black_box;
 use std::io::Write;

@@ -2,6 +2,7 @@
 //!
 //! The modules follow the path a record takes: [`read`] frames and decodes
 //! it, and [`sdr`] holds its types (from `asn1/sdr.asn`).
+pub mod allocator;
 pub mod cli;
 pub mod cmd;
 pub mod exit;
