@@ -305,10 +305,19 @@ fn amount_over(
             raw
         }
         (None, Some(price)) => {
-            let raw = price
-                .checked_mul(Decimal::from(charged))
-                .and_then(|x| x.checked_div(per_units))
-                .ok_or_else(overflow)?;
+            // When the price's units divide the charged quantity (60/60
+            // increments always do), price * (charged / per) is the same
+            // decimal, digits and scale, as price * charged / per (an exact
+            // quotient keeps the dividend's scale), without a 96-bit
+            // division, and its rounding has nothing to cut.
+            let raw = if price_per != 0 && charged % price_per == 0 {
+                price.checked_mul(Decimal::from(charged / price_per))
+            } else {
+                price
+                    .checked_mul(Decimal::from(charged))
+                    .and_then(|x| x.checked_div(per_units))
+            }
+            .ok_or_else(overflow)?;
             explain::record(&mut trace, || flat_slice(price, raw));
             raw
         }
@@ -572,6 +581,44 @@ mod tests {
         assert_eq!(charged_seconds(36, 30, 6), Some(36));
         assert_eq!(charged_seconds(37, 30, 6), Some(42));
         assert_eq!(charged_seconds(0, 30, 6), Some(0));
+    }
+
+    proptest::proptest! {
+        /// `amount_over` skips the division when the price's units divide
+        /// the quantity: the product must be the quotient, digit for digit
+        /// and scale for scale, or unrounded amounts would read otherwise.
+        #[test]
+        fn whole_units_multiply_to_the_exact_quotient(
+            mantissa in 0i64..10_000_000,
+            scale in 0u32..6,
+            per in 1u64..3_600,
+            units in 0u64..10_000,
+        ) {
+            let price = Decimal::new(mantissa, scale);
+            let charged = per * units;
+            let divided = price
+                .checked_mul(Decimal::from(charged))
+                .and_then(|x| x.checked_div(Decimal::from(per)))
+                .unwrap();
+            let multiplied = price.checked_mul(Decimal::from(units)).unwrap();
+            proptest::prop_assert_eq!(divided.to_string(), multiplied.to_string());
+            proptest::prop_assert_eq!(divided.scale(), multiplied.scale());
+        }
+    }
+
+    #[test]
+    fn sixty_sixty_minutes_price_by_the_minute() {
+        let c = charge(
+            r#"item = "call"
+               per = "duration"
+               price = "0.60"
+               first_increment = 60
+               next_increment = 60"#,
+        );
+        // 61 s -> 120 s charged -> 0.60 * 2 = 1.20, two decimals kept.
+        assert_eq!(flat(&c, Quantity::Seconds(61)).unwrap().to_string(), "1.20");
+        // 60 s -> 0.60 exactly.
+        assert_eq!(flat(&c, Quantity::Seconds(60)).unwrap().to_string(), "0.60");
     }
 
     #[test]
