@@ -214,9 +214,13 @@ fn put_unknowns(out: &mut Vec<u8>, items: &Option<Unknowns>) {
     }
 }
 
-/// A primitive INTEGER (or ENUMERATED) in the fewest two's complement
-/// octets.
-fn put_integer(out: &mut Vec<u8>, id: u8, v: i64) {
+/// How many octets the fewest two's complement octets of `v` are, and
+/// those octets at the front of a big-endian word. Written with one
+/// fixed-size store instead of a one-to-eight-byte copy, which is a memcpy
+/// call costing more than the value (every amount writes two); the rest of
+/// the word lies past the new length.
+#[inline]
+fn integer_word(v: i64) -> (usize, [u8; 8]) {
     // Octets for the value's bits plus one sign bit.
     let redundant = if v < 0 {
         v.leading_ones()
@@ -224,11 +228,13 @@ fn put_integer(out: &mut Vec<u8>, id: u8, v: i64) {
         v.leading_zeros()
     };
     let n = (65 - redundant).div_ceil(8) as usize;
-    // One fixed-size store instead of a one-to-eight-byte copy, which is a
-    // memcpy call costing more than the value (every amount writes two).
-    // The value's n octets are shifted to the front of a big-endian word;
-    // the rest of the word lies past the new length.
-    let word = ((v as u64) << (8 * (8 - n))).to_be_bytes();
+    (n, ((v as u64) << (8 * (8 - n))).to_be_bytes())
+}
+
+/// A primitive INTEGER (or ENUMERATED) in the fewest two's complement
+/// octets.
+fn put_integer(out: &mut Vec<u8>, id: u8, v: i64) {
+    let (n, word) = integer_word(v);
     out.reserve(10);
     let len = out.len();
     // SAFETY: reserve(10) leaves room for the 2 + 8 bytes stored, and the
@@ -666,10 +672,62 @@ canonical_sequence!(PriceItem {
     5 bill_information opt,
     6 status_indicator req,
 });
-canonical_sequence!(Amount {
-    0 units req,
-    1 decimal_places req,
-});
+/// Every price item writes two amounts: written in one piece, as the
+/// sequence macro would write them (short lengths throughout: at most
+/// 2 + 8 + 3 content octets).
+impl Canonical for Amount {
+    const CONSTRUCTED: bool = true;
+    const UNIVERSAL: u8 = 0x30;
+    fn content(bytes: &[u8]) -> Option<Self> {
+        let mut c = Cursor { buf: bytes };
+        let units = required(&mut c, 0)?;
+        let decimal_places = required(&mut c, 1)?;
+        if !c.buf.is_empty() {
+            return None;
+        }
+        Some(Amount {
+            units,
+            decimal_places,
+            unknown_items: None,
+        })
+    }
+    fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
+        // rasn refuses more than 28 decimal places (u8's `write`).
+        if self.decimal_places > 28 {
+            return None;
+        }
+        if self.unknown_items.is_some() {
+            let at = begin(out, id);
+            put_integer(out, context::<i64>(0), self.units);
+            put_integer(out, context::<u8>(1), i64::from(self.decimal_places));
+            put_unknowns(out, &self.unknown_items);
+            end(out, at);
+            return Some(());
+        }
+        // id, length, [0] units (2 + n octets), [1] decimals (3 octets,
+        // 0..=28 is one octet).
+        let (n, word) = integer_word(self.units);
+        out.reserve(16);
+        let len = out.len();
+        // SAFETY: reserve(16) leaves room for every store below: the word
+        // ends at offset 12, the decimals at 4 + n + 3 <= 15; the length
+        // grows by exactly the 4 + n + 3 bytes written.
+        unsafe {
+            let p = out.as_mut_ptr().add(len);
+            p.write(id);
+            p.add(1).write((2 + n + 3) as u8);
+            p.add(2).write(context::<i64>(0));
+            p.add(3).write(n as u8);
+            std::ptr::write_unaligned(p.add(4).cast::<[u8; 8]>(), word);
+            let q = p.add(4 + n);
+            q.write(context::<u8>(1));
+            q.add(1).write(1);
+            q.add(2).write(self.decimal_places);
+            out.set_len(len + 4 + n + 3);
+        }
+        Some(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
