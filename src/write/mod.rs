@@ -144,12 +144,22 @@ pub fn fault_record(
 /// participation, and rust_decimal's `Display` costs about 900
 /// instructions a number. Every digit of the scale is kept (`1.50`).
 pub fn decimal_text(d: rust_decimal::Decimal) -> String {
+    let mut s = String::with_capacity(24);
+    push_decimal(&mut s, d);
+    s
+}
+
+/// [`decimal_text`] appended to `s`, for text built of several parts.
+pub fn push_decimal(s: &mut String, d: rust_decimal::Decimal) {
+    use std::fmt::Write;
     let m = d.mantissa();
     let Ok(mut v) = u64::try_from(m.unsigned_abs()) else {
-        return d.to_string();
+        let _ = write!(s, "{d}");
+        return;
     };
     if m == 0 && d.is_sign_negative() {
-        return d.to_string();
+        let _ = write!(s, "{d}");
+        return;
     }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
@@ -163,24 +173,22 @@ pub fn decimal_text(d: rust_decimal::Decimal) -> String {
     }
     let digits = &buf[i..];
     let scale = d.scale() as usize;
-    let mut s = String::with_capacity(digits.len() + scale + 3);
     if m < 0 {
         s.push('-');
     }
     let push = |s: &mut String, b: &[u8]| s.extend(b.iter().map(|c| char::from(*c)));
     if scale == 0 {
-        push(&mut s, digits);
+        push(s, digits);
     } else if digits.len() > scale {
         let (int, frac) = digits.split_at(digits.len() - scale);
-        push(&mut s, int);
+        push(s, int);
         s.push('.');
-        push(&mut s, frac);
+        push(s, frac);
     } else {
         s.push_str("0.");
         s.extend(std::iter::repeat_n('0', scale - digits.len()));
-        push(&mut s, digits);
+        push(s, digits);
     }
-    s
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::price::Quantity;
 use crate::price::session::{PricedParticipation, PricedSession};
 use crate::resolve::policy::Measure;
 use crate::sdr::*;
-use crate::write::decimal_text;
+use crate::write::{decimal_text, push_decimal};
 
 pub const PRODUCER: &str = "sdrate";
 
@@ -223,7 +223,7 @@ pub fn participation_row<'a>(
         }
         lines.push_str(&l.item);
         lines.push('=');
-        lines.push_str(&decimal_text(l.individual));
+        push_decimal(&mut lines, l.individual);
     }
     [
         Cow::Borrowed(&s.facts.session_id),
