@@ -120,7 +120,7 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
     }
     let mut people: BTreeMap<Text, P> = BTreeMap::new();
     let mut starter = None;
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(session.events.len());
     let mut ended = false;
     // Without sequence numbers, events of one instant are ordered by what
     // each participant was doing just before: one who was active leaves
@@ -128,12 +128,15 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
     let sequenced = session.events.iter().all(|e| e.sequence.is_some());
     let evs = &session.events;
     let mut i = 0;
+    // One buffer for every instant's events (nearly always one event).
+    let mut group: Vec<&Event> = Vec::with_capacity(4);
     while i < evs.len() {
         let mut j = i + 1;
         while !sequenced && j < evs.len() && evs[j].timestamp.0 == evs[i].timestamp.0 {
             j += 1;
         }
-        let mut group: Vec<&Event> = evs[i..j].iter().collect();
+        group.clear();
+        group.extend(&evs[i..j]);
         if group.len() > 1 {
             group.sort_by_key(|e| {
                 let active = people
@@ -143,7 +146,7 @@ pub fn facts(session: &Session, policy: &SessionPolicy) -> Facts {
             });
         }
         i = j;
-        for e in group {
+        for &e in &group {
             if !policy.admits(e.event_type) || ended {
                 continue;
             }

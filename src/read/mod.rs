@@ -49,7 +49,7 @@ impl Input {
 
     /// The records of this input, in file order.
     pub fn records(&self) -> Records<'_> {
-        Records::new(&self.data, 0)
+        Records::new(&self.data, 0, &[])
     }
 }
 
@@ -82,6 +82,8 @@ pub struct Reader {
     carry: Vec<u8>,
     /// A finished block's buffer, reused for the next `carry`.
     spare: Vec<u8>,
+    /// The record ends of a finished block, kept for the next.
+    spare_ends: Vec<usize>,
     offset: u64,
     eof: bool,
     target: usize,
@@ -92,12 +94,15 @@ pub struct Reader {
 pub struct Chunk {
     pub offset: u64,
     pub data: Vec<u8>,
+    /// Where each record [`Reader::next_chunk`] framed ends, so that
+    /// [`Chunk::records`] does not frame them again.
+    ends: Vec<usize>,
 }
 
 impl Chunk {
     /// The records of this block, with their offsets in the file.
     pub fn records(&self) -> Records<'_> {
-        Records::new(&self.data, self.offset)
+        Records::new(&self.data, self.offset, &self.ends)
     }
 }
 
@@ -119,6 +124,7 @@ impl Reader {
             source,
             carry: Vec::new(),
             spare: Vec::new(),
+            spare_ends: Vec::new(),
             offset: 0,
             eof: false,
             target: target.max(1),
@@ -151,6 +157,9 @@ impl Reader {
     /// does not allocate (and fault in) fresh pages for every block.
     pub fn recycle(&mut self, chunk: Chunk) {
         let mut data = chunk.data;
+        if chunk.ends.capacity() > self.spare_ends.capacity() {
+            self.spare_ends = chunk.ends;
+        }
         if data.capacity() > self.spare.capacity() {
             data.clear();
             self.spare = data;
@@ -167,6 +176,8 @@ impl Reader {
             }
             // Frame whole records up to the target size.
             let mut end = 0;
+            let mut ends = std::mem::take(&mut self.spare_ends);
+            ends.clear();
             while end < self.carry.len() && end < self.target {
                 let rest = &self.carry[end..];
                 // Zeros are padding only at the very end of the input,
@@ -176,25 +187,29 @@ impl Reader {
                     break;
                 }
                 match tlv::element_len(rest) {
-                    Ok(n) => end += n,
+                    Ok(n) => {
+                        end += n;
+                        ends.push(end);
+                    }
                     Err(_) => break,
                 }
             }
             if end > 0 {
-                return Ok(Some(self.take(end)));
+                return Ok(Some(self.take(end, ends)));
             }
             if self.eof {
                 // Padding, or a broken tail that runs to the end of the
                 // input: one last block, which `records()` reports.
                 let all = self.carry.len();
-                return Ok(Some(self.take(all)));
+                return Ok(Some(self.take(all, ends)));
             }
+            self.spare_ends = ends;
             // Not one whole record yet: read more, doubling the block.
             want = self.carry.len().saturating_mul(2).max(self.target);
         }
     }
 
-    fn take(&mut self, end: usize) -> Chunk {
+    fn take(&mut self, end: usize, ends: Vec<usize>) -> Chunk {
         let mut next = std::mem::take(&mut self.spare);
         next.clear();
         next.extend_from_slice(&self.carry[end..]);
@@ -203,6 +218,7 @@ impl Reader {
         let chunk = Chunk {
             offset: self.offset,
             data,
+            ends,
         };
         self.offset += end as u64;
         chunk
@@ -232,11 +248,19 @@ pub struct Records<'a> {
     pos: usize,
     /// File offset of `buf[0]`.
     base: u64,
+    /// Ends of the records already framed, in order; framing goes on
+    /// after the last of them.
+    ends: std::slice::Iter<'a, usize>,
 }
 
 impl<'a> Records<'a> {
-    fn new(buf: &'a [u8], base: u64) -> Self {
-        Records { buf, pos: 0, base }
+    fn new(buf: &'a [u8], base: u64, ends: &'a [usize]) -> Self {
+        Records {
+            buf,
+            pos: 0,
+            base,
+            ends: ends.iter(),
+        }
     }
 }
 
@@ -244,6 +268,12 @@ impl<'a> Iterator for Records<'a> {
     type Item = Result<Framed<'a>, BrokenTail<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(&end) = self.ends.next() {
+            let offset = self.base + self.pos as u64;
+            let bytes = &self.buf[self.pos..end];
+            self.pos = end;
+            return Some(Ok(Framed { offset, bytes }));
+        }
         let rest = &self.buf[self.pos..];
         // Block-oriented producers pad the last block with zeros.
         if rest.iter().all(|b| *b == 0) {

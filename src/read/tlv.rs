@@ -104,6 +104,23 @@ pub fn header(buf: &[u8]) -> Result<Header, FrameError> {
 
 /// Total encoded size of the element at the start of `buf`.
 pub fn element_len(buf: &[u8]) -> Result<usize, FrameError> {
+    // Every record is framed here: the usual form (one identifier octet,
+    // a definite length of at most two octets, all of it present) is
+    // sized without building a header; anything else, errors included,
+    // takes the general path, which gives the same size.
+    if let [id, l, rest @ ..] = buf
+        && id & 0x1f != 0x1f
+    {
+        let (header_len, len) = match (*l, rest) {
+            (l, _) if l < 0x80 => (2, usize::from(l)),
+            (0x81, [a, ..]) => (3, usize::from(*a)),
+            (0x82, [a, b, ..]) => (4, usize::from(*a) << 8 | usize::from(*b)),
+            _ => return element_len_at_depth(buf, 0),
+        };
+        if header_len + len <= buf.len() {
+            return Ok(header_len + len);
+        }
+    }
     element_len_at_depth(buf, 0)
 }
 
@@ -359,15 +376,23 @@ pub fn length_len(len: usize) -> usize {
 }
 
 /// Appends a definite length in the shortest form.
+#[inline]
 pub fn push_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes = (len as u64).to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (8 - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        push_long_length(out, len);
     }
+}
+
+/// The long form, out of line: the short one is inlined into every writer
+/// (most items are shorter than 128 bytes).
+#[inline(never)]
+fn push_long_length(out: &mut Vec<u8>, len: usize) {
+    let bytes = (len as u64).to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    out.push(0x80 | (8 - skip) as u8);
+    out.extend_from_slice(&bytes[skip..]);
 }
 
 /// Re-frames one element with indefinite lengths on every constructed
@@ -554,6 +579,18 @@ mod tests {
             ),
         ) {
             same_walks(&bytes);
+        }
+
+        /// The framing fast path sizes (or refuses) exactly what the
+        /// general path does.
+        #[test]
+        fn element_len_fast_path_matches_the_general_path(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(0u8), Just(0x30), Just(0x61), Just(0x80), Just(0x81), Just(0x82), Just(0x1f), 0u8..8, any::<u8>()],
+                0..300,
+            ),
+        ) {
+            prop_assert_eq!(element_len(&bytes), element_len_at_depth(&bytes, 0));
         }
     }
 }

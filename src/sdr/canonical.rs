@@ -249,6 +249,8 @@ fn put_integer(out: &mut Vec<u8>, id: u8, v: i64) {
 }
 
 fn put_string(out: &mut Vec<u8>, id: u8, s: &[u8]) {
+    // One capacity check for the whole element.
+    out.reserve(2 + s.len());
     out.push(id);
     tlv::push_length(out, s.len());
     out.extend_from_slice(s);

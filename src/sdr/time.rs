@@ -205,36 +205,43 @@ impl Decode for Timestamp {
 /// `YYYYMMDDHHMMSS`, an optional `.` fraction, then `Z` or `+HHMM`/`-HHMM`.
 /// None sends the text to the general parser.
 pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
+    use chrono::{NaiveDate, NaiveTime};
     fn num(d: &[u8]) -> Option<u32> {
         d.iter().try_fold(0u32, |acc, b| {
             b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
         })
     }
+    /// Where a local day starts in UTC, for one date and offset: the
+    /// times of a file are nearly all of one or two days and one offset,
+    /// so each time is this start plus its second of the day, without
+    /// chrono's general date arithmetic.
+    #[derive(Clone, Copy)]
+    struct Day {
+        /// The date's eight characters, and the offset in minutes.
+        key: u64,
+        offset: i32,
+        /// UTC date and second of day at local midnight, and the UTC date
+        /// after it (a local day spans at most two UTC dates).
+        start: NaiveDate,
+        next: NaiveDate,
+        start_second: u32,
+        zone: FixedOffset,
+    }
     thread_local! {
-        // The last date read, by its eight characters: the times of a file
-        // are nearly all of one or two days.
-        static LAST_DATE: Cell<(u64, Option<chrono::NaiveDate>)> = const { Cell::new((0, None)) };
+        static LAST_DAY: Cell<Option<Day>> = const { Cell::new(None) };
     }
     let (head, mut rest) = text.split_at_checked(14)?;
     let (day, clock) = head.split_at(8);
     let key = u64::from_le_bytes(day.try_into().ok()?);
     let two = |d: &[u8], i: usize| u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0');
-    let date = match LAST_DATE.get() {
-        (k, Some(date)) if k == key => date,
-        _ => {
-            if !day.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let year = (two(day, 0) * 100 + two(day, 2)) as i32;
-            let date = chrono::NaiveDate::from_ymd_opt(year, two(day, 4), two(day, 6))?;
-            LAST_DATE.set((key, Some(date)));
-            date
-        }
-    };
     if !clock.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let (h, m, sec) = (two(clock, 0), two(clock, 2), two(clock, 4));
+    // Leap seconds and other oddities take the general path.
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
     let mut nanos = 0u32;
     if let [b'.', tail @ ..] = rest {
         let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -252,13 +259,44 @@ pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
         }
         _ => return None,
     };
-    // Leap seconds and other oddities take the general path.
-    if sec > 59 {
-        return None;
-    }
-    let local = date.and_hms_nano_opt(h, m, sec, nanos)?;
-    let zone = FixedOffset::east_opt(offset * 60)?;
-    local.and_local_timezone(zone).single()
+    let d = match LAST_DAY.get() {
+        Some(d) if d.key == key && d.offset == offset => d,
+        _ => {
+            if !day.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let year = (two(day, 0) * 100 + two(day, 2)) as i32;
+            let date = NaiveDate::from_ymd_opt(year, two(day, 4), two(day, 6))?;
+            let zone = FixedOffset::east_opt(offset * 60)?;
+            // UTC is local time minus the offset (under a day either way).
+            let shift = offset * 60;
+            let (start, start_second) = if shift > 0 {
+                (date.pred_opt()?, (86_400 - shift) as u32)
+            } else {
+                (date, (-shift) as u32)
+            };
+            let d = Day {
+                key,
+                offset,
+                start,
+                next: start.succ_opt()?,
+                start_second,
+                zone,
+            };
+            LAST_DAY.set(Some(d));
+            d
+        }
+    };
+    let second = d.start_second + h * 3600 + m * 60 + sec;
+    let (date, second) = if second >= 86_400 {
+        (d.next, second - 86_400)
+    } else {
+        (d.start, second)
+    };
+    let utc = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(
+        second, nanos,
+    )?);
+    Some(DateTime::from_naive_utc_and_offset(utc, d.zone))
 }
 
 impl Encode for Timestamp {
@@ -369,10 +407,103 @@ mod tests {
         s
     }
 
+    /// The parser [`parse_common_form`] replaced: chrono builds the local
+    /// time and subtracts the offset.
+    fn parse_common_form_by_chrono(text: &[u8]) -> Option<DateTime<FixedOffset>> {
+        fn num(d: &[u8]) -> Option<u32> {
+            d.iter().try_fold(0u32, |acc, b| {
+                b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+            })
+        }
+        thread_local! {
+            // The last date read, by its eight characters: the times of a file
+            // are nearly all of one or two days.
+            static LAST_DATE: Cell<(u64, Option<chrono::NaiveDate>)> = const { Cell::new((0, None)) };
+        }
+        let (head, mut rest) = text.split_at_checked(14)?;
+        let (day, clock) = head.split_at(8);
+        let key = u64::from_le_bytes(day.try_into().ok()?);
+        let two = |d: &[u8], i: usize| u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0');
+        let date = match LAST_DATE.get() {
+            (k, Some(date)) if k == key => date,
+            _ => {
+                if !day.iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                let year = (two(day, 0) * 100 + two(day, 2)) as i32;
+                let date = chrono::NaiveDate::from_ymd_opt(year, two(day, 4), two(day, 6))?;
+                LAST_DATE.set((key, Some(date)));
+                date
+            }
+        };
+        if !clock.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let (h, m, sec) = (two(clock, 0), two(clock, 2), two(clock, 4));
+        let mut nanos = 0u32;
+        if let [b'.', tail @ ..] = rest {
+            let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 || digits > 9 {
+                return None;
+            }
+            nanos = num(&tail[..digits])? * 10u32.pow(9 - digits as u32);
+            rest = &tail[digits..];
+        }
+        let offset = match rest {
+            [b'Z'] => 0,
+            [sign @ (b'+' | b'-'), hh @ ..] if hh.len() == 4 => {
+                let minutes = (num(&hh[..2])? * 60 + num(&hh[2..])?) as i32;
+                if *sign == b'-' { -minutes } else { minutes }
+            }
+            _ => return None,
+        };
+        // Leap seconds and other oddities take the general path.
+        if sec > 59 {
+            return None;
+        }
+        let local = date.and_hms_nano_opt(h, m, sec, nanos)?;
+        let zone = FixedOffset::east_opt(offset * 60)?;
+        local.and_local_timezone(zone).single()
+    }
+
     use proptest::prelude::*;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// The day-start parser reads what chrono's arithmetic read, on
+        /// texts around the common form (bad digits, hours, offsets, days
+        /// of a month, both sides of midnight), one cached day after another.
+        #[test]
+        fn common_form_parser_matches_chrono_arithmetic(
+            texts in proptest::collection::vec(
+                (
+                    prop_oneof![Just(2026u32), 0u32..10000],
+                    prop_oneof![Just(11u32), 0u32..14],
+                    prop_oneof![Just(22u32), 0u32..33],
+                    prop_oneof![0u32..24, 0u32..100],
+                    0u32..61,
+                    0u32..61,
+                    prop_oneof![Just(String::new()), Just(".5".to_string()), (0u32..1_000_000_000).prop_map(|n| format!(".{n:09}")), Just(".".to_string())],
+                    prop_oneof![Just("Z".to_string()), Just("+0100".to_string()), Just("-0530".to_string()), (0u32..100, 0u32..100, any::<bool>()).prop_map(|(h, m, neg)| format!("{}{h:02}{m:02}", if neg { '-' } else { '+' })), Just("+01".to_string()), Just("x".to_string())],
+                    any::<Option<(usize, u8)>>(),
+                ),
+                1..6,
+            ),
+        ) {
+            for (y, mo, d, h, mi, s, frac, zone, edit) in texts {
+                let mut text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}{frac}{zone}").into_bytes();
+                if let Some((at, b)) = edit {
+                    let at = at % text.len();
+                    text[at] = b;
+                }
+                prop_assert_eq!(
+                    parse_common_form(&text).map(|t| (t, t.offset().local_minus_utc())),
+                    parse_common_form_by_chrono(&text).map(|t| (t, t.offset().local_minus_utc())),
+                    "{}", String::from_utf8_lossy(&text)
+                );
+            }
+        }
 
         #[test]
         fn digit_writer_matches_formatting(
