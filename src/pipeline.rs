@@ -669,6 +669,7 @@ impl SessionStage<'_> {
     ) -> Result<()> {
         let write_err = |what: &str| format!("cannot write {what}");
         let mut revenue = Vec::with_capacity(priced.participations.len());
+        let mut row_text = String::new();
         let mut active = 0u64;
         for (p, bytes) in priced.participations.iter().zip(encoded) {
             summary.sessions.participations += 1;
@@ -687,11 +688,7 @@ impl SessionStage<'_> {
                 subs.route(&sdr, bytes)?;
             }
             out.participation_report
-                .write_record(
-                    sessions::participation_row(priced, p)
-                        .iter()
-                        .map(|f| f.as_bytes()),
-                )
+                .write_record(sessions::participation_row(priced, p, &mut row_text))
                 .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
             summary.add_totals(&Totals {
                 currency: p.currency.clone(),
@@ -704,7 +701,7 @@ impl SessionStage<'_> {
         }
         for row in sessions::cost_rows(priced) {
             out.cost_report
-                .write_record(row)
+                .write_record(row.iter().map(|f| f.as_bytes()))
                 .with_context(|| write_err(names::COSTS))?;
         }
         let cost: Vec<(Text, Decimal)> = priced

@@ -64,15 +64,20 @@ impl Timestamp {
     /// reports write several per session, and chrono's formatter costs
     /// more than the rest of a report row.
     pub fn rfc3339(&self) -> String {
+        let mut s = String::with_capacity(25);
+        self.push_rfc3339(&mut s);
+        s
+    }
+
+    /// Appends [`Self::rfc3339`] to `out`.
+    pub fn push_rfc3339(&self, out: &mut String) {
         use chrono::{Datelike, Timelike};
         let t = self.0.naive_local();
         let year = t.year();
-        if !(0..=9999).contains(&year) || t.nanosecond() != 0 {
-            return self.0.to_rfc3339();
-        }
         let offset = self.0.offset().local_minus_utc();
-        if offset % 60 != 0 {
-            return self.0.to_rfc3339();
+        if !(0..=9999).contains(&year) || t.nanosecond() != 0 || offset % 60 != 0 {
+            out.push_str(&self.0.to_rfc3339());
+            return;
         }
         let mut buf = *b"0000-00-00T00:00:00+00:00";
         fn put(buf: &mut [u8], at: usize, width: usize, mut n: u32) {
@@ -94,7 +99,7 @@ impl Timestamp {
         put(&mut buf, 20, 2, minutes / 60);
         put(&mut buf, 23, 2, minutes % 60);
         // Digits, signs and separators only: ASCII.
-        String::from_utf8(buf.to_vec()).expect("ASCII")
+        out.push_str(std::str::from_utf8(&buf).expect("ASCII"));
     }
 
     /// [`Self::ber_text`] for years 0 to 9999 without leap seconds, written

@@ -209,58 +209,83 @@ pub fn participation_sdr(
     })
 }
 
-/// The participation's row in the billing report; text fields borrowed,
-/// since every participation writes one.
+/// The participation's row in the billing report: text fields borrowed,
+/// numbers and times written into `scratch` (cleared first), since every
+/// participation writes one and a string per field cost more than the row.
 pub fn participation_row<'a>(
     s: &'a PricedSession,
     p: &'a PricedParticipation,
-) -> [Cow<'a, str>; 17] {
+    scratch: &'a mut String,
+) -> [&'a str; 17] {
     let part = &p.part;
-    let mut lines = String::with_capacity(32 * p.lines.len());
+    scratch.clear();
+    // Where each written field ends, in the order they are written.
+    let mut ends = [0usize; 9];
+    let mut n = 0;
+    let mut cut = |scratch: &String| {
+        ends[n] = scratch.len();
+        n += 1;
+    };
+    part.first_join.push_rfc3339(scratch);
+    cut(scratch);
+    part.last_leave.push_rfc3339(scratch);
+    cut(scratch);
+    scratch.push_str(itoa::Buffer::new().format(part.active_seconds()));
+    cut(scratch);
+    scratch.push_str(itoa::Buffer::new().format(part.events_counted));
+    cut(scratch);
+    push_decimal(scratch, p.basic);
+    cut(scratch);
+    push_decimal(scratch, p.individual);
+    cut(scratch);
+    push_decimal(scratch, p.vat_percent);
+    cut(scratch);
+    scratch.push_str(itoa::Buffer::new().format(p.revision));
+    cut(scratch);
     for (i, l) in p.lines.iter().enumerate() {
         if i > 0 {
-            lines.push(';');
+            scratch.push(';');
         }
-        lines.push_str(&l.item);
-        lines.push('=');
-        push_decimal(&mut lines, l.individual);
+        scratch.push_str(&l.item);
+        scratch.push('=');
+        push_decimal(scratch, l.individual);
     }
+    cut(scratch);
+    let text: &'a str = scratch;
+    let field = |i: usize| &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
     [
-        Cow::Borrowed(&s.facts.session_id),
-        Cow::Borrowed(&s.facts.service),
-        Cow::Borrowed(&part.participant_id),
-        Cow::Borrowed(&part.role),
-        Cow::Borrowed(&part.billed_party),
-        Cow::Borrowed(&p.marketing_company),
-        Cow::Owned(part.first_join.rfc3339()),
-        Cow::Owned(part.last_leave.rfc3339()),
-        Cow::Owned(itoa::Buffer::new().format(part.active_seconds()).to_owned()),
-        Cow::Owned(itoa::Buffer::new().format(part.events_counted).to_owned()),
-        Cow::Borrowed(&p.currency),
-        Cow::Owned(decimal_text(p.basic)),
-        Cow::Owned(decimal_text(p.individual)),
-        Cow::Owned(decimal_text(p.vat_percent)),
-        Cow::Borrowed(&p.table),
-        Cow::Owned(itoa::Buffer::new().format(p.revision).to_owned()),
-        Cow::Owned(lines),
+        &s.facts.session_id,
+        &s.facts.service,
+        &part.participant_id,
+        &part.role,
+        &part.billed_party,
+        &p.marketing_company,
+        field(0),
+        field(1),
+        field(2),
+        field(3),
+        &p.currency,
+        field(4),
+        field(5),
+        field(6),
+        &p.table,
+        field(7),
+        field(8),
     ]
 }
 
-/// The session's rows in the cost report.
-pub fn cost_rows(s: &PricedSession) -> Vec<Vec<String>> {
-    s.costs
-        .iter()
-        .map(|c| {
-            vec![
-                s.facts.session_id.to_string(),
-                s.facts.service.to_string(),
-                c.provider.clone(),
-                c.table.clone(),
-                c.revision.to_string(),
-                c.item.clone(),
-                c.currency.clone(),
-                decimal_text(c.amount),
-            ]
-        })
-        .collect()
+/// The session's rows in the cost report, text fields borrowed.
+pub fn cost_rows(s: &PricedSession) -> impl Iterator<Item = [Cow<'_, str>; 8]> {
+    s.costs.iter().map(|c| {
+        [
+            Cow::Borrowed(s.facts.session_id.as_str()),
+            Cow::Borrowed(s.facts.service.as_str()),
+            Cow::Borrowed(c.provider.as_str()),
+            Cow::Borrowed(c.table.as_str()),
+            Cow::Owned(itoa::Buffer::new().format(c.revision).to_owned()),
+            Cow::Borrowed(c.item.as_str()),
+            Cow::Borrowed(c.currency.as_str()),
+            Cow::Owned(decimal_text(c.amount)),
+        ]
+    })
 }
