@@ -302,6 +302,10 @@ pub struct Interactions {
     by_group: FxHashMap<String, FxHashMap<String, Revisions>>,
     by_company: FxHashMap<String, Revisions>,
     profiles: Vec<Arc<Profile>>,
+    /// Every service some profile has a trigger for, sorted: most usage
+    /// modules are of a service no profile names, and one look here
+    /// spares them the three owner lookups.
+    services: Vec<String>,
     /// Hash of every file's text: part of a run's identity.
     digest: u128,
 }
@@ -679,6 +683,13 @@ impl Interactions {
         }
         out.profiles
             .sort_by(|a, b| (&a.id, a.revision).cmp(&(&b.id, b.revision)));
+        out.services = out
+            .profiles
+            .iter()
+            .flat_map(|p| p.triggers.keys().cloned())
+            .collect();
+        out.services.sort();
+        out.services.dedup();
         Ok(out)
     }
 
@@ -721,7 +732,7 @@ impl Interactions {
         own: bool,
         t: &DateTime<FixedOffset>,
     ) -> Option<Applicable<'_>> {
-        if self.profiles.is_empty() {
+        if !self.services.iter().any(|s| s == service) {
             return None;
         }
         fn pick<'p>(
