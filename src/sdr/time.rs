@@ -206,16 +206,40 @@ impl Decode for Timestamp {
     }
 }
 
-/// The form nearly every producer writes, parsed without allocating:
-/// `YYYYMMDDHHMMSS`, an optional `.` fraction, then `Z` or `+HHMM`/`-HHMM`.
-/// None sends the text to the general parser.
-pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
-    use chrono::{NaiveDate, NaiveTime};
+/// What follows the seconds of the common form: an optional `.` fraction
+/// (1 to 9 digits), then `Z` or `+HHMM`/`-HHMM`, as (nanoseconds, offset
+/// in minutes east).
+fn fraction_and_zone(mut rest: &[u8]) -> Option<(u32, i32)> {
     fn num(d: &[u8]) -> Option<u32> {
         d.iter().try_fold(0u32, |acc, b| {
             b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
         })
     }
+    let mut nanos = 0u32;
+    if let [b'.', tail @ ..] = rest {
+        let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        nanos = num(&tail[..digits])? * 10u32.pow(9 - digits as u32);
+        rest = &tail[digits..];
+    }
+    let offset = match rest {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), hh @ ..] if hh.len() == 4 => {
+            let minutes = (num(&hh[..2])? * 60 + num(&hh[2..])?) as i32;
+            if *sign == b'-' { -minutes } else { minutes }
+        }
+        _ => return None,
+    };
+    Some((nanos, offset))
+}
+
+/// The form nearly every producer writes, parsed without allocating:
+/// `YYYYMMDDHHMMSS`, an optional `.` fraction, then `Z` or `+HHMM`/`-HHMM`.
+/// None sends the text to the general parser.
+pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
+    use chrono::{NaiveDate, NaiveTime};
     /// Where a local day starts in UTC, for one date and offset: the
     /// times of a file are nearly all of one or two days and one offset,
     /// so each time is this start plus its second of the day, without
@@ -235,7 +259,7 @@ pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
     thread_local! {
         static LAST_DAY: Cell<Option<Day>> = const { Cell::new(None) };
     }
-    let (head, mut rest) = text.split_at_checked(14)?;
+    let (head, rest) = text.split_at_checked(14)?;
     let (day, clock) = head.split_at(8);
     let key = u64::from_le_bytes(day.try_into().ok()?);
     let two = |d: &[u8], i: usize| u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0');
@@ -247,23 +271,7 @@ pub(crate) fn parse_common_form(text: &[u8]) -> Option<DateTime<FixedOffset>> {
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
-    let mut nanos = 0u32;
-    if let [b'.', tail @ ..] = rest {
-        let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 || digits > 9 {
-            return None;
-        }
-        nanos = num(&tail[..digits])? * 10u32.pow(9 - digits as u32);
-        rest = &tail[digits..];
-    }
-    let offset = match rest {
-        [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), hh @ ..] if hh.len() == 4 => {
-            let minutes = (num(&hh[..2])? * 60 + num(&hh[2..])?) as i32;
-            if *sign == b'-' { -minutes } else { minutes }
-        }
-        _ => return None,
-    };
+    let (nanos, offset) = fraction_and_zone(rest)?;
     let d = match LAST_DAY.get() {
         Some(d) if d.key == key && d.offset == offset => d,
         _ => {
@@ -415,17 +423,12 @@ mod tests {
     /// The parser [`parse_common_form`] replaced: chrono builds the local
     /// time and subtracts the offset.
     fn parse_common_form_by_chrono(text: &[u8]) -> Option<DateTime<FixedOffset>> {
-        fn num(d: &[u8]) -> Option<u32> {
-            d.iter().try_fold(0u32, |acc, b| {
-                b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-            })
-        }
         thread_local! {
             // The last date read, by its eight characters: the times of a file
             // are nearly all of one or two days.
             static LAST_DATE: Cell<(u64, Option<chrono::NaiveDate>)> = const { Cell::new((0, None)) };
         }
-        let (head, mut rest) = text.split_at_checked(14)?;
+        let (head, rest) = text.split_at_checked(14)?;
         let (day, clock) = head.split_at(8);
         let key = u64::from_le_bytes(day.try_into().ok()?);
         let two = |d: &[u8], i: usize| u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0');
@@ -445,23 +448,7 @@ mod tests {
             return None;
         }
         let (h, m, sec) = (two(clock, 0), two(clock, 2), two(clock, 4));
-        let mut nanos = 0u32;
-        if let [b'.', tail @ ..] = rest {
-            let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
-            if digits == 0 || digits > 9 {
-                return None;
-            }
-            nanos = num(&tail[..digits])? * 10u32.pow(9 - digits as u32);
-            rest = &tail[digits..];
-        }
-        let offset = match rest {
-            [b'Z'] => 0,
-            [sign @ (b'+' | b'-'), hh @ ..] if hh.len() == 4 => {
-                let minutes = (num(&hh[..2])? * 60 + num(&hh[2..])?) as i32;
-                if *sign == b'-' { -minutes } else { minutes }
-            }
-            _ => return None,
-        };
+        let (nanos, offset) = fraction_and_zone(rest)?;
         // Leap seconds and other oddities take the general path.
         if sec > 59 {
             return None;
