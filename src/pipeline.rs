@@ -3,6 +3,7 @@
 //! output is byte-identical at any thread count and memory does not grow
 //! with the input.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -407,8 +408,10 @@ pub struct Outputs {
     faults: BufWriter<File>,
     fault_report: csv::Writer<File>,
     participations: BufWriter<File>,
-    participation_report: csv::Writer<File>,
-    cost_report: csv::Writer<File>,
+    /// The session reports, as CSV bytes that the parallel pricing step
+    /// formats (`SessionRows`): the writer only copies them.
+    participation_report: BufWriter<File>,
+    cost_report: BufWriter<File>,
     event_rows: csv::Writer<File>,
     faulted_event_rows: csv::Writer<File>,
     duplicates: BufWriter<File>,
@@ -421,6 +424,19 @@ fn csv_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Write
     let mut w = csv::Writer::from_path(&path)
         .with_context(|| format!("cannot create {}", path.display()))?;
     w.write_record(header)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(w)
+}
+
+/// A CSV file whose rows arrive as formatted bytes ([`SessionRows`]).
+fn bytes_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<BufWriter<File>> {
+    let path = dir.join(name);
+    let mut w = create(&path)?;
+    let mut head = csv::Writer::from_writer(Vec::new());
+    head.write_record(header)
+        .and_then(|()| head.flush().map_err(Into::into))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    w.write_all(head.get_ref())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(w)
 }
@@ -468,12 +484,12 @@ impl Outputs {
             faults: create(&dir.join(names::FAULTS))?,
             fault_report,
             participations: create(&dir.join(names::PARTICIPATIONS))?,
-            participation_report: csv_with_header(
+            participation_report: bytes_with_header(
                 dir,
                 names::PARTICIPATION_REPORT,
                 &sessions::PARTICIPATION_COLUMNS,
             )?,
-            cost_report: csv_with_header(dir, names::COSTS, &sessions::COST_COLUMNS)?,
+            cost_report: bytes_with_header(dir, names::COSTS, &sessions::COST_COLUMNS)?,
             event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
             faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
             duplicates: create(&dir.join(names::DUPLICATES))?,
@@ -523,11 +539,89 @@ struct SessionStage<'r> {
 /// Sessions priced together, in parallel.
 const SESSION_BATCH: usize = 4096;
 
+/// A priced session's rows of the participation and cost reports, as CSV.
+struct SessionRows {
+    participations: Vec<u8>,
+    costs: Vec<u8>,
+}
+
+/// Bytes a thread's CSV writer wrote, taken after each session.
+#[derive(Clone, Default)]
+struct Taken(std::rc::Rc<RefCell<Vec<u8>>>);
+
+impl Write for Taken {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A thread's CSV writers for [`SessionRows`], each with the buffer it
+/// writes into, and the text of the row being built.
+struct Writers {
+    parts: (csv::Writer<Taken>, Taken),
+    costs: (csv::Writer<Taken>, Taken),
+    text: String,
+}
+
+fn writer() -> (csv::Writer<Taken>, Taken) {
+    let out = Taken::default();
+    (csv::Writer::from_writer(out.clone()), out)
+}
+
+/// Formats [`SessionRows`] in the parallel pricing step, which leaves the
+/// writer (one thread, in order) only their bytes to copy. Each thread
+/// keeps its two CSV writers: a new one zeroes an 8 KiB buffer.
+fn session_rows(priced: &PricedSession) -> Result<SessionRows, csv::Error> {
+    fn writers() -> Writers {
+        Writers {
+            parts: writer(),
+            costs: writer(),
+            text: String::new(),
+        }
+    }
+    thread_local! {
+        static WRITERS: RefCell<Writers> = RefCell::new(writers());
+    }
+    WRITERS.with_borrow_mut(|w| {
+        let rows = rows_into(priced, w);
+        if rows.is_err() {
+            // Nothing half-written may reach the next session's rows.
+            *w = writers();
+        }
+        rows
+    })
+}
+
+fn rows_into(priced: &PricedSession, w: &mut Writers) -> Result<SessionRows, csv::Error> {
+    for p in &priced.participations {
+        w.parts
+            .0
+            .write_record(sessions::participation_row(priced, p, &mut w.text))?;
+    }
+    for row in sessions::cost_rows(priced) {
+        w.costs.0.write_record(row.iter().map(|f| f.as_bytes()))?;
+    }
+    w.parts.0.flush()?;
+    w.costs.0.flush()?;
+    Ok(SessionRows {
+        participations: std::mem::take(&mut *w.parts.1.0.borrow_mut()),
+        costs: std::mem::take(&mut *w.costs.1.0.borrow_mut()),
+    })
+}
+
 fn price_and_encode(
     rater: &Rater,
     s: &Session,
-) -> Result<(PricedSession, Vec<Vec<u8>>), SessionFault> {
+) -> Result<(PricedSession, Vec<Vec<u8>>, SessionRows), SessionFault> {
     let priced = price_session(&rater.lists, &rater.customers, s)?;
+    let rows = session_rows(&priced).map_err(|e| SessionFault {
+        status: StatusIndicator::TechnicalError,
+        detail: format!("session {}: cannot format its report rows: {e}", s.id),
+    })?;
     let mut encoded = Vec::with_capacity(priced.participations.len());
     for (i, p) in priced.participations.iter().enumerate() {
         let sdr = sessions::participation_sdr(
@@ -549,7 +643,7 @@ fn price_and_encode(
         })?;
         encoded.push(sdr);
     }
-    Ok((priced, encoded))
+    Ok((priced, encoded, rows))
 }
 
 impl SessionStage<'_> {
@@ -582,11 +676,11 @@ impl SessionStage<'_> {
         for (s, r) in ready.iter().zip(results) {
             let n = s.events.len() as u64;
             match r {
-                Ok((priced, encoded)) => match self.session_verdict(&priced) {
+                Ok((priced, encoded, rows)) => match self.session_verdict(&priced) {
                     Verdict::New => {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
-                        self.write_priced(&priced, &encoded, out, summary)?;
+                        self.write_priced(&priced, &encoded, &rows, out, summary)?;
                     }
                     Verdict::Duplicate => {
                         // Billed by an earlier run: its events are
@@ -664,12 +758,12 @@ impl SessionStage<'_> {
         &mut self,
         priced: &PricedSession,
         encoded: &[Vec<u8>],
+        rows: &SessionRows,
         out: &mut Outputs,
         summary: &mut Summary,
     ) -> Result<()> {
         let write_err = |what: &str| format!("cannot write {what}");
         let mut revenue = Vec::with_capacity(priced.participations.len());
-        let mut row_text = String::new();
         let mut active = 0u64;
         for (p, bytes) in priced.participations.iter().zip(encoded) {
             summary.sessions.participations += 1;
@@ -687,9 +781,6 @@ impl SessionStage<'_> {
                 })?;
                 subs.route(&sdr, bytes)?;
             }
-            out.participation_report
-                .write_record(sessions::participation_row(priced, p, &mut row_text))
-                .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
             summary.add_totals(&Totals {
                 currency: p.currency.clone(),
                 marketing_company: p.marketing_company.clone(),
@@ -699,11 +790,12 @@ impl SessionStage<'_> {
             revenue.push((p.currency.clone(), p.individual));
             active = active.saturating_add(p.part.active_seconds());
         }
-        for row in sessions::cost_rows(priced) {
-            out.cost_report
-                .write_record(row.iter().map(|f| f.as_bytes()))
-                .with_context(|| write_err(names::COSTS))?;
-        }
+        out.participation_report
+            .write_all(&rows.participations)
+            .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
+        out.cost_report
+            .write_all(&rows.costs)
+            .with_context(|| write_err(names::COSTS))?;
         let cost: Vec<(Text, Decimal)> = priced
             .costs
             .iter()
@@ -1192,13 +1284,13 @@ pub fn run(
         (&mut out.faults, names::FAULTS),
         (&mut out.participations, names::PARTICIPATIONS),
         (&mut out.duplicates, names::DUPLICATES),
+        (&mut out.participation_report, names::PARTICIPATION_REPORT),
+        (&mut out.cost_report, names::COSTS),
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
     for (w, name) in [
         (&mut out.fault_report, names::FAULT_REPORT),
-        (&mut out.participation_report, names::PARTICIPATION_REPORT),
-        (&mut out.cost_report, names::COSTS),
         (&mut out.event_rows, names::SESSION_EVENT_ROWS),
         (&mut out.faulted_event_rows, names::FAULTED_EVENT_ROWS),
         (&mut out.qa_report, names::QA_REPORT),
