@@ -249,19 +249,19 @@ enum Done {
 }
 
 /// The session events an SDR carries, with where they came from. Takes the
-/// record, which is done with, so that the events keep its strings rather
-/// than copies of them.
-pub(crate) fn events_of(sdr: ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
+/// record's strings (the record is done with) rather than copying them.
+pub(crate) fn events_of(sdr: &mut ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
     use crate::sdr::{ServicePart, ServiceSpecificPart};
+    use std::mem::take;
     let sequence = sdr.service_header.sequence_number;
     sdr.service_usage_modules
-        .into_iter()
-        .filter_map(|sum| match sum.service_specific {
+        .iter_mut()
+        .filter_map(|sum| match &mut sum.service_specific {
             ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) => Some(Event::from_sdr(
                 e,
                 sequence,
-                Some(sum.provider_identifier).filter(|p| !p.is_empty()),
-                sum.marketing_company,
+                Some(take(&mut sum.provider_identifier)).filter(|p| !p.is_empty()),
+                take(&mut sum.marketing_company),
                 Origin {
                     file: file.to_owned(),
                     position: Position::Offset(rec.offset),
@@ -331,18 +331,33 @@ struct Needs {
 }
 
 fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
-    let sdr = match read::decode(rec.bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            return Done::Fault {
-                labelled: None,
-                sdr_identifier: None,
-                producer: None,
-                status: "undecodable".into(),
-                detail: e.to_string(),
-            };
-        }
-    };
+    thread_local! {
+        // The record this thread decoded last, decoded into again: its
+        // vectors and service part are reused rather than allocated and
+        // moved for every record (see `read::decode_into`).
+        static RECORD: RefCell<Option<ServiceDetailRecord>> = const { RefCell::new(None) };
+    }
+    RECORD.with_borrow_mut(|slot| match read::decode_into(rec.bytes, slot) {
+        Ok(sdr) => rate_record(rater, file, rec, needs, sdr),
+        Err(e) => Done::Fault {
+            labelled: None,
+            sdr_identifier: None,
+            producer: None,
+            status: "undecodable".into(),
+            detail: e.to_string(),
+        },
+    })
+}
+
+/// [`work`] on a decoded record. The record stays the thread's, to be
+/// decoded into again: what outlives the call is copied or taken from it.
+fn rate_record(
+    rater: &Rater,
+    file: &str,
+    rec: &Framed<'_>,
+    needs: Needs,
+    sdr: &mut ServiceDetailRecord,
+) -> Done {
     let label = |spms: &[crate::sdr::ServicePricingModule]| priced_bytes(rec.bytes, spms);
     let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {
         Done::Fault {
@@ -353,38 +368,27 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
             detail,
         }
     };
-    match rater.rate(&sdr) {
+    match rater.rate(sdr) {
         Outcome::Priced(spms, t) => match label(&spms) {
             Ok(b) => {
                 let key = needs
                     .keyed
                     .then(|| Key::of(&sdr.service_header).fingerprint());
-                // The record is done with: the routed copy takes it whole.
                 let keep = needs.routed.then(|| {
-                    let mut priced = sdr;
+                    let mut priced = Box::new(sdr.clone());
                     priced.service_pricing_modules = Some(spms);
-                    Box::new(priced)
+                    priced
                 });
                 Done::Priced(b, t, key, keep)
             }
-            Err(e) => fault(
-                &sdr,
-                StatusIndicator::TechnicalError,
-                format!("{e:#}"),
-                None,
-            ),
+            Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
         Outcome::Answered(spms, _) => match label(&spms) {
             Ok(b) => Done::Answered(b),
-            Err(e) => fault(
-                &sdr,
-                StatusIndicator::TechnicalError,
-                format!("{e:#}"),
-                None,
-            ),
+            Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
-        Outcome::NotPriced if Rater::is_quality_assurance(&sdr) => {
-            Done::NotPriced(Some(qa_line(rater, &sdr)))
+        Outcome::NotPriced if Rater::is_quality_assurance(sdr) => {
+            Done::NotPriced(Some(qa_line(rater, sdr)))
         }
         Outcome::NotPriced => Done::NotPriced(None),
         Outcome::SessionEvent => Done::SessionEvent(events_of(sdr, file, rec)),
@@ -394,7 +398,7 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
             } else {
                 label(&f.spms).ok()
             };
-            fault(&sdr, f.status, f.detail, labelled)
+            fault(sdr, f.status, f.detail, labelled)
         }
     }
 }

@@ -25,6 +25,7 @@ use sdrate::sdr::{ServiceDetailRecord, ServiceSpecificPart};
 fn replay(data: &[u8]) {
     let input = Input::from_bytes("fuzz", data.to_vec());
     let mut end = 0u64;
+    let mut reused = None;
     for item in input.records() {
         match item {
             Ok(rec) => {
@@ -32,6 +33,8 @@ fn replay(data: &[u8]) {
                 end += rec.bytes.len() as u64;
                 assert!(end <= data.len() as u64);
                 let decoded = read::decode(rec.bytes);
+                let into = read::decode_into(rec.bytes, &mut reused);
+                assert_eq!(into.ok().map(|s| &*s), decoded.as_ref().ok());
                 if let Some(direct) = read::canonical::decode(rec.bytes) {
                     let general = read::decode_general(rec.bytes).expect("rasn reads it too");
                     assert_eq!(direct, general);

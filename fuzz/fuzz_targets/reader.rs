@@ -9,6 +9,8 @@ use sdrate::read::{self, Input, tlv};
 fuzz_target!(|data: &[u8]| {
     let input = Input::from_bytes("fuzz", data.to_vec());
     let mut end = 0u64;
+    // Every record decoded into the one before, as `rate` does.
+    let mut reused = None;
     for item in input.records() {
         match item {
             Ok(rec) => {
@@ -17,6 +19,8 @@ fuzz_target!(|data: &[u8]| {
                 end += rec.bytes.len() as u64;
                 assert!(end <= data.len() as u64);
                 let decoded = read::decode(rec.bytes);
+                let into = read::decode_into(rec.bytes, &mut reused);
+                assert_eq!(into.ok().map(|s| &*s), decoded.as_ref().ok());
                 // The direct path accepts only what rasn reads alike.
                 if let Some(direct) = read::canonical::decode(rec.bytes) {
                     let general = read::decode_general(rec.bytes).expect("rasn reads it too");

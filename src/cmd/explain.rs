@@ -668,10 +668,10 @@ fn explain_session(
             while let Some(block) = reader.next_chunk()? {
                 for rec in block.records().flatten() {
                     // Undecodable records carry no session id to match.
-                    let Ok(sdr) = read::decode(rec.bytes) else {
+                    let Ok(mut sdr) = read::decode(rec.bytes) else {
                         continue;
                     };
-                    for e in crate::pipeline::events_of(sdr, &file, &rec) {
+                    for e in crate::pipeline::events_of(&mut sdr, &file, &rec) {
                         if e.session_id == id {
                             add(e, &mut complete);
                         }

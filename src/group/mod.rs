@@ -101,33 +101,35 @@ pub struct Event {
 
 impl Event {
     /// An event carried by a session-event SDR; takes the SDR's strings
-    /// rather than copying them, since every record is dropped once rated.
+    /// rather than copying them, since every record is done with once rated
+    /// (its emptied fields are decoded into again).
     pub fn from_sdr(
-        e: SessionEvent,
+        e: &mut SessionEvent,
         sequence: Option<u32>,
         provider: Option<Text>,
         marketing_company: Text,
         origin: Origin,
     ) -> Self {
+        use std::mem::take;
         Event {
-            session_id: e.session_id,
-            service: e.service,
+            session_id: take(&mut e.session_id),
+            service: take(&mut e.service),
             category: e.category,
             event_type: e.event_type,
-            provider_event: e.provider_event_name,
+            provider_event: e.provider_event_name.take(),
             timestamp: e.timestamp,
-            participant_id: e.participant_id,
-            user_name: e.user_name,
-            billed_party: e.billed_party,
-            role: e.role,
+            participant_id: take(&mut e.participant_id),
+            user_name: take(&mut e.user_name),
+            billed_party: take(&mut e.billed_party),
+            role: e.role.take(),
             sequence,
             provider,
             marketing_company: Some(marketing_company),
             parameters: e
                 .parameters
-                .into_iter()
+                .iter_mut()
                 .flatten()
-                .map(|p| (p.name, p.value))
+                .map(|p| (take(&mut p.name), take(&mut p.value)))
                 .collect(),
             origin,
         }

@@ -324,6 +324,24 @@ pub fn decode(bytes: &[u8]) -> Result<ServiceDetailRecord, DecodeFailure> {
     decode_general(bytes)
 }
 
+/// [`decode`] into `slot`, reusing the record it holds from an earlier
+/// call (its vectors and service part), which spares a record's
+/// allocations and moves; the record is left in `slot` either way.
+pub fn decode_into<'a>(
+    bytes: &[u8],
+    slot: &'a mut Option<ServiceDetailRecord>,
+) -> Result<&'a mut ServiceDetailRecord, DecodeFailure> {
+    let reused = slot
+        .as_mut()
+        .is_some_and(|sdr| canonical::decode_into(bytes, sdr));
+    if !reused {
+        *slot = None;
+        *slot = Some(decode(bytes)?);
+    }
+    slot.as_mut()
+        .ok_or_else(|| DecodeFailure("no record was decoded".into()))
+}
+
 /// Decodes one framed record with rasn, whatever its form: the reference
 /// for [`canonical`], and the path of every record that is not canonical.
 pub fn decode_general(bytes: &[u8]) -> Result<ServiceDetailRecord, DecodeFailure> {

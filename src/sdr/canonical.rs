@@ -40,6 +40,17 @@ pub fn decode(bytes: &[u8]) -> Option<ServiceDetailRecord> {
     ServiceDetailRecord::content(content)
 }
 
+/// [`decode`] into `sdr`, reusing what it holds from an earlier record;
+/// false (with `sdr` holding a valid value of no use) sends the record to
+/// the general decoder.
+pub fn decode_into(bytes: &[u8], sdr: &mut ServiceDetailRecord) -> bool {
+    let mut c = Cursor { buf: bytes };
+    let Some(content) = c.element(0x61) else {
+        return false;
+    };
+    c.buf.is_empty() && ServiceDetailRecord::content_into(content, sdr).is_some()
+}
+
 /// The unread rest of one element's contents.
 struct Cursor<'a> {
     buf: &'a [u8],
@@ -90,6 +101,15 @@ trait Canonical: Sized {
     /// Its universal identifier octet, as an element of a SEQUENCE OF.
     const UNIVERSAL: u8;
     fn content(bytes: &[u8]) -> Option<Self>;
+    /// Reads the contents into `out`, reusing what it already holds (the
+    /// vectors' capacity, the alternative of a service part) so that a
+    /// record decoded into the previous one is neither allocated nor
+    /// moved again. On None, `out` is a valid value of no use.
+    #[inline]
+    fn content_into(bytes: &[u8], out: &mut Self) -> Option<()> {
+        *out = Self::content(bytes)?;
+        Some(())
+    }
     /// Appends the whole element, with identifier `id`; None for a value
     /// rasn would refuse or write in another form.
     fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()>;
@@ -115,6 +135,30 @@ fn optional<T: Canonical>(c: &mut Cursor<'_>, tag: u8) -> Option<Option<T>> {
     T::content(c.element(id)?).map(Some)
 }
 
+/// [`required`] into the value `out` holds.
+#[inline]
+fn required_into<T: Canonical>(c: &mut Cursor<'_>, tag: u8, out: &mut T) -> Option<()> {
+    T::content_into(c.element(context::<T>(tag))?, out)
+}
+
+/// [`optional`] into the value `out` holds, if it holds one.
+#[inline]
+fn optional_into<T: Canonical>(c: &mut Cursor<'_>, tag: u8, out: &mut Option<T>) -> Option<()> {
+    let id = context::<T>(tag);
+    if c.peek() != Some(id) {
+        *out = None;
+        return Some(());
+    }
+    let bytes = c.element(id)?;
+    match out {
+        Some(v) => T::content_into(bytes, v),
+        None => {
+            *out = Some(T::content(bytes)?);
+            Some(())
+        }
+    }
+}
+
 /// SEQUENCE OF: elements with their universal identifiers.
 impl<T: Canonical> Canonical for Vec<T> {
     const CONSTRUCTED: bool = true;
@@ -135,6 +179,20 @@ impl<T: Canonical> Canonical for Vec<T> {
         }
         Some(items)
     }
+    fn content_into(bytes: &[u8], out: &mut Self) -> Option<()> {
+        let mut c = Cursor { buf: bytes };
+        let mut n = 0;
+        while !c.buf.is_empty() {
+            let item = c.element(T::UNIVERSAL)?;
+            match out.get_mut(n) {
+                Some(v) => T::content_into(item, v)?,
+                None => out.push(T::content(item)?),
+            }
+            n += 1;
+        }
+        out.truncate(n);
+        Some(())
+    }
     fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
         let at = begin(out, id);
         for item in self {
@@ -150,6 +208,9 @@ impl<T: Canonical> Canonical for Box<T> {
     const UNIVERSAL: u8 = T::UNIVERSAL;
     fn content(bytes: &[u8]) -> Option<Self> {
         T::content(bytes).map(Box::new)
+    }
+    fn content_into(bytes: &[u8], out: &mut Self) -> Option<()> {
+        T::content_into(bytes, out)
     }
     fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
         (**self).write(out, id)
@@ -434,6 +495,26 @@ impl Canonical for ServiceSpecificPart {
         }
         Some(ServiceSpecificPart::Known(part))
     }
+    fn content_into(bytes: &[u8], out: &mut Self) -> Option<()> {
+        use ServicePart as P;
+        use ServiceSpecificPart::Known;
+        let mut c = Cursor { buf: bytes };
+        // The alternative of the record before: read in place.
+        match (c.peek()?, &mut *out) {
+            (0xa0, Known(P::VirtualCallCentre(p))) => required_into(&mut c, 0, p)?,
+            (0xa1, Known(P::VirtualPrivateNetwork(p))) => required_into(&mut c, 1, p)?,
+            (0xa2, Known(P::SignalledAtm(p))) => required_into(&mut c, 2, p)?,
+            (0xa3, Known(P::BroadBand(p))) => required_into(&mut c, 3, p)?,
+            (0xa4, Known(P::FunctionUsage(p))) => required_into(&mut c, 4, p)?,
+            (0xa5, Known(P::SessionEvent(p))) => required_into(&mut c, 5, p)?,
+            (0xa6, Known(P::ParticipationSummary(p))) => required_into(&mut c, 6, p)?,
+            _ => {
+                *out = Self::content(bytes)?;
+                return Some(());
+            }
+        }
+        c.buf.is_empty().then_some(())
+    }
     fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
         let at = begin(out, id);
         match self {
@@ -477,6 +558,12 @@ macro_rules! canonical_sequence {
                     unknown_items: None,
                 })
             }
+            fn content_into(bytes: &[u8], out: &mut Self) -> Option<()> {
+                let mut c = Cursor { buf: bytes };
+                $(canonical_sequence!(@into $kind c $tag out.$field);)*
+                out.unknown_items = None;
+                c.buf.is_empty().then_some(())
+            }
             fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
                 let at = begin(out, id);
                 $(canonical_sequence!(@write $kind self out $field $tag);)*
@@ -488,6 +575,8 @@ macro_rules! canonical_sequence {
     };
     (@req $c:ident $tag:literal) => { required(&mut $c, $tag)? };
     (@opt $c:ident $tag:literal) => { optional(&mut $c, $tag)? };
+    (@into req $c:ident $tag:literal $out:expr) => { required_into(&mut $c, $tag, &mut $out)? };
+    (@into opt $c:ident $tag:literal $out:expr) => { optional_into(&mut $c, $tag, &mut $out)? };
     (@write req $s:ident $out:ident $field:ident $tag:literal) => {
         write_field(&$s.$field, $out, $tag)?
     };
