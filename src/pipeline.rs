@@ -25,6 +25,7 @@ use crate::read::{self, Chunk, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
+use crate::write::publish::InputFile;
 use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 use crate::write::{priced_bytes, sessions};
@@ -1170,17 +1171,23 @@ impl BlockWriter<'_, '_> {
     }
 }
 
+/// What [`run`] returns: the run summary, the sessions still open, and
+/// the hashes of the inputs it was asked to hash as it read them
+/// (`hash_while_reading`), in input order (None for the others).
+pub type Finished = (Summary, Vec<Session>, Vec<Option<InputFile>>);
+
 /// Rates every input into `outputs`, completing the sessions `pending`
-/// left open by earlier runs; returns the run summary and the sessions
-/// still open.
+/// left open by earlier runs. SDR inputs marked in `hash_while_reading`
+/// are hashed by the read that rates them (see [`Finished`]).
 pub fn run(
     rater: &Rater,
     inputs: &[PathBuf],
+    hash_while_reading: &[bool],
     mut out: Outputs,
     pending: Vec<Session>,
     quiet: bool,
     dedup: Option<&mut DuplicateIndex>,
-) -> Result<(Summary, Vec<Session>)> {
+) -> Result<Finished> {
     let needs = Needs {
         routed: out.subscribers.is_some(),
         keyed: dedup.is_some(),
@@ -1211,6 +1218,7 @@ pub fn run(
     // Reused from block to block: fresh multi-megabyte vectors for every
     // block cost page faults.
     let mut spare: (Vec<Range<usize>>, Vec<Done>) = Default::default();
+    let mut hashes = vec![None; inputs.len()];
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();
         if read::is_event_log(path) {
@@ -1220,6 +1228,9 @@ pub fn run(
             continue;
         }
         let mut reader = Reader::open(path)?;
+        if hash_while_reading.get(index) == Some(&true) {
+            reader = reader.hashing();
+        }
         summary.inputs.push(file.clone());
         let priced_path = out
             .dir
@@ -1278,6 +1289,11 @@ pub fn run(
         priced
             .flush()
             .with_context(|| write_err(&priced_path.display().to_string()))?;
+        hashes[index] = reader.hash().map(|(hash, size)| InputFile {
+            path: file.clone(),
+            size,
+            hash: format!("{hash:032x}"),
+        });
     }
     let pending = stage.finish(&mut out, &mut summary)?;
     progress.finish_and_clear();
@@ -1306,7 +1322,7 @@ pub fn run(
     }
     summary.settle_totals()?;
     summary.accounting_identity_holds = summary.identity_holds();
-    Ok((summary, pending))
+    Ok((summary, pending, hashes))
 }
 
 /// Files of a run that bill or feed other systems; a dry run removes them

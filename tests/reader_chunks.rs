@@ -136,3 +136,38 @@ proptest! {
         prop_assert_eq!(streamed(&data, target, step), whole(&data));
     }
 }
+
+/// A reader asked to hash hashes every byte it reads, padding included,
+/// as hashing the file first does (the manifest's input hash, which the
+/// run id is made of), however the source splits its reads.
+#[test]
+fn a_hashing_reader_hashes_what_hashing_the_file_hashes() {
+    let mut data = records(5, 300);
+    data.extend([0u8; 10]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.sdr");
+    std::fs::write(&path, &data).unwrap();
+    let want = sdrate::write::publish::hash_file(&path).unwrap();
+    assert_eq!(
+        want.hash,
+        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&data))
+    );
+    for (target, step) in [(1, 7), (1000, 4096), (1 << 20, 1 << 20)] {
+        let source = Trickle {
+            data: data.clone(),
+            pos: 0,
+            step,
+        };
+        let mut reader = Reader::from_source("x", Box::new(source), target).hashing();
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            reader.recycle(chunk);
+        }
+        let (hash, size) = reader.hash().unwrap();
+        assert_eq!(format!("{hash:032x}"), want.hash, "target {target}");
+        assert_eq!(size, data.len() as u64);
+    }
+    // Not asked: no hash.
+    let mut plain = Reader::open(&path).unwrap();
+    while plain.next_chunk().unwrap().is_some() {}
+    assert_eq!(plain.hash(), None);
+}

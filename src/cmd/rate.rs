@@ -1,6 +1,8 @@
 //! `sdrate rate`: parse, then plan (price lists and customers loaded and
-//! checked, state directory locked and settled, inputs hashed, output
-//! staged), then rate, then publish atomically and commit the state.
+//! checked, state directory locked and settled, inputs hashed where a
+//! decision needs the hash first, output staged), then rate (hashing the
+//! other inputs as they are read), then publish atomically and commit the
+//! state.
 
 use std::fs;
 use std::path::PathBuf;
@@ -113,12 +115,32 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         None => Vec::new(),
     };
     let mut to_rate: Vec<PathBuf> = Vec::new();
-    let mut hashed = Vec::new();
+    // The hash of each input rated, in input order: None for standard
+    // input, and for a file hashed by the read that rates it.
+    let mut hashes: Vec<Option<InputFile>> = Vec::new();
+    let mut hash_while_reading = Vec::new();
     let mut skipped = Vec::new();
+    // A file's hash is needed before it is rated only to find it among the
+    // consumed inputs (of its size), or to compare run ids with a run
+    // already published in --out. Otherwise the rating read hashes it, so
+    // the file is read once rather than twice.
+    let published_here = published_run_id(&args.out).is_some();
     for path in inputs {
         if path.as_os_str() == "-" {
             // Standard input cannot be recognised again; it is always rated.
             to_rate.push(path);
+            hashes.push(None);
+            hash_while_reading.push(false);
+            continue;
+        }
+        let size = fs::metadata(&path).map(|m| m.len()).ok();
+        let later = !published_here
+            && !read::is_event_log(&path)
+            && size.is_some_and(|n| consumed.iter().all(|c| c.size != n));
+        if later {
+            to_rate.push(path);
+            hashes.push(None);
+            hash_while_reading.push(true);
             continue;
         }
         let h = publish::hash_file(&path)?;
@@ -136,30 +158,38 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             }
             _ => {
                 to_rate.push(path);
-                hashed.push(h);
+                hashes.push(Some(h));
+                hash_while_reading.push(false);
             }
         }
     }
     let list_revisions: Vec<ListRevision> = publish::list_revisions(&lists);
     // Every input named counts, rated or skipped: the same command run
     // again after it published gets the same id, and finds it done.
-    let mut named: Vec<InputFile> = hashed.iter().chain(&skipped).cloned().collect();
-    named.sort_by(|a, b| a.path.cmp(&b.path));
-    let id = run_id(
-        &named,
-        &list_revisions,
-        &customers_hash,
-        &pricing_time.to_rfc3339(),
-        args.dry_run,
-        routing_hash.as_ref(),
-        args,
-    );
-    if published_run_id(&args.out).as_deref() == Some(id.as_str()) {
-        eprintln!(
-            "sdrate: {} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",
-            args.out.display()
-        );
-        return Ok(ExitCode::SUCCESS);
+    let id_of = |hashed: &[InputFile]| {
+        let mut named: Vec<InputFile> = hashed.iter().chain(&skipped).cloned().collect();
+        named.sort_by(|a, b| a.path.cmp(&b.path));
+        run_id(
+            &named,
+            &list_revisions,
+            &customers_hash,
+            &pricing_time.to_rfc3339(),
+            args.dry_run,
+            routing_hash.as_ref(),
+            args,
+        )
+    };
+    if published_here {
+        // Every input was hashed above.
+        let hashed: Vec<InputFile> = hashes.iter().flatten().cloned().collect();
+        let id = id_of(&hashed);
+        if published_run_id(&args.out).as_deref() == Some(id.as_str()) {
+            eprintln!(
+                "sdrate: {} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",
+                args.out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     if args.dry_run && args.out.join(publish::MANIFEST).exists() && !is_dry_run(&args.out) {
         return Err(Failure::Usage(format!(
@@ -200,16 +230,23 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let (mut summary, pending_out) = pool.install(|| {
+    let (mut summary, pending_out, read_hashes) = pool.install(|| {
         pipeline::run(
             &rater,
             &to_rate,
+            &hash_while_reading,
             outputs,
             pending_in,
             args.verbosity.is_quiet(),
             dedup.as_mut(),
         )
     })?;
+    let hashed: Vec<InputFile> = hashes
+        .into_iter()
+        .zip(read_hashes)
+        .filter_map(|(before, read)| before.or(read))
+        .collect();
+    let id = id_of(&hashed);
     summary.run_id = id.clone();
     summary.dry_run = args.dry_run;
     summary.skipped_inputs = skipped.iter().map(|s| s.path.clone()).collect();

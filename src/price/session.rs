@@ -380,19 +380,24 @@ fn shared_amount(
         if mine == 0 || company == 0 {
             continue;
         }
-        let slices = match spec {
+        // One slice unless the price changes with the period.
+        let split;
+        let whole = [(0, *secs)];
+        let slices: &[(usize, u64)] = match spec {
             Some(PriceSpec::ByPeriod(_)) => {
-                list.calendar
+                split = list
+                    .calendar
                     .split(at, *secs)
                     .map_err(|err| PriceError::Period {
                         item: item.clone(),
                         err,
-                    })?
+                    })?;
+                &split
             }
-            _ => vec![(0, *secs)],
+            _ => &whole,
         };
         let mut offset = 0u64;
-        for (period, n) in slices {
+        for &(period, n) in slices {
             let name = list.calendar.names().get(period).map_or("", String::as_str);
             let price =
                 spec.and_then(|s| s.for_period(name))
@@ -524,7 +529,7 @@ pub fn policy_at<'a>(
 }
 
 fn role_attr(role: &str) -> impl Fn(&str) -> Option<Text> + '_ {
-    move |name: &str| (name == "role").then(|| role.to_owned()).map(Into::into)
+    move |name: &str| (name == "role").then(|| Text::from(role))
 }
 
 /// Prices every participation of a complete session and costs it.
@@ -575,16 +580,17 @@ pub fn price_session_traced(
     };
     let mut out = Vec::with_capacity(f.parts.len());
     // For the shared-rate allocation: item -> (participation, line index).
-    let mut shared: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut shared: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
     let mut resolved = Vec::with_capacity(f.parts.len());
     for (i, part) in f.parts.iter().enumerate() {
-        let company_from_registry = customers
-            .get(&part.billed_party)
-            .map(|c| c.marketing_company.clone());
         let company = part
             .marketing_company
             .clone()
-            .or(company_from_registry.map(Into::into))
+            .or_else(|| {
+                customers
+                    .get(&part.billed_party)
+                    .map(|c| Text::from(c.marketing_company.as_str()))
+            })
             .unwrap_or_default();
         let q = Query {
             service: &f.service,
@@ -702,10 +708,7 @@ pub fn price_session_traced(
                 });
             }
             if rule.measure == Measure::SharedTime {
-                shared
-                    .entry(item.to_owned())
-                    .or_default()
-                    .push((i, lines.len()));
+                shared.entry(item).or_default().push((i, lines.len()));
             }
             lines.push(Line {
                 item: item.to_owned(),
@@ -722,7 +725,7 @@ pub fn price_session_traced(
             part: part.clone(),
             customer: Text::from(r.customer.customer_id.as_str()),
             marketing_company: company,
-            currency: r.base.def.currency.clone().unwrap_or_default().into(),
+            currency: Text::from(r.base.def.currency.as_deref().unwrap_or_default()),
             vat_percent: r
                 .chosen
                 .def
@@ -743,7 +746,7 @@ pub fn price_session_traced(
     for (item, members) in &shared {
         // Participants priced by the same charge of the same list (and the
         // same discount) share one rounded total.
-        type Key = (String, u16, usize, String, bool);
+        type Key<'a> = (&'a str, u16, usize, String, bool);
         type Group<'a> = (
             Vec<(usize, usize)>,
             &'a PriceList,
@@ -751,7 +754,7 @@ pub fn price_session_traced(
             Rounding,
             Decimal,
         );
-        let mut groups: BTreeMap<Key, Group<'_>> = BTreeMap::new();
+        let mut groups: BTreeMap<Key<'_>, Group<'_>> = BTreeMap::new();
         for &(p, l) in members {
             let r = &resolved[p];
             let attrs = role_attr(&f.parts[p].role);
@@ -790,7 +793,7 @@ pub fn price_session_traced(
                 ),
             ] {
                 let key = (
-                    list.def.id.clone(),
+                    list.def.id.as_str(),
                     list.def.revision,
                     index(list, charge),
                     disc,
@@ -823,7 +826,7 @@ pub fn price_session_traced(
                 .collect();
             let shares = allocate(total, &raws, rounding);
             explain::record(&mut trace, || Step::Allocation {
-                item: item.clone(),
+                item: (*item).to_owned(),
                 side: if basic { Side::Basic } else { Side::Individual },
                 list: list.def.id.clone(),
                 revision: list.def.revision,
@@ -1069,7 +1072,7 @@ fn cost_session(
 ) -> Result<Vec<CostLine>, SessionFault> {
     let mut out = Vec::new();
     for list in lists.costs_at(&f.service, &f.start.0) {
-        let mut by_item: BTreeMap<String, Decimal> = BTreeMap::new();
+        let mut by_item: BTreeMap<&str, Decimal> = BTreeMap::new();
         // Shared rates: the participants each charge covers, priced once.
         let mut shared: BTreeMap<usize, (&Charge, Vec<usize>)> = BTreeMap::new();
         for (i, part) in f.parts.iter().enumerate() {
@@ -1093,7 +1096,7 @@ fn cost_session(
                     _ => price::amount(c, quantity(f, rule, i), &f.start.0, &list.calendar),
                 }
                 .map_err(technical)?;
-                let sum = by_item.entry(item.to_owned()).or_default();
+                let sum = by_item.entry(item).or_default();
                 *sum = sum
                     .checked_add(raw)
                     .ok_or_else(|| technical("arithmetic overflow adding up costs"))?;
@@ -1103,7 +1106,7 @@ fn cost_session(
             let sharing = sharers(f, policy, c.item.get_ref());
             let raw =
                 shared_amount(f, c, list, &sharing, set[0], Some(&set), None).map_err(technical)?;
-            let sum = by_item.entry(c.item.get_ref().clone()).or_default();
+            let sum = by_item.entry(c.item.get_ref()).or_default();
             *sum = sum
                 .checked_add(raw)
                 .ok_or_else(|| technical("arithmetic overflow adding up costs"))?;
@@ -1113,7 +1116,7 @@ fn cost_session(
                 provider: list.def.provider.clone().unwrap_or_default(),
                 table: list.def.id.clone(),
                 revision: list.def.revision,
-                item,
+                item: item.to_owned(),
                 currency: list.def.currency.clone().unwrap_or_default(),
                 amount: list.def.rounding.apply(amount),
             });

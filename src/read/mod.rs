@@ -90,6 +90,8 @@ pub struct Reader {
     offset: u64,
     eof: bool,
     target: usize,
+    /// xxh3-128 of every byte read, when asked for ([`Reader::hashing`]).
+    hasher: Option<Box<xxhash_rust::xxh3::Xxh3>>,
 }
 
 /// A block of an input: whole records (and, last in a file, possibly
@@ -131,7 +133,23 @@ impl Reader {
             offset: 0,
             eof: false,
             target: target.max(1),
+            hasher: None,
         }
+    }
+
+    /// Hashes every byte as it is read (xxh3-128, as
+    /// `write::publish::hash_file` does), so that a file whose hash is only
+    /// needed once it is rated is not read twice.
+    pub fn hashing(mut self) -> Self {
+        self.hasher = Some(Box::default());
+        self
+    }
+
+    /// The hash of what was read so far, when hashing, and how many bytes
+    /// that was: the file's, once [`Reader::next_chunk`] returned None.
+    pub fn hash(&self) -> Option<(u128, u64)> {
+        let read = self.offset + self.carry.len() as u64;
+        self.hasher.as_ref().map(|h| (h.digest128(), read))
     }
 
     pub fn name(&self) -> &Path {
@@ -143,6 +161,7 @@ impl Reader {
         while !self.eof && self.carry.len() < want {
             let need = (want - self.carry.len()).max(64 << 10);
             self.carry.reserve(need);
+            let before = self.carry.len();
             // read_to_end on a `take` reads into spare capacity without
             // zeroing it first, and retries interrupted reads.
             let n = self
@@ -151,6 +170,10 @@ impl Reader {
                 .take(need as u64)
                 .read_to_end(&mut self.carry)
                 .with_context(|| format!("cannot read {}", display(&self.name)))?;
+            if let Some(h) = self.hasher.as_mut() {
+                // Still in cache from the read.
+                h.update(&self.carry[before..]);
+            }
             self.eof = n == 0;
         }
         Ok(())
