@@ -508,9 +508,21 @@ impl Canonical for ServiceSpecificPart {
             (0xa4, Known(P::FunctionUsage(p))) => required_into(&mut c, 4, p)?,
             (0xa5, Known(P::SessionEvent(p))) => required_into(&mut c, 5, p)?,
             (0xa6, Known(P::ParticipationSummary(p))) => required_into(&mut c, 6, p)?,
-            _ => {
-                *out = Self::content(bytes)?;
-                return Some(());
+            // Another alternative: a blank one of its kind, filled in
+            // place like the others (building the value and moving it in
+            // cost more).
+            (id, _) => {
+                *out = Known(match id {
+                    0xa0 => P::VirtualCallCentre(Default::default()),
+                    0xa1 => P::VirtualPrivateNetwork(Default::default()),
+                    0xa2 => P::SignalledAtm(Default::default()),
+                    0xa3 => P::BroadBand(Default::default()),
+                    0xa4 => P::FunctionUsage(Default::default()),
+                    0xa5 => P::SessionEvent(Default::default()),
+                    0xa6 => P::ParticipationSummary(Default::default()),
+                    _ => return None,
+                });
+                return Self::content_into(bytes, out);
             }
         }
         c.buf.is_empty().then_some(())

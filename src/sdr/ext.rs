@@ -117,6 +117,14 @@ macro_rules! asn_enum {
             Unknown(i64),
         }
 
+        /// The first known value: a placeholder for a value about to be
+        /// read in place (`canonical`), not a meaningful default.
+        impl Default for $name {
+            fn default() -> Self {
+                Self::KNOWN[0]
+            }
+        }
+
         impl $name {
             /// Every known value, in declaration order.
             pub const KNOWN: &'static [$name] = &[$($name::$variant),+];

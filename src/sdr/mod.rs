@@ -304,7 +304,7 @@ impl Encode for ServiceSpecificPart {
 }
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VirtualCallCentreUsage {
     #[rasn(tag(0))]
@@ -360,7 +360,7 @@ asn_enum!(
 );
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VirtualPrivateNetworkUsage {
     #[rasn(tag(0))]
@@ -485,7 +485,7 @@ asn_enum!(
 );
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignalledAtmUsage {
     #[rasn(tag(0))]
@@ -518,7 +518,7 @@ asn_enum!(
 );
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BroadBandUsage {
     #[rasn(tag(0))]
@@ -540,7 +540,7 @@ pub struct BroadBandUsage {
 }
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FunctionUsage {
     #[rasn(tag(0))]
@@ -559,7 +559,7 @@ pub struct FunctionUsage {
 }
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionEvent {
     #[rasn(tag(0))]
@@ -616,7 +616,7 @@ asn_enum!(
 );
 
 #[skip_serializing_none]
-#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(AsnType, Decode, Encode, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ParticipationSummary {
     #[rasn(tag(0))]

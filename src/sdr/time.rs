@@ -22,6 +22,14 @@ const BER_TEXT_MAX: usize = 29;
 #[serde(transparent)]
 pub struct Timestamp(pub DateTime<FixedOffset>);
 
+/// The Unix epoch in UTC: a placeholder for a time about to be read in
+/// place (`canonical`), not a meaningful default.
+impl Default for Timestamp {
+    fn default() -> Self {
+        Timestamp(DateTime::UNIX_EPOCH.fixed_offset())
+    }
+}
+
 impl Timestamp {
     /// The BER text: seconds always, a fraction only when non-zero, and the
     /// offset (Z for UTC).
