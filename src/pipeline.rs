@@ -28,7 +28,7 @@ use crate::sdr::{ServiceDetailRecord, Text};
 use crate::write::publish::InputFile;
 use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
-use crate::write::{priced_bytes, sessions};
+use crate::write::{append_priced, priced_bytes, sessions};
 
 /// Output file names inside the output directory.
 pub mod names {
@@ -223,18 +223,20 @@ fn add_money(m: &mut Money, t: &Totals) -> Result<()> {
     Ok(())
 }
 
-/// What a worker made of one record; raw bytes stay in the input map.
+/// What a worker made of one record; raw bytes stay in the input block.
 enum Done {
-    /// The priced bytes, the money, the duplicate-check key, and the
-    /// priced SDR itself when subscribers are routed. The key is only made
-    /// when a duplicate index checks it (a run with a state directory).
+    /// Where its priced bytes lie in its group's buffer ([`Group`]), the
+    /// money, the duplicate-check key, and the priced SDR itself when
+    /// subscribers are routed. The key is only made when a duplicate index
+    /// checks it (a run with a state directory).
     Priced(
-        Vec<u8>,
+        Range<usize>,
         Totals,
         Option<Fingerprint>,
         Option<Box<ServiceDetailRecord>>,
     ),
-    Answered(Vec<u8>),
+    /// Where its answer lies in its group's buffer.
+    Answered(Range<usize>),
     /// Passed on unpriced; a quality-assurance SDR with its report line.
     NotPriced(Option<Vec<String>>),
     /// Archived as it is; its events go to the session stage.
@@ -331,7 +333,7 @@ struct Needs {
     keyed: bool,
 }
 
-fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
+fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs, out: &mut Vec<u8>) -> Done {
     thread_local! {
         // The record this thread decoded last, decoded into again: its
         // vectors and service part are reused rather than allocated and
@@ -339,7 +341,7 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
         static RECORD: RefCell<Option<ServiceDetailRecord>> = const { RefCell::new(None) };
     }
     RECORD.with_borrow_mut(|slot| match read::decode_into(rec.bytes, slot) {
-        Ok(sdr) => rate_record(rater, file, rec, needs, sdr),
+        Ok(sdr) => rate_record(rater, file, rec, needs, sdr, out),
         Err(e) => Done::Fault {
             labelled: None,
             sdr_identifier: None,
@@ -352,14 +354,26 @@ fn work(rater: &Rater, file: &str, rec: &Framed<'_>, needs: Needs) -> Done {
 
 /// [`work`] on a decoded record. The record stays the thread's, to be
 /// decoded into again: what outlives the call is copied or taken from it.
+/// Priced and answered records are appended to `out`.
 fn rate_record(
     rater: &Rater,
     file: &str,
     rec: &Framed<'_>,
     needs: Needs,
     sdr: &mut ServiceDetailRecord,
+    out: &mut Vec<u8>,
 ) -> Done {
     let label = |spms: &[crate::sdr::ServicePricingModule]| priced_bytes(rec.bytes, spms);
+    let mut label_into = |spms: &[crate::sdr::ServicePricingModule]| {
+        let start = out.len();
+        match append_priced(rec.bytes, spms, out) {
+            Ok(()) => Ok(start..out.len()),
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    };
     let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {
         Done::Fault {
             labelled,
@@ -370,7 +384,7 @@ fn rate_record(
         }
     };
     match rater.rate(sdr) {
-        Outcome::Priced(spms, t) => match label(&spms) {
+        Outcome::Priced(spms, t) => match label_into(&spms) {
             Ok(b) => {
                 let key = needs
                     .keyed
@@ -384,7 +398,7 @@ fn rate_record(
             }
             Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
-        Outcome::Answered(spms, _) => match label(&spms) {
+        Outcome::Answered(spms, _) => match label_into(&spms) {
             Ok(b) => Done::Answered(b),
             Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
@@ -952,14 +966,30 @@ fn read_event_log(
 }
 
 /// One block rated: its records' spans in `block.data`, what the workers
-/// made of each, and where the framing broke, if it did.
+/// made of each (in groups of consecutive records), and where the framing
+/// broke, if it did.
 struct Rated {
     block: Chunk,
     spans: Vec<Range<usize>>,
-    done: Vec<Done>,
+    groups: Vec<Group>,
     /// Offset in `block.data` of the unframeable rest, and why.
     broken: Option<(usize, read::FrameError)>,
 }
+
+/// Records a worker rates in one go: a buffer per group, rather than per
+/// record, holds their priced bytes, so the writer frees one buffer per
+/// group instead of one (allocated on another thread) per record.
+struct Group {
+    bytes: Vec<u8>,
+    done: Vec<Done>,
+}
+
+/// Records per [`Group`]: enough that a buffer is shared widely, few
+/// enough that a block splits into many tasks for the threads.
+const GROUP_RECORDS: usize = 64;
+
+/// The vectors one rated block leaves for the next.
+type Spare = (Vec<Range<usize>>, Vec<Group>);
 
 /// Reads the next block of `reader` and rates its records in parallel,
 /// into the vectors given (cleared first, so their capacity is reused).
@@ -968,7 +998,7 @@ fn rate_block(
     rater: &Rater,
     file: &str,
     needs: Needs,
-    (mut spans, mut done): (Vec<Range<usize>>, Vec<Done>),
+    (mut spans, mut groups): Spare,
 ) -> Result<Option<Rated>> {
     let Some(block) = reader.next_chunk()? else {
         return Ok(None);
@@ -985,13 +1015,22 @@ fn rate_block(
         }
     }
     spans
-        .par_iter()
-        .map(|r| work(rater, file, &framed(&block, r), needs))
-        .collect_into_vec(&mut done);
+        .par_chunks(GROUP_RECORDS)
+        .map(|g| {
+            // Priced records are their input plus the pricing modules.
+            let input: usize = g.iter().map(ExactSizeIterator::len).sum();
+            let mut bytes = Vec::with_capacity(input + input / 2);
+            let done = g
+                .iter()
+                .map(|r| work(rater, file, &framed(&block, r), needs, &mut bytes))
+                .collect();
+            Group { bytes, done }
+        })
+        .collect_into_vec(&mut groups);
     Ok(Some(Rated {
         block,
         spans,
-        done,
+        groups,
         broken,
     }))
 }
@@ -1043,11 +1082,16 @@ impl BlockWriter<'_, '_> {
         let block = &rated.block;
         // Once per block: the bar reads the clock on every call.
         progress.inc(rated.spans.iter().map(|r| r.len() as u64).sum());
-        for (span, d) in rated.spans.iter().zip(rated.done.drain(..)) {
+        let records = rated.groups.iter_mut().flat_map(|g| {
+            let bytes = &g.bytes;
+            g.done.drain(..).map(move |d| (bytes, d))
+        });
+        for (span, (group_bytes, d)) in rated.spans.iter().zip(records) {
             let rec = &framed(block, span);
             summary.records_read += 1;
             match d {
-                Done::Priced(bytes, t, key, sdr) => {
+                Done::Priced(range, t, key, sdr) => {
+                    let bytes = &group_bytes[range];
                     let verdict = match (stage.dedup.as_deref_mut(), key) {
                         (Some(d), Some(key)) => d.check_and_stage(key),
                         _ => Verdict::New,
@@ -1057,10 +1101,10 @@ impl BlockWriter<'_, '_> {
                             summary.priced += 1;
                             summary.add_totals(&t)?;
                             priced
-                                .write_all(&bytes)
+                                .write_all(bytes)
                                 .with_context(|| write_err(&priced_path.display().to_string()))?;
                             if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
-                                subs.route(&sdr, &bytes)?;
+                                subs.route(&sdr, bytes)?;
                             }
                         }
                         Verdict::Duplicate => {
@@ -1087,10 +1131,10 @@ impl BlockWriter<'_, '_> {
                         }
                     }
                 }
-                Done::Answered(bytes) => {
+                Done::Answered(range) => {
                     summary.price_requests += 1;
                     out.answers
-                        .write_all(&bytes)
+                        .write_all(&group_bytes[range])
                         .with_context(|| write_err(names::ANSWERS))?;
                 }
                 Done::NotPriced(qa) => {
@@ -1217,7 +1261,7 @@ pub fn run(
     let write_err = |what: &str| format!("cannot write {what}");
     // Reused from block to block: fresh multi-megabyte vectors for every
     // block cost page faults.
-    let mut spare: (Vec<Range<usize>>, Vec<Done>) = Default::default();
+    let mut spare: Spare = Default::default();
     let mut hashes = vec![None; inputs.len()];
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();
@@ -1272,10 +1316,13 @@ pub fn run(
             crate::write::publish::start_writeback(priced.get_ref());
             out.start_writeback();
             let Rated {
-                block, spans, done, ..
+                block,
+                spans,
+                groups,
+                ..
             } = current;
             reader.recycle(block);
-            spare = (spans, done);
+            spare = (spans, groups);
             next = match rated {
                 Some(rated) => rated?,
                 // One thread: the block was written while still in cache,
