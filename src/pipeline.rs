@@ -1336,11 +1336,9 @@ pub fn run(
         priced
             .flush()
             .with_context(|| write_err(&priced_path.display().to_string()))?;
-        hashes[index] = reader.hash().map(|(hash, size)| InputFile {
-            path: file.clone(),
-            size,
-            hash: format!("{hash:032x}"),
-        });
+        hashes[index] = reader
+            .hash()
+            .map(|(digest, size)| InputFile::hashed(file.clone(), size, digest));
     }
     let pending = stage.finish(&mut out, &mut summary)?;
     progress.finish_and_clear();

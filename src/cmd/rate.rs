@@ -118,7 +118,6 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     // The hash of each input rated, in input order: None for standard
     // input, and for a file hashed by the read that rates it.
     let mut hashes: Vec<Option<InputFile>> = Vec::new();
-    let mut hash_while_reading = Vec::new();
     let mut skipped = Vec::new();
     // A file's hash is needed before it is rated only to find it among the
     // consumed inputs (of its size), or to compare run ids with a run
@@ -130,7 +129,6 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             // Standard input cannot be recognised again; it is always rated.
             to_rate.push(path);
             hashes.push(None);
-            hash_while_reading.push(false);
             continue;
         }
         let size = fs::metadata(&path).map(|m| m.len()).ok();
@@ -140,7 +138,6 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         if later {
             to_rate.push(path);
             hashes.push(None);
-            hash_while_reading.push(true);
             continue;
         }
         let h = publish::hash_file(&path)?;
@@ -159,7 +156,6 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             _ => {
                 to_rate.push(path);
                 hashes.push(Some(h));
-                hash_while_reading.push(false);
             }
         }
     }
@@ -230,6 +226,12 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
+    // Every file not hashed above is hashed by its rating read.
+    let hash_while_reading: Vec<bool> = to_rate
+        .iter()
+        .zip(&hashes)
+        .map(|(p, h)| h.is_none() && p.as_os_str() != "-")
+        .collect();
     let (mut summary, pending_out, read_hashes) = pool.install(|| {
         pipeline::run(
             &rater,

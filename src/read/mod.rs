@@ -354,12 +354,16 @@ pub fn decode_into<'a>(
     bytes: &[u8],
     slot: &'a mut Option<ServiceDetailRecord>,
 ) -> Result<&'a mut ServiceDetailRecord, DecodeFailure> {
-    let reused = slot
-        .as_mut()
-        .is_some_and(|sdr| canonical::decode_into(bytes, sdr));
-    if !reused {
+    let fresh = match slot.as_mut() {
+        Some(sdr) => {
+            // Not canonical: the direct path would decline again.
+            (!canonical::decode_into(bytes, sdr)).then(|| decode_general(bytes))
+        }
+        None => Some(decode(bytes)),
+    };
+    if let Some(sdr) = fresh {
         *slot = None;
-        *slot = Some(decode(bytes)?);
+        *slot = Some(sdr?);
     }
     slot.as_mut()
         .ok_or_else(|| DecodeFailure("no record was decoded".into()))

@@ -28,6 +28,17 @@ pub struct InputFile {
     pub hash: String,
 }
 
+impl InputFile {
+    /// An input of `size` bytes whose xxh3-128 is `digest`.
+    pub fn hashed(path: String, size: u64, digest: u128) -> Self {
+        InputFile {
+            path,
+            size,
+            hash: format!("{digest:032x}"),
+        }
+    }
+}
+
 /// A price list revision the run had loaded.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ListRevision {
@@ -116,11 +127,11 @@ pub fn hash_file(path: &Path) -> Result<InputFile> {
         size += n as u64;
         h.update(&buf[..n]);
     }
-    Ok(InputFile {
-        path: path.display().to_string(),
+    Ok(InputFile::hashed(
+        path.display().to_string(),
         size,
-        hash: format!("{:032x}", h.digest128()),
-    })
+        h.digest128(),
+    ))
 }
 
 /// A run's output being written.
