@@ -1243,7 +1243,7 @@ pub fn run(
     let mut stage = SessionStage {
         rater,
         dedup,
-        assembler: Assembler::new(),
+        assembler: Assembler::with_horizon(rater.lists.longest_session_seconds()),
         ready: Vec::new(),
         usage: UsageAnalysis::default(),
     };

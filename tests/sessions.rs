@@ -1074,6 +1074,44 @@ fn a_duplicate_after_the_session_completed_is_dropped() {
     assert_eq!(run.lines("participations.csv"), SEED_CONFERENCE_ROWS);
 }
 
+/// Issue 3 (memory): the assembler forgets a priced session once the
+/// newest event is the longest session policy (at least the default 24 h)
+/// past the session's end, so a run's memory follows recent sessions, not
+/// its length. A copy arriving after that is no longer recognised by the
+/// assembler, but the state directory's duplicate index still keeps the
+/// session from being billed twice.
+#[test]
+fn issue3_a_copy_after_the_assembler_forgot_its_session_is_still_not_billed_twice() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    // c1 ends 2026-11-20 10:30 CET; g1 ends 2026-11-21 21:00, 34.5 h later.
+    write(t.path(), "c1.csv", &csv_log(&seed_conference("c1")));
+    write(t.path(), "g1.csv", &csv_log(&seed_game("g1")));
+    write(t.path(), "copy.csv", &csv_log(&seed_conference("c1")));
+    let run = rate(
+        t.path(),
+        &["c1.csv", "g1.csv", "copy.csv"],
+        "out",
+        Some("state"),
+    );
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        *run.sessions(),
+        counts(&[
+            ("event_log_rows", 29),
+            ("events_read", 29),
+            ("events_priced", 18),
+            ("sessions_priced", 2),
+            ("participations", 6),
+            ("duplicate_sessions", 1),
+            ("duplicate_events", 11),
+        ])
+    );
+    let mut rows = SEED_CONFERENCE_ROWS.to_vec();
+    rows.extend(SEED_GAME_ROWS);
+    assert_eq!(run.lines("participations.csv"), rows);
+}
+
 /// A different event under a sequence number already taken is no
 /// duplicate: it is a fault, and the session prices without it.
 #[test]

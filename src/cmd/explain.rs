@@ -635,7 +635,7 @@ fn explain_session(
     id: &str,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let mut assembler = Assembler::new();
+    let mut assembler = Assembler::with_horizon(rater.lists.longest_session_seconds());
     let mut complete: Option<Session> = None;
     let (mut events, mut duplicates) = (0usize, 0u64);
     let mut add = |e: crate::group::Event, complete: &mut Option<Session>| {

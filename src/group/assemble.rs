@@ -2,13 +2,15 @@
 //!
 //! A session with sequence numbers on every event is complete as soon as
 //! it has its end event and the numbers run unbroken from 1; it is priced
-//! at once, so memory holds only open sessions (and an 8-byte fingerprint
-//! of each event of the sessions already priced, so that a copy arriving
-//! later in the run is dropped as a duplicate). Without sequence numbers
+//! at once, so memory holds only open sessions, and an 8-byte fingerprint
+//! of each event of the sessions recently priced, so that a copy arriving
+//! later in the run is dropped as a duplicate ([`Completed`]). Without sequence numbers
 //! nothing can tell whether an event is still missing, so such a session
 //! waits for the end of the input. A session that is not complete at the
 //! end of the input stays pending (state directory) unless it has been
 //! open longer than its policy allows; then it is closed as a fault.
+
+use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -202,23 +204,190 @@ impl Open {
     }
 }
 
-/// Sessions being assembled.
+/// The key of a session id in [`Completed`].
+fn session_key(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// Sessions completed at once (numbered) during this run, by the
+/// fingerprints of their events: a copy of one of those events that
+/// arrives later is a duplicate, not the first event of a new session
+/// (which would price a session delivered twice twice).
+///
+/// Compact, because it grows with every session priced: a session is a
+/// 64-bit key of its id pointing into one queue of 8-byte fingerprints,
+/// oldest session first ([`Prints`]). Two ids with the same
+/// key only share a lookup: an event is a copy only if its own
+/// fingerprint, which covers its session id, is among the prints found.
+///
+/// A session is forgotten once the newest event time seen is more than
+/// `horizon` seconds past its last event, so memory follows the sessions
+/// of the last `horizon` of event time, not the length of the input. The
+/// horizon is the longest time any session may stay open
+/// ([`crate::resolve::PriceLists::longest_session_seconds`]): a copy
+/// later than that opens a session that is already too old, which the end
+/// of the run faults unless all of it came again; against that, a state
+/// directory's duplicate index recognises the participations it would bill.
+#[derive(Debug)]
+struct Completed {
+    /// Session key -> position of its first fingerprint (counted from the
+    /// start of the run) and how many there are.
+    index: FxHashMap<u64, (u64, u32)>,
+    prints: Prints,
+    /// Fingerprints already forgotten: the position of `prints.get(0)`.
+    forgotten: u64,
+    /// The sessions in `prints`, in order: last event time, key, prints.
+    order: VecDeque<(i64, u64, u32)>,
+    horizon: i64,
+}
+
+impl Completed {
+    fn new(horizon: i64) -> Self {
+        Self {
+            index: FxHashMap::default(),
+            prints: Prints::default(),
+            forgotten: 0,
+            order: VecDeque::new(),
+            horizon,
+        }
+    }
+
+    /// The fingerprints kept for a session key, if any.
+    fn prints_of(&self, key: u64) -> Option<impl Iterator<Item = u64>> {
+        let &(start, n) = self.index.get(&key)?;
+        let from = usize::try_from(start - self.forgotten).ok()?;
+        Some((from..from + n as usize).map(|i| self.prints.get(i)))
+    }
+
+    /// Remembers a completed session (`end`: its last event time), then
+    /// forgets the sessions that ended more than the horizon before
+    /// `newest`.
+    fn add(&mut self, key: u64, end: i64, prints: impl Iterator<Item = u64>, newest: i64) {
+        let start = self.forgotten + self.prints.len() as u64;
+        // The same id completed before in this run: its prints move along,
+        // so one range covers both (the old one is then dead).
+        let earlier: Vec<u64> = self
+            .prints_of(key)
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        for p in earlier.into_iter().chain(prints) {
+            self.prints.push(p);
+        }
+        let n =
+            u32::try_from(self.forgotten + self.prints.len() as u64 - start).unwrap_or(u32::MAX);
+        self.index.insert(key, (start, n));
+        self.order.push_back((end, key, n));
+        let cutoff = newest.saturating_sub(self.horizon);
+        // In completion order: a session that ended late holds the ones
+        // behind it a little longer, never the other way round.
+        while let Some(&(end, key, n)) = self.order.front() {
+            if end >= cutoff {
+                break;
+            }
+            self.order.pop_front();
+            if self
+                .index
+                .get(&key)
+                .is_some_and(|&(s, _)| s == self.forgotten)
+            {
+                self.index.remove(&key);
+            }
+            self.prints.forget(n as usize);
+            self.forgotten += u64::from(n);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// Fingerprints per chunk of [`Prints`] (64 KiB).
+const CHUNK: usize = 8192;
+
+/// A queue of fingerprints in fixed-size chunks: it grows without copying
+/// what it holds (a doubling vector would, and leave the old copies to the
+/// allocator) and is forgotten from the front a chunk at a time.
 #[derive(Debug, Default)]
+struct Prints {
+    chunks: VecDeque<Vec<u64>>,
+    /// Entries of the first chunk already forgotten.
+    front: usize,
+}
+
+impl Prints {
+    fn push(&mut self, p: u64) {
+        match self.chunks.back_mut() {
+            Some(last) if last.len() < CHUNK => last.push(p),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(p);
+                self.chunks.push_back(chunk);
+            }
+        }
+    }
+
+    /// The `i`th fingerprint still kept.
+    fn get(&self, i: usize) -> u64 {
+        let i = i + self.front;
+        self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    fn len(&self) -> usize {
+        match self.chunks.back() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len() - self.front,
+            None => 0,
+        }
+    }
+
+    /// Forgets the `n` oldest fingerprints.
+    fn forget(&mut self, n: usize) {
+        self.front += n;
+        // Only the last chunk is ever partly filled, so a chunk forgotten
+        // to its end is a full one.
+        while self.front >= CHUNK {
+            self.chunks.pop_front();
+            self.front -= CHUNK;
+        }
+    }
+}
+
+/// Sessions being assembled.
+#[derive(Debug)]
 pub struct Assembler {
     open: FxHashMap<Text, Open>,
-    /// Sessions completed at once (numbered) during this run, with the
-    /// fingerprints of their events: a copy of one of those events that
-    /// arrives later is a duplicate, not the first event of a new session
-    /// (which would price a session delivered twice twice).
-    done: FxHashMap<Text, Vec<u64>>,
+    done: Completed,
     /// Newest event time seen (UTC seconds): the clock that ages sessions,
     /// so a run's result never depends on when it ran.
     newest: Option<i64>,
 }
 
+impl Default for Assembler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Assembler {
+    /// An assembler that remembers priced sessions for the default longest
+    /// time a session may stay open.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_horizon(crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
+    }
+
+    /// An assembler that remembers each priced session until the newest
+    /// event time is `horizon` seconds past the session's last event.
+    pub fn with_horizon(horizon: i64) -> Self {
+        Self {
+            open: FxHashMap::default(),
+            done: Completed::new(horizon),
+            newest: None,
+        }
+    }
+
+    /// Priced sessions still remembered, for recognising late copies.
+    pub fn remembered_sessions(&self) -> usize {
+        self.done.len()
     }
 
     pub fn open_sessions(&self) -> usize {
@@ -232,10 +401,11 @@ impl Assembler {
     pub fn add(&mut self, e: Event) -> Added {
         let t = e.timestamp.0.timestamp();
         self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
-        if let Some(prints) = self.done.get(&e.session_id)
-            && prints.contains(&fingerprint(&e))
-        {
-            return Added::Duplicate(Box::new(e));
+        if let Some(mut prints) = self.done.prints_of(session_key(&e.session_id)) {
+            let print = fingerprint(&e);
+            if prints.any(|p| p == print) {
+                return Added::Duplicate(Box::new(e));
+            }
         }
         let open = self
             .open
@@ -273,10 +443,13 @@ impl Assembler {
             let id = open.events[0].session_id.clone();
             let mut o = self.open.remove(&id).expect("present");
             sort_events(&mut o.events);
-            self.done
-                .entry(id.clone())
-                .or_default()
-                .extend(o.events.iter().map(fingerprint));
+            let end = o.events.iter().map(|e| e.timestamp.0.timestamp()).max();
+            self.done.add(
+                session_key(&id),
+                end.unwrap_or(t),
+                o.events.iter().map(fingerprint),
+                self.newest.unwrap_or(t),
+            );
             return Added::Complete(Session {
                 id,
                 events: o.events,
@@ -417,6 +590,107 @@ mod tests {
             a.add(ev(Some(3), T::Invite, "p1", "2026-11-20T10:11:00Z")),
             Added::Held
         ));
+    }
+
+    #[test]
+    fn a_priced_session_is_forgotten_once_the_clock_passes_its_horizon() {
+        let mut a = Assembler::with_horizon(3600);
+        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        assert!(matches!(
+            a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
+            Added::Complete(_)
+        ));
+        // Another session, ending 59 minutes later: s1 is still within
+        // the hour, so a copy of its start is recognised.
+        let later = |seq, ty, at| {
+            let mut e = ev(Some(seq), ty, "p2", at);
+            e.session_id = "s2".into();
+            e
+        };
+        a.add(later(1, T::Start, "2026-11-20T10:30:00Z"));
+        assert!(matches!(
+            a.add(later(2, T::End, "2026-11-20T11:09:00Z")),
+            Added::Complete(_)
+        ));
+        assert_eq!(a.remembered_sessions(), 2);
+        assert!(matches!(
+            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            Added::Duplicate(_)
+        ));
+        // A third session ends at 11:10:01, more than an hour after s1's
+        // last event (10:10:00): s1 is forgotten when it completes, s2
+        // is kept.
+        let third = |seq, ty, at| {
+            let mut e = ev(Some(seq), ty, "p3", at);
+            e.session_id = "s3".into();
+            e
+        };
+        a.add(third(1, T::Start, "2026-11-20T11:00:00Z"));
+        assert!(matches!(
+            a.add(third(2, T::End, "2026-11-20T11:10:01Z")),
+            Added::Complete(_)
+        ));
+        assert_eq!(a.remembered_sessions(), 2);
+        assert!(matches!(
+            a.add(later(1, T::Start, "2026-11-20T10:30:00Z")),
+            Added::Duplicate(_)
+        ));
+        // A copy of s1's start now opens a session of its own, which the
+        // end of the run judges by its age like any other.
+        assert!(matches!(
+            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            Added::Held
+        ));
+        assert_eq!(a.open_sessions(), 1);
+    }
+
+    #[test]
+    fn an_id_priced_twice_keeps_the_prints_of_both() {
+        let mut a = Assembler::new();
+        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z"));
+        // Not a copy (another participant): a new session of the same id,
+        // complete by itself.
+        a.add(ev(Some(1), T::Start, "p2", "2026-11-20T12:00:00Z"));
+        assert!(matches!(
+            a.add(ev(Some(2), T::End, "p2", "2026-11-20T12:10:00Z")),
+            Added::Complete(_)
+        ));
+        for (who, at) in [
+            ("p1", "2026-11-20T10:00:00Z"),
+            ("p2", "2026-11-20T12:00:00Z"),
+        ] {
+            assert!(matches!(
+                a.add(ev(Some(1), T::Start, who, at)),
+                Added::Duplicate(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn prints_keep_their_order_across_chunks_as_the_front_is_forgotten() {
+        let mut p = Prints::default();
+        let n = 2 * CHUNK + 100;
+        for i in 0..n as u64 {
+            p.push(i);
+        }
+        assert_eq!(p.len(), n);
+        assert_eq!(p.get(CHUNK + 5), CHUNK as u64 + 5);
+        p.forget(CHUNK - 1);
+        assert_eq!(
+            (p.get(0), p.len(), p.chunks.len()),
+            (CHUNK as u64 - 1, n - CHUNK + 1, 3)
+        );
+        p.forget(2);
+        // The first chunk is gone, the second is read from its second entry.
+        assert_eq!(
+            (p.get(0), p.len(), p.chunks.len()),
+            (CHUNK as u64 + 1, n - CHUNK - 1, 2)
+        );
+        p.forget(p.len());
+        assert_eq!(p.len(), 0);
+        p.push(7);
+        assert_eq!((p.get(0), p.len()), (7, 1));
     }
 
     #[test]

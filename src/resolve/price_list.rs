@@ -642,6 +642,19 @@ impl PriceLists {
             .flatten()
     }
 
+    /// The longest any session may stay open under any basic list's
+    /// policy (the default, where a list sets none): how long the assembler
+    /// remembers a priced session to recognise late copies of its events.
+    pub fn longest_session_seconds(&self) -> i64 {
+        let default = super::policy::DEFAULT_MAX_OPEN_HOURS as i64 * 3600;
+        self.basic
+            .values()
+            .flatten()
+            .filter_map(|l| l.def.session.as_ref())
+            .map(super::policy::SessionPolicy::max_open_seconds)
+            .fold(default, i64::max)
+    }
+
     /// Whether any basic list exists for the service at all.
     pub fn knows_service(&self, service: &str) -> bool {
         self.basic.contains_key(service)
