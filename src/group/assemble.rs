@@ -592,26 +592,36 @@ mod tests {
         ));
     }
 
+    /// Adds a two-event session `id` of `who` (start, end) and checks that
+    /// its end completes it.
+    fn price_two(a: &mut Assembler, id: &str, who: &str, start: &str, end: &str) {
+        for (seq, ty, at) in [(1, T::Start, start), (2, T::End, end)] {
+            let mut e = ev(Some(seq), ty, who, at);
+            e.session_id = id.into();
+            let added = a.add(e);
+            assert_eq!(matches!(added, Added::Complete(_)), seq == 2, "{added:?}");
+        }
+    }
+
     #[test]
     fn a_priced_session_is_forgotten_once_the_clock_passes_its_horizon() {
         let mut a = Assembler::with_horizon(3600);
-        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
-        assert!(matches!(
-            a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
-            Added::Complete(_)
-        ));
+        price_two(
+            &mut a,
+            "s1",
+            "p1",
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:10:00Z",
+        );
         // Another session, ending 59 minutes later: s1 is still within
         // the hour, so a copy of its start is recognised.
-        let later = |seq, ty, at| {
-            let mut e = ev(Some(seq), ty, "p2", at);
-            e.session_id = "s2".into();
-            e
-        };
-        a.add(later(1, T::Start, "2026-11-20T10:30:00Z"));
-        assert!(matches!(
-            a.add(later(2, T::End, "2026-11-20T11:09:00Z")),
-            Added::Complete(_)
-        ));
+        price_two(
+            &mut a,
+            "s2",
+            "p2",
+            "2026-11-20T10:30:00Z",
+            "2026-11-20T11:09:00Z",
+        );
         assert_eq!(a.remembered_sessions(), 2);
         assert!(matches!(
             a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
@@ -620,21 +630,17 @@ mod tests {
         // A third session ends at 11:10:01, more than an hour after s1's
         // last event (10:10:00): s1 is forgotten when it completes, s2
         // is kept.
-        let third = |seq, ty, at| {
-            let mut e = ev(Some(seq), ty, "p3", at);
-            e.session_id = "s3".into();
-            e
-        };
-        a.add(third(1, T::Start, "2026-11-20T11:00:00Z"));
-        assert!(matches!(
-            a.add(third(2, T::End, "2026-11-20T11:10:01Z")),
-            Added::Complete(_)
-        ));
+        price_two(
+            &mut a,
+            "s3",
+            "p3",
+            "2026-11-20T11:00:00Z",
+            "2026-11-20T11:10:01Z",
+        );
         assert_eq!(a.remembered_sessions(), 2);
-        assert!(matches!(
-            a.add(later(1, T::Start, "2026-11-20T10:30:00Z")),
-            Added::Duplicate(_)
-        ));
+        let mut copy = ev(Some(1), T::Start, "p2", "2026-11-20T10:30:00Z");
+        copy.session_id = "s2".into();
+        assert!(matches!(a.add(copy), Added::Duplicate(_)));
         // A copy of s1's start now opens a session of its own, which the
         // end of the run judges by its age like any other.
         assert!(matches!(
