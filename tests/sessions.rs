@@ -1546,6 +1546,23 @@ fn game_lists(x: &str) -> (PriceLists, Customers) {
     (lists, customers)
 }
 
+/// How long the assembler remembers a priced session: the longest
+/// `max_open_hours` of any basic list, never less than the 24 h default.
+#[test]
+fn priced_sessions_are_remembered_for_the_longest_policy() {
+    let (game, _) = game_lists("1.20");
+    // GAME allows 12 h: the default's 24 h is longer.
+    assert_eq!(game.longest_session_seconds(), 24 * 3600);
+    let long = GAME_BASIC.replace("max_open_hours = 12", "max_open_hours = 36");
+    assert_ne!(long, GAME_BASIC, "the GAME policy sets max_open_hours = 12");
+    let lists = PriceLists::from_sources(vec![
+        (PathBuf::from("game-basic.toml"), long),
+        (PathBuf::from("conf-basic.toml"), CONF_BASIC.to_owned()),
+    ])
+    .unwrap();
+    assert_eq!(lists.longest_session_seconds(), 36 * 3600);
+}
+
 fn origin() -> Origin {
     Origin {
         file: "prop".into(),
