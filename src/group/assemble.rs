@@ -230,12 +230,10 @@ fn session_key(id: &str) -> u64 {
 /// directory's duplicate index recognises the participations it would bill.
 #[derive(Debug)]
 struct Completed {
-    /// Session key -> position of its first fingerprint (counted from the
-    /// start of the run) and how many there are.
+    /// Session key -> position of its first fingerprint in `prints` and
+    /// how many there are.
     index: FxHashMap<u64, (u64, u32)>,
     prints: Prints,
-    /// Fingerprints already forgotten: the position of `prints.get(0)`.
-    forgotten: u64,
     /// The sessions in `prints`, in order: last event time, key, prints.
     order: VecDeque<(i64, u64, u32)>,
     horizon: i64,
@@ -246,7 +244,6 @@ impl Completed {
         Self {
             index: FxHashMap::default(),
             prints: Prints::default(),
-            forgotten: 0,
             order: VecDeque::new(),
             horizon,
         }
@@ -255,15 +252,14 @@ impl Completed {
     /// The fingerprints kept for a session key, if any.
     fn prints_of(&self, key: u64) -> Option<impl Iterator<Item = u64>> {
         let &(start, n) = self.index.get(&key)?;
-        let from = usize::try_from(start - self.forgotten).ok()?;
-        Some((from..from + n as usize).map(|i| self.prints.get(i)))
+        Some((start..start + u64::from(n)).map(|at| self.prints.get(at)))
     }
 
     /// Remembers a completed session (`end`: its last event time), then
     /// forgets the sessions that ended more than the horizon before
     /// `newest`.
     fn add(&mut self, key: u64, end: i64, prints: impl Iterator<Item = u64>, newest: i64) {
-        let start = self.forgotten + self.prints.len() as u64;
+        let start = self.prints.end();
         // The same id completed before in this run: its prints move along,
         // so one range covers both (the old one is then dead).
         let earlier: Vec<u64> = self
@@ -273,8 +269,7 @@ impl Completed {
         for p in earlier.into_iter().chain(prints) {
             self.prints.push(p);
         }
-        let n =
-            u32::try_from(self.forgotten + self.prints.len() as u64 - start).unwrap_or(u32::MAX);
+        let n = u32::try_from(self.prints.end() - start).unwrap_or(u32::MAX);
         self.index.insert(key, (start, n));
         self.order.push_back((end, key, n));
         let cutoff = newest.saturating_sub(self.horizon);
@@ -288,12 +283,11 @@ impl Completed {
             if self
                 .index
                 .get(&key)
-                .is_some_and(|&(s, _)| s == self.forgotten)
+                .is_some_and(|&(s, _)| s == self.prints.start)
             {
                 self.index.remove(&key);
             }
-            self.prints.forget(n as usize);
-            self.forgotten += u64::from(n);
+            self.prints.forget(n);
         }
     }
 
@@ -308,11 +302,16 @@ const CHUNK: usize = 8192;
 /// A queue of fingerprints in fixed-size chunks: it grows without copying
 /// what it holds (a doubling vector would, and leave the old copies to the
 /// allocator) and is forgotten from the front a chunk at a time.
+///
+/// Positions count every fingerprint pushed since the queue was made, so a
+/// position stays valid while the front is forgotten.
 #[derive(Debug, Default)]
 struct Prints {
     chunks: VecDeque<Vec<u64>>,
-    /// Entries of the first chunk already forgotten.
-    front: usize,
+    /// Position of the first entry of `chunks[0]`.
+    base: u64,
+    /// Position of the oldest fingerprint not forgotten.
+    start: u64,
 }
 
 impl Prints {
@@ -327,27 +326,29 @@ impl Prints {
         }
     }
 
-    /// The `i`th fingerprint still kept.
-    fn get(&self, i: usize) -> u64 {
-        let i = i + self.front;
+    /// The fingerprint at position `at` (not yet forgotten).
+    fn get(&self, at: u64) -> u64 {
+        let i = (at - self.base) as usize;
         self.chunks[i / CHUNK][i % CHUNK]
     }
 
-    fn len(&self) -> usize {
-        match self.chunks.back() {
-            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len() - self.front,
+    /// The position the next fingerprint pushed gets.
+    fn end(&self) -> u64 {
+        let held = match self.chunks.back() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len(),
             None => 0,
-        }
+        };
+        self.base + held as u64
     }
 
     /// Forgets the `n` oldest fingerprints.
-    fn forget(&mut self, n: usize) {
-        self.front += n;
+    fn forget(&mut self, n: u32) {
+        self.start += u64::from(n);
         // Only the last chunk is ever partly filled, so a chunk forgotten
         // to its end is a full one.
-        while self.front >= CHUNK {
+        while self.start - self.base >= CHUNK as u64 {
             self.chunks.pop_front();
-            self.front -= CHUNK;
+            self.base += CHUNK as u64;
         }
     }
 }
@@ -400,7 +401,8 @@ impl Assembler {
 
     pub fn add(&mut self, e: Event) -> Added {
         let t = e.timestamp.0.timestamp();
-        self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+        let newest = self.newest.map_or(t, |n| n.max(t));
+        self.newest = Some(newest);
         if let Some(mut prints) = self.done.prints_of(session_key(&e.session_id)) {
             let print = fingerprint(&e);
             if prints.any(|p| p == print) {
@@ -448,7 +450,7 @@ impl Assembler {
                 session_key(&id),
                 end.unwrap_or(t),
                 o.events.iter().map(fingerprint),
-                self.newest.unwrap_or(t),
+                newest,
             );
             return Added::Complete(Session {
                 id,
@@ -675,28 +677,31 @@ mod tests {
 
     #[test]
     fn prints_keep_their_order_across_chunks_as_the_front_is_forgotten() {
+        // Each fingerprint pushed is its own position, so reads check both.
         let mut p = Prints::default();
-        let n = 2 * CHUNK + 100;
-        for i in 0..n as u64 {
+        let n = 2 * CHUNK as u64 + 100;
+        for i in 0..n {
             p.push(i);
         }
-        assert_eq!(p.len(), n);
-        assert_eq!(p.get(CHUNK + 5), CHUNK as u64 + 5);
-        p.forget(CHUNK - 1);
+        assert_eq!(p.end(), n);
+        let chunk = CHUNK as u64;
+        assert_eq!(p.get(chunk + 5), chunk + 5);
+        p.forget(CHUNK as u32 - 1);
         assert_eq!(
-            (p.get(0), p.len(), p.chunks.len()),
-            (CHUNK as u64 - 1, n - CHUNK + 1, 3)
+            (p.start, p.get(chunk - 1), p.chunks.len()),
+            (chunk - 1, chunk - 1, 3)
         );
         p.forget(2);
-        // The first chunk is gone, the second is read from its second entry.
+        // The first chunk is gone; positions still read the same entries.
         assert_eq!(
-            (p.get(0), p.len(), p.chunks.len()),
-            (CHUNK as u64 + 1, n - CHUNK - 1, 2)
+            (p.start, p.get(chunk + 1), p.chunks.len()),
+            (chunk + 1, chunk + 1, 2)
         );
-        p.forget(p.len());
-        assert_eq!(p.len(), 0);
-        p.push(7);
-        assert_eq!((p.get(0), p.len()), (7, 1));
+        assert_eq!(p.get(n - 1), n - 1);
+        p.forget((n - p.start) as u32);
+        assert_eq!((p.start, p.end()), (n, n));
+        p.push(n);
+        assert_eq!((p.get(n), p.end()), (n, n + 1));
     }
 
     #[test]
