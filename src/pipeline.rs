@@ -667,7 +667,11 @@ fn price_and_encode(
 
 impl SessionStage<'_> {
     fn add(&mut self, e: Event, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
-        match self.assembler.add(e) {
+        let added = self
+            .assembler
+            .add(e)
+            .context("cannot remember the sessions priced so far")?;
+        match added {
             Added::Held => {}
             Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
             Added::Conflict(e, why) => {

@@ -1112,6 +1112,40 @@ fn issue3_a_copy_after_the_assembler_forgot_its_session_is_still_not_billed_twic
     assert_eq!(run.lines("participations.csv"), rows);
 }
 
+/// Past 16,384 priced sessions the oldest move from memory to a temporary
+/// file, so memory stays flat however many sessions a day holds. A late
+/// copy of a session moved there is still recognised, without any state
+/// directory, and billed once.
+#[test]
+fn issue3_a_copy_of_a_session_moved_to_disk_is_still_a_duplicate() {
+    const N: usize = 17_000;
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    let mut events = Vec::with_capacity(N * 11);
+    for i in 1..=N {
+        events.extend(seed_conference(&format!("c{i}")));
+    }
+    write(t.path(), "day.csv", &csv_log(&events));
+    write(t.path(), "copy.csv", &csv_log(&seed_conference("c1")));
+    let run = rate(t.path(), &["day.csv", "copy.csv"], "out", None);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        *run.sessions(),
+        counts(&[
+            ("event_log_rows", N as u64 * 11 + 11),
+            ("events_read", N as u64 * 11 + 11),
+            ("events_priced", N as u64 * 11),
+            ("sessions_priced", N as u64),
+            ("participations", N as u64 * 3),
+            ("duplicate_events", 11),
+        ])
+    );
+    let rows = run.lines("participations.csv");
+    assert_eq!(rows.len(), N * 3);
+    let c1: Vec<_> = rows.iter().filter(|r| r.starts_with("c1,")).collect();
+    assert_eq!(c1, SEED_CONFERENCE_ROWS.iter().collect::<Vec<_>>());
+}
+
 /// A different event under a sequence number already taken is no
 /// duplicate: it is a fault, and the session prices without it.
 #[test]
@@ -1814,7 +1848,7 @@ proptest! {
         let n = shuffled.len();
         let mut done = None;
         for (k, e) in shuffled.iter().cloned().enumerate() {
-            match a.add(e) {
+            match a.add(e).unwrap() {
                 Added::Complete(s) => {
                     prop_assert_eq!(k + 1, n, "complete before every event arrived");
                     done = Some(s);
@@ -1832,7 +1866,7 @@ proptest! {
         let mut a = Assembler::new();
         for mut e in shuffled.iter().cloned() {
             e.sequence = None;
-            prop_assert!(matches!(a.add(e), Added::Held));
+            prop_assert!(matches!(a.add(e).unwrap(), Added::Held));
         }
         let f = a.finish(|_| i64::MAX);
         prop_assert_eq!(f.complete.len(), 1);

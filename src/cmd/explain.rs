@@ -638,9 +638,9 @@ fn explain_session(
     let mut assembler = Assembler::with_horizon(rater.lists.longest_session_seconds());
     let mut complete: Option<Session> = None;
     let (mut events, mut duplicates) = (0usize, 0u64);
-    let mut add = |e: crate::group::Event, complete: &mut Option<Session>| {
+    let mut add = |e: crate::group::Event, complete: &mut Option<Session>| -> Result<()> {
         events += 1;
-        match assembler.add(e) {
+        match assembler.add(e)? {
             Added::Held => {}
             Added::Duplicate(_) => duplicates += 1,
             Added::Conflict(e, why) => eprintln!(
@@ -649,13 +649,14 @@ fn explain_session(
             ),
             Added::Complete(s) => *complete = Some(s),
         }
+        Ok(())
     };
     for path in read::expand_inputs(&args.inputs)? {
         let file = path.display().to_string();
         if read::is_event_log(&path) {
             for row in EventLog::open(&path)? {
                 match row? {
-                    Row::Event(e) if e.session_id == id => add(e, &mut complete),
+                    Row::Event(e) if e.session_id == id => add(e, &mut complete)?,
                     Row::Event(_) => {}
                     Row::Fault(f) if f.row.first().is_some_and(|s| s == id) => eprintln!(
                         "sdrate: {f}: a row of session {id} that cannot be read is left out, as `rate` leaves it out"
@@ -673,7 +674,7 @@ fn explain_session(
                     };
                     for e in crate::pipeline::events_of(&mut sdr, &file, &rec) {
                         if e.session_id == id {
-                            add(e, &mut complete);
+                            add(e, &mut complete)?;
                         }
                     }
                 }

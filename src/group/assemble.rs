@@ -11,11 +11,13 @@
 //! open longer than its policy allows; then it is closed as a fault.
 
 use std::collections::VecDeque;
+use std::io;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Event;
+use super::recall::Spilled;
 use crate::sdr::{SessionEventType, Text};
 
 /// The events of one session, ordered and without duplicates.
@@ -156,6 +158,10 @@ struct Open {
     all_sequenced: bool,
     max_sequence: u32,
     ended: bool,
+    /// A session with this id priced earlier in the run, still
+    /// remembered when this one opened: its last event time and
+    /// fingerprints, so its late copies are still dropped.
+    earlier: Option<Box<(i64, Vec<u64>)>>,
 }
 
 impl Open {
@@ -230,47 +236,61 @@ fn session_key(id: &str) -> u64 {
 /// directory's duplicate index recognises the participations it would bill.
 #[derive(Debug)]
 struct Completed {
-    /// Session key -> position of its first fingerprint in `prints` and
-    /// how many there are.
-    index: FxHashMap<u64, (u64, u32)>,
+    /// Session key -> position of its first fingerprint in `prints`, how
+    /// many there are, and the session's last event time.
+    index: FxHashMap<u64, (u64, u32, i64)>,
     prints: Prints,
     /// The sessions in `prints`, in order: last event time, key, prints.
     order: VecDeque<(i64, u64, u32)>,
     horizon: i64,
+    /// Sessions kept in memory before the oldest half moves to disk.
+    in_memory: usize,
+    /// The sessions moved to disk, once there are any.
+    spilled: Option<Spilled>,
 }
 
 impl Completed {
-    fn new(horizon: i64) -> Self {
+    fn new(horizon: i64, in_memory: usize) -> Self {
         Self {
             index: FxHashMap::default(),
             prints: Prints::default(),
             order: VecDeque::new(),
             horizon,
+            in_memory: in_memory.max(1),
+            spilled: None,
         }
     }
 
-    /// The fingerprints kept for a session key, if any.
-    fn prints_of(&self, key: u64) -> Option<impl Iterator<Item = u64>> {
-        let &(start, n) = self.index.get(&key)?;
-        Some((start..start + u64::from(n)).map(|at| self.prints.get(at)))
+    /// The last event time and fingerprints kept for a session key, if
+    /// any; `newest` is the newest event time seen.
+    fn prints_of(&self, key: u64, newest: i64) -> io::Result<Option<(i64, Vec<u64>)>> {
+        if let Some(&(start, n, end)) = self.index.get(&key) {
+            return Ok(Some((end, self.prints.range(start, n))));
+        }
+        match &self.spilled {
+            Some(disk) => disk.get(key, newest.saturating_sub(self.horizon)),
+            None => Ok(None),
+        }
     }
 
-    /// Remembers a completed session (`end`: its last event time), then
-    /// forgets the sessions that ended more than the horizon before
-    /// `newest`.
-    fn add(&mut self, key: u64, end: i64, prints: impl Iterator<Item = u64>, newest: i64) {
+    /// Remembers a completed session (`end`: its last event time; `prints`
+    /// include those of an earlier session with the same key), then forgets
+    /// the sessions that ended more than the horizon before `newest`, and
+    /// moves the oldest half to disk when too many are in memory.
+    fn add(
+        &mut self,
+        key: u64,
+        end: i64,
+        prints: impl Iterator<Item = u64>,
+        newest: i64,
+    ) -> io::Result<()> {
         let start = self.prints.end();
-        // The same id completed before in this run: its prints move along,
-        // so one range covers both (the old one is then dead).
-        let earlier: Vec<u64> = self
-            .prints_of(key)
-            .map(Iterator::collect)
-            .unwrap_or_default();
-        for p in earlier.into_iter().chain(prints) {
+        for p in prints {
             self.prints.push(p);
         }
         let n = u32::try_from(self.prints.end() - start).unwrap_or(u32::MAX);
-        self.index.insert(key, (start, n));
+        // A key already here is replaced; its old range is dead.
+        self.index.insert(key, (start, n, end));
         self.order.push_back((end, key, n));
         let cutoff = newest.saturating_sub(self.horizon);
         // In completion order: a session that ended late holds the ones
@@ -279,22 +299,52 @@ impl Completed {
             if end >= cutoff {
                 break;
             }
-            self.order.pop_front();
-            if self
-                .index
-                .get(&key)
-                .is_some_and(|&(s, _)| s == self.prints.start)
-            {
-                self.index.remove(&key);
-            }
-            self.prints.forget(n);
+            self.pop_front(key, n);
         }
+        if self.order.len() > self.in_memory {
+            let mut moved = Vec::new();
+            while self.order.len() > self.in_memory / 2 {
+                let (end, key, n) = self.order[0];
+                if self.live(key) {
+                    moved.push((key, end, self.prints.range(self.prints.start, n)));
+                }
+                self.pop_front(key, n);
+            }
+            let disk = match &mut self.spilled {
+                Some(disk) => disk,
+                None => self.spilled.insert(Spilled::new()?),
+            };
+            disk.put(&moved, cutoff)?;
+        }
+        Ok(())
     }
 
+    /// Whether the oldest session in `order`, with this key, is the one
+    /// the index points to (not an earlier one replaced since).
+    fn live(&self, key: u64) -> bool {
+        self.index
+            .get(&key)
+            .is_some_and(|&(s, _, _)| s == self.prints.start)
+    }
+
+    /// Forgets the oldest session in `order`.
+    fn pop_front(&mut self, key: u64, n: u32) {
+        self.order.pop_front();
+        if self.live(key) {
+            self.index.remove(&key);
+        }
+        self.prints.forget(n);
+    }
+
+    /// Sessions remembered, in memory and on disk.
     fn len(&self) -> usize {
-        self.order.len()
+        self.order.len() + self.spilled.as_ref().map_or(0, Spilled::len)
     }
 }
+
+/// Priced sessions kept in memory before the oldest half moves to disk:
+/// about 2.5 MiB at the generated mix's eight events a session.
+pub const IN_MEMORY_SESSIONS: usize = 1 << 14;
 
 /// Fingerprints per chunk of [`Prints`] (64 KiB).
 const CHUNK: usize = 8192;
@@ -330,6 +380,11 @@ impl Prints {
     fn get(&self, at: u64) -> u64 {
         let i = (at - self.base) as usize;
         self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    /// The `n` fingerprints from position `at`.
+    fn range(&self, at: u64, n: u32) -> Vec<u64> {
+        (at..at + u64::from(n)).map(|at| self.get(at)).collect()
     }
 
     /// The position the next fingerprint pushed gets.
@@ -379,9 +434,16 @@ impl Assembler {
     /// An assembler that remembers each priced session until the newest
     /// event time is `horizon` seconds past the session's last event.
     pub fn with_horizon(horizon: i64) -> Self {
+        Self::with_limits(horizon, IN_MEMORY_SESSIONS)
+    }
+
+    /// As [`with_horizon`](Self::with_horizon), keeping at most
+    /// `in_memory` priced sessions in memory (the oldest half of them
+    /// moves to a temporary file when there are more).
+    pub fn with_limits(horizon: i64, in_memory: usize) -> Self {
         Self {
             open: FxHashMap::default(),
-            done: Completed::new(horizon),
+            done: Completed::new(horizon, in_memory),
             newest: None,
         }
     }
@@ -389,6 +451,11 @@ impl Assembler {
     /// Priced sessions still remembered, for recognising late copies.
     pub fn remembered_sessions(&self) -> usize {
         self.done.len()
+    }
+
+    /// Priced sessions remembered in memory (the rest are on disk).
+    pub fn remembered_in_memory(&self) -> usize {
+        self.done.order.len()
     }
 
     pub fn open_sessions(&self) -> usize {
@@ -399,25 +466,36 @@ impl Assembler {
         self.open.values().map(|o| o.events.len()).sum()
     }
 
-    pub fn add(&mut self, e: Event) -> Added {
+    /// Adds one event. Fails only when the on-disk memory of priced
+    /// sessions cannot be read or written.
+    pub fn add(&mut self, e: Event) -> io::Result<Added> {
         let t = e.timestamp.0.timestamp();
         let newest = self.newest.map_or(t, |n| n.max(t));
         self.newest = Some(newest);
-        if let Some(mut prints) = self.done.prints_of(session_key(&e.session_id)) {
-            let print = fingerprint(&e);
-            if prints.any(|p| p == print) {
-                return Added::Duplicate(Box::new(e));
+        // Only an event that would open a session is looked up among the
+        // priced ones: an open session carries what was found then.
+        let open = match self.open.get_mut(&e.session_id) {
+            Some(open) => open,
+            None => {
+                let earlier = self.done.prints_of(session_key(&e.session_id), newest)?;
+                self.open.entry(e.session_id.clone()).or_insert(Open {
+                    all_sequenced: true,
+                    earlier: earlier.map(Box::new),
+                    ..Open::default()
+                })
             }
+        };
+        if let Some(earlier) = &open.earlier
+            && earlier.1.contains(&fingerprint(&e))
+        {
+            if open.events.is_empty() {
+                // Opened for nothing: a later event looks again.
+                self.open.remove(&e.session_id);
+            }
+            return Ok(Added::Duplicate(Box::new(e)));
         }
-        let open = self
-            .open
-            .entry(e.session_id.clone())
-            .or_insert_with(|| Open {
-                all_sequenced: true,
-                ..Open::default()
-            });
         if open.events.iter().any(|p| same_event(p, &e)) {
-            return Added::Duplicate(Box::new(e));
+            return Ok(Added::Duplicate(Box::new(e)));
         }
         if let Some(seq) = e.sequence
             && let Some(prev) = open.events.iter().find(|p| p.sequence == Some(seq))
@@ -431,7 +509,7 @@ impl Assembler {
                 prev.origin.file,
                 prev.origin.position
             );
-            return Added::Conflict(Box::new(e), why);
+            return Ok(Added::Conflict(Box::new(e), why));
         }
         match e.sequence {
             Some(s) => open.max_sequence = open.max_sequence.max(s),
@@ -445,23 +523,26 @@ impl Assembler {
             let id = open.events[0].session_id.clone();
             let mut o = self.open.remove(&id).expect("present");
             sort_events(&mut o.events);
-            let end = o.events.iter().map(|e| e.timestamp.0.timestamp()).max();
+            let own_end = o.events.iter().map(|e| e.timestamp.0.timestamp()).max();
+            let (earlier_end, earlier) = o.earlier.map_or((i64::MIN, Vec::new()), |b| *b);
+            // The earlier session's prints move along, so one entry
+            // covers both, remembered until the later of their ends.
             self.done.add(
                 session_key(&id),
-                end.unwrap_or(t),
-                o.events.iter().map(fingerprint),
+                own_end.unwrap_or(t).max(earlier_end),
+                earlier.into_iter().chain(o.events.iter().map(fingerprint)),
                 newest,
-            );
-            return Added::Complete(Session {
+            )?;
+            return Ok(Added::Complete(Session {
                 id,
                 events: o.events,
-            });
+            }));
         }
-        Added::Held
+        Ok(Added::Held)
     }
 
     /// Adds a session carried over from an earlier run.
-    pub fn resume(&mut self, s: Session) -> Vec<Added> {
+    pub fn resume(&mut self, s: Session) -> io::Result<Vec<Added>> {
         s.events.into_iter().map(|e| self.add(e)).collect()
     }
 
@@ -543,23 +624,30 @@ mod tests {
 
     use SessionEventType as T;
 
+    impl Assembler {
+        /// `add`, where the disk cannot fail the test.
+        fn put(&mut self, e: Event) -> Added {
+            self.add(e).expect("the temporary file works")
+        }
+    }
+
     #[test]
     fn numbered_session_completes_at_once_even_out_of_order() {
         let mut a = Assembler::new();
         assert!(matches!(
-            a.add(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z")),
+            a.put(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z")),
             Added::Held
         ));
         assert!(matches!(
-            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
             Added::Held
         ));
         // A duplicate of event 1 is dropped.
         assert!(matches!(
-            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
             Added::Duplicate(_)
         ));
-        match a.add(ev(Some(2), T::Leave, "p1", "2026-11-20T10:05:00Z")) {
+        match a.put(ev(Some(2), T::Leave, "p1", "2026-11-20T10:05:00Z")) {
             Added::Complete(s) => {
                 let seqs: Vec<_> = s.events.iter().map(|e| e.sequence.unwrap()).collect();
                 assert_eq!(seqs, [1, 2, 3]);
@@ -572,24 +660,24 @@ mod tests {
     #[test]
     fn a_copy_arriving_after_its_session_completed_is_a_duplicate() {
         let mut a = Assembler::new();
-        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
         assert!(matches!(
-            a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
+            a.put(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
             Added::Complete(_)
         ));
         // The same instant written in another offset is the same event.
         assert!(matches!(
-            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T11:00:00+01:00")),
+            a.put(ev(Some(1), T::Start, "p1", "2026-11-20T11:00:00+01:00")),
             Added::Duplicate(_)
         ));
         assert!(matches!(
-            a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
+            a.put(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z")),
             Added::Duplicate(_)
         ));
         assert_eq!(a.open_sessions(), 0);
         // A different event of that session is not a copy: held as before.
         assert!(matches!(
-            a.add(ev(Some(3), T::Invite, "p1", "2026-11-20T10:11:00Z")),
+            a.put(ev(Some(3), T::Invite, "p1", "2026-11-20T10:11:00Z")),
             Added::Held
         ));
     }
@@ -600,8 +688,128 @@ mod tests {
         for (seq, ty, at) in [(1, T::Start, start), (2, T::End, end)] {
             let mut e = ev(Some(seq), ty, who, at);
             e.session_id = id.into();
-            let added = a.add(e);
+            let added = a.put(e);
             assert_eq!(matches!(added, Added::Complete(_)), seq == 2, "{added:?}");
+        }
+    }
+
+    /// Prices sessions `{prefix}0`..`{prefix}{n-1}`, one a minute from
+    /// 10:00, participant `p{i}` in each.
+    fn price_many(a: &mut Assembler, prefix: &str, n: usize) {
+        for i in 0..n {
+            let t = |m: usize| format!("2026-11-20T{:02}:{:02}:00Z", 10 + m / 60, m % 60);
+            price_two(
+                a,
+                &format!("{prefix}{i}"),
+                &format!("p{i}"),
+                &t(i),
+                &t(i + 1),
+            );
+        }
+    }
+
+    fn copy_of(id: &str, seq: u32, ty: SessionEventType, who: &str, at: &str) -> Event {
+        let mut e = ev(Some(seq), ty, who, at);
+        e.session_id = id.into();
+        e
+    }
+
+    #[test]
+    fn sessions_moved_to_disk_still_recognise_their_late_copies() {
+        // Four in memory: the fifth moves the oldest three to disk.
+        let mut a = Assembler::with_limits(24 * 3600, 4);
+        price_many(&mut a, "s", 10);
+        assert_eq!(a.remembered_sessions(), 10);
+        assert!(
+            a.remembered_in_memory() <= 4,
+            "{}",
+            a.remembered_in_memory()
+        );
+        // s0 (10:00-10:01) is on disk by now; both its events are copies.
+        assert!(matches!(
+            a.put(copy_of("s0", 1, T::Start, "p0", "2026-11-20T10:00:00Z")),
+            Added::Duplicate(_)
+        ));
+        assert!(matches!(
+            a.put(copy_of("s0", 2, T::End, "p0", "2026-11-20T10:01:00Z")),
+            Added::Duplicate(_)
+        ));
+        assert_eq!(a.open_sessions(), 0);
+        // A new event of s0 opens a session that still knows the old
+        // one's events: a copy arriving after it is dropped too.
+        assert!(matches!(
+            a.put(copy_of("s0", 3, T::Invite, "p0", "2026-11-20T10:02:00Z")),
+            Added::Held
+        ));
+        assert!(matches!(
+            a.put(copy_of("s0", 1, T::Start, "p0", "2026-11-20T10:00:00Z")),
+            Added::Duplicate(_)
+        ));
+        assert_eq!(a.open_sessions(), 1);
+        // A session that was never priced is not taken for one on disk.
+        assert!(matches!(
+            a.put(copy_of("s99", 1, T::Start, "p0", "2026-11-20T10:00:00Z")),
+            Added::Held
+        ));
+    }
+
+    #[test]
+    fn sessions_on_disk_are_forgotten_at_the_horizon_like_those_in_memory() {
+        let mut a = Assembler::with_limits(3600, 2);
+        // s0..s4 end 10:01..10:05; s0 moves to disk.
+        price_many(&mut a, "s", 5);
+        assert!(matches!(
+            a.put(copy_of("s0", 1, T::Start, "p0", "2026-11-20T10:00:00Z")),
+            Added::Duplicate(_)
+        ));
+        // The clock reaches 11:01:01, more than an hour after s0 ended
+        // (10:01): its copy now opens a session of its own.
+        price_two(
+            &mut a,
+            "late",
+            "q",
+            "2026-11-20T11:00:00Z",
+            "2026-11-20T11:01:01Z",
+        );
+        assert!(matches!(
+            a.put(copy_of("s0", 1, T::Start, "p0", "2026-11-20T10:00:00Z")),
+            Added::Held
+        ));
+        // s4 ended 10:05, within the hour: still recognised.
+        assert!(matches!(
+            a.put(copy_of("s4", 2, T::End, "p4", "2026-11-20T10:05:00Z")),
+            Added::Duplicate(_)
+        ));
+    }
+
+    #[test]
+    fn an_id_priced_twice_keeps_both_sessions_copies_across_the_move_to_disk() {
+        let mut a = Assembler::with_limits(24 * 3600, 2);
+        price_two(
+            &mut a,
+            "x",
+            "p1",
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T09:10:00Z",
+        );
+        price_many(&mut a, "s", 3);
+        // x is on disk; a second session x (sequence 3 and 4) reads it
+        // back when it opens, and the entry that replaces it holds both.
+        for (seq, ty, at) in [
+            (3, T::Join, "2026-11-20T12:00:00Z"),
+            (4, T::End, "2026-11-20T12:10:00Z"),
+        ] {
+            a.put(copy_of("x", seq, ty, "p2", at));
+        }
+        price_many(&mut a, "t", 3);
+        for (seq, ty, who, at) in [
+            (1, T::Start, "p1", "2026-11-20T09:00:00Z"),
+            (4, T::End, "p2", "2026-11-20T12:10:00Z"),
+        ] {
+            assert!(matches!(
+                a.put(copy_of("x", seq, ty, who, at)),
+                Added::Duplicate(_)
+            ));
         }
     }
 
@@ -626,7 +834,7 @@ mod tests {
         );
         assert_eq!(a.remembered_sessions(), 2);
         assert!(matches!(
-            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
             Added::Duplicate(_)
         ));
         // A third session ends at 11:10:01, more than an hour after s1's
@@ -642,11 +850,11 @@ mod tests {
         assert_eq!(a.remembered_sessions(), 2);
         let mut copy = ev(Some(1), T::Start, "p2", "2026-11-20T10:30:00Z");
         copy.session_id = "s2".into();
-        assert!(matches!(a.add(copy), Added::Duplicate(_)));
+        assert!(matches!(a.put(copy), Added::Duplicate(_)));
         // A copy of s1's start now opens a session of its own, which the
         // end of the run judges by its age like any other.
         assert!(matches!(
-            a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
+            a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z")),
             Added::Held
         ));
         assert_eq!(a.open_sessions(), 1);
@@ -655,13 +863,13 @@ mod tests {
     #[test]
     fn an_id_priced_twice_keeps_the_prints_of_both() {
         let mut a = Assembler::new();
-        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
-        a.add(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z"));
+        a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        a.put(ev(Some(2), T::End, "p1", "2026-11-20T10:10:00Z"));
         // Not a copy (another participant): a new session of the same id,
         // complete by itself.
-        a.add(ev(Some(1), T::Start, "p2", "2026-11-20T12:00:00Z"));
+        a.put(ev(Some(1), T::Start, "p2", "2026-11-20T12:00:00Z"));
         assert!(matches!(
-            a.add(ev(Some(2), T::End, "p2", "2026-11-20T12:10:00Z")),
+            a.put(ev(Some(2), T::End, "p2", "2026-11-20T12:10:00Z")),
             Added::Complete(_)
         ));
         for (who, at) in [
@@ -669,7 +877,7 @@ mod tests {
             ("p2", "2026-11-20T12:00:00Z"),
         ] {
             assert!(matches!(
-                a.add(ev(Some(1), T::Start, who, at)),
+                a.put(ev(Some(1), T::Start, who, at)),
                 Added::Duplicate(_)
             ));
         }
@@ -707,10 +915,10 @@ mod tests {
     #[test]
     fn a_gap_holds_the_session_and_a_conflict_is_a_fault() {
         let mut a = Assembler::new();
-        a.add(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
-        a.add(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z"));
+        a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        a.put(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z"));
         assert!(matches!(
-            a.add(ev(Some(3), T::Leave, "p1", "2026-11-20T10:09:00Z")),
+            a.put(ev(Some(3), T::Leave, "p1", "2026-11-20T10:09:00Z")),
             Added::Conflict(..)
         ));
         let f = a.finish(|_| 3600);
@@ -722,8 +930,8 @@ mod tests {
     #[test]
     fn unnumbered_session_completes_at_end_of_input_when_everyone_left() {
         let mut a = Assembler::new();
-        a.add(ev(None, T::Leave, "p1", "2026-11-20T10:30:00Z"));
-        a.add(ev(None, T::Join, "p1", "2026-11-20T10:00:00Z"));
+        a.put(ev(None, T::Leave, "p1", "2026-11-20T10:30:00Z"));
+        a.put(ev(None, T::Join, "p1", "2026-11-20T10:00:00Z"));
         let f = a.finish(|_| 3600);
         assert_eq!(f.complete.len(), 1);
         assert_eq!(f.complete[0].events[0].event_type, T::Join);
@@ -732,10 +940,10 @@ mod tests {
     #[test]
     fn a_session_older_than_its_limit_expires() {
         let mut a = Assembler::new();
-        a.add(ev(None, T::Join, "p1", "2026-11-20T10:00:00Z"));
+        a.put(ev(None, T::Join, "p1", "2026-11-20T10:00:00Z"));
         let mut b = ev(None, T::Join, "p9", "2026-11-21T11:00:00Z");
         b.session_id = "s2".into();
-        a.add(b);
+        a.put(b);
         let f = a.finish(|_| 24 * 3600);
         assert_eq!(f.expired.len(), 1);
         assert_eq!(f.expired[0].0.id, "s1");

@@ -8,6 +8,7 @@
 
 pub mod assemble;
 pub mod duplicates;
+mod recall;
 pub mod state;
 
 use serde::{Deserialize, Serialize};
