@@ -227,8 +227,9 @@ fn session_key(id: &str) -> u64 {
 /// fingerprint, which covers its session id, is among the prints found.
 ///
 /// A session is forgotten once the newest event time seen is more than
-/// `horizon` seconds past its last event, so memory follows the sessions
-/// of the last `horizon` of event time, not the length of the input. The
+/// `horizon` seconds past its last event. Past `in_memory` sessions the
+/// oldest half moves to disk ([`Spilled`]), so memory stays flat however
+/// many sessions the horizon holds. The
 /// horizon is the longest time any session may stay open
 /// ([`crate::resolve::PriceLists::longest_session_seconds`]): a copy
 /// later than that opens a session that is already too old, which the end
@@ -688,9 +689,7 @@ mod tests {
     /// its end completes it.
     fn price_two(a: &mut Assembler, id: &str, who: &str, start: &str, end: &str) {
         for (seq, ty, at) in [(1, T::Start, start), (2, T::End, end)] {
-            let mut e = ev(Some(seq), ty, who, at);
-            e.session_id = id.into();
-            let added = a.put(e);
+            let added = a.put(copy_of(id, seq, ty, who, at));
             assert_eq!(matches!(added, Added::Complete(_)), seq == 2, "{added:?}");
         }
     }
@@ -710,6 +709,7 @@ mod tests {
         }
     }
 
+    /// Event number `seq` of session `id`.
     fn copy_of(id: &str, seq: u32, ty: SessionEventType, who: &str, at: &str) -> Event {
         let mut e = ev(Some(seq), ty, who, at);
         e.session_id = id.into();
@@ -850,8 +850,7 @@ mod tests {
             "2026-11-20T11:10:01Z",
         );
         assert_eq!(a.remembered_sessions(), 2);
-        let mut copy = ev(Some(1), T::Start, "p2", "2026-11-20T10:30:00Z");
-        copy.session_id = "s2".into();
+        let copy = copy_of("s2", 1, T::Start, "p2", "2026-11-20T10:30:00Z");
         assert!(matches!(a.put(copy), Added::Duplicate(_)));
         // A copy of s1's start now opens a session of its own, which the
         // end of the run judges by its age like any other.
