@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Event;
-use super::recall::Spilled;
+use super::recall::{Batch, Spilled};
 use crate::sdr::{SessionEventType, Text};
 
 /// The events of one session, ordered and without duplicates.
@@ -303,11 +303,11 @@ impl Completed {
             self.pop_front(key, n);
         }
         if self.order.len() > self.in_memory {
-            let mut moved = Vec::new();
+            let mut moved = Batch::default();
             while self.order.len() > self.in_memory / 2 {
                 let (end, key, n) = self.order[0];
                 if self.live(key) {
-                    moved.push((key, end, self.prints.range(self.prints.start, n)));
+                    moved.push(key, end, self.prints.iter(self.prints.start, n));
                 }
                 self.pop_front(key, n);
             }
@@ -315,7 +315,7 @@ impl Completed {
                 Some(disk) => disk,
                 None => self.spilled.insert(Spilled::new()?),
             };
-            disk.put(&moved, cutoff)?;
+            disk.put(moved, cutoff)?;
         }
         Ok(())
     }
@@ -387,7 +387,11 @@ impl Prints {
 
     /// The `n` fingerprints from position `at`.
     fn range(&self, at: u64, n: u32) -> Vec<u64> {
-        (at..at + u64::from(n)).map(|at| self.get(at)).collect()
+        self.iter(at, n).collect()
+    }
+
+    fn iter(&self, at: u64, n: u32) -> impl Iterator<Item = u64> + '_ {
+        (at..at + u64::from(n)).map(|at| self.get(at))
     }
 
     /// The position the next fingerprint pushed gets.

@@ -11,6 +11,7 @@
 //! Nothing here outlives the run (the file has no name); the cross-run
 //! protection is the state directory's duplicate index.
 
+use std::collections::BTreeMap;
 use std::io;
 
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
@@ -18,8 +19,9 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefini
 /// Session key -> last event time (i64) then the session's fingerprints
 /// (u64 each), all little endian.
 const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
-/// (last event time, session key): the order sessions are forgotten in.
-const BY_END: TableDefinition<(i64, u64), ()> = TableDefinition::new("by_end");
+
+/// Width of the buckets that count sessions on disk by last event time.
+const BUCKET_SECONDS: i64 = 3600;
 
 /// The B-tree's own page cache. The lookups are one per new session, at
 /// random keys, so a large cache would buy little over the kernel's.
@@ -79,8 +81,29 @@ impl Filter {
     }
 }
 
-/// A session moved to disk: key, last event time, fingerprints.
-pub(super) type Moved = (u64, i64, Vec<u64>);
+/// Sessions to move to disk, with their values already encoded.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    /// Key, last event time, and where its value is in `bytes`.
+    entries: Vec<(u64, i64, usize, usize)>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    /// Adds a session: its key, last event time and fingerprints.
+    pub(super) fn push(&mut self, key: u64, end: i64, prints: impl Iterator<Item = u64>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(&end.to_le_bytes());
+        for p in prints {
+            self.bytes.extend_from_slice(&p.to_le_bytes());
+        }
+        self.entries.push((key, end, start, self.bytes.len()));
+    }
+}
+
+fn end_of(value: &[u8]) -> i64 {
+    i64::from_le_bytes(value[..8].try_into().expect("8 bytes"))
+}
 
 pub(super) struct Spilled {
     db: Database,
@@ -90,6 +113,11 @@ pub(super) struct Spilled {
     read: Option<ReadOnlyTable<u64, &'static [u8]>>,
     filter: Filter,
     len: usize,
+    /// Sessions written, by the bucket of their last event time: tells
+    /// when enough of the file is past the horizon to be worth a sweep.
+    /// Replaced entries stay counted until their bucket is swept, so the
+    /// count only ever brings a sweep forward.
+    buckets: BTreeMap<i64, usize>,
 }
 
 impl std::fmt::Debug for Spilled {
@@ -119,7 +147,6 @@ impl Spilled {
             .map_err(disk)?;
         let txn = db.begin_write().map_err(disk)?;
         txn.open_table(SESSIONS).map_err(disk)?;
-        txn.open_table(BY_END).map_err(disk)?;
         txn.commit().map_err(disk)?;
         let read = Some(Self::reader(&db)?);
         Ok(Self {
@@ -127,6 +154,7 @@ impl Spilled {
             read,
             filter: Filter::new(),
             len: 0,
+            buckets: BTreeMap::new(),
         })
     }
 
@@ -154,7 +182,7 @@ impl Spilled {
         };
         let v = v.value();
         let (end, prints) = v.split_at(8);
-        let end = i64::from_le_bytes(end.try_into().expect("8 bytes"));
+        let end = end_of(end);
         if end < cutoff {
             return Ok(None);
         }
@@ -165,48 +193,49 @@ impl Spilled {
         Ok(Some((end, prints)))
     }
 
-    /// Moves `sessions` to disk (a key already there is replaced: the new
-    /// entry holds the old one's prints too, and ends no earlier) and forgets the sessions that
-    /// ended before `cutoff`, in one transaction.
-    pub(super) fn put(&mut self, sessions: &[Moved], cutoff: i64) -> io::Result<()> {
+    /// Moves a batch of sessions to disk (a key already there is replaced:
+    /// the new entry holds the old one's prints too, and ends no earlier),
+    /// and, once at least half the file ended before `cutoff`, forgets
+    /// those, in one transaction.
+    pub(super) fn put(&mut self, mut batch: Batch, cutoff: i64) -> io::Result<()> {
         self.read = None;
+        // In key order, inserts walk the B-tree's leaves once each instead
+        // of reading a random page per session.
+        batch.entries.sort_unstable_by_key(|e| e.0);
         // A durable commit: after non-durable ones redb keeps the pages
         // they freed, in memory, until a durable one.
         let txn = self.db.begin_write().map_err(disk)?;
         {
             let mut table = txn.open_table(SESSIONS).map_err(disk)?;
-            let mut by_end = txn.open_table(BY_END).map_err(disk)?;
-            let mut value = Vec::new();
-            for (key, end, prints) in sessions {
-                value.clear();
-                value.extend_from_slice(&end.to_le_bytes());
-                for p in prints {
-                    value.extend_from_slice(&p.to_le_bytes());
-                }
-                let replaced = table.insert(key, value.as_slice()).map_err(disk)?.is_some();
+            for &(key, end, from, to) in &batch.entries {
+                let replaced = table
+                    .insert(key, &batch.bytes[from..to])
+                    .map_err(disk)?
+                    .is_some();
                 if !replaced {
                     self.len += 1;
                 }
-                self.filter.insert(*key);
-                by_end.insert((*end, *key), ()).map_err(disk)?;
+                self.filter.insert(key);
+                *self
+                    .buckets
+                    .entry(end.div_euclid(BUCKET_SECONDS))
+                    .or_default() += 1;
             }
-            let old: Vec<(i64, u64)> = by_end
-                .range(..(cutoff, 0))
-                .map_err(disk)?
-                .map(|r| r.map(|(k, _)| k.value()))
-                .collect::<Result<_, _>>()
-                .map_err(disk)?;
-            for (end, key) in old {
-                by_end.remove((end, key)).map_err(disk)?;
-                // A key replaced since ends later: it stays.
-                let current = table
-                    .get(key)
-                    .map_err(disk)?
-                    .map(|v| i64::from_le_bytes(v.value()[..8].try_into().expect("8 bytes")));
-                if current == Some(end) {
-                    table.remove(key).map_err(disk)?;
-                    self.len -= 1;
-                }
+            // Buckets wholly before the cutoff; a sweep reads the whole
+            // file, so it waits until they are half of it.
+            let first_kept = cutoff.div_euclid(BUCKET_SECONDS);
+            let expired: usize = self.buckets.range(..first_kept).map(|(_, n)| n).sum();
+            if expired > 0 && 2 * expired >= self.len {
+                let mut removed = 0;
+                table
+                    .retain(|_, v| {
+                        let keep = end_of(v) >= cutoff;
+                        removed += usize::from(!keep);
+                        keep
+                    })
+                    .map_err(disk)?;
+                self.len -= removed;
+                self.buckets = self.buckets.split_off(&first_kept);
             }
         }
         txn.commit().map_err(disk)?;
@@ -221,5 +250,81 @@ impl Spilled {
         }
         self.read = Some(read);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = BUCKET_SECONDS;
+
+    fn batch(sessions: &[(u64, i64, &[u64])]) -> Batch {
+        let mut b = Batch::default();
+        for &(key, end, prints) in sessions {
+            b.push(key, end, prints.iter().copied());
+        }
+        b
+    }
+
+    #[test]
+    fn a_sweep_waits_until_half_the_file_is_past_the_horizon() {
+        let mut disk = Spilled::new().unwrap();
+        // Keys out of order: the batch is sorted before it is written.
+        disk.put(
+            batch(&[
+                (4, 10, &[40]),
+                (1, 20, &[10, 11]),
+                (3, 30, &[30]),
+                (2, 40, &[20]),
+            ]),
+            i64::MIN,
+        )
+        .unwrap();
+        assert_eq!(disk.len(), 4);
+        assert_eq!(disk.get(1, i64::MIN).unwrap(), Some((20, vec![10, 11])));
+        // Hour 10 arrives with a cutoff at hour 5: the four sessions of
+        // hour 0 are two thirds of the file, so they go.
+        disk.put(
+            batch(&[(5, 10 * HOUR, &[50]), (6, 10 * HOUR, &[60])]),
+            5 * HOUR,
+        )
+        .unwrap();
+        assert_eq!(disk.len(), 2);
+        assert_eq!(disk.get(4, i64::MIN).unwrap(), None);
+        assert_eq!(disk.get(5, i64::MIN).unwrap(), Some((10 * HOUR, vec![50])));
+        // Three more at hour 20, cutoff at hour 15: the two of hour 10 are
+        // two fifths of the file, so they stay on disk, but a lookup past
+        // the horizon does not see them.
+        disk.put(
+            batch(&[
+                (7, 20 * HOUR, &[70]),
+                (8, 20 * HOUR, &[80]),
+                (9, 20 * HOUR, &[90]),
+            ]),
+            15 * HOUR,
+        )
+        .unwrap();
+        assert_eq!(disk.len(), 5);
+        assert_eq!(disk.get(5, 15 * HOUR).unwrap(), None);
+        assert_eq!(disk.get(5, i64::MIN).unwrap(), Some((10 * HOUR, vec![50])));
+    }
+
+    #[test]
+    fn a_key_moved_again_keeps_its_later_end_through_a_sweep() {
+        let mut disk = Spilled::new().unwrap();
+        disk.put(batch(&[(1, 0, &[10]), (2, 0, &[20])]), i64::MIN)
+            .unwrap();
+        // Key 1 again, ending at hour 10, holding both sessions' prints.
+        disk.put(batch(&[(1, 10 * HOUR, &[10, 11])]), i64::MIN)
+            .unwrap();
+        assert_eq!(disk.len(), 2);
+        disk.put(batch(&[(3, 10 * HOUR, &[30])]), 5 * HOUR).unwrap();
+        assert_eq!(disk.len(), 2);
+        assert_eq!(
+            disk.get(1, 5 * HOUR).unwrap(),
+            Some((10 * HOUR, vec![10, 11]))
+        );
+        assert_eq!(disk.get(2, i64::MIN).unwrap(), None);
     }
 }
