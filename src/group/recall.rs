@@ -165,7 +165,8 @@ impl Spilled {
             .map_err(disk)
     }
 
-    /// Sessions on disk (forgotten ones are removed at each spill).
+    /// Sessions on disk, forgotten ones included until a sweep removes
+    /// them (see [`Self::put`]).
     pub(super) fn len(&self) -> usize {
         self.len
     }
