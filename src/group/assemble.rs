@@ -548,11 +548,6 @@ impl Assembler {
         Ok(Added::Held)
     }
 
-    /// Adds a session carried over from an earlier run.
-    pub fn resume(&mut self, s: Session) -> io::Result<Vec<Added>> {
-        s.events.into_iter().map(|e| self.add(e)).collect()
-    }
-
     /// End of the input: what completes now, what expires, what waits.
     /// `max_open` gives a session's allowed age in seconds from its first
     /// event (by its service's policy).
