@@ -455,7 +455,11 @@ impl Assembler {
         }
     }
 
-    /// Priced sessions still remembered, for recognising late copies.
+    /// Entries of priced sessions still remembered, for recognising late
+    /// copies: an upper bound on the sessions. An id priced again counts
+    /// once per entry (in memory and on disk) until the newer replaces the
+    /// older on disk, and entries on disk past the horizon count until
+    /// they are swept.
     pub fn remembered_sessions(&self) -> usize {
         self.done.len()
     }
