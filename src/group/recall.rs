@@ -27,9 +27,10 @@ const BUCKET_SECONDS: i64 = 3600;
 /// random keys, so a large cache would buy little over the kernel's.
 const CACHE_BYTES: usize = 1 << 20;
 
-/// Bits of the filter in front of the disk: 2 MiB. Two bits a session;
-/// with 4 million sessions on disk (a day of 100 million mix records) one
-/// new session in seven is still looked up on disk for nothing.
+/// Bits of the filter in front of the disk: 512 KiB. Two bits a session;
+/// with 1 million sessions on disk (a day of 25 million mix records) one
+/// new session in seven is still looked up on disk for nothing, with 4
+/// million three in four.
 const FILTER_BITS: usize = 1 << 22;
 
 /// A Bloom filter of the session keys on disk, so that a new session (the
