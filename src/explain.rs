@@ -279,6 +279,9 @@ pub enum Step {
         total: Decimal,
         rounded_total: Decimal,
         unrounded_shares: Vec<Decimal>,
+        /// Each share at the group's precision, before the participant's
+        /// own discount and rounding.
+        allocated: Vec<Decimal>,
         shares: Vec<Decimal>,
     },
     /// One rule line of a participation, rounded.
@@ -351,7 +354,7 @@ pub fn charge_step(side: Side, c: &Charge, list: &PriceList, from_base: bool) ->
 pub fn rounding_step(
     side: Side,
     list: &PriceList,
-    before: Decimal,
+    before: crate::money::Exact,
     after: Decimal,
     currency: String,
 ) -> Step {
@@ -360,7 +363,7 @@ pub fn rounding_step(
         list: format!("{} r{}", list.def.id, list.def.revision),
         decimals: list.def.rounding.decimals,
         mode: rounding_mode(list.def.rounding.mode).into(),
-        before,
+        before: crate::price::shown(before),
         after,
         currency,
     }
@@ -907,12 +910,19 @@ pub fn render_text(trace: &Trace) -> String {
                 total,
                 rounded_total,
                 unrounded_shares,
+                allocated,
                 shares,
             } => {
                 let parts: Vec<String> = participants
                     .iter()
-                    .zip(unrounded_shares.iter().zip(shares))
-                    .map(|(p, (u, s))| format!("{p} {} -> {s}", num(*u)))
+                    .zip(unrounded_shares.iter().zip(allocated.iter().zip(shares)))
+                    .map(|(p, (u, (a, s)))| {
+                        if a == s {
+                            format!("{p} {} -> {s}", num(*u))
+                        } else {
+                            format!("{p} {} -> {a} -> {s} (own discount and rounding)", num(*u))
+                        }
+                    })
                     .collect();
                 let _ = writeln!(
                     w,

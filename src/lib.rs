@@ -9,6 +9,7 @@ pub mod exit;
 pub mod explain;
 pub mod generate;
 pub mod group;
+pub mod money;
 pub mod pipeline;
 pub mod price;
 pub mod rate;

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use crate::explain::{self, Side, Step, Trace};
+use crate::money::Exact;
 use crate::price::{self, Quantity, interact};
 use crate::resolve::price_list::{Charge, Per};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
@@ -350,10 +351,17 @@ impl Rater {
                                 }
                             }
                         }
-                        Some(_) => {
-                            let u = technical(
-                                "usage modules of one SDR priced in different currencies".into(),
-                            );
+                        // An SDR is billed in one currency: a module priced in
+                        // another is a fault of its own, kept for recycling
+                        // once the lists agree (docs/price-lists.md).
+                        Some(acc) => {
+                            let u = Unresolved {
+                                status: StatusIndicator::CurrencyMismatch,
+                                detail: format!(
+                                    "usage module {index} is priced in {}, the modules before it in {}; an SDR is billed in one currency",
+                                    t.currency, acc.currency
+                                ),
+                            };
                             spms.pop();
                             spms.push(fault_spm(self, sum, &u));
                             first_fault.get_or_insert(u);
@@ -411,6 +419,11 @@ impl Rater {
         let mut total_basic = Decimal::ZERO;
         let mut total_individual = Decimal::ZERO;
         let mut currency_vat = None;
+        // Items no list charges: free, and listed only when nothing else of
+        // the module is (so a module all of whose usage is free is priced
+        // 0.00, not a fault): (item, price type, list, revision).
+        // Zeros in the lists' decimals: 0.00.
+        let mut free: Vec<(&str, PriceType, &str, u16, Decimal, Decimal)> = Vec::new();
         let mut last: Option<(chrono::DateTime<chrono::FixedOffset>, resolve::Resolved<'_>)> = None;
         for u in &items {
             let q = Query {
@@ -434,35 +447,57 @@ impl Rater {
                     r
                 }
             };
-            let Some(base_charge) = r.base.charge_for(u.item, access_form.as_deref(), &attrs)
-            else {
-                // The base list does not charge this item (e.g. queue time):
-                // it is free for everybody.
-                explain::record(&mut trace, || explain_no_charge(u.item, r.base));
-                continue;
-            };
-            // A charge is priced with the rate periods of the list that
-            // holds it.
-            let chosen_charge = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
-                base_charge
+            let base_charge = r.base.charge_for(u.item, access_form.as_deref(), &attrs);
+            // The chosen list's own charge, else the base list's.
+            let own_charge = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
+                None
             } else {
-                r.chosen
-                    .charge_for(u.item, access_form.as_deref(), &attrs)
-                    .unwrap_or(base_charge)
+                r.chosen.charge_for(u.item, access_form.as_deref(), &attrs)
+            };
+            let Some(chosen_charge) = own_charge.or(base_charge) else {
+                // No list charges this item (e.g. queue time): it is free
+                // for everybody.
+                explain::record(&mut trace, || explain_no_charge(u.item, r.base));
+                currency_vat.get_or_insert_with(|| currency_and_vat(&r));
+                let kind = match u.quantity {
+                    Quantity::Seconds(_) => PriceType::PerTimeSlice,
+                    _ => PriceType::PerFunction,
+                };
+                let zero =
+                    |l: &resolve::PriceList| Decimal::new(0, l.def.rounding.decimals.min(28));
+                free.push((
+                    u.item,
+                    kind,
+                    r.chosen.def.id.as_str(),
+                    r.chosen.def.revision,
+                    zero(r.base),
+                    zero(r.chosen),
+                ));
+                continue;
             };
             let err = |e: price::PriceError| technical(e.to_string());
             let t = &mut trace;
-            explain::record(t, || {
-                explain::charge_step(Side::Basic, base_charge, r.base, false)
-            });
-            let basic_raw = price::amount_traced(
-                base_charge,
-                u.quantity,
-                &u.at,
-                &r.base.calendar,
-                t.as_deref_mut(),
-            )
-            .map_err(err)?;
+            // An item the base list does not charge has a basic price of
+            // 0; the chosen list's own charge still sets the individual one.
+            let basic_raw = match base_charge {
+                Some(base_charge) => {
+                    explain::record(t, || {
+                        explain::charge_step(Side::Basic, base_charge, r.base, false)
+                    });
+                    price::amount_traced(
+                        base_charge,
+                        u.quantity,
+                        &u.at,
+                        &r.base.calendar,
+                        t.as_deref_mut(),
+                    )
+                    .map_err(err)?
+                }
+                None => {
+                    explain::record(t, || explain_no_charge(u.item, r.base));
+                    Exact::ZERO
+                }
+            };
             // Pricing components registered for the subscriber, if any
             // (docs/interactions.md).
             let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
@@ -474,18 +509,19 @@ impl Rater {
                 own_lists_allowed,
                 q.time_of_use,
             );
-            // `same_raw`: the individual amount is the basic one, bit for bit.
+            // `same_raw`: the individual amount is the basic one, exactly.
             let (individual_raw, table, revision, info, same_raw) = match components {
                 None => {
-                    let chosen_calendar = if std::ptr::eq(chosen_charge, base_charge) {
+                    let inherited = own_charge.is_none();
+                    let chosen_calendar = if inherited {
                         &r.base.calendar
                     } else {
                         &r.chosen.calendar
                     };
-                    explain::record(t, || explain_chosen_charge(&r, chosen_charge, base_charge));
+                    explain::record(t, || explain_chosen_charge(&r, chosen_charge, inherited));
                     // The same charge with the same calendar gives the same
                     // amount: computed once unless an explanation shows both.
-                    let reused = std::ptr::eq(chosen_charge, base_charge) && t.is_none();
+                    let reused = inherited && t.is_none();
                     let mut individual_raw = if reused {
                         basic_raw
                     } else {
@@ -499,9 +535,8 @@ impl Rater {
                         .map_err(err)?
                     };
                     if let Some(d) = r.chosen.def.discount_percent {
-                        let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
                         let before = individual_raw;
-                        individual_raw = individual_raw.checked_mul(keep).ok_or_else(|| {
+                        individual_raw = individual_raw.less_percent(d.0).ok_or_else(|| {
                             technical("arithmetic overflow applying a discount".into())
                         })?;
                         explain::record(t, || explain_discount(r.chosen, before, individual_raw));
@@ -534,12 +569,10 @@ impl Rater {
                         let raw = price::amount(charge, u.quantity, &u.at, calendar)?;
                         match r.chosen.def.discount_percent {
                             None => Ok(Some(raw)),
-                            Some(d) => {
-                                let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
-                                raw.checked_mul(keep)
-                                    .map(Some)
-                                    .ok_or_else(|| price::PriceError::Overflow(u.item.to_owned()))
-                            }
+                            Some(d) => raw
+                                .less_percent(d.0)
+                                .map(Some)
+                                .ok_or_else(|| price::PriceError::Overflow(u.item.to_owned())),
                         }
                     };
                     let usage = interact::Usage {
@@ -570,11 +603,21 @@ impl Rater {
                     )
                 }
             };
-            let basic = r.base.def.rounding.apply(basic_raw);
+            let rounding_overflow = || technical("arithmetic overflow rounding a price".into());
+            let basic = r
+                .base
+                .def
+                .rounding
+                .round(basic_raw)
+                .ok_or_else(rounding_overflow)?;
             let individual = if same_raw && r.chosen.def.rounding == r.base.def.rounding {
                 basic
             } else {
-                r.chosen.def.rounding.apply(individual_raw)
+                r.chosen
+                    .def
+                    .rounding
+                    .round(individual_raw)
+                    .ok_or_else(rounding_overflow)?
             };
             explain::record(t, || explain_rounding(Side::Basic, &r, basic_raw, basic));
             explain::record(t, || {
@@ -586,13 +629,7 @@ impl Rater {
             total_individual = total_individual
                 .checked_add(individual)
                 .ok_or_else(overflow)?;
-            let currency = Text::from(r.base.def.currency.as_deref().unwrap_or_default());
-            let vat = r
-                .chosen
-                .def
-                .vat_percent
-                .or(r.base.def.vat_percent)
-                .map_or(Decimal::ZERO, |v| v.0);
+            let (currency, vat) = currency_and_vat(&r);
             explain::record(&mut trace, || Step::Price {
                 item: u.item.to_owned(),
                 price_type: price_type(chosen_charge.per).to_string(),
@@ -620,11 +657,26 @@ impl Rater {
             return Err(Unresolved {
                 status: StatusIndicator::UnableToLocatePriceTable,
                 detail: format!(
-                    "no list prices any usage item of {}",
+                    "the usage module of {} has no usage item",
                     sum.service_feature_code
                 ),
             });
         };
+        if prices.is_empty() {
+            let amount = |d: Decimal| Amount::from_decimal(d).map_err(|e| technical(e.to_string()));
+            for (item, price_type, table, revision, basic, individual) in free {
+                prices.push(PriceItem {
+                    price_type,
+                    basic_price: amount(basic)?,
+                    individual_price: Some(amount(individual)?),
+                    price_table_identifier: Text::from(table),
+                    price_table_revision: revision,
+                    bill_information: Some(Text::from(format!("{item}: not charged"))),
+                    status_indicator: StatusIndicator::Priced,
+                    unknown_items: None,
+                });
+            }
+        }
         let spm = ServicePricingModule {
             module_identifier: ModuleIdentifier::ServicePricing,
             revision_state: MODULE_REVISION,
@@ -646,6 +698,19 @@ impl Rater {
             },
         )))
     }
+}
+
+/// The currency (the base list's) and VAT (the chosen list's, else the
+/// base list's) of a usage priced with `r`.
+fn currency_and_vat(r: &resolve::Resolved<'_>) -> (Text, Decimal) {
+    let currency = Text::from(r.base.def.currency.as_deref().unwrap_or_default());
+    let vat = r
+        .chosen
+        .def
+        .vat_percent
+        .or(r.base.def.vat_percent)
+        .map_or(Decimal::ZERO, |v| v.0);
+    (currency, vat)
 }
 
 // Steps of `sdrate explain`, built only when tracing (see
@@ -671,7 +736,7 @@ fn explain_components(
             .as_ref()
             .map(|a| a.steps.clone())
             .unwrap_or_default(),
-        amount: applied.as_ref().ok().map(|a| a.amount),
+        amount: applied.as_ref().ok().map(|a| price::shown(a.amount)),
         failure: applied.as_ref().err().map(|f| match f {
             interact::Failed::Component(d) => d.clone(),
             interact::Failed::Price(e) => e.to_string(),
@@ -712,30 +777,24 @@ fn explain_no_charge(item: &str, base: &resolve::PriceList) -> Step {
 }
 
 /// The individual side's charge: the chosen list's own, else the base
-/// list's.
-fn explain_chosen_charge(r: &resolve::Resolved<'_>, chosen: &Charge, base: &Charge) -> Step {
-    let inherited = std::ptr::eq(chosen, base);
+/// list's (`inherited`).
+fn explain_chosen_charge(r: &resolve::Resolved<'_>, chosen: &Charge, inherited: bool) -> Step {
     let holder = if inherited { r.base } else { r.chosen };
     let from_base = inherited && !std::sync::Arc::ptr_eq(r.chosen, r.base);
     explain::charge_step(Side::Individual, chosen, holder, from_base)
 }
 
-fn explain_discount(list: &resolve::PriceList, before: Decimal, after: Decimal) -> Step {
+fn explain_discount(list: &resolve::PriceList, before: Exact, after: Exact) -> Step {
     Step::Discount {
         list: list.def.id.clone(),
         revision: list.def.revision,
         percent: list.def.discount_percent.map_or(Decimal::ZERO, |d| d.0),
-        before,
-        after,
+        before: price::shown(before),
+        after: price::shown(after),
     }
 }
 
-fn explain_rounding(
-    side: Side,
-    r: &resolve::Resolved<'_>,
-    before: Decimal,
-    after: Decimal,
-) -> Step {
+fn explain_rounding(side: Side, r: &resolve::Resolved<'_>, before: Exact, after: Decimal) -> Step {
     let list = match side {
         Side::Basic => r.base,
         Side::Individual => r.chosen,

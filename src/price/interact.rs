@@ -15,7 +15,8 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{PriceError, Quantity, amount};
+use super::{PriceError, Quantity, amount, shown};
+use crate::money::Exact;
 use crate::price::period::Calendar;
 use crate::resolve::price_list::{Charge, Per};
 use crate::resolve::profile::{
@@ -35,7 +36,7 @@ pub struct Usage<'a> {
 /// resolution chose (discount applied, unrounded), with the attributes as
 /// translated so far; None when that list does not charge the item.
 pub type ListPricer<'a> =
-    dyn Fn(&dyn Fn(&str) -> Option<Text>) -> Result<Option<Decimal>, PriceError> + 'a;
+    dyn Fn(&dyn Fn(&str) -> Option<Text>) -> Result<Option<Exact>, PriceError> + 'a;
 
 /// What one component did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,9 +72,10 @@ pub struct Step {
 }
 
 /// The item priced by its components.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    pub amount: Decimal,
+    /// Exact until the caller rounds it once.
+    pub amount: Exact,
     pub rule: String,
     pub combine: Combine,
     pub steps: Vec<Step>,
@@ -130,7 +132,7 @@ pub enum Failed {
     Price(PriceError),
 }
 
-fn combine(how: Combine, so_far: Option<Decimal>, new: Decimal) -> Option<Decimal> {
+fn combine(how: Combine, so_far: Option<Exact>, new: Exact) -> Option<Exact> {
     let Some(old) = so_far else {
         return Some(new);
     };
@@ -152,9 +154,9 @@ fn longest_prefix<'a, T>(value: &str, entries: impl Iterator<Item = (&'a str, T)
 
 /// What one component returns before the rule combines it.
 enum Did {
-    Price(Decimal),
+    Price(Exact),
     /// New amount, how, and the zone it found (for later components).
-    Convert(Decimal, String, Option<String>),
+    Convert(Exact, String, Option<String>),
     Translate(String, String),
 }
 
@@ -182,7 +184,7 @@ pub fn apply(
 ) -> Result<Applied, Failed> {
     let rule = app.rule;
     let mut set: Vec<(String, String)> = Vec::new();
-    let mut total: Option<Decimal> = None;
+    let mut total: Option<Exact> = None;
     let mut steps = Vec::with_capacity(rule.order.len());
     let overflow = || Failed::Price(PriceError::Overflow(usage.item.to_owned()));
     for (i, id) in rule.order.iter().enumerate() {
@@ -249,12 +251,12 @@ pub fn apply(
                         );
                         match (zone, outside) {
                             (Some(z), _) => Ok(Did::Convert(
-                                so_far.checked_mul(z.factor.0).ok_or_else(overflow)?,
+                                so_far.mul_decimal(z.factor.0).ok_or_else(overflow)?,
                                 format!("zone {} ×{}", z.name, z.factor.0),
                                 Some(z.name.clone()),
                             )),
                             (None, Some(f)) => Ok(Did::Convert(
-                                so_far.checked_mul(*f).ok_or_else(overflow)?,
+                                so_far.mul_decimal(*f).ok_or_else(overflow)?,
                                 format!("outside every zone ×{f}"),
                                 Some("outside".into()),
                             )),
@@ -269,13 +271,15 @@ pub fn apply(
                 } => match total {
                     None => Err("no post-paid amount before it to convert".into()),
                     Some(so_far) => {
-                        let marked = so_far
-                            .checked_mul(Decimal::ONE_HUNDRED + markup_percent)
-                            .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
-                            .ok_or_else(overflow)?;
-                        let rounded = rounding.map_or(marked, |r| r.apply(marked));
+                        let marked = so_far.plus_percent(*markup_percent).ok_or_else(overflow)?;
+                        // The component's own rounding, when it names one:
+                        // a step of the conversion, not the price's.
+                        let rounded = match rounding {
+                            None => marked,
+                            Some(r) => Exact::from_decimal(r.round(marked).ok_or_else(overflow)?),
+                        };
                         let to = match minimum {
-                            Some(m) if rounded < *m => *m,
+                            Some(m) if rounded < Exact::from_decimal(*m) => Exact::from_decimal(*m),
                             _ => rounded,
                         };
                         let mut how = format!("prepaid +{markup_percent}%");
@@ -297,17 +301,21 @@ pub fn apply(
             Ok(Did::Price(a)) => {
                 total = Some(combine(rule.combine, total, a).ok_or_else(overflow)?);
                 Effect::Priced {
-                    amount: a,
-                    total: total.unwrap_or_default(),
+                    amount: shown(a),
+                    total: shown(total.unwrap_or_default()),
                 }
             }
             Ok(Did::Convert(to, how, zone)) => {
                 if let Some(z) = zone {
                     set.push(("zone".into(), z));
                 }
-                let from = total.unwrap_or_default();
+                let from = shown(total.unwrap_or_default());
                 total = Some(to);
-                Effect::Converted { from, to, how }
+                Effect::Converted {
+                    from,
+                    to: shown(to),
+                    how,
+                }
             }
             Ok(Did::Translate(attribute, value)) => {
                 // A translation an earlier component made stands under

@@ -2,7 +2,9 @@
 //!
 //! Usage is rounded up to the charging increments first, then priced, and
 //! the money is rounded once per priced item by the caller, with the list's
-//! named rounding strategy. Every step is checked for overflow.
+//! named rounding strategy. Every amount here is an [`Exact`] fraction, so
+//! dividing by `unit_seconds` before multiplying or adding loses nothing
+//! (see [`crate::money`]); every step is checked for overflow.
 
 pub mod interact;
 pub mod period;
@@ -12,6 +14,7 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
 use crate::explain::{self, Step, Trace};
+use crate::money::Exact;
 use crate::resolve::price_list::{Algorithm, Charge, Per, PriceSpec, TierMode};
 use period::{Calendar, SplitError};
 
@@ -70,7 +73,7 @@ pub fn amount(
     quantity: Quantity,
     at: &DateTime<FixedOffset>,
     calendar: &Calendar,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     amount_over(charge, quantity, at, &[], calendar, None)
 }
 
@@ -81,7 +84,7 @@ pub fn amount_traced(
     at: &DateTime<FixedOffset>,
     calendar: &Calendar,
     trace: Option<&mut Trace>,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     amount_over(charge, quantity, at, &[], calendar, trace)
 }
 
@@ -93,7 +96,7 @@ pub fn amount_spans(
     charge: &Charge,
     spans: &[(DateTime<FixedOffset>, u64)],
     calendar: &Calendar,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     amount_spans_traced(charge, spans, calendar, None)
 }
 
@@ -103,7 +106,7 @@ pub fn amount_spans_traced(
     spans: &[(DateTime<FixedOffset>, u64)],
     calendar: &Calendar,
     trace: Option<&mut Trace>,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     let total = spans
         .iter()
         .try_fold(0u64, |a, (_, s)| a.checked_add(*s))
@@ -232,7 +235,7 @@ fn amount_over(
     spans: &[(DateTime<FixedOffset>, u64)],
     calendar: &Calendar,
     mut trace: Option<&mut Trace>,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     let item = charge.item.get_ref();
     let overflow = || PriceError::Overflow(item.clone());
     // The charged quantity in item units, and how many item units one
@@ -283,8 +286,7 @@ fn amount_over(
         },
         _ => None,
     };
-    let per_units = Decimal::from(per_units);
-    let flat_slice = |price: Decimal, amount: Decimal| Step::Slice {
+    let flat_slice = |price: Decimal, amount: Exact| Step::Slice {
         period: None,
         band: None,
         from: 0,
@@ -293,38 +295,23 @@ fn amount_over(
         quantity: charged,
         unit_price: price,
         price_per,
-        amount,
+        amount: shown(amount),
     };
     let raw = match (&charge.algorithm, flat) {
-        // The common case, without building slices and bands.
-        (None, Some(price)) if charge.per == Per::Unit => {
-            let raw = price
-                .checked_mul(Decimal::from(charged / charge.unit_size.unwrap_or(1)))
+        // The common case, without building slices and bands: the price
+        // times the quantity, divided once by what one price is for.
+        (None, Some(price)) => {
+            let raw = Exact::from_decimal(price)
+                .mul_int(charged)
+                .and_then(|x| x.div_int(price_per))
                 .ok_or_else(overflow)?;
             explain::record(&mut trace, || flat_slice(price, raw));
             raw
         }
-        (None, Some(price)) => {
-            // When the price's units divide the charged quantity (60/60
-            // increments always do), price * (charged / per) is the same
-            // decimal, digits and scale, as price * charged / per (an exact
-            // quotient keeps the dividend's scale), without a 96-bit
-            // division, and its rounding has nothing to cut.
-            let raw = if price_per != 0 && charged % price_per == 0 {
-                price.checked_mul(Decimal::from(charged / price_per))
-            } else {
-                price
-                    .checked_mul(Decimal::from(charged))
-                    .and_then(|x| x.checked_div(per_units))
-            }
-            .ok_or_else(overflow)?;
-            explain::record(&mut trace, || flat_slice(price, raw));
-            raw
-        }
         (Some(a), _) => {
-            let raw = algorithm(a.get_ref(), charged, per_units).ok_or_else(overflow)?;
+            let raw = algorithm(a.get_ref(), charged, price_per).ok_or_else(overflow)?;
             explain::record(&mut trace, || {
-                algorithm_step(a.get_ref(), charged, per_units, raw)
+                algorithm_step(a.get_ref(), charged, price_per, raw)
             });
             raw
         }
@@ -365,8 +352,7 @@ fn amount_over(
                     },
                 });
             }
-            let shown = Shown {
-                per_units,
+            let shown_as = Shown {
                 price_per,
                 by_period,
                 tiered: charge.tiers == Some(TierMode::Graduated),
@@ -377,24 +363,34 @@ fn amount_over(
                 &bands,
                 calendar.names(),
                 item,
-                trace.as_deref_mut().map(|t| (t, shown)),
+                trace.as_deref_mut().map(|t| (t, shown_as)),
             )?;
-            sum.checked_div(per_units).ok_or_else(overflow)?
+            sum.div_int(price_per).ok_or_else(overflow)?
         }
     };
     let out = match charge.minimum {
-        Some(m) if used > 0 && raw < m.0 => m.0,
+        Some(m) if used > 0 && raw < Exact::from_decimal(m.0) => Exact::from_decimal(m.0),
         _ => raw,
     };
     if let Some(m) = charge.minimum {
         explain::record(&mut trace, || Step::Minimum {
             minimum: m.0,
-            before: raw,
+            before: shown(raw),
             applied: out != raw,
         });
     }
-    explain::record(&mut trace, || Step::Unrounded { amount: out });
+    explain::record(&mut trace, || Step::Unrounded { amount: shown(out) });
+    // Beyond what a Decimal holds, the amount could not be written.
+    if !out.fits_decimal() {
+        return Err(overflow());
+    }
     Ok(out)
+}
+
+/// An exact amount as a decimal for an explanation: exact when it has a
+/// finite expansion, else to 28 digits (never used for arithmetic).
+pub fn shown(x: Exact) -> Decimal {
+    x.to_decimal().unwrap_or_default()
 }
 
 /// A `per` as price lists write it.
@@ -411,7 +407,6 @@ type Spans<'a> = &'a [(DateTime<FixedOffset>, u64)];
 /// What an explanation of price slices needs besides the arithmetic.
 #[derive(Clone, Copy)]
 struct Shown<'a> {
-    per_units: Decimal,
     price_per: u64,
     by_period: bool,
     tiered: bool,
@@ -419,8 +414,8 @@ struct Shown<'a> {
     start: Option<(&'a DateTime<FixedOffset>, Spans<'a>)>,
 }
 
-fn algorithm_step(a: &Algorithm, charged: u64, per_units: Decimal, amount: Decimal) -> Step {
-    let n = |q: u64| Decimal::from(q).checked_div(per_units).unwrap_or_default();
+fn algorithm_step(a: &Algorithm, charged: u64, per_units: u64, amount: Exact) -> Step {
+    let n = |q: u64| Exact::ratio(q, per_units).map(shown).unwrap_or_default();
     let setup_of = |s: &Option<crate::resolve::price_list::Money>| s.map_or(Decimal::ZERO, |m| m.0);
     let (function, setup, rate, cap, free, n) = match a {
         Algorithm::Linear { setup, rate } => {
@@ -450,7 +445,7 @@ fn algorithm_step(a: &Algorithm, charged: u64, per_units: Decimal, amount: Decim
         cap,
         free,
         n,
-        amount,
+        amount: shown(amount),
     }
 }
 
@@ -491,9 +486,9 @@ fn price_slices(
     names: &[String],
     item: &str,
     mut trace: Option<(&mut Trace, Shown<'_>)>,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     let overflow = || PriceError::Overflow(item.to_owned());
-    let mut sum = Decimal::ZERO;
+    let mut sum = Exact::ZERO;
     let mut offset = 0u64;
     for &(period, len) in slices {
         let (a, b) = (offset, offset.checked_add(len).ok_or_else(overflow)?);
@@ -510,7 +505,7 @@ fn price_slices(
                     item: item.to_owned(),
                     period: name.to_owned(),
                 })?;
-            let x = price.checked_mul(Decimal::from(n)).ok_or_else(overflow)?;
+            let x = Exact::from_decimal(price).mul_int(n).ok_or_else(overflow)?;
             sum = sum.checked_add(x).ok_or_else(overflow)?;
             if let Some((t, s)) = trace.as_mut() {
                 let from = a.max(lo);
@@ -523,7 +518,7 @@ fn price_slices(
                     quantity: n,
                     unit_price: price,
                     price_per: s.price_per,
-                    amount: x.checked_div(s.per_units).unwrap_or_default(),
+                    amount: x.div_int(s.price_per).map(shown).unwrap_or_default(),
                 });
             }
         }
@@ -532,21 +527,26 @@ fn price_slices(
 }
 
 /// A declared pricing function of `charged` item units, `per_units` of
-/// which one rate is for. None on overflow.
-fn algorithm(a: &Algorithm, charged: u64, per_units: Decimal) -> Option<Decimal> {
-    let n = |q: u64| Decimal::from(q).checked_div(per_units);
-    let setup_of = |s: &Option<crate::resolve::price_list::Money>| s.map_or(Decimal::ZERO, |m| m.0);
+/// which one rate is for; exact (`rate × charged / per_units`, divided
+/// last). None on overflow.
+///
+/// `allowance` floors the term, not the amount: `setup + rate × max(0, n −
+/// free)`, so the setup is paid within the allowance too. With zero use an
+/// algorithm still charges its setup (no increment or minimum applies).
+fn algorithm(a: &Algorithm, charged: u64, per_units: u64) -> Option<Exact> {
+    let term = |rate: Decimal, q: u64| Exact::from_decimal(rate).mul_int(q)?.div_int(per_units);
+    let setup_of = |s: &Option<crate::resolve::price_list::Money>| {
+        Exact::from_decimal(s.map_or(Decimal::ZERO, |m| m.0))
+    };
     match a {
-        Algorithm::Linear { setup, rate } => {
-            setup_of(setup).checked_add(rate.0.checked_mul(n(charged)?)?)
-        }
+        Algorithm::Linear { setup, rate } => setup_of(setup).checked_add(term(rate.0, charged)?),
         Algorithm::Capped { setup, rate, cap } => Some(
             setup_of(setup)
-                .checked_add(rate.0.checked_mul(n(charged)?)?)?
-                .min(cap.0),
+                .checked_add(term(rate.0, charged)?)?
+                .min(Exact::from_decimal(cap.0)),
         ),
         Algorithm::Allowance { setup, free, rate } => {
-            setup_of(setup).checked_add(rate.0.checked_mul(n(charged.saturating_sub(*free))?)?)
+            setup_of(setup).checked_add(term(rate.0, charged.saturating_sub(*free))?)
         }
     }
 }
@@ -559,12 +559,12 @@ mod tests {
         toml::from_str(toml_text).unwrap()
     }
 
-    fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
+    fn d(s: &str) -> Exact {
+        Exact::from_decimal(s.parse().unwrap())
     }
 
     /// Priced with no rate periods, at a fixed time.
-    fn flat(c: &Charge, q: Quantity) -> Result<Decimal, PriceError> {
+    fn flat(c: &Charge, q: Quantity) -> Result<Exact, PriceError> {
         let at = DateTime::parse_from_rfc3339("2026-11-18T10:00:00+01:00").unwrap();
         amount(c, q, &at, &Calendar::default())
     }
@@ -583,29 +583,6 @@ mod tests {
         assert_eq!(charged_seconds(0, 30, 6), Some(0));
     }
 
-    proptest::proptest! {
-        /// `amount_over` skips the division when the price's units divide
-        /// the quantity: the product must be the quotient, digit for digit
-        /// and scale for scale, or unrounded amounts would read otherwise.
-        #[test]
-        fn whole_units_multiply_to_the_exact_quotient(
-            mantissa in 0i64..10_000_000,
-            scale in 0u32..6,
-            per in 1u64..3_600,
-            units in 0u64..10_000,
-        ) {
-            let price = Decimal::new(mantissa, scale);
-            let charged = per * units;
-            let divided = price
-                .checked_mul(Decimal::from(charged))
-                .and_then(|x| x.checked_div(Decimal::from(per)))
-                .unwrap();
-            let multiplied = price.checked_mul(Decimal::from(units)).unwrap();
-            proptest::prop_assert_eq!(divided.to_string(), multiplied.to_string());
-            proptest::prop_assert_eq!(divided.scale(), multiplied.scale());
-        }
-    }
-
     #[test]
     fn sixty_sixty_minutes_price_by_the_minute() {
         let c = charge(
@@ -616,9 +593,9 @@ mod tests {
                next_increment = 60"#,
         );
         // 61 s -> 120 s charged -> 0.60 * 2 = 1.20, two decimals kept.
-        assert_eq!(flat(&c, Quantity::Seconds(61)).unwrap().to_string(), "1.20");
+        assert_eq!(flat(&c, Quantity::Seconds(61)).unwrap(), d("1.20"));
         // 60 s -> 0.60 exactly.
-        assert_eq!(flat(&c, Quantity::Seconds(60)).unwrap().to_string(), "0.60");
+        assert_eq!(flat(&c, Quantity::Seconds(60)).unwrap(), d("0.60"));
     }
 
     #[test]

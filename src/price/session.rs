@@ -14,7 +14,8 @@ use rust_decimal::Decimal;
 use crate::explain::{self, Side, Step, Trace};
 use crate::group::Event;
 use crate::group::assemble::Session;
-use crate::price::{self, PriceError, Quantity, interact};
+use crate::money::Exact;
+use crate::price::{self, PriceError, Quantity, interact, shown};
 use crate::resolve::policy::{Measure, Rule, Scope, SessionPolicy};
 use crate::resolve::price_list::{Charge, PriceList, PriceSpec, Rounding};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
@@ -365,12 +366,12 @@ fn shared_amount(
     i: usize,
     members: Option<&[usize]>,
     mut trace: Option<&mut Trace>,
-) -> Result<Decimal, PriceError> {
+) -> Result<Exact, PriceError> {
     let item = charge.item.get_ref();
     let overflow = || PriceError::Overflow(item.clone());
-    let unit = Decimal::from(charge.unit_seconds.unwrap_or(60));
+    let unit = charge.unit_seconds.unwrap_or(60);
     let spec = charge.price.as_ref().map(|p| p.get_ref());
-    let mut sum = Decimal::ZERO;
+    let mut sum = Exact::ZERO;
     for (at, secs, who) in &f.segments {
         let mine = match members {
             None => u64::from(who.contains(&i)),
@@ -405,14 +406,12 @@ fn shared_amount(
                         item: item.clone(),
                         period: name.to_owned(),
                     })?;
-            let mut x = price.checked_mul(Decimal::from(n)).ok_or_else(overflow)?;
-            // The whole company in the set pays the whole price, undivided.
-            if mine != company {
-                x = x
-                    .checked_mul(Decimal::from(mine))
-                    .and_then(|x| x.checked_div(Decimal::from(company)))
-                    .ok_or_else(overflow)?;
-            }
+            // price × seconds × mine / company, exactly.
+            let x = Exact::from_decimal(price)
+                .mul_int(n)
+                .and_then(|x| x.mul_int(mine))
+                .and_then(|x| x.div_int(company))
+                .ok_or_else(overflow)?;
             sum = sum.checked_add(x).ok_or_else(overflow)?;
             explain::record(&mut trace, || Step::SharedSlice {
                 start: *at + chrono::Duration::seconds(offset as i64),
@@ -422,12 +421,12 @@ fn shared_amount(
                 price_per: charge.unit_seconds.unwrap_or(60),
                 sharers_active: company,
                 share_of: mine,
-                amount: x.checked_div(unit).unwrap_or_default(),
+                amount: x.div_int(unit).map(shown).unwrap_or_default(),
             });
             offset += n;
         }
     }
-    sum.checked_div(unit).ok_or_else(overflow)
+    sum.div_int(unit).ok_or_else(overflow)
 }
 
 /// One priced rule of one participation.
@@ -438,9 +437,10 @@ pub struct Line {
     pub quantity: Quantity,
     pub basic: Decimal,
     pub individual: Decimal,
-    /// Unrounded, for the shared-rate allocation.
-    basic_raw: Decimal,
-    individual_raw: Decimal,
+    /// Unrounded, for the shared-rate allocation: the basic amount and the
+    /// individual one before the chosen list's discount.
+    basic_raw: Exact,
+    undiscounted_raw: Exact,
     /// What the subscriber's pricing components did to the line, if any.
     pub components: Option<String>,
 }
@@ -615,7 +615,18 @@ pub fn price_session_traced(
             explain::record(&mut trace, || {
                 explain_rule(part, rule, quantity(&f, rule, i))
             });
-            let Some(base_charge) = r.base.charge_for(item, None, &attrs) else {
+            let base_charge = r.base.charge_for(item, None, &attrs);
+            // The chosen list's own charge, else the base list's.
+            let own = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
+                None
+            } else {
+                r.chosen.charge_for(item, None, &attrs)
+            };
+            let Some((chosen_charge, chosen_list)) = own
+                .map(|c| (c, r.chosen))
+                .or(base_charge.map(|c| (c, r.base)))
+            else {
+                // No list charges this item: free for everybody.
                 explain::record(&mut trace, || Step::NoCharge {
                     item: item.clone(),
                     list: r.base.def.id.clone(),
@@ -623,18 +634,11 @@ pub fn price_session_traced(
                 });
                 continue;
             };
-            let (chosen_charge, chosen_list) = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
-                (base_charge, r.base)
-            } else {
-                r.chosen
-                    .charge_for(item, None, &attrs)
-                    .map_or((base_charge, r.base), |c| (c, r.chosen))
-            };
             let q = quantity(&f, rule, i);
             let raw = |c: &Charge,
                        l: &PriceList,
                        t: Option<&mut Trace>|
-             -> Result<Decimal, PriceError> {
+             -> Result<Exact, PriceError> {
                 match rule.measure {
                     Measure::SharedTime => shared_amount(&f, c, l, &sharing_for(item), i, None, t),
                     Measure::ActiveTime => {
@@ -644,10 +648,23 @@ pub fn price_session_traced(
                 }
             };
             let t = &mut trace;
-            explain::record(t, || {
-                explain::charge_step(Side::Basic, base_charge, r.base, false)
-            });
-            let basic_raw = raw(base_charge, r.base, t.as_deref_mut()).map_err(technical)?;
+            // An item the base list does not charge has a basic price of 0.
+            let basic_raw = match base_charge {
+                Some(base_charge) => {
+                    explain::record(t, || {
+                        explain::charge_step(Side::Basic, base_charge, r.base, false)
+                    });
+                    raw(base_charge, r.base, t.as_deref_mut()).map_err(technical)?
+                }
+                None => {
+                    explain::record(t, || Step::NoCharge {
+                        item: item.clone(),
+                        list: r.base.def.id.clone(),
+                        revision: r.base.def.revision,
+                    });
+                    Exact::ZERO
+                }
+            };
             explain::record(t, || {
                 let from_base =
                     std::ptr::eq(chosen_list, r.base) && !std::ptr::eq(r.chosen, r.base);
@@ -655,36 +672,38 @@ pub fn price_session_traced(
             });
             // The base list's own charge gives the basic amount again:
             // computed once unless an explanation shows both.
-            let reused = std::ptr::eq(chosen_charge, base_charge)
-                && std::ptr::eq(chosen_list, r.base)
-                && t.is_none();
-            let mut individual_raw = if reused {
+            let reused = own.is_none() && t.is_none();
+            let undiscounted_raw = if reused {
                 basic_raw
             } else {
                 raw(chosen_charge, chosen_list, t.as_deref_mut()).map_err(technical)?
             };
+            let mut individual_raw = undiscounted_raw;
             if let Some(d) = r.chosen.def.discount_percent {
-                let keep = (Decimal::ONE_HUNDRED - d.0) / Decimal::ONE_HUNDRED;
-                let before = individual_raw;
                 individual_raw = individual_raw
-                    .checked_mul(keep)
+                    .less_percent(d.0)
                     .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
                 explain::record(t, || Step::Discount {
                     list: r.chosen.def.id.clone(),
                     revision: r.chosen.def.revision,
                     percent: d.0,
-                    before,
-                    after: individual_raw,
+                    before: shown(undiscounted_raw),
+                    after: shown(individual_raw),
                 });
             }
-            let basic = r.base.def.rounding.apply(basic_raw);
+            let round = |rounding: Rounding, x: Exact| {
+                rounding
+                    .round(x)
+                    .ok_or_else(|| technical("arithmetic overflow rounding a price"))
+            };
+            let basic = round(r.base.def.rounding, basic_raw)?;
             let individual = if reused
                 && r.chosen.def.discount_percent.is_none()
                 && r.chosen.def.rounding == r.base.def.rounding
             {
                 basic
             } else {
-                r.chosen.def.rounding.apply(individual_raw)
+                round(r.chosen.def.rounding, individual_raw)?
             };
             let currency = || r.base.def.currency.clone().unwrap_or_default();
             explain::record(t, || {
@@ -717,7 +736,7 @@ pub fn price_session_traced(
                 basic,
                 individual,
                 basic_raw,
-                individual_raw,
+                undiscounted_raw,
                 components: None,
             });
         }
@@ -740,33 +759,30 @@ pub fn price_session_traced(
         });
         resolved.push(r);
     }
-    // A shared rate is rounded for the group of participants priced by the
-    // same list, then handed out cent by cent, so the shares add up to the
-    // group's price exactly.
+    // A shared rate is allocated per group of sharers priced by the same
+    // charge of the same list revision, whatever their discounts and
+    // roundings: the group's exact total is rounded once at the finest
+    // precision among them and handed out by largest remainder (ties to
+    // the lower participant id, never the order of joining); then each
+    // participant's own discount and rounding apply to their share
+    // (docs/sessions.md, "Shared rates add up").
     for (item, members) in &shared {
-        // Participants priced by the same charge of the same list (and the
-        // same discount) share one rounded total.
-        type Key<'a> = (&'a str, u16, usize, String, bool);
-        type Group<'a> = (
-            Vec<(usize, usize)>,
-            &'a PriceList,
-            &'a Charge,
-            Rounding,
-            Decimal,
-        );
-        let mut groups: BTreeMap<Key<'_>, Group<'_>> = BTreeMap::new();
+        // (basic side?, list id, revision, charge index) -> members.
+        type Key<'a> = (bool, &'a str, u16, usize);
+        type Members<'a> = (Vec<(usize, usize)>, &'a PriceList);
+        let mut groups: BTreeMap<Key<'_>, Members<'_>> = BTreeMap::new();
         for &(p, l) in members {
             let r = &resolved[p];
             let attrs = role_attr(&f.parts[p].role);
-            let base_charge = r.base.charge_for(item, None, &attrs).expect("priced above");
-            let (chosen_charge, chosen_list) = r
-                .chosen
-                .charge_for(item, None, &attrs)
-                .map_or((base_charge, r.base), |c| (c, r.chosen));
-            let discount = r.chosen.def.discount_percent.map(|d| d.0);
-            let keep = discount.map_or(Decimal::ONE, |d| {
-                (Decimal::ONE_HUNDRED - d) / Decimal::ONE_HUNDRED
-            });
+            let base_charge = r.base.charge_for(item, None, &attrs);
+            let own = if std::sync::Arc::ptr_eq(r.chosen, r.base) {
+                None
+            } else {
+                r.chosen.charge_for(item, None, &attrs)
+            };
+            let chosen = own
+                .map(|c| (c, &**r.chosen))
+                .or(base_charge.map(|c| (c, &**r.base)));
             let index = |list: &PriceList, c: &Charge| {
                 list.def
                     .charge
@@ -774,72 +790,86 @@ pub fn price_session_traced(
                     .position(|x| std::ptr::eq(x, c))
                     .unwrap_or(usize::MAX)
             };
-            for (basic, list, charge, rounding, keep, disc) in [
-                (
-                    true,
-                    &**r.base,
-                    base_charge,
-                    r.base.def.rounding,
-                    Decimal::ONE,
-                    String::new(),
-                ),
-                (
-                    false,
-                    &**chosen_list,
-                    chosen_charge,
-                    r.chosen.def.rounding,
-                    keep,
-                    discount.map(|d| d.to_string()).unwrap_or_default(),
-                ),
-            ] {
+            let sides = [(true, base_charge.map(|c| (c, &**r.base))), (false, chosen)];
+            for (basic, found) in sides {
+                // Without a base charge the basic share is 0: nothing to share.
+                let Some((charge, list)) = found else {
+                    continue;
+                };
                 let key = (
+                    basic,
                     list.def.id.as_str(),
                     list.def.revision,
                     index(list, charge),
-                    disc,
-                    basic,
                 );
                 groups
                     .entry(key)
-                    .or_insert_with(|| (Vec::new(), list, charge, rounding, keep))
+                    .or_insert_with(|| (Vec::new(), list))
                     .0
                     .push((p, l));
             }
         }
-        let sharing = sharing_for(item);
-        for ((.., basic), (group, list, charge, rounding, keep)) in groups {
-            let set: Vec<usize> = group.iter().map(|(p, _)| *p).collect();
-            let total = shared_amount(&f, charge, list, &sharing, set[0], Some(&set), None)
-                .map_err(technical)?
-                .checked_mul(keep)
-                .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
-            let raws: Vec<Decimal> = group
+        for ((basic, ..), (group, list)) in groups {
+            let side_of = |p: usize| {
+                let r = &resolved[p];
+                if basic {
+                    (r.base.def.rounding, None)
+                } else {
+                    (
+                        r.chosen.def.rounding,
+                        r.chosen.def.discount_percent.map(|d| d.0),
+                    )
+                }
+            };
+            let raws: Vec<Exact> = group
                 .iter()
                 .map(|&(p, l)| {
                     let line = &out[p].lines[l];
                     if basic {
                         line.basic_raw
                     } else {
-                        line.individual_raw
+                        line.undiscounted_raw
                     }
                 })
                 .collect();
-            let shares = allocate(total, &raws, rounding);
+            let total = raws
+                .iter()
+                .try_fold(Exact::ZERO, |a, x| a.checked_add(*x))
+                .ok_or_else(|| technical("arithmetic overflow adding up shares"))?;
+            let finest = finest_rounding(group.iter().map(|&(p, _)| side_of(p).0));
+            let allocated = allocate(total, &raws, finest)
+                .ok_or_else(|| technical("arithmetic overflow allocating a shared rate"))?;
+            let mut finals = Vec::with_capacity(group.len());
+            for (&(p, _), share) in group.iter().zip(&allocated) {
+                let (rounding, discount) = side_of(p);
+                let mut x = Exact::from_decimal(*share);
+                if let Some(d) = discount {
+                    x = x
+                        .less_percent(d)
+                        .ok_or_else(|| technical("arithmetic overflow applying a discount"))?;
+                }
+                finals.push(
+                    rounding
+                        .round(x)
+                        .ok_or_else(|| technical("arithmetic overflow rounding a price"))?,
+                );
+            }
             explain::record(&mut trace, || Step::Allocation {
                 item: (*item).to_owned(),
                 side: if basic { Side::Basic } else { Side::Individual },
                 list: list.def.id.clone(),
                 revision: list.def.revision,
-                participants: set
+                participants: group
                     .iter()
-                    .map(|&p| f.parts[p].participant_id.to_string())
+                    .map(|&(p, _)| f.parts[p].participant_id.to_string())
                     .collect(),
-                total,
-                rounded_total: rounding.apply(total),
-                unrounded_shares: raws.clone(),
-                shares: shares.clone(),
+                total: shown(total),
+                rounded_total: finest.round(total).unwrap_or_default(),
+                unrounded_shares: raws.iter().map(|x| shown(*x)).collect(),
+                allocated: allocated.clone(),
+                shares: finals.clone(),
             });
-            for (&(p, l), share) in group.iter().zip(shares) {
+            for (&(p, l), share) in group.iter().zip(finals) {
                 let line = &mut out[p].lines[l];
                 if basic {
                     line.basic = share;
@@ -879,7 +909,7 @@ pub fn price_session_traced(
                     at: &f.start.0,
                     attrs: &attrs,
                 };
-                let listed = l.individual;
+                let listed = Exact::from_decimal(l.individual);
                 let list = |_: &dyn Fn(&str) -> Option<Text>| Ok(Some(listed));
                 let applied = interact::apply(&lists.interactions, &app, &usage, &list).map_err(
                     |e| match e {
@@ -896,7 +926,12 @@ pub fn price_session_traced(
                         },
                     },
                 )?;
-                l.individual = r.chosen.def.rounding.apply(applied.amount);
+                l.individual = r
+                    .chosen
+                    .def
+                    .rounding
+                    .round(applied.amount)
+                    .ok_or_else(|| technical("arithmetic overflow rounding a price"))?;
                 l.components = Some(applied.bill_information(&l.item));
             }
             p.table = app.profile.id.clone();
@@ -1037,29 +1072,60 @@ fn explain_rule(part: &Participation, rule: &Rule, q: Quantity) -> Step {
     }
 }
 
+/// The rounding a shared rate's group is allocated at: the most decimals
+/// any member rounds to, with the members' mode when they agree, else the
+/// default (half away from zero).
+fn finest_rounding(members: impl Iterator<Item = Rounding>) -> Rounding {
+    let mut out: Option<Rounding> = None;
+    let mut same_mode = true;
+    for r in members {
+        match &mut out {
+            None => out = Some(r),
+            Some(o) => {
+                same_mode &= o.mode == r.mode;
+                o.decimals = o.decimals.max(r.decimals);
+            }
+        }
+    }
+    let mut out = out.unwrap_or_default();
+    if !same_mode {
+        out.mode = Default::default();
+    }
+    out
+}
+
 /// Rounds `total` with `rounding` and splits it into shares in proportion
-/// to `raws` (largest remainder, ties to the earlier share), so the shares
-/// add up to the rounded total exactly.
-pub fn allocate(total: Decimal, raws: &[Decimal], rounding: Rounding) -> Vec<Decimal> {
-    let total = rounding.apply(total);
+/// to `raws` (each rounded down, then one unit more to the largest
+/// remainders, ties to the earlier share), so the shares add up to the
+/// rounded total exactly. None on overflow.
+pub fn allocate(total: Exact, raws: &[Exact], rounding: Rounding) -> Option<Vec<Decimal>> {
+    let total = rounding.round(total)?;
     let step = Decimal::new(1, rounding.decimals);
     let down = Rounding {
         decimals: rounding.decimals,
         mode: crate::resolve::price_list::RoundingMode::Down,
     };
-    let mut shares: Vec<Decimal> = raws.iter().map(|r| down.apply(*r)).collect();
-    let given: Decimal = shares.iter().sum();
-    let mut left = total - given;
+    let mut shares: Vec<Decimal> = raws.iter().map(|r| down.round(*r)).collect::<Option<_>>()?;
+    let given = shares
+        .iter()
+        .try_fold(Decimal::ZERO, |a, x| a.checked_add(*x))?;
+    let mut left = total.checked_sub(given)?;
+    let remainders: Vec<Exact> = raws
+        .iter()
+        .zip(&shares)
+        .map(|(r, s)| r.checked_sub(Exact::from_decimal(*s)))
+        .collect::<Option<_>>()?;
     let mut order: Vec<usize> = (0..raws.len()).collect();
     // Largest remainder first; stable, so ties go to the earlier share.
-    order.sort_by(|&a, &b| (raws[b] - shares[b]).cmp(&(raws[a] - shares[a])));
+    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]));
     let mut k = 0;
     while left >= step && !order.is_empty() {
-        shares[order[k % order.len()]] += step;
+        let s = &mut shares[order[k % order.len()]];
+        *s = s.checked_add(step)?;
         left -= step;
         k += 1;
     }
-    shares
+    Some(shares)
 }
 
 /// What the retailer owes each provider for the session: every cost list
@@ -1072,7 +1138,7 @@ fn cost_session(
 ) -> Result<Vec<CostLine>, SessionFault> {
     let mut out = Vec::new();
     for list in lists.costs_at(&f.service, &f.start.0) {
-        let mut by_item: BTreeMap<&str, Decimal> = BTreeMap::new();
+        let mut by_item: BTreeMap<&str, Exact> = BTreeMap::new();
         // Shared rates: the participants each charge covers, priced once.
         let mut shared: BTreeMap<usize, (&Charge, Vec<usize>)> = BTreeMap::new();
         for (i, part) in f.parts.iter().enumerate() {
@@ -1118,7 +1184,11 @@ fn cost_session(
                 revision: list.def.revision,
                 item: item.to_owned(),
                 currency: list.def.currency.clone().unwrap_or_default(),
-                amount: list.def.rounding.apply(amount),
+                amount: list
+                    .def
+                    .rounding
+                    .round(amount)
+                    .ok_or_else(|| technical("arithmetic overflow rounding a cost"))?,
             });
         }
     }
@@ -1137,32 +1207,51 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn x(s: &str) -> Exact {
+        Exact::from_decimal(d(s))
+    }
+
     #[test]
     fn allocation_hands_out_the_rounded_total_cent_by_cent() {
         let r = Rounding {
             decimals: 2,
             mode: RoundingMode::HalfAwayFromZero,
         };
-        // 1.00 among three: 0.333.. each; the first share gets the cent.
-        let third = d("1") / d("3");
+        // 1.00 among three: exactly a third each; the first share gets the cent.
+        let third = Exact::ratio(1, 3).unwrap();
         assert_eq!(
-            allocate(d("1"), &[third, third, third], r),
-            vec![d("0.34"), d("0.33"), d("0.33")]
+            allocate(x("1"), &[third, third, third], r),
+            Some(vec![d("0.34"), d("0.33"), d("0.33")])
         );
         // Largest remainder first: 0.124 + 0.876 -> 0.12 + 0.88.
         assert_eq!(
-            allocate(d("1.00"), &[d("0.124"), d("0.876")], r),
-            vec![d("0.12"), d("0.88")]
+            allocate(x("1.00"), &[x("0.124"), x("0.876")], r),
+            Some(vec![d("0.12"), d("0.88")])
         );
         // Equal remainders: the earlier share gets the cent.
         assert_eq!(
-            allocate(d("1.00"), &[d("0.125"), d("0.875")], r),
-            vec![d("0.13"), d("0.87")]
+            allocate(x("1.00"), &[x("0.125"), x("0.875")], r),
+            Some(vec![d("0.13"), d("0.87")])
         );
         // The total is rounded once: 0.005 -> 0.01, to the first of equals.
         assert_eq!(
-            allocate(d("0.005"), &[d("0.0025"), d("0.0025")], r),
-            vec![d("0.01"), d("0.00")]
+            allocate(x("0.005"), &[x("0.0025"), x("0.0025")], r),
+            Some(vec![d("0.01"), d("0.00")])
+        );
+    }
+
+    #[test]
+    fn finest_rounding_takes_the_most_decimals_and_a_shared_mode() {
+        let r = |decimals, mode| Rounding { decimals, mode };
+        use RoundingMode as M;
+        assert_eq!(
+            finest_rounding([r(0, M::Up), r(2, M::Up)].into_iter()),
+            r(2, M::Up)
+        );
+        // Modes that disagree: the default, half away from zero.
+        assert_eq!(
+            finest_rounding([r(2, M::Down), r(3, M::Up)].into_iter()),
+            r(3, M::HalfAwayFromZero)
         );
     }
 

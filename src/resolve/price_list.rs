@@ -17,6 +17,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer};
 
 use crate::exit::Failure;
+use crate::money::Exact;
 use crate::price::period::{Calendar, HOLIDAY_BIT, Rule};
 use crate::resolve::policy::{Measure, SessionPolicy};
 use crate::resolve::profile::{self, Interactions};
@@ -90,6 +91,12 @@ impl Default for Rounding {
 }
 
 impl Rounding {
+    /// Rounds an exact amount once, to exactly `decimals` decimals; None
+    /// when the result does not fit a decimal (an overflow of the record).
+    pub fn round(&self, x: Exact) -> Option<Decimal> {
+        x.round(self.decimals, self.mode.strategy())
+    }
+
     /// Rounds `d` and gives it exactly `decimals` decimals, so money reads
     /// 1.50 and 0.00 wherever it is written.
     pub fn apply(&self, d: Decimal) -> Decimal {

@@ -714,5 +714,6 @@ asn_enum!(
         UnableToLocateMarketingCompany = 4 => "unableToLocateMarketingCompany",
         UnableToLocatePriceTable = 5 => "unableToLocatePriceTable",
         TechnicalError = 6 => "technicalError",
+        CurrencyMismatch = 7 => "currencyMismatch",
     }
 );

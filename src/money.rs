@@ -1,0 +1,372 @@
+//! Exact intermediate money: every amount is exact until its one rounding.
+//!
+//! A price list writes decimals, but pricing divides: by `unit_seconds`
+//! (0.60 per 60 s for 25 s), by the number of participants sharing a rate,
+//! by 100 for a discount. Done in `Decimal` at 28 digits, a division made
+//! before a multiplication or a sum leaves a tail that can cross a rounding
+//! boundary: 2.37 per 30 s for 25 s is exactly 1.975, but `25 / 30 * 2.37`
+//! is 1.97499..., which rounds half-up to 1.97 instead of 1.98. Three
+//! participations of 1 s at 0.50 per minute cost exactly 0.025 (0.03), but
+//! three 28-digit thirds of 0.025 add up to 0.02499... (0.02).
+//!
+//! So every amount between the price list and the one rounding is an
+//! [`Exact`]: a fraction of two 128-bit integers, kept reduced. Sums,
+//! products, quotients and comparisons are exact or fail (overflow, a
+//! technical error of the record, never a wrong amount); [`Exact::round`]
+//! is the only way back to a `Decimal`, with a named strategy. The
+//! fraction stays small in practice: a price of at most 6 decimals per
+//! 60 s shared by up to 12 participants has a denominator of at most
+//! 10^6 × 60 × 27720, and numerators of real usage stay far below 2^127.
+//!
+//! Why not `Decimal` with "divide last": it is enough for one charge, but
+//! a shared rate adds quotients with different divisors (a moment with 2
+//! active, one with 3), a discount multiplies a quotient, and a cost list
+//! sums participations: a rational is the one representation in which all
+//! of these are exact at once, with no rule to forget.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use num_rational::Ratio;
+use num_traits::{CheckedAdd, CheckedDiv, CheckedMul, CheckedSub, Signed, Zero};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// An exact amount: a reduced fraction of 128-bit integers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Exact(Ratio<i128>);
+
+impl Default for Exact {
+    fn default() -> Self {
+        Exact::ZERO
+    }
+}
+
+/// 10^n for n <= 38, the powers an i128 holds.
+fn pow10(n: u32) -> Option<i128> {
+    10i128.checked_pow(n)
+}
+
+impl Exact {
+    pub const ZERO: Exact = Exact(Ratio::new_raw(0, 1));
+    pub const ONE: Exact = Exact(Ratio::new_raw(1, 1));
+
+    /// The exact value of a decimal (always representable: a mantissa of
+    /// 96 bits over at most 10^28).
+    pub fn from_decimal(d: Decimal) -> Exact {
+        let den = pow10(d.scale()).expect("a Decimal's scale is at most 28");
+        Exact(Ratio::new(d.mantissa(), den))
+    }
+
+    pub fn from_int(n: u64) -> Exact {
+        Exact(Ratio::from_integer(i128::from(n)))
+    }
+
+    /// `num / den`; None when `den` is zero.
+    pub fn ratio(num: u64, den: u64) -> Option<Exact> {
+        (den != 0).then(|| Exact(Ratio::new(i128::from(num), i128::from(den))))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn numer(&self) -> i128 {
+        *self.0.numer()
+    }
+
+    pub fn denom(&self) -> i128 {
+        *self.0.denom()
+    }
+
+    pub fn checked_add(self, o: Exact) -> Option<Exact> {
+        // The common case (same denominator, integers) without a gcd.
+        if self.0.denom() == o.0.denom() && *self.0.denom() == 1 {
+            return Some(Exact(Ratio::from_integer(i128::checked_add(
+                *self.0.numer(),
+                *o.0.numer(),
+            )?)));
+        }
+        self.0.checked_add(&o.0).map(Exact)
+    }
+
+    pub fn checked_sub(self, o: Exact) -> Option<Exact> {
+        self.0.checked_sub(&o.0).map(Exact)
+    }
+
+    pub fn checked_mul(self, o: Exact) -> Option<Exact> {
+        self.0.checked_mul(&o.0).map(Exact)
+    }
+
+    /// None on overflow or division by zero.
+    pub fn checked_div(self, o: Exact) -> Option<Exact> {
+        if o.is_zero() {
+            return None;
+        }
+        self.0.checked_div(&o.0).map(Exact)
+    }
+
+    pub fn mul_decimal(self, d: Decimal) -> Option<Exact> {
+        self.checked_mul(Exact::from_decimal(d))
+    }
+
+    pub fn mul_int(self, n: u64) -> Option<Exact> {
+        self.checked_mul(Exact::from_int(n))
+    }
+
+    /// None on overflow or when `n` is zero.
+    pub fn div_int(self, n: u64) -> Option<Exact> {
+        self.checked_div(Exact::from_int(n))
+    }
+
+    /// `self × (100 − percent) / 100`: what is left after a discount.
+    pub fn less_percent(self, percent: Decimal) -> Option<Exact> {
+        let keep = Exact::from_int(100).checked_sub(Exact::from_decimal(percent))?;
+        self.checked_mul(keep)?.div_int(100)
+    }
+
+    /// `self × (100 + percent) / 100`: a markup.
+    pub fn plus_percent(self, percent: Decimal) -> Option<Exact> {
+        let grow = Exact::from_int(100).checked_add(Exact::from_decimal(percent))?;
+        self.checked_mul(grow)?.div_int(100)
+    }
+
+    /// Whether the integer part fits a `Decimal` (96 bits): larger amounts
+    /// are an overflow of the record, as `Decimal` arithmetic would be.
+    pub fn fits_decimal(&self) -> bool {
+        (self.0.numer() / self.0.denom()).unsigned_abs() < (1u128 << 96)
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.0.is_negative()
+    }
+
+    /// Rounded to `decimals` places with `strategy`, as a decimal with
+    /// exactly that scale; None when the result does not fit a `Decimal`
+    /// (or `decimals` is above 28). The one place an amount is rounded.
+    pub fn round(self, decimals: u32, strategy: RoundingStrategy) -> Option<Decimal> {
+        if decimals > 28 {
+            return None;
+        }
+        let scaled = i128::checked_mul(*self.0.numer(), pow10(decimals)?)?;
+        let den = *self.0.denom();
+        // Floor and the remainder, 0 <= rem < den (den > 0 always).
+        let floor = scaled.div_euclid(den);
+        let rem = scaled.rem_euclid(den);
+        let units = if rem == 0 {
+            floor
+        } else {
+            let positive = scaled > 0;
+            // Away from zero is up for a positive value, down (the floor)
+            // for a negative one; toward zero the other way round.
+            let away = if positive { floor + 1 } else { floor };
+            let toward = if positive { floor } else { floor + 1 };
+            // Compare rem with den - rem, the distances to floor and ceiling.
+            let half = rem.cmp(&(den - rem));
+            let ceil = floor + 1;
+            let nearest = |tie: i128| match half {
+                Ordering::Less => floor,
+                Ordering::Greater => ceil,
+                Ordering::Equal => tie,
+            };
+            match strategy {
+                RoundingStrategy::MidpointAwayFromZero => nearest(away),
+                RoundingStrategy::MidpointTowardZero => nearest(toward),
+                RoundingStrategy::MidpointNearestEven => {
+                    nearest(if floor % 2 == 0 { floor } else { ceil })
+                }
+                RoundingStrategy::AwayFromZero => away,
+                RoundingStrategy::ToZero => toward,
+                RoundingStrategy::ToNegativeInfinity => floor,
+                RoundingStrategy::ToPositiveInfinity => ceil,
+                // Deprecated aliases of the above.
+                #[allow(deprecated)]
+                RoundingStrategy::BankersRounding => {
+                    nearest(if floor % 2 == 0 { floor } else { ceil })
+                }
+                #[allow(deprecated)]
+                RoundingStrategy::RoundHalfUp => nearest(away),
+                #[allow(deprecated)]
+                RoundingStrategy::RoundHalfDown => nearest(toward),
+                #[allow(deprecated)]
+                RoundingStrategy::RoundDown => toward,
+                #[allow(deprecated)]
+                RoundingStrategy::RoundUp => away,
+            }
+        };
+        Decimal::try_from_i128_with_scale(units, decimals).ok()
+    }
+
+    /// The value as a decimal: exact when it has a finite expansion within
+    /// 28 places, else the nearest 28-digit decimal. For showing an
+    /// unrounded amount (explanations, reports of unrounded values), never
+    /// for arithmetic.
+    pub fn to_decimal(self) -> Option<Decimal> {
+        let (num, den) = (*self.0.numer(), *self.0.denom());
+        // A denominator of only 2s and 5s divides some 10^k: exact.
+        for k in 0..=28u32 {
+            let p = pow10(k)?;
+            if p % den == 0 {
+                return num
+                    .checked_mul(p / den)
+                    .and_then(|n| Decimal::try_from_i128_with_scale(n, k).ok())
+                    .or_else(|| self.approximate());
+            }
+        }
+        self.approximate()
+    }
+
+    fn approximate(self) -> Option<Decimal> {
+        let num = Decimal::try_from_i128_with_scale(*self.0.numer(), 0).ok()?;
+        let den = Decimal::try_from_i128_with_scale(*self.0.denom(), 0).ok()?;
+        num.checked_div(den)
+    }
+
+    /// Whether the value is a decimal of at most 28 places that fits a
+    /// `Decimal`, i.e. whether [`Exact::to_decimal`] is exact.
+    pub fn is_decimal(self) -> bool {
+        self.to_decimal()
+            .is_some_and(|d| Exact::from_decimal(d) == self)
+    }
+}
+
+impl From<Decimal> for Exact {
+    fn from(d: Decimal) -> Self {
+        Exact::from_decimal(d)
+    }
+}
+
+impl fmt::Debug for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.0.numer(), self.0.denom())
+    }
+}
+
+/// Shown as a decimal when exact, else as `≈decimal (num/den)`.
+impl fmt::Display for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_decimal() {
+            Some(d) if Exact::from_decimal(d) == *self => write!(f, "{d}"),
+            Some(d) => write!(f, "≈{d} ({}/{})", self.0.numer(), self.0.denom()),
+            None => write!(f, "{}/{}", self.0.numer(), self.0.denom()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    const ALL: [RoundingStrategy; 4] = [
+        RoundingStrategy::MidpointAwayFromZero,
+        RoundingStrategy::MidpointNearestEven,
+        RoundingStrategy::AwayFromZero,
+        RoundingStrategy::ToZero,
+    ];
+
+    #[test]
+    fn division_before_multiplication_is_exact() {
+        // 2.37 per 30 s for 25 s: exactly 1.975, half-up 1.98.
+        let x = Exact::from_decimal(d("2.37"))
+            .mul_int(25)
+            .unwrap()
+            .div_int(30)
+            .unwrap();
+        assert_eq!(x.to_decimal(), Some(d("1.975")));
+        assert_eq!(
+            x.round(2, RoundingStrategy::MidpointAwayFromZero),
+            Some(d("1.98"))
+        );
+        // Divided first, the same amount: the order no longer matters.
+        let y = Exact::ratio(25, 30)
+            .unwrap()
+            .mul_decimal(d("2.37"))
+            .unwrap();
+        assert_eq!(x, y);
+        // Three thirds of 0.025 are 0.025: half-up 0.03.
+        let third = Exact::from_decimal(d("0.025")).div_int(3).unwrap();
+        let sum = third
+            .checked_add(third)
+            .unwrap()
+            .checked_add(third)
+            .unwrap();
+        assert_eq!(
+            sum.round(2, RoundingStrategy::MidpointAwayFromZero),
+            Some(d("0.03"))
+        );
+    }
+
+    #[test]
+    fn rounding_modes_on_and_off_the_midpoint() {
+        let half = |s: &str| Exact::from_decimal(d(s));
+        let r = |x: Exact, s| x.round(2, s).unwrap().to_string();
+        use RoundingStrategy as S;
+        assert_eq!(r(half("1.125"), S::MidpointAwayFromZero), "1.13");
+        assert_eq!(r(half("-1.125"), S::MidpointAwayFromZero), "-1.13");
+        assert_eq!(r(half("1.125"), S::MidpointNearestEven), "1.12");
+        assert_eq!(r(half("1.135"), S::MidpointNearestEven), "1.14");
+        assert_eq!(r(half("1.1201"), S::AwayFromZero), "1.13");
+        assert_eq!(r(half("-1.1299"), S::ToZero), "-1.12");
+        assert_eq!(r(half("0.0049"), S::ToZero), "0.00");
+        assert_eq!(r(half("7"), S::AwayFromZero), "7.00");
+        // A third is never a midpoint.
+        let third = Exact::ratio(1, 3).unwrap();
+        assert_eq!(r(third, S::MidpointAwayFromZero), "0.33");
+        assert_eq!(r(third, S::AwayFromZero), "0.34");
+    }
+
+    #[test]
+    fn shown_exactly_when_finite() {
+        assert_eq!(Exact::ratio(1, 8).unwrap().to_string(), "0.125");
+        assert!(
+            Exact::ratio(1, 3)
+                .unwrap()
+                .to_string()
+                .starts_with("≈0.333")
+        );
+        assert!(!Exact::ratio(1, 3).unwrap().is_decimal());
+    }
+
+    proptest! {
+        /// On decimals, rounding agrees with rust_decimal's own, in every
+        /// mode (rust_decimal is exact there: no division is involved).
+        #[test]
+        fn rounding_a_decimal_agrees_with_rust_decimal(
+            m in -10_000_000_000i64..10_000_000_000, scale in 0u32..10, dp in 0u32..6,
+        ) {
+            let x = Decimal::new(m, scale);
+            for s in ALL {
+                let mut want = x.round_dp_with_strategy(dp, s);
+                want.rescale(dp);
+                prop_assert_eq!(Exact::from_decimal(x).round(dp, s), Some(want));
+            }
+        }
+
+        /// Rounding p/q agrees with integer arithmetic done by hand:
+        /// floor(p·10^dp / q) and the remainder against q / 2.
+        #[test]
+        fn rounding_a_fraction_agrees_with_integer_division(
+            p in 0i64..1_000_000_000, q in 1i64..100_000, dp in 0u32..5,
+        ) {
+            let x = Exact(Ratio::new(i128::from(p), i128::from(q)));
+            let scaled = i128::from(p) * 10i128.pow(dp);
+            let (fl, rem) = (scaled / i128::from(q), scaled % i128::from(q));
+            let twice = 2 * rem;
+            let q = i128::from(q);
+            let cases = [
+                (RoundingStrategy::MidpointAwayFromZero, if twice >= q { fl + 1 } else { fl }),
+                (RoundingStrategy::MidpointNearestEven,
+                    if twice > q || (twice == q && fl % 2 == 1) { fl + 1 } else { fl }),
+                (RoundingStrategy::AwayFromZero, if rem > 0 { fl + 1 } else { fl }),
+                (RoundingStrategy::ToZero, fl),
+            ];
+            for (s, units) in cases {
+                prop_assert_eq!(x.round(dp, s), Some(Decimal::from_i128_with_scale(units, dp)));
+            }
+        }
+    }
+}
