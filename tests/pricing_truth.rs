@@ -261,6 +261,72 @@ fn a_cost_of_exactly_0_025_is_rounded_from_its_exact_sum() {
 }
 
 // ---------------------------------------------------------------------------
+// The worked examples of docs/price-lists.md
+
+fn charge(text: &str) -> Charge {
+    toml::from_str(&format!("item = \"call\"\nper = \"duration\"\n{text}")).unwrap()
+}
+
+fn priced(c: &Charge, secs: u64, rounding: Rounding) -> Decimal {
+    let at = DateTime::parse_from_rfc3339("2026-11-18T10:00:00+01:00").unwrap();
+    let x = amount(c, Quantity::Seconds(secs), &at, &Calendar::default()).unwrap();
+    rounding.round(x).unwrap()
+}
+
+fn two(mode: RoundingMode) -> Rounding {
+    Rounding { decimals: 2, mode }
+}
+
+/// "Intermediate arithmetic is exact": 2.37 per 30 s for 25 s is 1.975 in
+/// every mode's eyes, written as a price or as an algorithm; a 50 %
+/// discount of 0.125 is 0.0625 -> 0.06.
+#[test]
+fn exact_intermediate_amounts_round_by_the_named_mode() {
+    let flat = charge("unit_seconds = 30\nprice = \"2.37\"");
+    let linear = charge("unit_seconds = 30\nalgorithm = { fn = \"linear\", rate = \"2.37\" }");
+    for c in [&flat, &linear] {
+        for (mode, want) in [
+            (RoundingMode::HalfAwayFromZero, "1.98"),
+            (RoundingMode::HalfEven, "1.98"),
+            (RoundingMode::Up, "1.98"),
+            (RoundingMode::Down, "1.97"),
+        ] {
+            assert_eq!(priced(c, 25, two(mode)).to_string(), want, "{mode:?}");
+        }
+    }
+    let eighth = Exact::from_decimal(Decimal::new(125, 3));
+    let half_off = eighth.less_percent(Decimal::from(50)).unwrap();
+    assert_eq!(half_off.to_decimal(), Some(Decimal::new(625, 4)));
+    assert_eq!(
+        two(RoundingMode::HalfAwayFromZero).round(half_off),
+        Some(Decimal::new(6, 2))
+    );
+}
+
+/// "Algorithms": allowance floors the term, so the setup is paid within
+/// the allowance: 500 s is 0.50; 900 s is 0.50 + 5 x 0.40 = 2.50.
+#[test]
+fn allowance_floors_the_term_not_the_setup() {
+    let c =
+        charge("algorithm = { fn = \"allowance\", setup = \"0.50\", free = 600, rate = \"0.40\" }");
+    let r = two(RoundingMode::HalfAwayFromZero);
+    assert_eq!(priced(&c, 500, r).to_string(), "0.50");
+    assert_eq!(priced(&c, 900, r).to_string(), "2.50");
+}
+
+/// "Zero-length use": no increment and no minimum at 0 s; an algorithm's
+/// setup is still charged.
+#[test]
+fn zero_length_use_is_charged_only_an_algorithms_setup() {
+    let r = two(RoundingMode::HalfAwayFromZero);
+    let increments = charge("price = \"0.60\"\nfirst_increment = 60\nminimum = \"0.45\"");
+    assert_eq!(priced(&increments, 0, r).to_string(), "0.00");
+    assert_eq!(priced(&increments, 1, r).to_string(), "0.60");
+    let setup = charge("algorithm = { fn = \"linear\", setup = \"0.50\", rate = \"0.02\" }");
+    assert_eq!(priced(&setup, 0, r).to_string(), "0.50");
+}
+
+// ---------------------------------------------------------------------------
 // The tariff arithmetic against an exact reference
 
 type Q = Ratio<i128>;
@@ -536,10 +602,22 @@ measure = "shared-time"
     }
 
     fn event(ty: SessionEventType, at: i64, who: usize, billed: usize) -> Event {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-21T20:00:00+01:00").unwrap();
+        event_of("SH", "x", "2026-11-21T20:00:00+01:00", ty, at, who, billed)
+    }
+
+    fn event_of(
+        service: &str,
+        role: &str,
+        t0: &str,
+        ty: SessionEventType,
+        at: i64,
+        who: usize,
+        billed: usize,
+    ) -> Event {
+        let t0 = DateTime::parse_from_rfc3339(t0).unwrap();
         Event {
             session_id: "prop".into(),
-            service: "SH".into(),
+            service: service.into(),
             category: EventCategory::ParticipantRelated,
             event_type: ty,
             provider_event: None,
@@ -547,7 +625,7 @@ measure = "shared-time"
             participant_id: format!("p{who}").into(),
             user_name: format!("u{who}").into(),
             billed_party: format!("C{billed}").into(),
-            role: Some("x".into()),
+            role: Some(role.into()),
             sequence: None,
             provider: None,
             marketing_company: None,
@@ -558,6 +636,151 @@ measure = "shared-time"
                 raw: Raw::Row(Vec::new()),
             },
         }
+    }
+
+    /// Prices one session of `events` (any order) with extra lists.
+    fn price_events(
+        sources: Vec<(&str, String)>,
+        mut events: Vec<Event>,
+    ) -> sdrate::price::session::PricedSession {
+        let lists = PriceLists::from_sources(
+            sources
+                .into_iter()
+                .map(|(n, t)| (PathBuf::from(n), t))
+                .collect(),
+        )
+        .unwrap();
+        let mut customers = Customers::default();
+        for id in ["C1", "C2", "C3"] {
+            customers.insert(Customer {
+                customer_id: id.into(),
+                marketing_company: "mA".into(),
+                group: None,
+            });
+        }
+        sort_events(&mut events);
+        let s = Session {
+            id: "prop".into(),
+            events,
+        };
+        price_session(&lists, &customers, &s).unwrap()
+    }
+
+    fn basic_list(service: &str, items: &str, session: &str) -> String {
+        format!(
+            "id = \"{service}-basic\"\nrevision = 1\nkind = \"basic\"\nservice = \"{service}\"\nvalid_from = \"2020-01-01T00:00:00Z\"\nitems = {items}\n{session}"
+        )
+    }
+
+    fn base_list(service: &str, rest: &str) -> String {
+        format!(
+            "id = \"{service}-base\"\nrevision = 1\nkind = \"base\"\nservice = \"{service}\"\nbased_on = \"{service}-basic\"\nmarketing_company = \"mA\"\nvalid_from = \"2020-01-01T00:00:00Z\"\ncurrency = \"SEK\"\nvat_percent = \"25\"\n{rest}"
+        )
+    }
+
+    /// docs/sessions.md, "Who shares": two players and a viewer for 60 s
+    /// at 1.20 a minute: the players pay 0.60 each; the viewer 0.10 a
+    /// minute of their own time.
+    #[test]
+    fn only_the_items_sharers_count_as_active_for_a_shared_rate() {
+        let basic = basic_list(
+            "GM",
+            "[\"play\", \"watch\"]",
+            "[session]\n[session.roles]\nplayer = [\"play\"]\nviewer = [\"watch\"]\n[[session.rule]]\nitem = \"play\"\nmeasure = \"shared-time\"\n[[session.rule]]\nitem = \"watch\"\nmeasure = \"active-time\"\n",
+        );
+        let base = base_list(
+            "GM",
+            "[[charge]]\nitem = \"play\"\nper = \"duration\"\nprice = \"1.20\"\n[[charge]]\nitem = \"watch\"\nper = \"duration\"\nprice = \"0.10\"\n",
+        );
+        let t0 = "2026-11-21T20:00:00+01:00";
+        let mut events = Vec::new();
+        for (who, role) in [(1, "player"), (2, "player"), (3, "viewer")] {
+            use SessionEventType as T;
+            events.push(event_of("GM", role, t0, T::Join, 0, who, who));
+            events.push(event_of("GM", role, t0, T::Leave, 60, who, who));
+        }
+        let priced = price_events(vec![("b.toml", basic), ("m.toml", base)], events);
+        let got: Vec<(String, Decimal)> = priced
+            .participations
+            .iter()
+            .map(|p| (p.part.participant_id.to_string(), p.individual))
+            .collect();
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("p1".into(), d("0.60")),
+                ("p2".into(), d("0.60")),
+                ("p3".into(), d("0.10"))
+            ]
+        );
+    }
+
+    /// docs/sessions.md, "Active time and rate periods" and "Time of use":
+    /// peak Mon-Fri until 18:00 (UTC). p1 starts the session on Wednesday
+    /// 2026-11-18 at 17:55 and leaves at 18:10; p2 is active 17:59:20 to
+    /// 17:59:50; p3 18:05 to 18:06.
+    /// Entry fee: 3 participants at the first event's period (peak, 2.00):
+    /// 6.00 each, p3 included though it joined off-peak.
+    /// Usage (60 s first increment, then per second): p1 300 s peak (3.00) +
+    /// 600 s off-peak (3.00) = 6.00; p2 30 s used, 60 s charged, the extra
+    /// 30 s after 17:59:50: 40 s peak (0.40) + 20 s off-peak (0.10) = 0.50;
+    /// p3 60 s off-peak = 0.30.
+    #[test]
+    fn extra_increment_seconds_follow_the_last_span_and_fees_take_the_first_events_period() {
+        let basic = basic_list(
+            "EV",
+            "[\"entry\", \"usage\"]",
+            "[session]\n[session.roles]\n\"*\" = [\"entry\", \"usage\"]\n[[session.rule]]\nitem = \"entry\"\nmeasure = \"entry-fee\"\n[[session.rule]]\nitem = \"usage\"\nmeasure = \"active-time\"\n",
+        );
+        let base = base_list(
+            "EV",
+            "default_period = \"offpeak\"\n[[period]]\nname = \"peak\"\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\nfrom = \"08:00\"\nto = \"18:00\"\n[[charge]]\nitem = \"entry\"\nper = \"event\"\nprice = { peak = \"2.00\", offpeak = \"1.00\" }\n[[charge]]\nitem = \"usage\"\nper = \"duration\"\nfirst_increment = 60\nprice = { peak = \"0.60\", offpeak = \"0.30\" }\n",
+        );
+        use SessionEventType as T;
+        let t0 = "2026-11-18T17:55:00Z";
+        let ev = |ty, at, who| event_of("EV", "x", t0, ty, at, who, who);
+        let events = vec![
+            ev(T::Start, 0, 1),
+            ev(T::Join, 260, 2),
+            ev(T::Leave, 290, 2),
+            ev(T::Join, 600, 3),
+            ev(T::Leave, 660, 3),
+            ev(T::Leave, 900, 1),
+            ev(T::End, 900, 1),
+        ];
+        let priced = price_events(vec![("b.toml", basic), ("m.toml", base)], events);
+        let got: Vec<(String, Vec<(String, String)>)> = priced
+            .participations
+            .iter()
+            .map(|p| {
+                (
+                    p.part.participant_id.to_string(),
+                    p.lines
+                        .iter()
+                        .map(|l| (l.item.clone(), l.individual.to_string()))
+                        .collect(),
+                )
+            })
+            .collect();
+        let line = |i: &str, a: &str| (i.to_owned(), a.to_owned());
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "p1".into(),
+                    vec![line("entry", "6.00"), line("usage", "6.00")]
+                ),
+                (
+                    "p2".into(),
+                    vec![line("entry", "6.00"), line("usage", "0.50")]
+                ),
+                (
+                    "p3".into(),
+                    vec![line("entry", "6.00"), line("usage", "0.30")]
+                ),
+            ]
+        );
     }
 
     proptest! {
