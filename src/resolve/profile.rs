@@ -109,7 +109,7 @@ pub struct ComponentDef {
     /// prepaid: added to the post-paid amount, in percent.
     pub markup_percent: Option<Money>,
     /// prepaid: how the prepaid price is rounded (e.g. up to 0.10).
-    pub rounding: Option<Rounding>,
+    pub rounding: Option<Spanned<Rounding>>,
 }
 
 /// What a component does, checked and ready to apply.
@@ -431,7 +431,7 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
         }
         Kind::Prepaid => Action::Prepaid {
             markup_percent: def.markup_percent.map_or(Decimal::ZERO, |m| m.0),
-            rounding: def.rounding,
+            rounding: def.rounding.as_ref().map(|r| *r.get_ref()),
             minimum: def.minimum.map(|m| m.0),
         },
     })
@@ -510,7 +510,7 @@ fn check_attributes(parsed: &[(&PathBuf, &String, FileDef)]) -> Result<()> {
                 }
             }
             if let Some(r) = &c.rounding {
-                validate::check_decimals(r.decimals).map_err(|m| err(c.id.span(), m))?;
+                validate::check_decimals(r.get_ref().decimals).map_err(|m| err(r.span(), m))?;
             }
         }
     }
