@@ -238,7 +238,7 @@ fn session_role_typo_is_a_load_error() {
         line,
         17,
         &[
-            "`viewr` is not a role the [session.roles] policy names for `role`",
+            "a participant of role `viewr` is never priced for item `viewing` under [session.roles]",
             "did you mean `viewer`?",
         ],
     );

@@ -961,7 +961,14 @@ fn check(
             ));
         }
         check_pricing(path, src, c, cal)?;
-        check_conditions(path, src, c, located.charge.get(i), &usage)?;
+        check_conditions(
+            path,
+            src,
+            c,
+            located.charge.get(i),
+            &usage,
+            basic.session.as_ref(),
+        )?;
         if let Some(rule) = basic
             .session
             .as_ref()
@@ -975,15 +982,8 @@ fn check(
 
 /// What the charges of lists based on `basic` can match on.
 pub(crate) fn usage_of(basic: &PriceListDef) -> Usage {
-    if let Some(policy) = &basic.session {
-        return Usage::Session(
-            policy
-                .roles
-                .keys()
-                .filter(|r| r.as_str() != "*")
-                .cloned()
-                .collect(),
-        );
+    if basic.session.is_some() {
+        return Usage::Session;
     }
     match basic
         .usage
@@ -1078,12 +1078,13 @@ fn check_conditions(
     c: &Charge,
     located: Option<&LocatedCharge>,
     usage: &Usage,
+    policy: Option<&SessionPolicy>,
 ) -> Result<()> {
     if let Some(a) = &c.access_form {
         let span = located
             .and_then(|l| l.access_form.as_ref())
             .map_or(c.item.span(), |s| s.span());
-        if matches!(usage, Usage::Session(_)) {
+        if matches!(usage, Usage::Session) {
             return Err(config_error(
                 path,
                 src,
@@ -1094,7 +1095,13 @@ fn check_conditions(
         validate::check_access_form(a).map_err(|m| config_error(path, src, Some(span), &m))?;
     }
     for (k, v) in &c.when {
-        if let Err((part, msg)) = validate::check_when(usage, k, v) {
+        let role = match policy {
+            Some(p) if k == "role" => check_role(p, c.item.get_ref(), v),
+            _ => Ok(()),
+        };
+        let checked = validate::check_when(usage, k, v)
+            .and_then(|()| role.map_err(|m| (validate::Part::Value, m)));
+        if let Err((part, msg)) = checked {
             let entry = located.and_then(|l| l.when.get_key_value(k.as_str()));
             let span = match (entry, part) {
                 (Some((key, _)), validate::Part::Key) => key.span(),
@@ -1105,6 +1112,37 @@ fn check_conditions(
         }
     }
     Ok(())
+}
+
+/// A session charge's `role` condition: a participant of that role must be
+/// priced for the charge's item (by its own `[session.roles]` entry, or by
+/// `*` for a role not named there), or the charge would never apply.
+fn check_role(policy: &SessionPolicy, item: &str, role: &str) -> Result<(), String> {
+    let gives = |r: &str| {
+        policy
+            .roles
+            .get(r)
+            .is_some_and(|items| items.iter().any(|i| i.get_ref() == item))
+    };
+    let own = policy.roles.contains_key(role) && role != "*";
+    if gives(role) || (!own && gives("*")) {
+        return Ok(());
+    }
+    let priced: Vec<&str> = policy
+        .roles
+        .keys()
+        .map(String::as_str)
+        .filter(|r| *r != "*" && gives(r))
+        .collect();
+    Err(format!(
+        "a participant of role `{role}` is never priced for item `{item}` under [session.roles], so this charge would never apply (roles named there for `{item}`: {}){}",
+        if priced.is_empty() {
+            "none".to_owned()
+        } else {
+            priced.join(", ")
+        },
+        validate::did_you_mean(role, priced.iter().copied())
+    ))
 }
 
 /// A charge of a session rule's item prices what the rule measures; a

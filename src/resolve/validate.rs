@@ -123,8 +123,6 @@ pub enum Domain {
         type_name: &'static str,
         values: Vec<&'static str>,
     },
-    /// A session participant's role: one the policy names.
-    Role(Vec<String>),
 }
 
 /// A usage attribute a charge or component can read, by its ASN.1 name.
@@ -157,10 +155,6 @@ impl Attribute {
             Domain::Enumerated { type_name, values } => {
                 (format!("a {type_name} value"), values.clone())
             }
-            Domain::Role(roles) => (
-                "a role the [session.roles] policy names".to_owned(),
-                roles.iter().map(String::as_str).collect(),
-            ),
         };
         if known.contains(&value) {
             return Ok(());
@@ -195,9 +189,9 @@ pub enum Usage {
     Module(UsageKind),
     /// The basic list names none: any attribute some usage module has.
     Undeclared,
-    /// A multi-party session service: the participant's `role`, one of
-    /// these (the policy's roles other than `*`).
-    Session(Vec<String>),
+    /// A multi-party session service: the participant's `role` (checked
+    /// against the policy's roles where the charge's item is known).
+    Session,
 }
 
 impl Usage {
@@ -216,10 +210,7 @@ impl Usage {
                 }
                 v
             }
-            Usage::Session(roles) => vec![Attribute {
-                name: "role",
-                domain: Domain::Role(roles.clone()),
-            }],
+            Usage::Session => vec![Attribute::text("role")],
         }
     }
 
@@ -228,7 +219,7 @@ impl Usage {
         match self {
             Usage::Module(k) => format!("the {} usage module", k.name()),
             Usage::Undeclared => "any usage module".to_owned(),
-            Usage::Session(_) => "a multi-party session".to_owned(),
+            Usage::Session => "a multi-party session".to_owned(),
         }
     }
 }
