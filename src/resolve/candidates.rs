@@ -212,6 +212,8 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
             "customer `{}` is not in the customer registry",
             q.customer_id.unwrap_or_default()
         ))
+    } else if let Some(c) = customer.filter(|c| c.marketing_company != q.marketing_company) {
+        Some(super::company_mismatch(q.marketing_company, c))
     } else if base_revs.is_empty() {
         Some(format!(
             "marketing company `{}` has no price list for {}",

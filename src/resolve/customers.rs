@@ -35,19 +35,45 @@ impl Customers {
         let mut rdr = csv::Reader::from_path(path)
             .with_context(|| format!("cannot open customer registry {}", path.display()))?;
         let mut by_id = HashMap::default();
-        for row in rdr.deserialize::<Customer>() {
-            let c = row.map_err(|e| {
+        let headers = rdr
+            .headers()
+            .map_err(|e| Failure::Config(format!("{}: line 1: {e}", path.display())))?
+            .clone();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line());
                 Failure::Config(format!("{}: line {line}: {e}", path.display()))
             })?;
-            if let Some(prev) = by_id.insert(c.customer_id.clone(), c) {
-                return Err(Failure::Config(format!(
-                    "{}: customer {} is listed twice",
-                    path.display(),
-                    prev.customer_id
+            let line = rec.position().map_or(0, |p| p.line());
+            let at =
+                |msg: String| Failure::Config(format!("{}: line {line}: {msg}", path.display()));
+            let c: Customer = rec
+                .deserialize(Some(&headers))
+                .map_err(|e| at(e.to_string()))?;
+            // A blank id or company could never match an SDR, so the
+            // customer's usage would fault as unknown while the registry
+            // seems to hold it.
+            if c.customer_id.trim().is_empty() {
+                return Err(at("empty customer_id".into()).into());
+            }
+            if c.marketing_company.trim().is_empty() {
+                return Err(at(format!(
+                    "customer {} has an empty marketing_company",
+                    c.customer_id
                 ))
                 .into());
             }
+            if let Some(prev) = by_id.insert(c.customer_id.clone(), c) {
+                return Err(at(format!("customer {} is listed twice", prev.customer_id)).into());
+            }
+        }
+        if by_id.is_empty() {
+            return Err(Failure::Config(format!(
+                "{}: line 1: the customer registry lists no customers (a header \
+                 customer_id,marketing_company,group and one row per customer)",
+                path.display()
+            ))
+            .into());
         }
         Ok(Customers { by_id })
     }

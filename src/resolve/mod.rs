@@ -7,6 +7,7 @@ pub mod customers;
 pub mod policy;
 pub mod price_list;
 pub mod profile;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -50,6 +51,23 @@ pub struct Unresolved {
     pub status: StatusIndicator,
     pub detail: String,
 }
+
+/// The cause text of a usage whose marketing company is not the one the
+/// customer registry has for its customer: which company's base list and
+/// which customer's list would price it is ambiguous, so it is a fault
+/// (status `unableToLocateMarketingCompany`), kept for recycling once the
+/// SDR or the registry is corrected. The text starts with
+/// [`COMPANY_MISMATCH`] so reports can tell it from a company without
+/// lists.
+pub fn company_mismatch(sdr_company: &str, customer: &Customer) -> String {
+    format!(
+        "{COMPANY_MISMATCH}: the usage names `{sdr_company}`, the customer registry has customer `{}` in `{}`",
+        customer.customer_id, customer.marketing_company
+    )
+}
+
+/// How the cause of a marketing-company mismatch fault begins.
+pub const COMPANY_MISMATCH: &str = "marketing company disagrees with the customer registry";
 
 fn unresolved(status: StatusIndicator, detail: String) -> Unresolved {
     Unresolved { status, detail }
@@ -113,6 +131,12 @@ pub fn resolve<'a>(
             format!("customer `{id}` is not in the customer registry"),
         )
     })?;
+    if customer.marketing_company != q.marketing_company {
+        return Err(unresolved(
+            S::UnableToLocateMarketingCompany,
+            company_mismatch(q.marketing_company, customer),
+        ));
+    }
     let company = Owner::Company(q.marketing_company);
     let Some(company_lists) = lists.revisions_of(company) else {
         return Err(unresolved(

@@ -21,6 +21,7 @@ use crate::money::Exact;
 use crate::price::period::{Calendar, HOLIDAY_BIT, Rule};
 use crate::resolve::policy::{Measure, SessionPolicy};
 use crate::resolve::profile::{self, Interactions};
+use crate::resolve::validate::{self, Usage, UsageKind};
 
 /// A decimal read from a TOML string only: `"0.45"`, never `0.45`, so no
 /// float ever touches a price.
@@ -326,6 +327,10 @@ pub struct PriceListDef {
     pub items: Option<Vec<String>>,
     /// basic lists: the revisions of the service's usage data they know.
     pub service_revisions: Option<Vec<u16>>,
+    /// basic lists: the usage module the service's SDRs carry, by its ASN.1
+    /// name (`virtualPrivateNetwork`...): what its charges' `when` can
+    /// match. A list with a `[session]` policy names none.
+    pub usage: Option<toml::Spanned<String>>,
     pub currency: Option<String>,
     pub vat_percent: Option<Money>,
     #[serde(default)]
@@ -477,6 +482,31 @@ pub struct PriceLists {
     pub interactions: Interactions,
 }
 
+/// Where a list's values are written, for messages: read again from the
+/// list's text once it has loaded, so the list's own types stay plain.
+#[derive(Debug, Default, Deserialize)]
+struct Located {
+    id: Option<toml::Spanned<String>>,
+    currency: Option<toml::Spanned<String>>,
+    vat_percent: Option<toml::Spanned<toml::Value>>,
+    rounding: Option<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    charge: Vec<LocatedCharge>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LocatedCharge {
+    access_form: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    when: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
+}
+
+impl Located {
+    fn of(src: &str) -> Self {
+        toml::from_str(src).unwrap_or_default()
+    }
+}
+
 pub(crate) fn config_error(
     path: &Path,
     src: &str,
@@ -546,6 +576,7 @@ impl PriceLists {
                 }
             }
         }
+        check_overlaps(&parsed, &unique)?;
         let mut lists = PriceLists::default();
         let basics: HashMap<&str, &PriceListDef> = parsed
             .iter()
@@ -729,6 +760,55 @@ pub(crate) fn valid_at<'a>(
         .max_by_key(|l| (l.def.valid_from, l.def.revision))
 }
 
+/// Two lists of one kind, owner and service with the same revision and
+/// the same valid_from (and neither cancelled) would price by whichever
+/// file sorts last: an error naming both files.
+fn check_overlaps(parsed: &[(PathBuf, String, PriceListDef)], unique: &[usize]) -> Result<()> {
+    let mut slots: HashMap<String, usize> = HashMap::new();
+    for &i in unique {
+        let (path, src, def) = &parsed[i];
+        if def.cancelled {
+            continue;
+        }
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        let owner = match def.kind {
+            ListKind::Basic => "the service".to_owned(),
+            ListKind::Base => format!("marketing company {}", s(&def.marketing_company)),
+            ListKind::Group => format!("group {} of {}", s(&def.group), s(&def.marketing_company)),
+            ListKind::Customer => format!("customer {}", s(&def.customer)),
+            ListKind::Cost => format!("provider {}", s(&def.provider)),
+        };
+        let key = format!(
+            "{:?}\0{owner}\0{}\0{}\0{}",
+            def.kind,
+            def.service,
+            def.revision,
+            def.valid_from.timestamp()
+        );
+        if let Some(&j) = slots.get(&key) {
+            let (other_path, _, other) = &parsed[j];
+            let span = Located::of(src).id.map(|id| id.span());
+            return Err(config_error(
+                path,
+                src,
+                span,
+                &format!(
+                    "price list {} overlaps {} in {}: both are the {} list of {owner} for {}, revision {}, valid from {}, so which one prices would depend on the file names; give one a later valid_from or a higher revision, or cancel one",
+                    def.id,
+                    other.id,
+                    other_path.display(),
+                    format!("{:?}", def.kind).to_lowercase(),
+                    def.service,
+                    def.revision,
+                    def.valid_from.to_rfc3339()
+                ),
+            ));
+        }
+        slots.insert(key, i);
+    }
+    Ok(())
+}
+
 /// Every `*.toml` under `dir` except those under `skip` (profiles).
 pub(crate) fn collect_toml(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -761,10 +841,13 @@ fn check(
             def.valid_from
         ));
     }
+    let located = Located::of(src);
+    check_terms(path, src, def, &located)?;
     if def.kind == ListKind::Basic {
         if def.items.as_ref().is_none_or(Vec::is_empty) {
             return fail("a basic list must name the items it can price (items = [...])".into());
         }
+        check_usage_key(path, src, def)?;
         if !def.charge.is_empty() || !def.period.is_empty() {
             return fail(
                 "a basic list names items; prices and periods belong in base, group and customer lists".into(),
@@ -856,7 +939,8 @@ fn check(
         return fail(format!("discount_percent {} is not between 0 and 100", d.0));
     }
     let items = basic.items.as_deref().unwrap_or(&[]);
-    for c in &def.charge {
+    let usage = usage_of(basic);
+    for (i, c) in def.charge.iter().enumerate() {
         if !items.contains(c.item.get_ref()) {
             return Err(config_error(
                 path,
@@ -884,6 +968,14 @@ fn check(
             ));
         }
         check_pricing(path, src, c, cal)?;
+        check_conditions(
+            path,
+            src,
+            c,
+            located.charge.get(i),
+            &usage,
+            basic.session.as_ref(),
+        )?;
         if let Some(rule) = basic
             .session
             .as_ref()
@@ -893,6 +985,171 @@ fn check(
         }
     }
     Ok(())
+}
+
+/// What the charges of lists based on `basic` can match on.
+pub(crate) fn usage_of(basic: &PriceListDef) -> Usage {
+    if basic.session.is_some() {
+        return Usage::Session;
+    }
+    match basic
+        .usage
+        .as_ref()
+        .and_then(|u| UsageKind::from_name(u.get_ref()))
+    {
+        Some(k) => Usage::Module(k),
+        None => Usage::Undeclared,
+    }
+}
+
+/// A basic list's `usage`: a usage module by its ASN.1 name, whose items
+/// the list names; none for a session service.
+fn check_usage_key(path: &Path, src: &str, def: &PriceListDef) -> Result<()> {
+    let Some(u) = &def.usage else {
+        return Ok(());
+    };
+    let at = |msg: String| Err(config_error(path, src, Some(u.span()), &msg));
+    if def.session.is_some() {
+        return at(
+            "a session service's usage is its session events: a basic list with [session] names no `usage`"
+                .into(),
+        );
+    }
+    let Some(kind) = UsageKind::from_name(u.get_ref()) else {
+        let known = UsageKind::ALL.map(UsageKind::name);
+        return at(format!(
+            "usage `{}` is not a usage module (it takes: {}){}",
+            u.get_ref(),
+            known.join(", "),
+            validate::did_you_mean(u.get_ref(), known)
+        ));
+    };
+    if let Some(made) = kind.items() {
+        let items = def.items.as_deref().unwrap_or(&[]);
+        if let Some(bad) = items.iter().find(|i| !made.contains(&i.as_str())) {
+            return fail_items(path, src, def, bad, kind, made);
+        }
+    }
+    Ok(())
+}
+
+fn fail_items(
+    path: &Path,
+    src: &str,
+    def: &PriceListDef,
+    bad: &str,
+    kind: UsageKind,
+    made: &[&str],
+) -> Result<()> {
+    let span = def.usage.as_ref().map(toml::Spanned::span);
+    Err(config_error(
+        path,
+        src,
+        span,
+        &format!(
+            "item `{bad}` is never priced: the {} usage module gives the items {}{}",
+            kind.name(),
+            made.join(", "),
+            validate::did_you_mean(bad, made.iter().copied())
+        ),
+    ))
+}
+
+/// Currency, VAT and rounding: an ISO 4217 code, 0-100 %, and no more
+/// decimals than the pricing module carries.
+fn check_terms(path: &Path, src: &str, def: &PriceListDef, located: &Located) -> Result<()> {
+    if let Some(c) = &def.currency {
+        validate::check_currency(c).map_err(|m| {
+            config_error(path, src, located.currency.as_ref().map(|c| c.span()), &m)
+        })?;
+    }
+    if let Some(v) = def.vat_percent
+        && (v.0 < Decimal::ZERO || v.0 > Decimal::ONE_HUNDRED)
+    {
+        return Err(config_error(
+            path,
+            src,
+            located.vat_percent.as_ref().map(|v| v.span()),
+            &format!("vat_percent {} is not between 0 and 100", v.0),
+        ));
+    }
+    validate::check_decimals(def.rounding.decimals)
+        .map_err(|m| config_error(path, src, located.rounding.as_ref().map(|r| r.span()), &m))
+}
+
+/// A charge's `access_form` and `when`: names and values the usage can
+/// have, so the charge can match at all.
+fn check_conditions(
+    path: &Path,
+    src: &str,
+    c: &Charge,
+    located: Option<&LocatedCharge>,
+    usage: &Usage,
+    policy: Option<&SessionPolicy>,
+) -> Result<()> {
+    if let Some(a) = &c.access_form {
+        let span = located
+            .and_then(|l| l.access_form.as_ref())
+            .map_or(c.item.span(), |s| s.span());
+        if matches!(usage, Usage::Session) {
+            return Err(config_error(
+                path,
+                src,
+                Some(span),
+                "a multi-party session has no access form: this charge would never match",
+            ));
+        }
+        validate::check_access_form(a).map_err(|m| config_error(path, src, Some(span), &m))?;
+    }
+    for (k, v) in &c.when {
+        let role = match policy {
+            Some(p) if k == "role" => check_role(p, c.item.get_ref(), v),
+            _ => Ok(()),
+        };
+        let checked = validate::check_when(usage, k, v)
+            .and_then(|()| role.map_err(|m| (validate::Part::Value, m)));
+        if let Err((part, msg)) = checked {
+            let entry = located.and_then(|l| l.when.get_key_value(k.as_str()));
+            let span = match (entry, part) {
+                (Some((key, _)), validate::Part::Key) => key.span(),
+                (Some((_, value)), validate::Part::Value) => value.span(),
+                (None, _) => c.item.span(),
+            };
+            return Err(config_error(path, src, Some(span), &format!("when: {msg}")));
+        }
+    }
+    Ok(())
+}
+
+/// A session charge's `role` condition: a participant of that role must be
+/// priced for the charge's item (by its own `[session.roles]` entry, or by
+/// `*` for a role not named there), or the charge would never apply.
+fn check_role(policy: &SessionPolicy, item: &str, role: &str) -> Result<(), String> {
+    let gives = |r: &str| {
+        policy
+            .roles
+            .get(r)
+            .is_some_and(|items| items.iter().any(|i| i.get_ref() == item))
+    };
+    let own = policy.roles.contains_key(role) && role != "*";
+    if gives(role) || (!own && gives("*")) {
+        return Ok(());
+    }
+    let priced: Vec<&str> = policy
+        .roles
+        .keys()
+        .map(String::as_str)
+        .filter(|r| *r != "*" && gives(r))
+        .collect();
+    Err(format!(
+        "a participant of role `{role}` is never priced for item `{item}` under [session.roles], so this charge would never apply (roles named there for `{item}`: {}){}",
+        if priced.is_empty() {
+            "none".to_owned()
+        } else {
+            priced.join(", ")
+        },
+        validate::did_you_mean(role, priced.iter().copied())
+    ))
 }
 
 /// A charge of a session rule's item prices what the rule measures; a

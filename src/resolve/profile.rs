@@ -19,6 +19,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::price_list::{Charge, Money, Per, PriceSpec, Rounding, collect_toml, config_error};
+use super::validate::{self, Usage};
 
 /// The sub-directory of the price-list directory holding profiles,
 /// components and rules.
@@ -92,11 +93,11 @@ pub struct ComponentDef {
     pub next_increment: Option<u64>,
     pub minimum: Option<Money>,
     /// rate-by, zone: the attribute read; translate: the one translated.
-    pub attribute: Option<String>,
+    pub attribute: Option<Spanned<String>>,
     #[serde(default)]
-    pub rates: BTreeMap<String, Money>,
+    pub rates: BTreeMap<Spanned<String>, Money>,
     /// translate: the attribute it sets.
-    pub to: Option<String>,
+    pub to: Option<Spanned<String>>,
     #[serde(default)]
     pub map: Vec<Translation>,
     /// translate: the value when no prefix matches.
@@ -108,7 +109,7 @@ pub struct ComponentDef {
     /// prepaid: added to the post-paid amount, in percent.
     pub markup_percent: Option<Money>,
     /// prepaid: how the prepaid price is rounded (e.g. up to 0.10).
-    pub rounding: Option<Rounding>,
+    pub rounding: Option<Spanned<Rounding>>,
 }
 
 /// What a component does, checked and ready to apply.
@@ -380,7 +381,8 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
     }
     let attribute = || {
         def.attribute
-            .clone()
+            .as_ref()
+            .map(|a| a.get_ref().clone())
             .ok_or_else(|| format!("a {:?} component needs `attribute`", def.kind))
     };
     Ok(match def.kind {
@@ -394,7 +396,7 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
             }
             let mut charges = BTreeMap::new();
             for (value, price) in &def.rates {
-                charges.insert(value.clone(), charge(def, "", price.0)?);
+                charges.insert(value.get_ref().clone(), charge(def, "", price.0)?);
             }
             Action::RateBy {
                 attribute: attribute()?,
@@ -410,7 +412,8 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
                 from: attribute()?,
                 to: def
                     .to
-                    .clone()
+                    .as_ref()
+                    .map(|t| t.get_ref().clone())
                     .ok_or("a translate component needs `to`, the attribute it sets")?,
                 map,
                 default: def.default.clone(),
@@ -428,10 +431,90 @@ fn action(def: &ComponentDef) -> Result<Action, String> {
         }
         Kind::Prepaid => Action::Prepaid {
             markup_percent: def.markup_percent.map_or(Decimal::ZERO, |m| m.0),
-            rounding: def.rounding,
+            rounding: def.rounding.as_ref().map(|r| *r.get_ref()),
             minimum: def.minimum.map(|m| m.0),
         },
     })
+}
+
+/// The attributes components read and the values they expect: names a
+/// usage module has (or a `translate` or `zone` component sets), values its
+/// enumerations take, and a prepaid rounding the pricing module carries.
+/// A misspelt one would make the component fail on every usage, and an
+/// interaction rule with `on_failure = "next"` or `"keep"` would then price
+/// with another component without a word.
+fn check_attributes(parsed: &[(&PathBuf, &String, FileDef)]) -> Result<()> {
+    let module = Usage::Undeclared.attributes();
+    let mut set: BTreeSet<String> = BTreeSet::from(["zone".to_owned()]);
+    for (_, _, def) in parsed {
+        for c in &def.component {
+            if let (Kind::Translate, Some(to)) = (c.kind, &c.to) {
+                set.insert(to.get_ref().clone());
+            }
+        }
+    }
+    let readable: Vec<&str> = module
+        .iter()
+        .map(|a| a.name)
+        .chain(set.iter().map(String::as_str))
+        .collect();
+    for (path, src, def) in parsed {
+        for c in &def.component {
+            let id = c.id.get_ref();
+            let err = |span: std::ops::Range<usize>, m: String| {
+                config_error(path, src, Some(span), &format!("component `{id}`: {m}"))
+            };
+            if let Some(to) = &c.to {
+                // A new attribute may have any name, but not a known one
+                // in another case: the components after it would read the
+                // known one.
+                let t = to.get_ref();
+                if let Some(k) = module
+                    .iter()
+                    .find(|a| a.name != t && a.name.eq_ignore_ascii_case(t))
+                {
+                    return Err(err(
+                        to.span(),
+                        format!(
+                            "`to = \"{t}\"` differs from the usage attribute `{}` only in case; did you mean `{}`?",
+                            k.name, k.name
+                        ),
+                    ));
+                }
+                if let Some(a) = module.iter().find(|a| a.name == t) {
+                    let values = c.map.iter().map(|m| &m.value).chain(&c.default);
+                    for v in values {
+                        a.check_value(v).map_err(|m| err(to.span(), m))?;
+                    }
+                }
+            }
+            if let Some(attr) = &c.attribute {
+                let name = attr.get_ref();
+                if !readable.contains(&name.as_str()) {
+                    return Err(err(
+                        attr.span(),
+                        format!(
+                            "`{name}` is not an attribute a usage module has, nor one a translate or zone component sets (usage attributes: {}){}",
+                            module.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
+                            validate::did_you_mean(name, readable.iter().copied())
+                        ),
+                    ));
+                }
+                if c.kind == Kind::RateBy
+                    && let Some(a) = module.iter().find(|a| a.name == name)
+                {
+                    for value in c.rates.keys() {
+                        a.check_value(value.get_ref())
+                            .map_err(|m| err(value.span(), format!("rates: {m}")))?;
+                    }
+                }
+            }
+            if let Some(r) = &c.rounding {
+                validate::check_decimals(r.get_ref().decimals).map_err(|m| err(r.span(), m))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Interactions {
@@ -508,6 +591,7 @@ impl Interactions {
                 );
             }
         }
+        check_attributes(&parsed)?;
         let known = |name: &Spanned<String>, path: &Path, src: &str| -> Result<()> {
             let n = name.get_ref();
             if n == LIST || out.components.contains_key(n) {
