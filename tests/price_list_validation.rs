@@ -507,7 +507,7 @@ fn marketing_company_disagreeing_with_the_registry_is_a_fault_kept_for_recycling
         .lines()
         .find(|l| l.starts_with("fixtures/vpn.sdr,0,"))
         .unwrap_or_else(|| panic!("no fault at offset 0: {faults}"));
-    assert!(row.contains(",unableToLocateMarketingCompany,"), "{row}");
+    assert!(row.contains(",marketingCompanyMismatch,"), "{row}");
     assert!(
         row.contains(
             "marketing company disagrees with the customer registry: the usage names `megacom`, \
@@ -521,7 +521,7 @@ fn marketing_company_disagreeing_with_the_registry_is_a_fault_kept_for_recycling
         serde_json::from_slice(&fs::read(o.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["faulted"], 1);
     assert_eq!(
-        summary["faults_by_cause"]["unableToLocateMarketingCompany"],
+        summary["faults_by_cause"]["marketingCompanyMismatch"],
         1
     );
 }

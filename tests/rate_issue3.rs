@@ -344,7 +344,9 @@ fn faults_not_priced_and_answers_are_accounted_for() {
         causes,
         vec![
             ("2".into(), "unableToLocateServiceUser".into()),
-            ("3".into(), "unableToLocateMarketingCompany".into()),
+            // K1 is acme's in the registry: a usage naming `nobody` is a
+            // marketing-company mismatch, not an unknown company.
+            ("3".into(), "marketingCompanyMismatch".into()),
             ("4".into(), "unableToLocateServiceFeatureCode".into()),
             ("5".into(), "unableToLocatePriceTable".into()),
         ]

@@ -133,7 +133,7 @@ pub fn resolve<'a>(
     })?;
     if customer.marketing_company != q.marketing_company {
         return Err(unresolved(
-            S::UnableToLocateMarketingCompany,
+            S::MarketingCompanyMismatch,
             company_mismatch(q.marketing_company, customer),
         ));
     }

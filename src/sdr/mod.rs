@@ -715,5 +715,6 @@ asn_enum!(
         UnableToLocatePriceTable = 5 => "unableToLocatePriceTable",
         TechnicalError = 6 => "technicalError",
         CurrencyMismatch = 7 => "currencyMismatch",
+        MarketingCompanyMismatch = 8 => "marketingCompanyMismatch",
     }
 );
