@@ -452,34 +452,26 @@ fn empty_customer_registry_is_a_load_error() {
     }
 }
 
+/// A registry row without a customer id or a marketing company names its
+/// line.
 #[test]
-fn empty_customer_id_is_a_load_error() {
-    let lists = Lists::shipped();
-    lists.write(
-        "customers.csv",
-        "customer_id,marketing_company,group\nC00001,publicom,\n,megacom,\n",
-    );
-    let (code, stderr) = lists.check();
-    assert_eq!(code, 3, "{stderr}");
-    assert!(
-        stderr.contains("customers.csv: line 3: empty customer_id"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn empty_marketing_company_in_the_registry_is_a_load_error() {
-    let lists = Lists::shipped();
-    lists.write(
-        "customers.csv",
-        "customer_id,marketing_company,group\nC00001,,\n",
-    );
-    let (code, stderr) = lists.check();
-    assert_eq!(code, 3, "{stderr}");
-    assert!(
-        stderr.contains("customers.csv: line 2: customer C00001 has an empty marketing_company"),
-        "{stderr}"
-    );
+fn empty_customer_id_or_company_is_a_load_error() {
+    for (text, want) in [
+        (
+            "customer_id,marketing_company,group\nC00001,publicom,\n,megacom,\n",
+            "customers.csv: line 3: empty customer_id",
+        ),
+        (
+            "customer_id,marketing_company,group\nC00001,,\n",
+            "customers.csv: line 2: customer C00001 has an empty marketing_company",
+        ),
+    ] {
+        let lists = Lists::shipped();
+        lists.write("customers.csv", text);
+        let (code, stderr) = lists.check();
+        assert_eq!(code, 3, "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
 }
 
 #[test]
