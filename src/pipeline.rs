@@ -84,6 +84,9 @@ pub struct Summary {
     pub duplicates: u64,
     pub accounting_identity_holds: bool,
     pub faults_by_cause: BTreeMap<String, u64>,
+    /// Runs of fill bytes (00 or FF) between or after records: skipped,
+    /// not faults.
+    pub padding: PaddingReport,
     /// Session events and what became of them.
     pub sessions: SessionCounts,
     /// Priced SDRs per subscriber, and those nobody subscribed to.
@@ -98,6 +101,55 @@ pub struct Summary {
     /// run ends ([`Summary::settle_totals`]).
     #[serde(skip)]
     running: Vec<(Text, Text, Money)>,
+}
+
+/// Runs of fill bytes the reader skipped: how many, how many bytes, and
+/// the first [`PaddingReport::LISTED`] of them by file and offset (a
+/// bounded list, so a hostile input cannot grow the summary).
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PaddingReport {
+    pub runs: u64,
+    pub bytes: u64,
+    pub first: Vec<PaddingRun>,
+    /// Where the last run ended (file, offset): a run a block boundary
+    /// cut in two is one run.
+    #[serde(skip)]
+    last_end: Option<(String, u64)>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PaddingRun {
+    pub file: String,
+    pub offset: u64,
+    pub length: u64,
+}
+
+impl PaddingReport {
+    pub const LISTED: usize = 100;
+
+    /// One run of `length` fill bytes at `offset` of `file`.
+    pub fn add(&mut self, file: &str, offset: u64, length: u64) {
+        self.bytes += length;
+        let continues = matches!(&self.last_end, Some((f, end)) if f == file && *end == offset);
+        self.last_end = Some((file.to_owned(), offset + length));
+        if continues {
+            if let Some(last) = self.first.last_mut()
+                && last.file == file
+                && last.offset + last.length == offset
+            {
+                last.length += length;
+            }
+            return;
+        }
+        self.runs += 1;
+        if self.first.len() < Self::LISTED {
+            self.first.push(PaddingRun {
+                file: file.to_owned(),
+                offset,
+                length,
+            });
+        }
+    }
 }
 
 /// Session events in, and where each went. Events read (from session-event
@@ -976,8 +1028,8 @@ struct Rated {
     block: Chunk,
     spans: Vec<Range<usize>>,
     groups: Vec<Group>,
-    /// Offset in `block.data` of the unframeable rest, and why.
-    broken: Option<(usize, read::FrameError)>,
+    /// Stretches of `block.data` that cannot be framed, and why, in order.
+    broken: Vec<(Range<usize>, read::FrameError)>,
 }
 
 /// Records a worker rates in one go: a buffer per group, rather than per
@@ -1008,14 +1060,17 @@ fn rate_block(
         return Ok(None);
     };
     spans.clear();
-    let mut broken = None;
+    let mut broken = Vec::new();
     for item in block.records() {
         match item {
             Ok(rec) => {
                 let start = (rec.offset - block.offset) as usize;
                 spans.push(start..start + rec.bytes.len());
             }
-            Err(b) => broken = Some(((b.offset - block.offset) as usize, b.error)),
+            Err(b) => {
+                let start = (b.offset - block.offset) as usize;
+                broken.push((start..start + b.bytes.len(), b.error));
+            }
         }
     }
     spans
@@ -1061,18 +1116,14 @@ impl BlockWriter<'_, '_> {
     /// [`Self::write`], then prices the sessions the block completed: with
     /// more than one thread this runs beside the rating of the next block,
     /// so session pricing no longer waits between blocks.
-    fn write_and_price(&mut self, rated: &mut Rated) -> Result<bool> {
-        let broken = self.write(rated)?;
-        if !broken {
-            self.stage.price_ready(self.out, self.summary)?;
-        }
-        Ok(broken)
+    fn write_and_price(&mut self, rated: &mut Rated) -> Result<()> {
+        self.write(rated)?;
+        self.stage.price_ready(self.out, self.summary)
     }
 
-    /// Writes a rated block in record order. Returns true when the rest
-    /// of the file could not be framed (kept whole as one fault): nothing
-    /// after it is read.
-    fn write(&mut self, rated: &mut Rated) -> Result<bool> {
+    /// Writes a rated block in record order: records, and the stretches
+    /// that cannot be framed (each one fault, kept whole) where they lie.
+    fn write(&mut self, rated: &mut Rated) -> Result<()> {
         let write_err = |what: &str| format!("cannot write {what}");
         let Self {
             out,
@@ -1084,13 +1135,20 @@ impl BlockWriter<'_, '_> {
             progress,
         } = self;
         let block = &rated.block;
+        for (offset, length) in block.padding() {
+            summary.padding.add(file, offset, length);
+        }
         // Once per block: the bar reads the clock on every call.
         progress.inc(rated.spans.iter().map(|r| r.len() as u64).sum());
+        let mut broken = rated.broken.drain(..).peekable();
         let records = rated.groups.iter_mut().flat_map(|g| {
             let bytes = &g.bytes;
             g.done.drain(..).map(move |d| (bytes, d))
         });
         for (span, (group_bytes, d)) in rated.spans.iter().zip(records) {
+            while let Some((range, error)) = broken.next_if(|(r, _)| r.start < span.start) {
+                write_broken(out, summary, progress, file, block, range, error)?;
+            }
             let rec = &framed(block, span);
             summary.records_read += 1;
             match d {
@@ -1186,37 +1244,44 @@ impl BlockWriter<'_, '_> {
                 }
             }
         }
-        if let Some((start, error)) = rated.broken.take() {
-            let b = read::BrokenTail {
-                offset: block.offset + start as u64,
-                bytes: &block.data[start..],
-                error,
-            };
-            // The rest of the file cannot be split into records: keep it
-            // whole, as one fault, for repair and recycling.
-            summary.records_read += 1;
-            summary.count_fault("broken framing");
-            progress.inc(b.bytes.len() as u64);
-            crate::write::fault_record(
-                &mut out.faults,
-                &mut out.fault_report,
-                file,
-                b.offset,
-                b.bytes,
-                None,
-                None,
-                "",
-                "broken framing",
-                &format!(
-                    "{}; the remaining {} bytes of the file cannot be split into records",
-                    b.error,
-                    b.bytes.len()
-                ),
-            )?;
-            return Ok(true);
+        for (range, error) in broken {
+            write_broken(out, summary, progress, file, block, range, error)?;
         }
-        Ok(false)
+        Ok(())
     }
+}
+
+/// One stretch of an input that cannot be framed: a fault, kept byte for
+/// byte (see `read::frame`); the records after it are read.
+fn write_broken(
+    out: &mut Outputs,
+    summary: &mut Summary,
+    progress: &indicatif::ProgressBar,
+    file: &str,
+    block: &Chunk,
+    range: Range<usize>,
+    error: read::FrameError,
+) -> Result<()> {
+    let bytes = &block.data[range.clone()];
+    let offset = block.offset + range.start as u64;
+    summary.records_read += 1;
+    summary.count_fault("broken framing");
+    progress.inc(bytes.len() as u64);
+    crate::write::fault_record(
+        &mut out.faults,
+        &mut out.fault_report,
+        file,
+        offset,
+        bytes,
+        None,
+        None,
+        "",
+        "broken framing",
+        &format!(
+            "{error}; {} bytes cannot be framed as records (kept whole); reading goes on after them",
+            bytes.len()
+        ),
+    )
 }
 
 /// What [`run`] returns: the run summary, the sessions still open, and
@@ -1292,7 +1357,6 @@ pub fn run(
         let mut next = rate_block(&mut reader, rater, &file, needs, std::mem::take(&mut spare))?;
         let parallel = rayon::current_num_threads() > 1;
         while let Some(mut current) = next {
-            let last = current.broken.is_some();
             let mut writer = BlockWriter {
                 out: &mut out,
                 summary: &mut summary,
@@ -1302,7 +1366,7 @@ pub fn run(
                 file: &file,
                 progress: &progress,
             };
-            let rated = if parallel && !last {
+            let rated = if parallel {
                 // The next block is rated while this one is written.
                 let vectors = std::mem::take(&mut spare);
                 let (rated, written) = rayon::join(
@@ -1331,10 +1395,7 @@ pub fn run(
                 Some(rated) => rated?,
                 // One thread: the block was written while still in cache,
                 // and its buffers are reused for the next.
-                None if !last => {
-                    rate_block(&mut reader, rater, &file, needs, std::mem::take(&mut spare))?
-                }
-                None => None,
+                None => rate_block(&mut reader, rater, &file, needs, std::mem::take(&mut spare))?,
             };
         }
         priced

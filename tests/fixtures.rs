@@ -349,7 +349,7 @@ const BROKEN: &[Broken] = &[
         good: &[("vcc", 1), ("vcc", 2)],
         good_offsets: &[0, 261],
         bad_offset: 507,
-        reason: "broken record framing",
+        reason: "cannot be framed as records",
     },
     Broken {
         file: "garbage-between.sdr",
@@ -360,10 +360,12 @@ const BROKEN: &[Broken] = &[
     },
     Broken {
         file: "huge-length.sdr",
-        good: &[("faxbox", 1)],
-        good_offsets: &[0],
+        // The 6-byte header of 2 GB is one broken stretch; reading goes on
+        // with the records after it.
+        good: &[("faxbox", 1), ("faxbox", 2), ("faxbox", 3)],
+        good_offsets: &[0, 214, 428],
         bad_offset: 208,
-        reason: "broken record framing",
+        reason: "longer than the largest record read",
     },
 ];
 
@@ -458,18 +460,21 @@ fn broken_files_through_the_library() {
     assert!(read::decode(recs[1].bytes).is_err());
     assert!(read::decode(recs[2].bytes).is_ok());
 
-    // Huge outer length: everything after the first record is one tail.
+    // Huge outer length: its header alone is broken (up to the next
+    // record, at 214), and the two records after it are read.
     let input = open("huge-length.sdr");
     let items: Vec<_> = input.records().collect();
-    assert_eq!(items.len(), 2);
+    assert_eq!(items.len(), 4);
     let tail = items[1].as_ref().unwrap_err();
     assert_eq!(tail.offset, 208);
-    assert_eq!(tail.bytes.len(), input.bytes().len() - 208);
+    assert_eq!(tail.bytes.len(), 6);
     assert_eq!(
         tail.error,
-        FrameError::Truncated {
-            needed: 6 + 0x7fff_ffff,
-            available: (input.bytes().len() - 208) as u64
+        FrameError::TooLong {
+            length: 6 + 0x7fff_ffff,
+            max: read::MAX_RECORD_BYTES as u64
         }
     );
+    assert_eq!(items[2].as_ref().unwrap().offset, 214);
+    assert_eq!(items[3].as_ref().unwrap().offset, 428);
 }

@@ -453,7 +453,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         lists,
         customers,
         // Written into pricing modules only; never compared.
-        pricing_time: Timestamp(Local::now().fixed_offset()),
+        pricing_time: Timestamp::for_pricing(None),
         pricing_identifier: format!("sdrate {}", env!("CARGO_PKG_VERSION")).into(),
         as_of: as_of.map(Timestamp),
     };

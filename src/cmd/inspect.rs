@@ -23,7 +23,16 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     for path in read::expand_inputs(&args.inputs)? {
         let mut reader = Reader::open(&path)?;
         let file = path.display().to_string();
+        // Runs of fill bytes: (runs, bytes, where the last ended).
+        let mut padding = (0u64, 0u64, None::<u64>);
         while let Some(block) = reader.next_chunk()? {
+            for (offset, length) in block.padding() {
+                if padding.2 != Some(offset) {
+                    padding.0 += 1;
+                }
+                padding.1 += length;
+                padding.2 = Some(offset + length);
+            }
             for item in block.records() {
                 match item {
                     Ok(rec) => match read::decode(rec.bytes) {
@@ -52,7 +61,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
                     Err(broken) => {
                         faults += 1;
                         eprintln!(
-                            "sdrate: {file}: offset {}: broken record framing, the remaining {} bytes cannot be read: {}",
+                            "sdrate: {file}: offset {}: {} bytes cannot be framed as records: {}; reading goes on after them",
                             broken.offset,
                             broken.bytes.len(),
                             broken.error
@@ -60,6 +69,12 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
                     }
                 }
             }
+        }
+        if padding.0 > 0 {
+            eprintln!(
+                "sdrate: {file}: {} bytes of padding (00 or FF) in {} run(s) skipped",
+                padding.1, padding.0
+            );
         }
     }
     out.flush().context("cannot write to standard output")?;

@@ -80,11 +80,15 @@ pub fn recycle(
 }
 
 pub fn run(args: &RateArgs) -> Result<ExitCode> {
-    let pricing_time = match &args.pricing_time {
-        Some(t) => DateTime::parse_from_rfc3339(t)
-            .map_err(|e| Failure::Usage(format!("--pricing-time `{t}`: {e}")))?,
-        None => Local::now().fixed_offset(),
+    let given = match &args.pricing_time {
+        Some(t) => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|e| Failure::Usage(format!("--pricing-time `{t}`: {e}")))?,
+        ),
+        None => None,
     };
+    // Whole milliseconds: what every ASN.1 toolchain reads.
+    let pricing_time = Timestamp::for_pricing(given).0;
     if args.threads == Some(0) {
         return Err(Failure::Usage("--threads must be at least 1".into()).into());
     }

@@ -307,10 +307,12 @@ pub(crate) fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::Fixed
 }
 
 pub fn run(args: &RerateArgs) -> Result<ExitCode> {
-    let pricing_time = match &args.pricing_time {
-        Some(t) => parse_time("--pricing-time", t)?,
-        None => Local::now().fixed_offset(),
+    let given = match &args.pricing_time {
+        Some(t) => Some(parse_time("--pricing-time", t)?),
+        None => None,
     };
+    // Whole milliseconds: what every ASN.1 toolchain reads.
+    let pricing_time = Timestamp::for_pricing(given).0;
     let as_of = args
         .as_of
         .as_deref()
@@ -908,11 +910,11 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
         // with the file.
         while let Some(block) = reader.next_chunk()? {
             let mut chunk = Vec::with_capacity(block.data.len() / 128);
-            let mut broken = None;
+            let mut broken = Vec::new();
             for item in block.records() {
                 match item {
                     Ok(rec) => chunk.push(rec),
-                    Err(b) => broken = Some(b),
+                    Err(b) => broken.push(b),
                 }
             }
             let done: Vec<Done> = chunk.par_iter().map(|rec| work(rater, rec)).collect();
@@ -1014,9 +1016,9 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                     }
                 }
             }
-            if let Some(b) = broken {
-                // The rest of the file cannot be split into records: kept
-                // whole, as one fault, as `rate` does.
+            for b in broken {
+                // A stretch that cannot be framed: kept whole, as one
+                // fault, as `rate` does (after the block's records).
                 summary.records_read += 1;
                 summary.faulted += 1;
                 let status = "broken framing";
@@ -1026,7 +1028,7 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                     .write_all(b.bytes)
                     .with_context(|| write_err(names::FAULTS))?;
                 let cause = format!(
-                    "{}; the remaining {} bytes of the file cannot be split into records",
+                    "{}; {} bytes cannot be framed as records (kept whole); reading goes on after them",
                     b.error,
                     b.bytes.len()
                 );
@@ -1053,7 +1055,6 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                     cause: &cause,
                 }
                 .write(&mut out.differences)?;
-                break;
             }
             drop(chunk);
             reader.recycle(block);

@@ -1,5 +1,26 @@
 //! Reading SDR files: framing records, decoding them, and turning anything
 //! malformed into a fault that keeps its raw bytes for recycling.
+//!
+//! Framing, in one place ([`frame`]), decides what the bytes at a record
+//! boundary are:
+//!
+//! - a **record**: a whole BER element of at most [`MAX_RECORD_BYTES`];
+//! - **padding**: a run of fill bytes (`00` or `FF`, as block-oriented
+//!   collectors pad their files), skipped in one linear scan and reported
+//!   once per run with its offset and length, never as a fault;
+//! - a **broken** stretch: bytes that cannot be framed (a corrupt or
+//!   impossible length, a record longer than the maximum, a truncated
+//!   record at the end of the input). It ends where the next record starts
+//!   (the next `61` octet, the SDR's identifier, that frames as a whole,
+//!   well-formed record), or after [`MAX_RECORD_BYTES`], or at the end of
+//!   the input; it is one fault, kept byte for byte, and the records after
+//!   it are read.
+//!
+//! So memory is bounded by the block size plus the maximum record size
+//! (512 KiB + 1 MiB by default), whatever the input holds: a reader that
+//! grew its buffer until it saw a valid record ate a 2 GiB file of zeros
+//! (6.2 GB peak) and `/dev/zero` (killed by the OOM killer), and scanning
+//! each zero pair as a record made 1 MiB of padding quadratic.
 
 pub mod events;
 pub mod tlv;
@@ -75,8 +96,91 @@ fn open_source(path: &Path) -> Result<Box<dyn Read + Send>> {
 /// large enough that many threads share each block's records.
 pub const CHUNK_BYTES: usize = 512 << 10;
 
+/// The longest record read: a longer one is a broken stretch (a fault
+/// with its offset), never a reason to hold more of the input in memory.
+/// SDRs are a few hundred bytes; 1 MiB leaves room for any real one.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Padding runs longer than this are handed out before their end is seen,
+/// so a file of zeros streams through the block buffer.
+const PADDING_STEP: usize = 64 << 10;
+
+/// What the bytes at a record boundary are (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    Record(usize),
+    Padding(usize),
+    Broken(usize, FrameError),
+    /// Not decidable from the bytes at hand: read more (never more than
+    /// the maximum record size).
+    NeedMore,
+}
+
+/// Whether `b` fills space between records.
+fn is_fill(b: u8) -> bool {
+    b == 0x00 || b == 0xFF
+}
+
+/// The identifier octet of an SDR: `[APPLICATION 1]`, constructed.
+const SDR_IDENTIFIER: u8 = 0x61;
+
+/// Whether a whole, well-formed record of at most `max` bytes starts at
+/// `buf[0]`: the evidence needed to resume reading after a broken stretch.
+fn record_starts(buf: &[u8], max: usize) -> bool {
+    buf[0] == SDR_IDENTIFIER
+        && matches!(tlv::element_len(buf), Ok(n) if n <= max
+            && tlv::check_record_tree(&buf[..n]).is_ok())
+}
+
+/// Frames the bytes at a record boundary; `eof` says whether `buf` runs to
+/// the end of the input; `resyncing` that a broken stretch ended just
+/// before without a record starting, so framing resumes only where one
+/// does. `buf` must not be empty.
+pub fn frame(buf: &[u8], eof: bool, max: usize, resyncing: bool) -> Span {
+    let first = buf[0];
+    if is_fill(first) {
+        let run = buf.iter().take_while(|b| **b == first).count();
+        if run == buf.len() && !eof && run < PADDING_STEP {
+            return Span::NeedMore;
+        }
+        return Span::Padding(run);
+    }
+    if resyncing && !record_starts(buf, max) {
+        return broken_until_next_record(buf, eof, max, FrameError::NoRecordStart);
+    }
+    let error = match tlv::element_len(buf) {
+        Ok(n) if n <= max => return Span::Record(n),
+        Ok(n) => FrameError::TooLong {
+            length: n as u64,
+            max: max as u64,
+        },
+        Err(FrameError::Truncated { needed, .. }) if needed as usize <= max && !eof => {
+            return Span::NeedMore;
+        }
+        Err(FrameError::Truncated { needed, .. }) if needed as usize > max => FrameError::TooLong {
+            length: needed,
+            max: max as u64,
+        },
+        Err(e) => e,
+    };
+    broken_until_next_record(buf, eof, max, error)
+}
+
+/// A broken stretch at `buf[0]`: up to the next position where a whole,
+/// well-formed record starts, at most `max` bytes.
+fn broken_until_next_record(buf: &[u8], eof: bool, max: usize, error: FrameError) -> Span {
+    let limit = buf.len().min(max);
+    let next = (1..limit).find(|&p| record_starts(&buf[p..], max));
+    match next {
+        Some(p) => Span::Broken(p, error),
+        // The next record may start in bytes not read yet.
+        None if !eof && buf.len() < max => Span::NeedMore,
+        None => Span::Broken(limit, error),
+    }
+}
+
 /// Streams one input in blocks of whole records, so memory stays bounded
-/// by the block size (or the largest record) whatever the file size.
+/// by the block size plus the largest record, whatever the input holds.
 /// Unlike a memory map, the pages read do not stay resident.
 pub struct Reader {
     name: PathBuf,
@@ -85,29 +189,46 @@ pub struct Reader {
     carry: Vec<u8>,
     /// A finished block's buffer, reused for the next `carry`.
     spare: Vec<u8>,
-    /// The record ends of a finished block, kept for the next.
-    spare_ends: Vec<usize>,
+    /// The spans of a finished block, kept for the next.
+    spare_ends: Vec<(usize, Span)>,
     offset: u64,
     eof: bool,
     target: usize,
+    /// The longest record: see [`MAX_RECORD_BYTES`].
+    max_record: usize,
+    /// The last span was a broken stretch: see [`frame`].
+    resyncing: bool,
     /// xxh3-128 of every byte read, when asked for ([`Reader::hashing`]).
     hasher: Option<Box<xxhash_rust::xxh3::Xxh3>>,
 }
 
-/// A block of an input: whole records (and, last in a file, possibly
-/// zero padding or a broken tail), starting at file offset `offset`.
+/// A block of an input: whole records, padding and broken stretches,
+/// starting at file offset `offset`.
 pub struct Chunk {
     pub offset: u64,
     pub data: Vec<u8>,
-    /// Where each record [`Reader::next_chunk`] framed ends, so that
-    /// [`Chunk::records`] does not frame them again.
-    ends: Vec<usize>,
+    /// What [`Reader::next_chunk`] framed, with where each span ends, so
+    /// that [`Chunk::records`] does not frame them again.
+    ends: Vec<(usize, Span)>,
 }
 
 impl Chunk {
-    /// The records of this block, with their offsets in the file.
+    /// The records and broken stretches of this block, with their offsets
+    /// in the file (padding is skipped: see [`Chunk::padding`]).
     pub fn records(&self) -> Records<'_> {
         Records::new(&self.data, self.offset, &self.ends)
+    }
+
+    /// The runs of fill bytes of this block: (file offset, length). A run
+    /// longer than a block continues in the next one at the offset where
+    /// this one ends.
+    pub fn padding(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let mut start = 0;
+        self.ends.iter().filter_map(move |(end, span)| {
+            let s = start;
+            start = *end;
+            matches!(span, Span::Padding(_)).then(|| (self.offset + s as u64, (end - s) as u64))
+        })
     }
 }
 
@@ -133,8 +254,16 @@ impl Reader {
             offset: 0,
             eof: false,
             target: target.max(1),
+            max_record: MAX_RECORD_BYTES,
+            resyncing: false,
             hasher: None,
         }
+    }
+
+    /// Sets the longest record read (at least 1 KiB).
+    pub fn max_record(mut self, bytes: usize) -> Self {
+        self.max_record = bytes.max(1 << 10);
+        self
     }
 
     /// Hashes every byte as it is read (xxh3-128, as
@@ -192,7 +321,9 @@ impl Reader {
         }
     }
 
-    /// The next block of whole records, or None at the end of the input.
+    /// The next block of whole records, padding and broken stretches, or
+    /// None at the end of the input. Holds at most the block size plus the
+    /// maximum record size.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let mut want = self.target;
         loop {
@@ -200,42 +331,42 @@ impl Reader {
             if self.carry.is_empty() {
                 return Ok(None);
             }
-            // Frame whole records up to the target size.
             let mut end = 0;
             let mut ends = std::mem::take(&mut self.spare_ends);
             ends.clear();
+            let mut more = false;
             while end < self.carry.len() && end < self.target {
-                let rest = &self.carry[end..];
-                // Zeros are padding only at the very end of the input,
-                // which is not known yet; a broken or unfinished record
-                // needs more bytes too.
-                if rest[0] == 0 && rest.iter().all(|b| *b == 0) {
-                    break;
-                }
-                match tlv::element_len(rest) {
-                    Ok(n) => {
-                        end += n;
-                        ends.push(end);
+                let span = frame(
+                    &self.carry[end..],
+                    self.eof,
+                    self.max_record,
+                    self.resyncing,
+                );
+                self.resyncing = match &span {
+                    Span::Broken(..) => true,
+                    Span::Record(_) => false,
+                    _ => self.resyncing,
+                };
+                end += match &span {
+                    Span::Record(n) | Span::Padding(n) | Span::Broken(n, _) => *n,
+                    Span::NeedMore => {
+                        more = true;
+                        break;
                     }
-                    Err(_) => break,
-                }
+                };
+                ends.push((end, span));
             }
             if end > 0 {
                 return Ok(Some(self.take(end, ends)));
             }
-            if self.eof {
-                // Padding, or a broken tail that runs to the end of the
-                // input: one last block, which `records()` reports.
-                let all = self.carry.len();
-                return Ok(Some(self.take(all, ends)));
-            }
             self.spare_ends = ends;
-            // Not one whole record yet: read more, doubling the block.
-            want = self.carry.len().saturating_mul(2).max(self.target);
+            debug_assert!(more && !self.eof);
+            // Not one span yet: read more, up to what `frame` may need.
+            want = (self.carry.len() + (64 << 10)).max(self.target);
         }
     }
 
-    fn take(&mut self, end: usize, ends: Vec<usize>) -> Chunk {
+    fn take(&mut self, end: usize, ends: Vec<(usize, Span)>) -> Chunk {
         let mut next = std::mem::take(&mut self.spare);
         next.clear();
         next.extend_from_slice(&self.carry[end..]);
@@ -258,8 +389,8 @@ pub struct Framed<'a> {
     pub bytes: &'a [u8],
 }
 
-/// A break in the framing: the outer length of the record at `offset` is
-/// unusable, so the rest of the file (`bytes`) cannot be split into records.
+/// A break in the framing: the bytes at `offset` cannot be framed as a
+/// record (see [`frame`]); they run to where the next record starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokenTail<'a> {
     pub offset: u64,
@@ -267,25 +398,42 @@ pub struct BrokenTail<'a> {
     pub error: FrameError,
 }
 
-/// Iterator over the records of one input. After a framing error it yields
-/// that error once, carrying every remaining byte, and stops.
+/// Iterator over the records of one input, in file order: each record,
+/// or a broken stretch as an error, after which reading goes on. Padding
+/// is skipped.
 pub struct Records<'a> {
     buf: &'a [u8],
     pos: usize,
     /// File offset of `buf[0]`.
     base: u64,
-    /// Ends of the records already framed, in order; framing goes on
-    /// after the last of them.
-    ends: std::slice::Iter<'a, usize>,
+    /// Spans already framed, in order; framing goes on after the last.
+    ends: std::slice::Iter<'a, (usize, Span)>,
+    /// See [`frame`].
+    resyncing: bool,
 }
 
 impl<'a> Records<'a> {
-    fn new(buf: &'a [u8], base: u64, ends: &'a [usize]) -> Self {
+    fn new(buf: &'a [u8], base: u64, ends: &'a [(usize, Span)]) -> Self {
         Records {
             buf,
             pos: 0,
             base,
             ends: ends.iter(),
+            resyncing: false,
+        }
+    }
+
+    fn item(&self, start: usize, end: usize, span: &Span) -> Option<<Self as Iterator>::Item> {
+        let offset = self.base + start as u64;
+        let bytes = &self.buf[start..end];
+        match span {
+            Span::Record(_) => Some(Ok(Framed { offset, bytes })),
+            Span::Broken(_, error) => Some(Err(BrokenTail {
+                offset,
+                bytes,
+                error: error.clone(),
+            })),
+            Span::Padding(_) | Span::NeedMore => None,
         }
     }
 }
@@ -294,33 +442,36 @@ impl<'a> Iterator for Records<'a> {
     type Item = Result<Framed<'a>, BrokenTail<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(&end) = self.ends.next() {
-            let offset = self.base + self.pos as u64;
-            let bytes = &self.buf[self.pos..end];
+        loop {
+            let (start, end, span) = match self.ends.next() {
+                Some((end, span)) => (self.pos, *end, span.clone()),
+                None => {
+                    // Framing what no reader framed (an input in memory):
+                    // all of it is there, so it runs to the end.
+                    if self.pos >= self.buf.len() {
+                        return None;
+                    }
+                    let span = frame(
+                        &self.buf[self.pos..],
+                        true,
+                        MAX_RECORD_BYTES,
+                        self.resyncing,
+                    );
+                    self.resyncing = match &span {
+                        Span::Broken(..) => true,
+                        Span::Record(_) => false,
+                        _ => self.resyncing,
+                    };
+                    let n = match &span {
+                        Span::Record(n) | Span::Padding(n) | Span::Broken(n, _) => *n,
+                        Span::NeedMore => return None,
+                    };
+                    (self.pos, self.pos + n, span)
+                }
+            };
             self.pos = end;
-            return Some(Ok(Framed { offset, bytes }));
-        }
-        let rest = &self.buf[self.pos..];
-        // Block-oriented producers pad the last block with zeros.
-        if rest.iter().all(|b| *b == 0) {
-            return None;
-        }
-        let offset = self.base + self.pos as u64;
-        match tlv::element_len(rest) {
-            Ok(n) => {
-                self.pos += n;
-                Some(Ok(Framed {
-                    offset,
-                    bytes: &rest[..n],
-                }))
-            }
-            Err(error) => {
-                self.pos = self.buf.len();
-                Some(Err(BrokenTail {
-                    offset,
-                    bytes: rest,
-                    error,
-                }))
+            if let Some(item) = self.item(start, end, &span) {
+                return Some(item);
             }
         }
     }

@@ -31,6 +31,10 @@ pub enum FrameError {
     TagTooLarge,
     #[error("identifier octet 00 (end-of-contents) where an element belongs")]
     EndOfContentsAsElement,
+    #[error("record of {length} bytes is longer than the largest record read ({max} bytes)")]
+    TooLong { length: u64, max: u64 },
+    #[error("no record starts here: the bytes after a broken stretch, up to the next record")]
+    NoRecordStart,
 }
 
 /// Identifier and length of one element.

@@ -31,6 +31,17 @@ impl Default for Timestamp {
 }
 
 impl Timestamp {
+    /// The time of pricing written into pricing modules: `at` (the
+    /// `--pricing-time` given, else the clock) to whole milliseconds.
+    /// GeneralizedTime allows any number of fraction digits, but asn1tools
+    /// reads at most six: the clock's nanoseconds made it reject every
+    /// priced record of a run without `--pricing-time`.
+    pub fn for_pricing(at: Option<DateTime<FixedOffset>>) -> Timestamp {
+        use chrono::SubsecRound;
+        let at = at.unwrap_or_else(|| chrono::Local::now().fixed_offset());
+        Timestamp(at.trunc_subsecs(3))
+    }
+
     /// The BER text: seconds always, a fraction only when non-zero, and the
     /// offset (Z for UTC).
     pub fn ber_text(&self) -> String {

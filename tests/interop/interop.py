@@ -135,6 +135,20 @@ class Sdrate:
         )
         return proc.stdout
 
+    def rate(self, inputs, out):
+        """`sdrate rate` with the shipped price lists and the clock's time
+        of pricing (no --pricing-time), as the nightly cron line runs it;
+        faults are expected (exit 1)."""
+        repo = Path(__file__).resolve().parents[2]
+        proc = subprocess.run(
+            [self.binary, "-q", "rate", *map(str, inputs), "--out", str(out)],
+            cwd=repo, capture_output=True, check=False,
+        )
+        check(
+            proc.returncode in (0, 1),
+            f"`sdrate rate` exited {proc.returncode}:\n" + proc.stderr.decode(errors="replace"),
+        )
+
     def generate(self, count, seed, out):
         self._run(["generate", "--count", str(count), "--seed", str(seed), "-o", out])
 
@@ -300,6 +314,26 @@ def check_generated(spec, sdrate, work, count, seed):
         require_same(as_inspect_json(value), sdr, what)
     print(f"   {count} records written by sdrate, all decoded by asn1tools with the same values")
     return values, printed
+
+
+# --------------------------------------------------------------------------
+# g. a rate run's outputs, at the clock's time of pricing
+
+
+def check_rated(spec, sdrate, work):
+    """Every BER file a default rate run writes (priced SDRs, answers,
+    participations, faults, session events) decodes record by record with
+    asn1tools: times of pricing from the clock included."""
+    out = work / "rated"
+    sdrate.rate([work / "generated.sdr"], out)
+    files = sorted(p for p in out.rglob("*.sdr") if p.stat().st_size > 0)
+    check(files, "the rate run wrote no SDR file")
+    total = 0
+    for path in files:
+        records = split_records(path.read_bytes())
+        decode_all(spec, records, str(path.relative_to(out)))
+        total += len(records)
+    print(f"   {total} records in {len(files)} output files of a rate run decoded by asn1tools")
 
 
 # --------------------------------------------------------------------------
@@ -705,6 +739,8 @@ def main():
             check_forward_compatible(sdrate, work)
             step("f. indefinite lengths")
             check_indefinite(spec, sdrate, work, values, printed)
+            step("g. a rate run without --pricing-time: every output record")
+            check_rated(spec, sdrate, work)
         except Disagreement as e:
             print(f"interop: DISAGREEMENT: {e}", file=sys.stderr)
             return 1
