@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Local};
+use chrono::DateTime;
 
 use crate::cli::RateArgs;
 use crate::exit::Failure;
