@@ -1,0 +1,153 @@
+//! Hostile input and operator edges where nothing may be lost or hang:
+//! faulted JSON-lines rows kept byte for byte, `encode` writing only what
+//! reads back (and atomically), configuration failures as exit 3, a closed
+//! output pipe as a quiet stop, FIFOs refused by name.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
+
+fn sdrate() -> Command {
+    let mut c = Command::cargo_bin("sdrate").unwrap();
+    c.current_dir(ROOT);
+    c.timeout(Duration::from_secs(60));
+    c
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: out.stdout,
+        stderr,
+    }
+}
+
+fn rate_with(price_lists: &Path, customers: &Path, out: &Path) -> Run {
+    run(sdrate()
+        .args(["rate", "fixtures/vpn.sdr", "--out"])
+        .arg(out)
+        .arg("--price-lists")
+        .arg(price_lists)
+        .arg("--customers")
+        .arg(customers)
+        .args(["--pricing-time", PRICING_TIME]))
+}
+
+// ---- item 8: configuration failures are exit 3 ----
+
+#[test]
+fn missing_customers_file_is_a_configuration_error() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("no-customers.csv");
+    let r = rate_with(Path::new("price_lists"), &missing, &t.path().join("o"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no-customers.csv"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_price_list_directory_is_a_configuration_error() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("no-lists");
+    let r = rate_with(
+        &missing,
+        Path::new("price_lists/customers.csv"),
+        &t.path().join("o"),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no-lists"), "{}", r.stderr);
+}
+
+#[test]
+fn price_list_that_is_not_utf8_is_a_configuration_error() {
+    let t = tempfile::tempdir().unwrap();
+    let lists = t.path().join("lists");
+    fs::create_dir(&lists).unwrap();
+    fs::write(lists.join("latin1.toml"), b"id = \"caf\xe9\"\n").unwrap();
+    let r = rate_with(
+        &lists,
+        Path::new("price_lists/customers.csv"),
+        &t.path().join("o"),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("latin1.toml"), "{}", r.stderr);
+}
+
+#[test]
+fn symlink_loop_in_price_lists_is_a_configuration_error_naming_it() {
+    let t = tempfile::tempdir().unwrap();
+    let lists = t.path().join("lists");
+    fs::create_dir(&lists).unwrap();
+    std::os::unix::fs::symlink(Path::new(ROOT).join("price_lists"), lists.join("shipped")).unwrap();
+    std::os::unix::fs::symlink(".", lists.join("again")).unwrap();
+    let r = rate_with(
+        &lists,
+        Path::new("price_lists/customers.csv"),
+        &t.path().join("o"),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("symbolic link loop"), "{}", r.stderr);
+    assert!(r.stderr.contains("again"), "{}", r.stderr);
+    assert!(!r.stderr.contains("unknown field"), "{}", r.stderr);
+}
+
+// ---- item 8: a closed output pipe, a FIFO as input ----
+
+#[test]
+fn inspect_into_a_closed_pipe_stops_quietly_with_success() {
+    let t = tempfile::tempdir().unwrap();
+    let big = t.path().join("big.sdr");
+    let one = fs::read(Path::new(ROOT).join("fixtures/every_type.sdr")).unwrap();
+    fs::write(&big, one.repeat(2000)).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sdrate"))
+        .arg("inspect")
+        .arg(&big)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone (as `| head -1` leaves it).
+    assert!(first.starts_with('{'), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn fifo_named_as_input_is_refused_by_name_not_waited_on() {
+    let t = tempfile::tempdir().unwrap();
+    let fifo = t.path().join("spool.sdr");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = run(sdrate()
+        .arg("inspect")
+        .arg(&fifo)
+        .timeout(Duration::from_secs(20)));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("spool.sdr"), "{}", r.stderr);
+    assert!(r.stderr.contains("FIFO"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
