@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
@@ -150,4 +151,64 @@ fn fifo_named_as_input_is_refused_by_name_not_waited_on() {
     assert!(r.stderr.contains("spool.sdr"), "{}", r.stderr);
     assert!(r.stderr.contains("FIFO"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
+}
+
+// ---- item 6: encode writes only what reads back, atomically ----
+
+/// The first record of a fixture as `inspect` prints it.
+fn inspected(fixture: &str) -> Value {
+    let r = run(sdrate().args(["inspect", fixture]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = r.stdout.split(|&b| b == b'\n').next().unwrap();
+    serde_json::from_slice(first).unwrap()
+}
+
+#[test]
+fn encode_refuses_unknown_items_that_would_not_read_back() {
+    let t = tempfile::tempdir().unwrap();
+    let good = inspected("fixtures/vpn.sdr");
+    let mut bad = good.clone();
+    // A constructed tag promising 0x64 bytes that are not there.
+    bad["sdr"]["serviceHeader"]["unknownItems"] = serde_json::json!(["bf8764"]);
+    let input = t.path().join("in.jsonl");
+    fs::write(&input, format!("{good}\n{bad}\n{good}\n")).unwrap();
+    let out = t.path().join("out.sdr");
+    let r = run(sdrate().arg("encode").arg(&input).arg("-o").arg(&out));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    // Only the two good records, and they read back.
+    let read = run(sdrate().arg("inspect").arg(&out));
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    let lines: Vec<Value> = read
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["sdr"], good["sdr"]);
+    assert_eq!(lines[1]["sdr"], good["sdr"]);
+}
+
+#[test]
+fn failed_encode_leaves_no_file_and_keeps_an_earlier_one() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out.sdr");
+    let r = run(sdrate()
+        .arg("encode")
+        .arg(t.path().join("missing.jsonl"))
+        .arg("-o")
+        .arg(&out));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(!out.exists(), "a failed encode left {}", out.display());
+    fs::write(&out, b"earlier").unwrap();
+    let r = run(sdrate()
+        .arg("encode")
+        .arg(t.path().join("missing.jsonl"))
+        .arg("-o")
+        .arg(&out));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(fs::read(&out).unwrap(), b"earlier");
+    // Nothing else beside it either (no temporary file left).
+    assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
 }
