@@ -212,3 +212,65 @@ fn failed_encode_leaves_no_file_and_keeps_an_earlier_one() {
     // Nothing else beside it either (no temporary file left).
     assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
 }
+
+// ---- item 5: faulted JSON lines are kept byte for byte ----
+
+#[test]
+fn faulted_json_lines_are_kept_byte_for_byte_and_recycled() {
+    let t = tempfile::tempdir().unwrap();
+    let good = fs::read_to_string(Path::new(ROOT).join("fixtures/game-events.jsonl")).unwrap();
+    let first = good.lines().next().unwrap();
+    // Invalid JSON, a line that is not an object, an unknown key (the
+    // rest of the row good), and a line too long to hold.
+    let unknown = first.replacen('{', "{\"colour\": \"red\",  ", 1);
+    let long = format!("{{\"session_id\": \"{}\"}}", "x".repeat(1 << 20));
+    let bad = [
+        "{\"session_id\": oops".to_owned(),
+        "[1, 2, 3]".to_owned(),
+        unknown,
+        long,
+    ];
+    let mut input = good.clone();
+    for b in &bad {
+        input.push_str(b);
+        input.push('\n');
+    }
+    let events = t.path().join("events.jsonl");
+    fs::write(&events, &input).unwrap();
+    let kept: Vec<u8> = bad
+        .iter()
+        .flat_map(|b| format!("{b}\n").into_bytes())
+        .collect();
+
+    let (out, state) = (t.path().join("out"), t.path().join("state"));
+    let r = run(sdrate()
+        .arg("rate")
+        .arg(&events)
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(&state)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(fs::read(out.join("faulted-events.jsonl")).unwrap(), kept);
+    // No empty CSV rows in their place: the header only.
+    let csv = fs::read_to_string(out.join("faulted-events.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    assert_eq!(fs::read(state.join("suspense-events.jsonl")).unwrap(), kept);
+
+    // A recycle reads them again (still faulty) and keeps them as they are.
+    let again = t.path().join("again");
+    let r = run(sdrate()
+        .arg("recycle")
+        .arg("--state")
+        .arg(&state)
+        .arg("--out")
+        .arg(&again)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let summary: Value =
+        serde_json::from_slice(&fs::read(again.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["sessions"]["event_rows_faulted"], 4, "{summary}");
+    assert_eq!(fs::read(again.join("faulted-events.jsonl")).unwrap(), kept);
+    assert_eq!(fs::read(state.join("suspense-events.jsonl")).unwrap(), kept);
+}
