@@ -236,7 +236,6 @@ impl Exact {
         let units = round_units(num, den, strategy);
         Decimal::try_from_i128_with_scale(units, decimals).ok()
     }
-
 }
 
 /// `scaled / den` (den > 0) rounded to an integer with `strategy`; in 64
@@ -266,9 +265,7 @@ fn round_units(scaled: i128, den: i128, strategy: RoundingStrategy) -> i128 {
     match strategy {
         RoundingStrategy::MidpointAwayFromZero | RoundingStrategy::RoundHalfUp => nearest(away),
         RoundingStrategy::MidpointTowardZero | RoundingStrategy::RoundHalfDown => nearest(toward),
-        RoundingStrategy::MidpointNearestEven | RoundingStrategy::BankersRounding => {
-            nearest(even)
-        }
+        RoundingStrategy::MidpointNearestEven | RoundingStrategy::BankersRounding => nearest(even),
         RoundingStrategy::AwayFromZero | RoundingStrategy::RoundUp => away,
         RoundingStrategy::ToZero | RoundingStrategy::RoundDown => toward,
         RoundingStrategy::ToNegativeInfinity => floor,

@@ -512,8 +512,5 @@ fn marketing_company_disagreeing_with_the_registry_is_a_fault_kept_for_recycling
     let summary: serde_json::Value =
         serde_json::from_slice(&fs::read(o.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["faulted"], 1);
-    assert_eq!(
-        summary["faults_by_cause"]["marketingCompanyMismatch"],
-        1
-    );
+    assert_eq!(summary["faults_by_cause"]["marketingCompanyMismatch"], 1);
 }
