@@ -274,3 +274,56 @@ fn faulted_json_lines_are_kept_byte_for_byte_and_recycled() {
     assert_eq!(fs::read(again.join("faulted-events.jsonl")).unwrap(), kept);
     assert_eq!(fs::read(state.join("suspense-events.jsonl")).unwrap(), kept);
 }
+
+// ---- item 8: the fuzz crate's lockfile is current ----
+
+/// The fuzz crate is its own workspace with its own lockfile; when the main
+/// crate gains or drops a dependency and fuzz/Cargo.lock is not brought
+/// along, a build of the fuzz targets on a fresh clone rewrites it.
+#[test]
+fn fuzz_lockfile_lists_exactly_the_crates_dependencies() {
+    let manifest: toml::Table = fs::read_to_string(Path::new(ROOT).join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut wanted: Vec<String> = manifest["dependencies"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(name, spec)| {
+            spec.get("package")
+                .and_then(|p| p.as_str())
+                .unwrap_or(name)
+                .to_owned()
+        })
+        .collect();
+    for (_, target) in manifest["target"].as_table().unwrap() {
+        if let Some(deps) = target.get("dependencies").and_then(|d| d.as_table()) {
+            wanted.extend(deps.keys().cloned());
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    let lock: toml::Table = fs::read_to_string(Path::new(ROOT).join("fuzz/Cargo.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sdrate = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some("sdrate"))
+        .expect("sdrate in fuzz/Cargo.lock");
+    let mut locked: Vec<String> = sdrate["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect();
+    locked.sort();
+    locked.dedup();
+    assert_eq!(
+        locked, wanted,
+        "run `cargo metadata --format-version 1` in fuzz/"
+    );
+}
