@@ -9,6 +9,12 @@
 //! | 4 | I/O error: an input could not be read or an output written |
 //! | 5 | another run holds the state directory's lock; nothing was done |
 //! | 6 | finished, but a quality-assurance threshold was exceeded |
+//!
+//! Configuration that cannot be read at all (a missing customers file or
+//! price-list directory, a list that is not UTF-8, a symbolic link loop) is
+//! [`Failure::Config`] like configuration that does not parse: 3, not 4.
+//! A reader of standard output that goes away ends the command quietly
+//! with 0 ([`is_broken_pipe`]).
 
 use std::process::ExitCode;
 
