@@ -464,6 +464,40 @@ where
     Ok(cli)
 }
 
+/// Refuses an input named on the command line that is a FIFO or a socket:
+/// opening a FIFO waits, forever if nothing ever writes to it, and a run
+/// would hang with no word. Such a stream is read through standard input
+/// instead (`sdrate inspect - < fifo`), where the shell's open is visible
+/// to whoever wrote the command. Regular files, directories and character
+/// devices are taken as before.
+fn refuse_special_inputs(paths: &[PathBuf]) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    for p in paths {
+        if p.as_os_str() == "-" {
+            continue;
+        }
+        // A path that cannot be examined fails later, where it is opened.
+        let Ok(meta) = std::fs::metadata(p) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        let what = if ft.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            continue;
+        };
+        anyhow::bail!(
+            "{} is {what}, not a file: sdrate does not open it, as that could wait forever; \
+             read it through standard input instead (`-` as the input, `< {}`)",
+            p.display(),
+            p.display()
+        );
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> Result<ExitCode> {
     let cli = match parse_from(std::env::args_os()) {
@@ -480,6 +514,15 @@ pub fn run() -> Result<ExitCode> {
         }
     };
     let verbosity = cli.verbosity;
+    let named: &[PathBuf] = match &cli.command {
+        Command::Inspect(a) => &a.inputs,
+        Command::Encode(a) => &a.inputs,
+        Command::Rate(a) => &a.inputs,
+        Command::Rerate(a) => &a.inputs,
+        Command::Explain(a) => &a.inputs,
+        _ => &[],
+    };
+    refuse_special_inputs(named)?;
     match cli.command {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Encode(args) => cmd::encode::run(&args),

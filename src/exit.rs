@@ -9,6 +9,12 @@
 //! | 4 | I/O error: an input could not be read or an output written |
 //! | 5 | another run holds the state directory's lock; nothing was done |
 //! | 6 | finished, but a quality-assurance threshold was exceeded |
+//!
+//! Configuration that cannot be read at all (a missing customers file or
+//! price-list directory, a list that is not UTF-8, a symbolic link loop) is
+//! [`Failure::Config`] like configuration that does not parse: 3, not 4.
+//! A reader of standard output that goes away ends the command quietly
+//! with 0 ([`is_broken_pipe`]).
 
 use std::process::ExitCode;
 
@@ -36,8 +42,26 @@ pub enum Failure {
     Locked(String),
 }
 
+/// Whether a command ended because the reader of its output went away
+/// (`sdrate inspect big.sdr | head -1`): like other command-line tools,
+/// sdrate then stops quietly with success, as the reader asked for no more.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    err.chain().any(|e| {
+        // serde_json's writer wraps the I/O error and does not give it as
+        // its source.
+        e.downcast_ref::<std::io::Error>().map(|e| e.kind()) == pipe
+            || e.downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                == pipe
+    })
+}
+
 /// The exit code for an error that ended a command early.
 pub fn code_for(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return SUCCESS;
+    }
     match err.downcast_ref::<Failure>() {
         Some(Failure::Usage(_)) => USAGE,
         Some(Failure::Config(_)) => CONFIG,

@@ -23,8 +23,11 @@ fn main() -> ExitCode {
     match sdrate::cli::run() {
         Ok(code) => code,
         Err(err) => {
-            // The full chain, so an operator sees the file and the cause.
-            eprintln!("sdrate: error: {err:#}");
+            // The full chain, so an operator sees the file and the cause;
+            // nothing when the reader of our output just stopped reading.
+            if !sdrate::exit::is_broken_pipe(&err) {
+                eprintln!("sdrate: error: {err:#}");
+            }
             ExitCode::from(sdrate::exit::code_for(&err))
         }
     }

@@ -20,7 +20,7 @@ use crate::group::duplicates::{DuplicateIndex, Fingerprint, Key, Verdict};
 use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Outcome, Rater, Totals};
-use crate::read::events::{EventLog, Row};
+use crate::read::events::{EventLog, LineBytes, Row, RowFault};
 use crate::read::{self, Chunk, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
@@ -53,6 +53,9 @@ pub mod names {
     pub const SESSION_EVENT_ROWS: &str = "session-events.csv";
     /// Event-log rows that are faults, in event-log format for recycling.
     pub const FAULTED_EVENT_ROWS: &str = "faulted-events.csv";
+    /// JSON lines of event logs that are faults, each byte for byte as it
+    /// was in its file, for recycling.
+    pub const FAULTED_EVENT_LINES: &str = "faulted-events.jsonl";
     pub const USAGE: &str = "usage.csv";
     pub const USAGE_CHART: &str = "usage.svg";
     /// Sessions still open, when the run has no state directory to keep
@@ -485,6 +488,7 @@ pub struct Outputs {
     cost_report: BufWriter<File>,
     event_rows: csv::Writer<File>,
     faulted_event_rows: csv::Writer<File>,
+    faulted_event_lines: BufWriter<File>,
     duplicates: BufWriter<File>,
     qa_report: csv::Writer<File>,
     subscribers: Option<subscribers::Outputs>,
@@ -563,6 +567,7 @@ impl Outputs {
             cost_report: bytes_with_header(dir, names::COSTS, &sessions::COST_COLUMNS)?,
             event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
             faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
+            faulted_event_lines: create(&dir.join(names::FAULTED_EVENT_LINES))?,
             duplicates: create(&dir.join(names::DUPLICATES))?,
             qa_report: csv_with_header(dir, names::QA_REPORT, &QA_COLUMNS)?,
             subscribers: routing
@@ -1000,9 +1005,7 @@ fn read_event_log(
             Row::Fault(f) => {
                 summary.sessions.event_rows_faulted += 1;
                 summary.count_cause("badEventRow");
-                out.faulted_event_rows
-                    .write_record(&f.row)
-                    .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
+                keep_faulted_row(path, &f, out)?;
                 out.fault_report
                     .write_record([
                         f.file.as_str(),
@@ -1019,6 +1022,45 @@ fn read_event_log(
         }
     }
     stage.price_ready(out, summary)
+}
+
+/// Keeps a faulted event-log row for recycling: a JSON line byte for byte
+/// in `faulted-events.jsonl` (a line too long to hold is copied from its
+/// file), a CSV row in `faulted-events.csv`.
+fn keep_faulted_row(path: &Path, f: &RowFault, out: &mut Outputs) -> Result<()> {
+    let write_err = |what: &str| format!("cannot write {what}");
+    let lines = &mut out.faulted_event_lines;
+    match &f.line_bytes {
+        None => out
+            .faulted_event_rows
+            .write_record(&f.row)
+            .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?,
+        Some(LineBytes::Held(bytes)) => lines
+            .write_all(bytes)
+            .and_then(|()| lines.write_all(b"\n"))
+            .with_context(|| write_err(names::FAULTED_EVENT_LINES))?,
+        Some(LineBytes::At { offset, length }) => {
+            let (offset, length) = (*offset, *length);
+            use std::io::{Read, Seek, SeekFrom};
+            let mut src =
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            src.seek(SeekFrom::Start(offset))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let copied = std::io::copy(&mut src.take(length), lines)
+                .with_context(|| write_err(names::FAULTED_EVENT_LINES))?;
+            if copied != length {
+                anyhow::bail!(
+                    "cannot read {}: it changed while it was read (line {})",
+                    path.display(),
+                    f.line
+                );
+            }
+            lines
+                .write_all(b"\n")
+                .with_context(|| write_err(names::FAULTED_EVENT_LINES))?;
+        }
+    }
+    Ok(())
 }
 
 /// One block rated: its records' spans in `block.data`, what the workers
@@ -1414,6 +1456,7 @@ pub fn run(
         (&mut out.faults, names::FAULTS),
         (&mut out.participations, names::PARTICIPATIONS),
         (&mut out.duplicates, names::DUPLICATES),
+        (&mut out.faulted_event_lines, names::FAULTED_EVENT_LINES),
         (&mut out.participation_report, names::PARTICIPATION_REPORT),
         (&mut out.cost_report, names::COSTS),
     ] {
@@ -1437,7 +1480,7 @@ pub fn run(
 
 /// Files of a run that bill or feed other systems; a dry run removes them
 /// and keeps only the reports.
-pub const BILLING_OUTPUTS: [&str; 11] = [
+pub const BILLING_OUTPUTS: [&str; 12] = [
     names::DUPLICATES,
     names::SUBSCRIBERS_DIR,
     names::PRICED_DIR,
@@ -1448,5 +1491,6 @@ pub const BILLING_OUTPUTS: [&str; 11] = [
     names::PARTICIPATIONS,
     names::SESSION_EVENT_ROWS,
     names::FAULTED_EVENT_ROWS,
+    names::FAULTED_EVENT_LINES,
     names::PENDING_REPORT,
 ];

@@ -15,7 +15,7 @@ use crate::cli::RateArgs;
 use crate::exit::Failure;
 use crate::group::duplicates::DuplicateIndex;
 use crate::group::state::{
-    Consumed, SUSPENSE, SUSPENSE_ROWS, StateDir, Suspense, published_run_id,
+    Consumed, SUSPENSE, SUSPENSE_LINES, SUSPENSE_ROWS, StateDir, Suspense, published_run_id,
 };
 use crate::pipeline::{self, Outputs, Summary, names};
 use crate::rate::Rater;
@@ -307,11 +307,15 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             if !args.recycle {
                 suspense.sdrs.push(s.path().join(SUSPENSE));
                 suspense.rows.push(s.path().join(SUSPENSE_ROWS));
+                suspense.lines.push(s.path().join(SUSPENSE_LINES));
             }
             suspense.sdrs.push(staging.dir().join(names::FAULTS));
             suspense
                 .rows
                 .push(staging.dir().join(names::FAULTED_EVENT_ROWS));
+            suspense
+                .lines
+                .push(staging.dir().join(names::FAULTED_EVENT_LINES));
             s.stage(&id, &args.out, &pending_out, &now_consumed, &suspense)?;
             if let Some(d) = dedup {
                 d.commit(&id)?;

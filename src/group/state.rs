@@ -6,7 +6,7 @@
 //! | `pending-sessions.jsonl` | sessions still open, one a line, with every event's raw bytes |
 //! | `consumed.jsonl` | input files already rated by a published run (path, size, hash, run) |
 //! | `last-run` | the id of the last run whose output was published |
-//! | `suspense.sdr`, `suspense-events.csv` | the suspense area: what faulted in published runs, until `sdrate recycle` prices it |
+//! | `suspense.sdr`, `suspense-events.csv`, `suspense-events.jsonl` | the suspense area: what faulted in published runs, until `sdrate recycle` prices it (JSON lines of event logs byte for byte) |
 //! | `duplicates.idx` | SDRs already billed (see `group::duplicates`), committed before publishing, counted once published |
 //! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
 //!
@@ -37,11 +37,20 @@ pub const LAST_RUN: &str = "last-run";
 /// published run, until a recycle prices them.
 pub const SUSPENSE: &str = "suspense.sdr";
 pub const SUSPENSE_ROWS: &str = "suspense-events.csv";
+/// Faulted JSON lines of event logs, each byte for byte as it was read.
+pub const SUSPENSE_LINES: &str = "suspense-events.jsonl";
 const LOCK: &str = "lock";
 const STAGED_DIR: &str = "staged";
 const STAGED_NOTE: &str = "STAGED";
 /// The files a staged state replaces.
-const STATE_FILES: [&str; 5] = [PENDING, CONSUMED, LAST_RUN, SUSPENSE, SUSPENSE_ROWS];
+const STATE_FILES: [&str; 6] = [
+    PENDING,
+    CONSUMED,
+    LAST_RUN,
+    SUSPENSE,
+    SUSPENSE_ROWS,
+    SUSPENSE_LINES,
+];
 
 /// An input file already rated by a published run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +132,8 @@ pub struct Suspense {
     pub sdrs: Vec<PathBuf>,
     /// CSV files with the same header; the header is written once.
     pub rows: Vec<PathBuf>,
+    /// JSON-lines files.
+    pub lines: Vec<PathBuf>,
 }
 
 /// Concatenates the existing files of `from` into `to`, flushed to disk;
@@ -301,6 +312,10 @@ impl StateDir {
         if rows_of(&rows) {
             out.push(rows);
         }
+        let lines = self.dir.join(SUSPENSE_LINES);
+        if fs::metadata(&lines).is_ok_and(|m| m.len() > 0) {
+            out.push(lines);
+        }
         out
     }
 
@@ -333,6 +348,7 @@ impl StateDir {
         write_jsonl(&staged.join(CONSUMED), consumed)?;
         concat_files(&suspense.sdrs, &staged.join(SUSPENSE), false)?;
         concat_files(&suspense.rows, &staged.join(SUSPENSE_ROWS), true)?;
+        concat_files(&suspense.lines, &staged.join(SUSPENSE_LINES), false)?;
         let last = staged.join(LAST_RUN);
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&last)?;

@@ -61,6 +61,13 @@
 //! invalid UTF-8, and a JSON line that is not a JSON object of the known
 //! keys with string values (or longer than [`MAX_JSON_LINE`] bytes).
 //!
+//! A faulted JSON line also carries the line itself, byte for byte
+//! ([`RowFault::line_bytes`]): its fields alone would lose unknown keys,
+//! and everything of a line that is not a JSON object, so it could not be
+//! corrected and recycled. A line longer than [`MAX_JSON_LINE`] is not held;
+//! its offset and length in the file are, for the writer to copy it from
+//! there. (A CSV row is whole in its fields.)
+//!
 //! A CSV header that lacks a required column or has an unknown or
 //! duplicated column makes every data row of the file a fault naming the
 //! header problem (fields of known columns still filled in by name).
@@ -122,6 +129,21 @@ pub struct RowFault {
     pub cause: String,
     /// The row's fields in [`EVENT_COLUMNS`] order, missing ones empty.
     pub row: Vec<String>,
+    /// For a JSON line: the line itself, byte for byte, to be kept for
+    /// recycling instead of `row` (which loses unknown keys, and every
+    /// field of a line that is not a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_bytes: Option<LineBytes>,
+}
+
+/// A faulted JSON line as it is in its file, without its line break.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LineBytes {
+    /// The line, held (at most [`MAX_JSON_LINE`] bytes).
+    Held(#[serde(with = "hex")] Vec<u8>),
+    /// A longer line, not held in memory: where it is in its file, to be
+    /// copied from there.
+    At { offset: u64, length: u64 },
 }
 
 impl fmt::Display for RowFault {
@@ -169,6 +191,8 @@ struct JsonSource {
     buf: Vec<u8>,
     /// Physical line number of the line in `buf`.
     line: u64,
+    /// Byte offset in the file of the next line.
+    offset: u64,
 }
 
 impl EventLog {
@@ -192,6 +216,7 @@ impl EventLog {
                 reader: BufReader::with_capacity(64 << 10, r),
                 buf: Vec::new(),
                 line: 0,
+                offset: 0,
             })
         } else {
             let mut reader = csv::ReaderBuilder::new()
@@ -270,17 +295,23 @@ impl EventLog {
         loop {
             src.buf.clear();
             src.line += 1;
-            let (n, whole) = read_line_capped(&mut src.reader, &mut src.buf, MAX_JSON_LINE)
+            let start = src.offset;
+            let (n, whole, ending) = read_line_capped(&mut src.reader, &mut src.buf, MAX_JSON_LINE)
                 .with_context(|| format!("cannot read {file}"))?;
             if n == 0 {
                 return Ok(None);
             }
+            src.offset += n as u64;
             if !whole {
                 return Ok(Some(Row::Fault(RowFault {
                     file: file.to_owned(),
                     line: src.line,
                     cause: format!("line longer than {MAX_JSON_LINE} bytes"),
                     row: vec![String::new(); EVENT_COLUMNS.len()],
+                    line_bytes: Some(LineBytes::At {
+                        offset: start,
+                        length: (n - ending) as u64,
+                    }),
                 })));
             }
             let mut text: &[u8] = &src.buf;
@@ -290,7 +321,11 @@ impl EventLog {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Ok(Some(json_row(file, src.line, text)));
+            let mut row = json_row(file, src.line, text);
+            if let Row::Fault(f) = &mut row {
+                f.line_bytes = Some(LineBytes::Held(text.to_vec()));
+            }
+            return Ok(Some(row));
         }
     }
 }
@@ -437,9 +472,10 @@ fn read_line_capped(
     r: &mut impl BufRead,
     buf: &mut Vec<u8>,
     max: usize,
-) -> std::io::Result<(usize, bool)> {
+) -> std::io::Result<(usize, bool, usize)> {
     let mut consumed = 0;
     let mut whole = true;
+    let mut last_was_newline = false;
     loop {
         let avail = match r.fill_buf() {
             Ok(b) => b,
@@ -462,14 +498,19 @@ fn read_line_capped(
         let used = found.unwrap_or(avail.len());
         r.consume(used);
         consumed += used;
+        last_was_newline = found.is_some();
         if found.is_some() {
             break;
         }
     }
+    // The line break's bytes (`\n` or `\r\n`), known only when the line
+    // was held; a longer line keeps its `\r`.
+    let mut ending = usize::from(consumed > 0 && last_was_newline);
     if buf.last() == Some(&b'\r') {
         buf.pop();
+        ending += 1;
     }
-    Ok((consumed, whole))
+    Ok((consumed, whole, ending))
 }
 
 /// A JSON object's members in order, duplicates kept (serde_json's map
@@ -582,6 +623,7 @@ fn convert(file: &str, line: u64, fields: Vec<String>, fault: Option<String>) ->
             line,
             cause,
             row: fields,
+            line_bytes: None,
         }),
     }
 }

@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 
 use crate::exit::Failure;
@@ -32,8 +32,14 @@ impl Customers {
     /// Any bad row stops the run: rating against a half-read registry would
     /// fault customers who exist.
     pub fn load(path: &Path) -> Result<Self> {
-        let mut rdr = csv::Reader::from_path(path)
-            .with_context(|| format!("cannot open customer registry {}", path.display()))?;
+        // Missing or unreadable, the registry is configuration like a bad
+        // row (exit 3), not an input of the run.
+        let mut rdr = csv::Reader::from_path(path).map_err(|e| {
+            Failure::Config(format!(
+                "cannot open customer registry {}: {e}",
+                path.display()
+            ))
+        })?;
         let mut by_id = HashMap::default();
         let headers = rdr
             .headers()

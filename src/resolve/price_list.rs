@@ -535,8 +535,9 @@ impl PriceLists {
         files.sort();
         let mut sources = Vec::new();
         for f in files {
-            let src = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read price list {}", f.display()))?;
+            let src = std::fs::read_to_string(&f).map_err(|e| {
+                Failure::Config(format!("cannot read price list {}: {e}", f.display()))
+            })?;
             sources.push((f, src));
         }
         let mut lists = Self::from_sources(sources)?;
@@ -810,18 +811,52 @@ fn check_overlaps(parsed: &[(PathBuf, String, PriceListDef)], unique: &[usize]) 
 }
 
 /// Every `*.toml` under `dir` except those under `skip` (profiles).
-pub(crate) fn collect_toml(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
+///
+/// Symbolic links are followed, so a list can be shared between
+/// directories, but a link back to a directory being walked (a loop) is a
+/// configuration error naming it: followed, it would load the same files
+/// over and over under longer and longer names until the system gave up,
+/// and the profiles below it would be read as price lists. A directory
+/// or entry that cannot be read is a configuration error too, naming it.
+pub(crate) fn collect_toml(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut walking = Vec::new();
+    collect_toml_in(dir, skip, out, &mut walking)
+}
+
+fn collect_toml_in(
+    dir: &Path,
+    skip: &Path,
+    out: &mut Vec<PathBuf>,
+    walking: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let unreadable =
+        |p: &Path, e: std::io::Error| Failure::Config(format!("cannot read {}: {e}", p.display()));
+    let real = std::fs::canonicalize(dir).map_err(|e| unreadable(dir, e))?;
+    if walking.contains(&real) {
+        return Err(Failure::Config(format!(
+            "{}: symbolic link loop: it leads back to {}, which holds it",
+            dir.display(),
+            real.display()
+        ))
+        .into());
+    }
+    walking.push(real);
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
+        entries.push(entry.map_err(|e| unreadable(dir, e))?.path());
+    }
+    for p in entries {
         if p == skip {
             continue;
         }
-        if p.is_dir() {
-            collect_toml(&p, skip, out)?;
+        let meta = std::fs::metadata(&p).map_err(|e| unreadable(&p, e))?;
+        if meta.is_dir() {
+            collect_toml_in(&p, skip, out, walking)?;
         } else if p.extension().is_some_and(|x| x == "toml") {
             out.push(p);
         }
     }
+    walking.pop();
     Ok(())
 }
 

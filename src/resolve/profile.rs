@@ -530,8 +530,12 @@ impl Interactions {
         files.sort();
         let mut sources = Vec::new();
         for f in files {
-            let src = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read profile file {}", f.display()))?;
+            let src = std::fs::read_to_string(&f).map_err(|e| {
+                crate::exit::Failure::Config(format!(
+                    "cannot read profile file {}: {e}",
+                    f.display()
+                ))
+            })?;
             sources.push((f, src));
         }
         Self::from_sources(sources)

@@ -1,0 +1,329 @@
+//! Hostile input and operator edges where nothing may be lost or hang:
+//! faulted JSON-lines rows kept byte for byte, `encode` writing only what
+//! reads back (and atomically), configuration failures as exit 3, a closed
+//! output pipe as a quiet stop, FIFOs refused by name.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
+
+fn sdrate() -> Command {
+    let mut c = Command::cargo_bin("sdrate").unwrap();
+    c.current_dir(ROOT);
+    c.timeout(Duration::from_secs(60));
+    c
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: out.stdout,
+        stderr,
+    }
+}
+
+fn rate_with(price_lists: &Path, customers: &Path, out: &Path) -> Run {
+    run(sdrate()
+        .args(["rate", "fixtures/vpn.sdr", "--out"])
+        .arg(out)
+        .arg("--price-lists")
+        .arg(price_lists)
+        .arg("--customers")
+        .arg(customers)
+        .args(["--pricing-time", PRICING_TIME]))
+}
+
+// ---- item 8: configuration failures are exit 3 ----
+
+#[test]
+fn missing_customers_file_is_a_configuration_error() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("no-customers.csv");
+    let r = rate_with(Path::new("price_lists"), &missing, &t.path().join("o"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no-customers.csv"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_price_list_directory_is_a_configuration_error() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("no-lists");
+    let r = rate_with(
+        &missing,
+        Path::new("price_lists/customers.csv"),
+        &t.path().join("o"),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no-lists"), "{}", r.stderr);
+}
+
+#[test]
+fn price_list_that_is_not_utf8_is_a_configuration_error() {
+    let t = tempfile::tempdir().unwrap();
+    let lists = t.path().join("lists");
+    fs::create_dir(&lists).unwrap();
+    fs::write(lists.join("latin1.toml"), b"id = \"caf\xe9\"\n").unwrap();
+    let r = rate_with(
+        &lists,
+        Path::new("price_lists/customers.csv"),
+        &t.path().join("o"),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("latin1.toml"), "{}", r.stderr);
+}
+
+#[test]
+fn symlink_loop_in_price_lists_is_a_configuration_error_naming_it() {
+    let t = tempfile::tempdir().unwrap();
+    let lists = t.path().join("lists");
+    fs::create_dir(&lists).unwrap();
+    std::os::unix::fs::symlink(Path::new(ROOT).join("price_lists"), lists.join("shipped")).unwrap();
+    std::os::unix::fs::symlink(".", lists.join("again")).unwrap();
+    let r = rate_with(
+        &lists,
+        Path::new("price_lists/customers.csv"),
+        &t.path().join("o"),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("symbolic link loop"), "{}", r.stderr);
+    assert!(r.stderr.contains("again"), "{}", r.stderr);
+    assert!(!r.stderr.contains("unknown field"), "{}", r.stderr);
+}
+
+// ---- item 8: a closed output pipe, a FIFO as input ----
+
+#[test]
+fn inspect_into_a_closed_pipe_stops_quietly_with_success() {
+    let t = tempfile::tempdir().unwrap();
+    let big = t.path().join("big.sdr");
+    let one = fs::read(Path::new(ROOT).join("fixtures/every_type.sdr")).unwrap();
+    fs::write(&big, one.repeat(2000)).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sdrate"))
+        .arg("inspect")
+        .arg(&big)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone (as `| head -1` leaves it).
+    assert!(first.starts_with('{'), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn fifo_named_as_input_is_refused_by_name_not_waited_on() {
+    let t = tempfile::tempdir().unwrap();
+    let fifo = t.path().join("spool.sdr");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = run(sdrate()
+        .arg("inspect")
+        .arg(&fifo)
+        .timeout(Duration::from_secs(20)));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("spool.sdr"), "{}", r.stderr);
+    assert!(r.stderr.contains("FIFO"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+// ---- item 6: encode writes only what reads back, atomically ----
+
+/// The first record of a fixture as `inspect` prints it.
+fn inspected(fixture: &str) -> Value {
+    let r = run(sdrate().args(["inspect", fixture]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = r.stdout.split(|&b| b == b'\n').next().unwrap();
+    serde_json::from_slice(first).unwrap()
+}
+
+#[test]
+fn encode_refuses_unknown_items_that_would_not_read_back() {
+    let t = tempfile::tempdir().unwrap();
+    let good = inspected("fixtures/vpn.sdr");
+    let mut bad = good.clone();
+    // A constructed tag promising 0x64 bytes that are not there.
+    bad["sdr"]["serviceHeader"]["unknownItems"] = serde_json::json!(["bf8764"]);
+    let input = t.path().join("in.jsonl");
+    fs::write(&input, format!("{good}\n{bad}\n{good}\n")).unwrap();
+    let out = t.path().join("out.sdr");
+    let r = run(sdrate().arg("encode").arg(&input).arg("-o").arg(&out));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    // Only the two good records, and they read back.
+    let read = run(sdrate().arg("inspect").arg(&out));
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    let lines: Vec<Value> = read
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["sdr"], good["sdr"]);
+    assert_eq!(lines[1]["sdr"], good["sdr"]);
+}
+
+#[test]
+fn failed_encode_leaves_no_file_and_keeps_an_earlier_one() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out.sdr");
+    let r = run(sdrate()
+        .arg("encode")
+        .arg(t.path().join("missing.jsonl"))
+        .arg("-o")
+        .arg(&out));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(!out.exists(), "a failed encode left {}", out.display());
+    fs::write(&out, b"earlier").unwrap();
+    let r = run(sdrate()
+        .arg("encode")
+        .arg(t.path().join("missing.jsonl"))
+        .arg("-o")
+        .arg(&out));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(fs::read(&out).unwrap(), b"earlier");
+    // Nothing else beside it either (no temporary file left).
+    assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
+}
+
+// ---- item 5: faulted JSON lines are kept byte for byte ----
+
+#[test]
+fn faulted_json_lines_are_kept_byte_for_byte_and_recycled() {
+    let t = tempfile::tempdir().unwrap();
+    let good = fs::read_to_string(Path::new(ROOT).join("fixtures/game-events.jsonl")).unwrap();
+    let first = good.lines().next().unwrap();
+    // Invalid JSON, a line that is not an object, an unknown key (the
+    // rest of the row good), and a line too long to hold.
+    let unknown = first.replacen('{', "{\"colour\": \"red\",  ", 1);
+    let long = format!("{{\"session_id\": \"{}\"}}", "x".repeat(1 << 20));
+    let bad = [
+        "{\"session_id\": oops".to_owned(),
+        "[1, 2, 3]".to_owned(),
+        unknown,
+        long,
+    ];
+    let mut input = good.clone();
+    for b in &bad {
+        input.push_str(b);
+        input.push('\n');
+    }
+    let events = t.path().join("events.jsonl");
+    fs::write(&events, &input).unwrap();
+    let kept: Vec<u8> = bad
+        .iter()
+        .flat_map(|b| format!("{b}\n").into_bytes())
+        .collect();
+
+    let (out, state) = (t.path().join("out"), t.path().join("state"));
+    let r = run(sdrate()
+        .arg("rate")
+        .arg(&events)
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(&state)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(fs::read(out.join("faulted-events.jsonl")).unwrap(), kept);
+    // No empty CSV rows in their place: the header only.
+    let csv = fs::read_to_string(out.join("faulted-events.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    assert_eq!(fs::read(state.join("suspense-events.jsonl")).unwrap(), kept);
+
+    // A recycle reads them again (still faulty) and keeps them as they are.
+    let again = t.path().join("again");
+    let r = run(sdrate()
+        .arg("recycle")
+        .arg("--state")
+        .arg(&state)
+        .arg("--out")
+        .arg(&again)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let summary: Value =
+        serde_json::from_slice(&fs::read(again.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["sessions"]["event_rows_faulted"], 4, "{summary}");
+    assert_eq!(fs::read(again.join("faulted-events.jsonl")).unwrap(), kept);
+    assert_eq!(fs::read(state.join("suspense-events.jsonl")).unwrap(), kept);
+}
+
+// ---- item 8: the fuzz crate's lockfile is current ----
+
+/// The fuzz crate is its own workspace with its own lockfile; when the main
+/// crate gains or drops a dependency and fuzz/Cargo.lock is not brought
+/// along, a build of the fuzz targets on a fresh clone rewrites it.
+#[test]
+fn fuzz_lockfile_lists_exactly_the_crates_dependencies() {
+    let manifest: toml::Table = fs::read_to_string(Path::new(ROOT).join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut wanted: Vec<String> = manifest["dependencies"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(name, spec)| {
+            spec.get("package")
+                .and_then(|p| p.as_str())
+                .unwrap_or(name)
+                .to_owned()
+        })
+        .collect();
+    for (_, target) in manifest["target"].as_table().unwrap() {
+        if let Some(deps) = target.get("dependencies").and_then(|d| d.as_table()) {
+            wanted.extend(deps.keys().cloned());
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    let lock: toml::Table = fs::read_to_string(Path::new(ROOT).join("fuzz/Cargo.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sdrate = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some("sdrate"))
+        .expect("sdrate in fuzz/Cargo.lock");
+    let mut locked: Vec<String> = sdrate["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect();
+    locked.sort();
+    locked.dedup();
+    assert_eq!(
+        locked, wanted,
+        "run `cargo metadata --format-version 1` in fuzz/"
+    );
+}
