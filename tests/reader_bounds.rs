@@ -148,3 +148,38 @@ fn a_corrupt_first_length_loses_only_the_first_record() {
     assert!(priced(&got) + 1 >= priced(&intact), "{got}");
     assert!(priced(&got) > 0);
 }
+
+/// Without `--pricing-time` the clock's time of pricing is written to
+/// whole milliseconds at most: asn1tools reads six fraction digits and
+/// rejected the clock's nine.
+#[test]
+fn the_clocks_time_of_pricing_has_at_most_three_fraction_digits() {
+    let t = tempfile::tempdir().unwrap();
+    sdrate()
+        .args(["-q", "rate", "fixtures/vpn.sdr", "--out"])
+        .arg(t.path().join("o"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .assert()
+        .code(predicates::ord::le(1));
+    let priced = sdrate()
+        .arg("inspect")
+        .arg(t.path().join("o/priced/vpn.sdr"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(priced.stdout).unwrap();
+    let mut seen = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        for spm in v["sdr"]["servicePricingModules"].as_array().unwrap() {
+            let at = spm["timeOfPricing"].as_str().unwrap();
+            // 2026-12-06T08:20:01.123+01:00: the fraction between '.' and
+            // the offset.
+            let digits = at
+                .split_once('.')
+                .map_or(0, |(_, f)| f.chars().take_while(char::is_ascii_digit).count());
+            assert!(digits <= 3, "{at}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "{text}");
+}
