@@ -174,9 +174,9 @@ fn the_clocks_time_of_pricing_has_at_most_three_fraction_digits() {
             let at = spm["timeOfPricing"].as_str().unwrap();
             // 2026-12-06T08:20:01.123+01:00: the fraction between '.' and
             // the offset.
-            let digits = at
-                .split_once('.')
-                .map_or(0, |(_, f)| f.chars().take_while(char::is_ascii_digit).count());
+            let digits = at.split_once('.').map_or(0, |(_, f)| {
+                f.chars().take_while(char::is_ascii_digit).count()
+            });
             assert!(digits <= 3, "{at}");
             seen += 1;
         }
