@@ -327,3 +327,53 @@ fn fuzz_lockfile_lists_exactly_the_crates_dependencies() {
         "run `cargo metadata --format-version 1` in fuzz/"
     );
 }
+
+/// Two runs into one `--out`: while one holds the output location's lock,
+/// another exits 5 (locked) and touches nothing there, not even the first
+/// run's `.NAME.partial`.
+#[test]
+fn a_second_run_into_the_same_out_is_refused_and_touches_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("o");
+    // The first run, mid-way: its lock held, its partial output present.
+    let lock = fs::File::create(t.path().join(".o.lock")).unwrap();
+    lock.lock().unwrap();
+    let partial = t.path().join(".o.partial");
+    fs::create_dir(&partial).unwrap();
+    fs::write(partial.join("priced.sdr"), b"first run").unwrap();
+    let r = Command::cargo_bin("sdrate")
+        .unwrap()
+        .args(["-q", "rate", "fixtures/vpn.sdr", "--out"])
+        .arg(&out)
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("another sdrate run is writing"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(fs::read(partial.join("priced.sdr")).unwrap(), b"first run");
+    assert!(!out.exists());
+    // Once the first run is gone, the next one rates.
+    drop(lock);
+    let r = Command::cargo_bin("sdrate")
+        .unwrap()
+        .args(["-q", "rate", "fixtures/vpn.sdr", "--out"])
+        .arg(&out)
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert!(
+        r.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(out.join("manifest.json").is_file());
+}
