@@ -166,6 +166,25 @@ fn concat_files(from: &[PathBuf], to: &Path, csv: bool) -> Result<()> {
         .with_context(|| format!("cannot write {}", to.display()))
 }
 
+/// Opens (creating) `path` and takes its exclusive lock without waiting;
+/// held by another process, it is [`Failure::Locked`] with `busy`'s
+/// message (exit 5). Shared by the state directory and the output location.
+pub fn try_lock(path: &Path, busy: impl FnOnce() -> String) -> Result<File> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Failure::Locked(busy()).into()),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// Makes renames and removals in `dir` durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
@@ -208,26 +227,12 @@ impl StateDir {
     fn open_with(dir: &Path, settle: bool) -> Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create state directory {}", dir.display()))?;
-        let lock_path = dir.join(LOCK);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("cannot open {}", lock_path.display()))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(Failure::Locked(format!(
-                    "another sdrate run is using the state directory {} (its lock is held); nothing was done",
-                    dir.display()
-                ))
-                .into());
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
-            }
-        }
+        let lock = try_lock(&dir.join(LOCK), || {
+            format!(
+                "another sdrate run is using the state directory {} (its lock is held); nothing was done",
+                dir.display()
+            )
+        })?;
         let mut state = StateDir {
             dir: dir.to_path_buf(),
             _lock: lock,

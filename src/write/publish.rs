@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::exit::Failure;
-use crate::group::state::{published_run_id, sync_dir};
+use crate::group::state::{published_run_id, sync_dir, try_lock};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -183,26 +183,13 @@ fn lock_output(out: &Path) -> Result<OutputLock> {
         })?;
     }
     loop {
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Failure::Locked(format!(
-                    "another sdrate run is writing {} (its lock {} is held); nothing was done",
-                    out.display(),
-                    path.display()
-                ))
-                .into());
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
-            }
-        }
+        let file = try_lock(&path, || {
+            format!(
+                "another sdrate run is writing {} (its lock {} is held); nothing was done",
+                out.display(),
+                path.display()
+            )
+        })?;
         if same_file(&file, &path) {
             return Ok(OutputLock { file, path });
         }
