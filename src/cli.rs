@@ -122,6 +122,9 @@ pub enum Command {
     ///
     /// Records that now price are billed (and leave the suspense area);
     /// the rest stay for the next recycle. Publishes OUT like `rate`.
+    /// Stretches of input that could not be framed as records are framed
+    /// again one by one; with --write-off-broken they leave the suspense
+    /// area instead, audited in STATE/written-off.csv.
     Recycle(RecycleArgs),
     /// Explain how the price of one SDR or one multi-party session was
     /// made, to answer a customer's question.
@@ -236,6 +239,26 @@ pub struct RateArgs {
     /// Set by `sdrate recycle`: the inputs are the suspense area.
     #[arg(skip)]
     pub recycle: bool,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// How inputs are framed: shared by every command that reads SDR files.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ReadingArgs {
+    /// The longest record read, in bytes: a longer one is a fault (with
+    /// its offset), kept in broken.dat. Memory is bounded by the block size
+    /// (512 KiB) plus this, whatever the input holds.
+    #[arg(long, env = "SDRATE_MAX_RECORD_BYTES", value_name = "BYTES",
+          default_value_t = crate::read::MAX_RECORD_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub max_record_bytes: u64,
+}
+
+impl ReadingArgs {
+    pub fn max_record(&self) -> usize {
+        self.max_record_bytes as usize
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -244,8 +267,9 @@ pub struct RecycleArgs {
     #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
     pub state: PathBuf,
     /// Output directory.
-    #[arg(long, env = "SDRATE_OUT", value_hint = ValueHint::DirPath)]
-    pub out: PathBuf,
+    #[arg(long, env = "SDRATE_OUT", value_hint = ValueHint::DirPath,
+          required_unless_present = "write_off_broken")]
+    pub out: Option<PathBuf>,
     /// Directory of price lists (*.toml, searched recursively).
     #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
     pub price_lists: PathBuf,
@@ -258,20 +282,28 @@ pub struct RecycleArgs {
     /// Date and time of pricing (RFC 3339); default now.
     #[arg(long, env = "SDRATE_PRICING_TIME")]
     pub pricing_time: Option<String>,
+    /// Instead of a run: write off every stretch of input in the suspense
+    /// area that cannot be framed as records, for REASON. They leave the
+    /// suspense area; STATE/written-off.csv records when, why, where each
+    /// came from, and STATE/written-off.dat keeps the bytes.
+    #[arg(long, value_name = "REASON", conflicts_with_all = ["out", "dry_run", "summary_json"])]
+    pub write_off_broken: Option<String>,
     /// Report what would price now, without billing or changing state.
     #[arg(long)]
     pub dry_run: bool,
     /// Also write the run summary here (`-` for standard output).
     #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-")]
     pub summary_json: Option<String>,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
 }
 
 impl RecycleArgs {
     /// The `rate` run that re-feeds the suspense files.
-    pub fn into_rate(self, inputs: Vec<PathBuf>, verbosity: Verbosity) -> RateArgs {
+    pub fn into_rate(self, inputs: Vec<PathBuf>, out: PathBuf, verbosity: Verbosity) -> RateArgs {
         RateArgs {
             inputs,
-            out: self.out,
+            out,
             state: Some(self.state),
             force: true,
             duplicate_window: 90,
@@ -288,6 +320,7 @@ impl RecycleArgs {
             summary_json: self.summary_json,
             verbosity,
             recycle: true,
+            reading: self.reading,
         }
     }
 }
@@ -324,6 +357,8 @@ pub struct RerateArgs {
     /// The global -q/-v, copied here by [`run`] so `cmd::rerate` can read it.
     #[arg(skip)]
     pub verbosity: Verbosity,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -398,6 +433,8 @@ pub struct InspectArgs {
     /// SDR files or directories; `-` reads standard input.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
 }
 
 #[derive(clap::Args, Debug)]

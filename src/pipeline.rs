@@ -21,14 +21,16 @@ use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::events::{EventLog, LineBytes, Row, RowFault};
+use crate::read::origins::{self, KeptInput, Origins, Source};
 use crate::read::{self, Chunk, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
+use crate::write::BROKEN_FRAMING;
 use crate::write::publish::InputFile;
 use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
-use crate::write::{append_priced, priced_bytes, sessions};
+use crate::write::{Kept, append_priced, priced_bytes, sessions};
 
 /// Output file names inside the output directory.
 pub mod names {
@@ -37,6 +39,12 @@ pub mod names {
     pub const NOT_PRICED: &str = "not-priced.sdr";
     pub const SESSION_EVENTS: &str = "session-events.sdr";
     pub const FAULTS: &str = "faults.sdr";
+    /// Where each record of FAULTS came from (`read::origins`).
+    pub const FAULT_INDEX: &str = "faults-index.csv";
+    /// Stretches of input that cannot be framed as records, byte for byte,
+    /// and their index (`read::origins`).
+    pub const BROKEN: &str = "broken.dat";
+    pub const BROKEN_INDEX: &str = "broken.csv";
     /// SDRs already billed by an earlier run (or earlier in this one).
     pub const DUPLICATES: &str = "duplicates.sdr";
     /// Quality-assurance SDRs priced as if billed: a report, never a bill.
@@ -479,7 +487,8 @@ pub struct Outputs {
     answers: BufWriter<File>,
     not_priced: BufWriter<File>,
     session_events: BufWriter<File>,
-    faults: BufWriter<File>,
+    faults: Kept,
+    broken: Kept,
     fault_report: csv::Writer<File>,
     participations: BufWriter<File>,
     /// The session reports, as CSV bytes that the parallel pricing step
@@ -556,7 +565,8 @@ impl Outputs {
             answers: create(&dir.join(names::ANSWERS))?,
             not_priced: create(&dir.join(names::NOT_PRICED))?,
             session_events: create(&dir.join(names::SESSION_EVENTS))?,
-            faults: create(&dir.join(names::FAULTS))?,
+            faults: Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
+            broken: Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
             fault_report,
             participations: create(&dir.join(names::PARTICIPATIONS))?,
             participation_report: bytes_with_header(
@@ -946,11 +956,15 @@ fn fault_event(
     let write_err = |what: &str| format!("cannot write {what}");
     match (&e.origin.raw, e.origin.position) {
         (Raw::Sdr(bytes), Position::Offset(off)) => {
+            let src = Source {
+                file: &e.origin.file,
+                offset: off,
+                length: bytes.len() as u64,
+            };
             crate::write::fault_record(
                 &mut out.faults,
                 &mut out.fault_report,
-                &e.origin.file,
-                off,
+                src,
                 bytes,
                 None,
                 None,
@@ -1151,6 +1165,8 @@ struct BlockWriter<'a, 'r> {
     priced: &'a mut BufWriter<File>,
     priced_path: &'a Path,
     file: &'a str,
+    /// The index of an input sdrate kept: see [`origin`].
+    origins: &'a mut Option<Origins>,
     progress: &'a indicatif::ProgressBar,
 }
 
@@ -1174,6 +1190,7 @@ impl BlockWriter<'_, '_> {
             priced,
             priced_path,
             file,
+            origins,
             progress,
         } = self;
         let block = &rated.block;
@@ -1189,7 +1206,7 @@ impl BlockWriter<'_, '_> {
         });
         for (span, (group_bytes, d)) in rated.spans.iter().zip(records) {
             while let Some((range, error)) = broken.next_if(|(r, _)| r.start < span.start) {
-                write_broken(out, summary, progress, file, block, range, error)?;
+                write_broken(out, summary, progress, file, origins, block, range, error)?;
             }
             let rec = &framed(block, span);
             summary.records_read += 1;
@@ -1220,11 +1237,11 @@ impl BlockWriter<'_, '_> {
                         Verdict::TooOld => {
                             let status = "tooOldForDuplicateCheck";
                             summary.count_fault(status);
+                            let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                             crate::write::fault_record(
                                 &mut out.faults,
                                 &mut out.fault_report,
-                                file,
-                                rec.offset,
+                                src,
                                 rec.bytes,
                                 None,
                                 None,
@@ -1258,8 +1275,13 @@ impl BlockWriter<'_, '_> {
                     out.session_events
                         .write_all(rec.bytes)
                         .with_context(|| write_err(names::SESSION_EVENTS))?;
-                    for e in events {
+                    for mut e in events {
                         summary.sessions.events_read += 1;
+                        if origins.is_some() {
+                            let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                            e.origin.file = src.file.to_owned();
+                            e.origin.position = Position::Offset(src.offset);
+                        }
                         stage.add(e, out, summary)?;
                     }
                 }
@@ -1271,11 +1293,11 @@ impl BlockWriter<'_, '_> {
                     detail,
                 } => {
                     summary.count_fault(&status);
+                    let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                     crate::write::fault_record(
                         &mut out.faults,
                         &mut out.fault_report,
-                        file,
-                        rec.offset,
+                        src,
                         rec.bytes,
                         labelled.as_deref(),
                         sdr_identifier,
@@ -1287,19 +1309,22 @@ impl BlockWriter<'_, '_> {
             }
         }
         for (range, error) in broken {
-            write_broken(out, summary, progress, file, block, range, error)?;
+            write_broken(out, summary, progress, file, origins, block, range, error)?;
         }
         Ok(())
     }
 }
 
 /// One stretch of an input that cannot be framed: a fault, kept byte for
-/// byte (see `read::frame`); the records after it are read.
+/// byte in the broken file (see `read::frame`); the records after it are
+/// read.
+#[allow(clippy::too_many_arguments)]
 fn write_broken(
     out: &mut Outputs,
     summary: &mut Summary,
     progress: &indicatif::ProgressBar,
     file: &str,
+    origins: &mut Option<Origins>,
     block: &Chunk,
     range: Range<usize>,
     error: read::FrameError,
@@ -1307,23 +1332,42 @@ fn write_broken(
     let bytes = &block.data[range.clone()];
     let offset = block.offset + range.start as u64;
     summary.records_read += 1;
-    summary.count_fault("broken framing");
+    summary.count_fault(BROKEN_FRAMING);
     progress.inc(bytes.len() as u64);
-    crate::write::fault_record(
-        &mut out.faults,
-        &mut out.fault_report,
+    let src = origin(origins, file, offset, bytes.len())?;
+    crate::write::broken_stretch(&mut out.broken, &mut out.fault_report, src, bytes, &error)
+}
+
+/// Where the `length` bytes at `offset` of input `file` came from: the
+/// input itself, unless it is a file sdrate kept (the suspense area), whose
+/// index names the original input, offset and length.
+fn origin<'a>(
+    origins: &'a mut Option<Origins>,
+    file: &'a str,
+    offset: u64,
+    length: usize,
+) -> Result<Source<'a>> {
+    let length = length as u64;
+    if let Some(o) = origins
+        && let Some(src) = o.at(offset, length)?
+    {
+        return Ok(src);
+    }
+    Ok(Source {
         file,
         offset,
-        bytes,
-        None,
-        None,
-        "",
-        "broken framing",
-        &format!(
-            "{error}; {} bytes cannot be framed as records (kept whole); reading goes on after them",
-            bytes.len()
-        ),
-    )
+        length,
+    })
+}
+
+/// One input of a run, as the command planned it.
+#[derive(Debug, Clone)]
+pub struct PlannedInput {
+    pub path: PathBuf,
+    /// Hash the file as it is read for rating (see [`Finished`]).
+    pub hash_while_reading: bool,
+    /// A file sdrate kept (the suspense area): see [`KeptInput`].
+    pub kept: Option<KeptInput>,
 }
 
 /// What [`run`] returns: the run summary, the sessions still open, and
@@ -1336,8 +1380,8 @@ pub type Finished = (Summary, Vec<Session>, Vec<Option<InputFile>>);
 /// are hashed by the read that rates them (see [`Finished`]).
 pub fn run(
     rater: &Rater,
-    inputs: &[PathBuf],
-    hash_while_reading: &[bool],
+    plan: &[PlannedInput],
+    max_record: usize,
     mut out: Outputs,
     pending: Vec<Session>,
     quiet: bool,
@@ -1364,6 +1408,7 @@ pub fn run(
             stage.add(e, &mut out, &mut summary)?;
         }
     }
+    let inputs: Vec<PathBuf> = plan.iter().map(|p| p.path.clone()).collect();
     let total_bytes: u64 = inputs
         .iter()
         .filter_map(|p| fs::metadata(p).ok().map(|m| m.len()))
@@ -1382,15 +1427,20 @@ pub fn run(
             progress.inc(fs::metadata(path).map_or(0, |m| m.len()));
             continue;
         }
-        let mut reader = Reader::open(path)?;
-        if hash_while_reading.get(index) == Some(&true) {
+        let mut reader = Reader::open(path)?.max_record(max_record);
+        if plan[index].hash_while_reading {
             reader = reader.hashing();
         }
+        let kept = plan[index].kept.as_ref();
+        if let Some(k) = kept.filter(|k| k.pieces) {
+            reader = reader.pieces(origins::piece_ends(&k.index)?);
+        }
+        let mut origins = kept.map(|k| Origins::open(&k.index)).transpose()?;
         summary.inputs.push(file.clone());
         let priced_path = out
             .dir
             .join(names::PRICED_DIR)
-            .join(priced_name(path, index, inputs));
+            .join(priced_name(path, index, &inputs));
         let mut priced = create(&priced_path)?;
         // One block of whole records at a time (read::CHUNK_BYTES), so
         // memory does not grow with the file. The next block is rated
@@ -1406,6 +1456,7 @@ pub fn run(
                 priced: &mut priced,
                 priced_path: &priced_path,
                 file: &file,
+                origins: &mut origins,
                 progress: &progress,
             };
             let rated = if parallel {
@@ -1453,7 +1504,6 @@ pub fn run(
         (&mut out.answers, names::ANSWERS),
         (&mut out.not_priced, names::NOT_PRICED),
         (&mut out.session_events, names::SESSION_EVENTS),
-        (&mut out.faults, names::FAULTS),
         (&mut out.participations, names::PARTICIPATIONS),
         (&mut out.duplicates, names::DUPLICATES),
         (&mut out.faulted_event_lines, names::FAULTED_EVENT_LINES),
@@ -1462,6 +1512,8 @@ pub fn run(
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
+    out.faults.flush()?;
+    out.broken.flush()?;
     for (w, name) in [
         (&mut out.fault_report, names::FAULT_REPORT),
         (&mut out.event_rows, names::SESSION_EVENT_ROWS),
@@ -1480,7 +1532,7 @@ pub fn run(
 
 /// Files of a run that bill or feed other systems; a dry run removes them
 /// and keeps only the reports.
-pub const BILLING_OUTPUTS: [&str; 12] = [
+pub const BILLING_OUTPUTS: [&str; 15] = [
     names::DUPLICATES,
     names::SUBSCRIBERS_DIR,
     names::PRICED_DIR,
@@ -1488,6 +1540,9 @@ pub const BILLING_OUTPUTS: [&str; 12] = [
     names::NOT_PRICED,
     names::SESSION_EVENTS,
     names::FAULTS,
+    names::FAULT_INDEX,
+    names::BROKEN,
+    names::BROKEN_INDEX,
     names::PARTICIPATIONS,
     names::SESSION_EVENT_ROWS,
     names::FAULTED_EVENT_ROWS,

@@ -49,6 +49,38 @@ fn progress_style(color: bool) -> ProgressStyle {
 /// Writes the run summary for `--summary-json`: to stdout for `-`, else to
 /// the file `dest`, replaced whole (written beside it, then renamed) so a
 /// scheduler polling for it never reads half a summary.
+/// Checks, before a run starts, that `--summary-json` can be written where
+/// [`write_summary_json`] will write it: found only after publishing, a bad
+/// path failed a run whose rerun is a no-op, so the scheduler never got
+/// its summary.
+pub fn check_summary_json(dest: &str) -> Result<()> {
+    if dest == "-" {
+        return Ok(());
+    }
+    let path = Path::new(dest);
+    let refuse = |why: String| -> Result<()> {
+        Err(crate::exit::Failure::Usage(format!("--summary-json {dest}: {why}")).into())
+    };
+    if path.is_dir() {
+        return refuse("is a directory".into());
+    }
+    let tmp = summary_tmp(path);
+    match fs::File::create(&tmp) {
+        Ok(_) => {
+            let _ = fs::remove_file(&tmp);
+            Ok(())
+        }
+        Err(e) => refuse(format!("cannot be written ({e})")),
+    }
+}
+
+/// The file the summary is written to before it is renamed into place.
+fn summary_tmp(path: &Path) -> std::path::PathBuf {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    tmp.into()
+}
+
 pub fn write_summary_json(dest: &str, json: &[u8]) -> Result<()> {
     if dest == "-" {
         let mut out = io::stdout().lock();
@@ -58,9 +90,7 @@ pub fn write_summary_json(dest: &str, json: &[u8]) -> Result<()> {
         return Ok(());
     }
     let path = Path::new(dest);
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = Path::new(&tmp);
+    let tmp = &summary_tmp(path);
     fs::write(tmp, json)
         .and_then(|()| fs::rename(tmp, path))
         .with_context(|| format!("cannot write summary {dest}"))

@@ -377,3 +377,298 @@ fn a_second_run_into_the_same_out_is_refused_and_touches_nothing() {
     );
     assert!(out.join("manifest.json").is_file());
 }
+
+// ---- item 1: broken bytes never enter a file of records ----
+
+fn summary_of(out: &Path) -> Value {
+    serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// How many records `sdrate inspect` reads from `file`, and whether it
+/// framed all of it (nothing reported on standard error).
+fn inspect_count(file: &Path) -> (usize, String) {
+    let r = run(sdrate().arg("inspect").arg(file));
+    let n = r
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    (n, r.stderr)
+}
+
+/// Rows of a CSV file as string vectors, header dropped.
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn a_broken_tail_stays_out_of_faults_and_suspense_and_recycle_names_the_origin() {
+    let t = tempfile::tempdir().unwrap();
+    let customers = t.path().join("customers.csv");
+    fs::copy(
+        Path::new(ROOT).join("price_lists/customers.csv"),
+        &customers,
+    )
+    .unwrap();
+    let (out, state) = (t.path().join("o"), t.path().join("st"));
+    let common = |c: &mut Command| {
+        c.arg("--customers")
+            .arg(&customers)
+            .arg("--state")
+            .arg(&state)
+            .args(["--pricing-time", PRICING_TIME]);
+    };
+    // truncated.sdr: two records, then 267 bytes of a 307-byte record.
+    // faults.sdr: two records that fault (C04711 unknown; HOLO unlisted).
+    let mut c = sdrate();
+    c.args([
+        "rate",
+        "fixtures/broken/truncated.sdr",
+        "fixtures/faults.sdr",
+        "--out",
+    ])
+    .arg(&out);
+    common(&mut c);
+    let r = run(&mut c);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // Every BER file written frames whole: both faults read back.
+    for kept in [out.join("faults.sdr"), state.join("suspense.sdr")] {
+        let (n, stderr) = inspect_count(&kept);
+        assert_eq!(n, 2, "{}: {stderr}", kept.display());
+        assert!(stderr.is_empty(), "{}: {stderr}", kept.display());
+    }
+    // The broken tail is in a file of its own, with where it came from.
+    let tail = fs::read(Path::new(ROOT).join("fixtures/broken/truncated.sdr")).unwrap();
+    assert_eq!(fs::read(out.join("broken.dat")).unwrap(), tail[507..]);
+    assert_eq!(
+        fs::read(state.join("suspense-broken.dat")).unwrap(),
+        tail[507..]
+    );
+    let row = &csv_rows(&out.join("broken.csv"))[0];
+    assert_eq!(
+        row[..5],
+        ["0", "267", "fixtures/broken/truncated.sdr", "507", "267"]
+    );
+    assert!(row[5].contains("truncated"), "{row:?}");
+
+    // The registry learns C04711: the recycle prices 1301, and its fault
+    // rows name the original inputs, offsets and lengths.
+    let mut reg = fs::read_to_string(&customers).unwrap();
+    reg.push_str("C04711,megacom,\n");
+    fs::write(&customers, reg).unwrap();
+    let again = t.path().join("r1");
+    let mut c = sdrate();
+    c.arg("recycle").arg("--out").arg(&again);
+    common(&mut c);
+    let r = run(&mut c);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let s = summary_of(&again);
+    assert_eq!(
+        (s["records_read"].as_u64(), s["priced"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let rows: Vec<Vec<String>> = csv_rows(&again.join("faults.csv"))
+        .into_iter()
+        .map(|r| r[..6].to_vec())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            [
+                "fixtures/faults.sdr",
+                "235",
+                "207",
+                "1302",
+                "spe-1",
+                "unableToLocateServiceFeatureCode"
+            ],
+            [
+                "fixtures/broken/truncated.sdr",
+                "507",
+                "267",
+                "",
+                "",
+                "broken framing"
+            ],
+        ]
+    );
+
+    // Written off, the tail leaves the suspense area, audited.
+    let mut c = sdrate();
+    c.args(["recycle", "--write-off-broken", "producer re-sent the file"]);
+    common(&mut c);
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!state.join("suspense-broken.dat").exists());
+    let audit = csv_rows(&state.join("written-off.csv"));
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        audit[0][1..],
+        [
+            "producer re-sent the file",
+            "fixtures/broken/truncated.sdr",
+            "507",
+            "267",
+            "truncated: 307 bytes needed, 267 left in the file",
+            "0"
+        ]
+    );
+    assert_eq!(
+        fs::read(state.join("written-off.dat")).unwrap(),
+        tail[507..]
+    );
+    let last = t.path().join("r2");
+    let mut c = sdrate();
+    c.arg("recycle").arg("--out").arg(&last);
+    common(&mut c);
+    run(&mut c);
+    assert_eq!(summary_of(&last)["records_read"], 1);
+}
+
+#[test]
+fn a_record_over_the_limit_is_kept_and_recycles_whole_under_a_larger_one() {
+    let t = tempfile::tempdir().unwrap();
+    // A VPN SDR of 1346 bytes: the first of vpn.sdr, another identifier,
+    // with an unknown item of 1 KiB that pricing passes through.
+    let first = run(sdrate().args(["inspect", "fixtures/vpn.sdr"])).stdout;
+    let mut line: Value =
+        serde_json::from_slice(first.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    line["sdr"]["serviceHeader"]["sdrIdentifier"] = 9901.into();
+    line["sdr"]["unknownItems"] = serde_json::json!([format!("9f8764820400{}", "41".repeat(1024))]);
+    let json = t.path().join("big.jsonl");
+    fs::write(&json, format!("{line}\n")).unwrap();
+    let big = t.path().join("big.sdr");
+    let r = run(sdrate().arg("encode").arg(&json).arg("-o").arg(&big));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(fs::metadata(&big).unwrap().len(), 1346);
+    let mut input = fs::read(Path::new(ROOT).join("fixtures/vpn.sdr")).unwrap();
+    let vpn_len = input.len() as u64;
+    input.extend(fs::read(&big).unwrap());
+    let path = t.path().join("in.sdr");
+    fs::write(&path, &input).unwrap();
+
+    let (out, state) = (t.path().join("o"), t.path().join("st"));
+    let common = |c: &mut Command| {
+        c.arg("--state")
+            .arg(&state)
+            .args(["--pricing-time", PRICING_TIME]);
+    };
+    let mut c = sdrate();
+    c.arg("rate")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .args(["--max-record-bytes", "1024"]);
+    common(&mut c);
+    let r = run(&mut c);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let s = summary_of(&out);
+    assert_eq!(s["priced"], 3);
+    // Cut at the limit: two stretches, at their offsets.
+    let rows = csv_rows(&out.join("broken.csv"));
+    let at: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[3].as_str(), r[4].as_str()))
+        .collect();
+    let (a, b) = (vpn_len.to_string(), (vpn_len + 1024).to_string());
+    assert_eq!(at, [(a.as_str(), "1024"), (b.as_str(), "322")]);
+    assert!(
+        rows[0][5].contains("longer than the largest record"),
+        "{rows:?}"
+    );
+
+    // Recycled under the default limit, the two stretches are one record
+    // again: priced, and the suspense area is empty.
+    let again = t.path().join("r1");
+    let mut c = sdrate();
+    c.arg("recycle").arg("--out").arg(&again);
+    common(&mut c);
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = summary_of(&again);
+    assert_eq!(
+        (s["records_read"].as_u64(), s["priced"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        fs::metadata(state.join("suspense-broken.dat"))
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn max_record_bytes_below_one_kibibyte_is_a_usage_error() {
+    let r = run(sdrate().args(["inspect", "fixtures/vpn.sdr", "--max-record-bytes", "100"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("max-record-bytes"), "{}", r.stderr);
+}
+
+// ---- item 7: no leftovers, and no late failure of --summary-json ----
+
+#[test]
+fn a_run_that_fails_while_reading_leaves_no_partial_output_behind() {
+    let t = tempfile::tempdir().unwrap();
+    let (out, state) = (t.path().join("o"), t.path().join("st"));
+    // /proc/self/mem says it is empty and then fails the first read (EIO):
+    // an input that breaks after the run has started writing.
+    let r = run(sdrate()
+        .args(["rate", "fixtures/vpn.sdr", "/proc/self/mem", "--out"])
+        .arg(&out)
+        .arg("--state")
+        .arg(&state)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("/proc/self/mem"), "{}", r.stderr);
+    let left: Vec<String> = fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["st"], "only the state directory is left");
+    let mut in_state: Vec<String> = fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    in_state.sort();
+    assert!(
+        !in_state.iter().any(|n| n == "staged" || n == "STAGED"),
+        "{in_state:?}"
+    );
+}
+
+#[test]
+fn an_unwritable_summary_json_is_refused_before_anything_is_rated() {
+    let t = tempfile::tempdir().unwrap();
+    let (out, state) = (t.path().join("o"), t.path().join("st"));
+    let dest = t.path().join("no-such-dir/summary.json");
+    let r = run(sdrate()
+        .args(["rate", "fixtures/vpn.sdr", "--out"])
+        .arg(&out)
+        .arg("--state")
+        .arg(&state)
+        .arg("--summary-json")
+        .arg(&dest)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--summary-json"), "{}", r.stderr);
+    assert!(!out.exists(), "nothing published");
+    assert!(!state.join("consumed.jsonl").exists(), "nothing consumed");
+    // Fixed, the same run goes through and the scheduler gets its summary.
+    let dest = t.path().join("summary.json");
+    let r = run(sdrate()
+        .args(["rate", "fixtures/vpn.sdr", "--out"])
+        .arg(&out)
+        .arg("--state")
+        .arg(&state)
+        .arg("--summary-json")
+        .arg(&dest)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s: Value = serde_json::from_slice(&fs::read(&dest).unwrap()).unwrap();
+    assert_eq!(s["priced"], 3);
+}

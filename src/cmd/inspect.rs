@@ -21,7 +21,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let mut out = super::output(None)?;
     let mut faults = 0u64;
     for path in read::expand_inputs(&args.inputs)? {
-        let mut reader = Reader::open(&path)?;
+        let mut reader = Reader::open(&path)?.max_record(args.reading.max_record());
         let file = path.display().to_string();
         // Runs of fill bytes: (runs, bytes, where the last ended).
         let mut padding = (0u64, 0u64, None::<u64>);

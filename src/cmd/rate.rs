@@ -15,9 +15,10 @@ use crate::cli::RateArgs;
 use crate::exit::Failure;
 use crate::group::duplicates::DuplicateIndex;
 use crate::group::state::{
-    Consumed, SUSPENSE, SUSPENSE_LINES, SUSPENSE_ROWS, StateDir, Suspense, published_run_id,
+    Consumed, SUSPENSE, SUSPENSE_BROKEN, SUSPENSE_BROKEN_INDEX, SUSPENSE_INDEX, SUSPENSE_LINES,
+    SUSPENSE_ROWS, StateDir, Suspense, WRITTEN_OFF, published_run_id,
 };
-use crate::pipeline::{self, Outputs, Summary, names};
+use crate::pipeline::{self, Outputs, PlannedInput, Summary, names};
 use crate::rate::Rater;
 use crate::read;
 use crate::sdr::Timestamp;
@@ -56,6 +57,12 @@ fn run_id(
     h.update(b"\0run");
     h.update(&[u8::from(args.force), u8::from(args.recycle)]);
     h.update(&args.duplicate_window.to_le_bytes());
+    // The framing limit decides what is a record: another limit, another
+    // run (the default keeps the id runs always had).
+    if args.reading.max_record() != crate::read::MAX_RECORD_BYTES {
+        h.update(b"\0max-record");
+        h.update(&args.reading.max_record_bytes.to_le_bytes());
+    }
     format!("{:016x}", h.digest())
 }
 
@@ -65,7 +72,25 @@ pub fn recycle(
     verbosity: crate::cli::Verbosity,
 ) -> Result<ExitCode> {
     // Settle an unfinished run first, so the suspense area is current.
-    let inputs = StateDir::open(&args.state)?.suspense_inputs();
+    let state = StateDir::open(&args.state)?;
+    if let Some(reason) = &args.write_off_broken {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (pieces, bytes) = state.write_off_broken(reason, &now)?;
+        if !verbosity.is_quiet() {
+            eprintln!(
+                "sdrate: wrote off {pieces} broken stretch(es), {bytes} bytes, from the suspense area of {}: {reason} (audit: {})",
+                args.state.display(),
+                args.state.join(WRITTEN_OFF).display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let inputs: Vec<PathBuf> = state
+        .suspense_inputs()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    drop(state);
     if inputs.is_empty() {
         if !verbosity.is_quiet() {
             eprintln!(
@@ -75,8 +100,12 @@ pub fn recycle(
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let out = args
+        .out
+        .clone()
+        .expect("clap requires --out without --write-off-broken");
     // The lock was released above; `run` takes it again for the run.
-    run(&args.into_rate(inputs, verbosity))
+    run(&args.into_rate(inputs, out, verbosity))
 }
 
 pub fn run(args: &RateArgs) -> Result<ExitCode> {
@@ -91,6 +120,9 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     let pricing_time = Timestamp::for_pricing(given).0;
     if args.threads == Some(0) {
         return Err(Failure::Usage("--threads must be at least 1".into()).into());
+    }
+    if let Some(dest) = &args.summary_json {
+        crate::ui::check_summary_json(dest)?;
     }
     let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
@@ -230,17 +262,26 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    // Every file not hashed above is hashed by its rating read.
-    let hash_while_reading: Vec<bool> = to_rate
+    let plan: Vec<PlannedInput> = to_rate
         .iter()
         .zip(&hashes)
-        .map(|(p, h)| h.is_none() && p.as_os_str() != "-")
+        .map(|(p, h)| PlannedInput {
+            path: p.clone(),
+            // Every file not hashed above is hashed by its rating read.
+            hash_while_reading: h.is_none() && p.as_os_str() != "-",
+            // A recycle reads kept files: their indexes name the original
+            // inputs.
+            kept: state
+                .as_ref()
+                .filter(|_| args.recycle)
+                .and_then(|s| s.kept_input(p)),
+        })
         .collect();
     let (mut summary, pending_out, read_hashes) = pool.install(|| {
         pipeline::run(
             &rater,
-            &to_rate,
-            &hash_while_reading,
+            &plan,
+            args.reading.max_record(),
             outputs,
             pending_in,
             args.verbosity.is_quiet(),
@@ -305,23 +346,41 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             // it: a recycle replaces it with what still faults.
             let mut suspense = Suspense::default();
             if !args.recycle {
-                suspense.sdrs.push(s.path().join(SUSPENSE));
-                suspense.rows.push(s.path().join(SUSPENSE_ROWS));
-                suspense.lines.push(s.path().join(SUSPENSE_LINES));
+                let p = |name| s.path().join(name);
+                suspense.sdrs.push((p(SUSPENSE), p(SUSPENSE_INDEX)));
+                suspense
+                    .broken
+                    .push((p(SUSPENSE_BROKEN), p(SUSPENSE_BROKEN_INDEX)));
+                suspense.rows.push(p(SUSPENSE_ROWS));
+                suspense.lines.push(p(SUSPENSE_LINES));
             }
-            suspense.sdrs.push(staging.dir().join(names::FAULTS));
+            let p = |name| staging.dir().join(name);
+            suspense
+                .sdrs
+                .push((p(names::FAULTS), p(names::FAULT_INDEX)));
+            suspense
+                .broken
+                .push((p(names::BROKEN), p(names::BROKEN_INDEX)));
             suspense
                 .rows
                 .push(staging.dir().join(names::FAULTED_EVENT_ROWS));
             suspense
                 .lines
                 .push(staging.dir().join(names::FAULTED_EVENT_LINES));
-            s.stage(&id, &args.out, &pending_out, &now_consumed, &suspense)?;
-            if let Some(d) = dedup {
-                d.commit(&id)?;
+            let commit = || -> Result<()> {
+                s.stage(&id, &args.out, &pending_out, &now_consumed, &suspense)?;
+                if let Some(d) = dedup {
+                    d.commit(&id)?;
+                }
+                staging.publish(&manifest)?;
+                s.promote()
+            };
+            if let Err(e) = commit() {
+                // Rolled forward if the output was published after all,
+                // else discarded: no staged state outlives the run.
+                let _ = s.settle();
+                return Err(e);
             }
-            staging.publish(&manifest)?;
-            s.promote()?;
         }
         _ => staging.publish(&manifest)?,
     }

@@ -30,6 +30,7 @@ use crate::cli::RerateArgs;
 use crate::exit::Failure;
 use crate::pipeline::names;
 use crate::rate::{Outcome, Rater};
+use crate::read::origins::Source;
 use crate::read::{self, Framed, Reader};
 use crate::reprice::{Old, Side, old_pricing, tables_of};
 use crate::sdr::{ServiceDetailRecord, ServicePricingModule, StatusIndicator, Timestamp};
@@ -375,7 +376,15 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let result = pool.install(|| rerate(&rater, &inputs, staging.dir(), args.verbosity.is_quiet()));
+    let result = pool.install(|| {
+        rerate(
+            &rater,
+            &inputs,
+            staging.dir(),
+            args.reading.max_record(),
+            args.verbosity.is_quiet(),
+        )
+    });
     let (mut summary, totals) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -751,7 +760,8 @@ fn csv_with_header(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
 struct Outputs {
     dir: PathBuf,
     answers: BufWriter<File>,
-    faults: BufWriter<File>,
+    faults: crate::write::Kept,
+    broken: crate::write::Kept,
     fault_report: csv::Writer<File>,
     skipped: BufWriter<File>,
     differences: csv::Writer<File>,
@@ -764,7 +774,8 @@ impl Outputs {
         Ok(Outputs {
             dir: dir.to_path_buf(),
             answers: create(&dir.join(names::ANSWERS))?,
-            faults: create(&dir.join(names::FAULTS))?,
+            faults: crate::write::Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
+            broken: crate::write::Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
             fault_report: csv_with_header(&dir.join(names::FAULT_REPORT), &FAULT_COLUMNS)?,
             skipped: create(&dir.join(files::SKIPPED))?,
             differences: csv_with_header(&dir.join(files::DIFFERENCES), &DIFFERENCE_COLUMNS)?,
@@ -775,11 +786,12 @@ impl Outputs {
         let err = |what: &str| format!("cannot write {what}");
         for (w, name) in [
             (&mut self.answers, names::ANSWERS),
-            (&mut self.faults, names::FAULTS),
             (&mut self.skipped, files::SKIPPED),
         ] {
             w.flush().with_context(|| err(name))?;
         }
+        self.faults.flush()?;
+        self.broken.flush()?;
         for (w, name) in [
             (&mut self.fault_report, names::FAULT_REPORT),
             (&mut self.differences, files::DIFFERENCES),
@@ -878,7 +890,13 @@ impl Row<'_> {
 
 /// Rates every input into `dir`; returns the summary (without run id and
 /// times) and the difference totals.
-fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(Summary, Totals)> {
+fn rerate(
+    rater: &Rater,
+    inputs: &[Input],
+    dir: &Path,
+    max_record: usize,
+    quiet: bool,
+) -> Result<(Summary, Totals)> {
     let mut out = Outputs::open(dir)?;
     let mut summary = Summary {
         command: COMMAND,
@@ -895,7 +913,7 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
     for (index, input) in inputs.iter().enumerate() {
         let file = input.path.display().to_string();
         summary.inputs.push(file.clone());
-        let mut reader = Reader::open(&input.path)?;
+        let mut reader = Reader::open(&input.path)?.max_record(max_record);
         let mut priced = PricedFile {
             path: out
                 .dir
@@ -989,11 +1007,15 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                     } => {
                         summary.faulted += 1;
                         *summary.faults_by_cause.entry(status.clone()).or_default() += 1;
+                        let src = Source {
+                            file: &file,
+                            offset: rec.offset,
+                            length: rec.bytes.len() as u64,
+                        };
                         crate::write::fault_record(
                             &mut out.faults,
                             &mut out.fault_report,
-                            &file,
-                            rec.offset,
+                            src,
                             rec.bytes,
                             labelled.as_deref(),
                             facts.as_ref().and_then(|f| f.sdr_identifier),
@@ -1021,29 +1043,22 @@ fn rerate(rater: &Rater, inputs: &[Input], dir: &Path, quiet: bool) -> Result<(S
                 // fault, as `rate` does (after the block's records).
                 summary.records_read += 1;
                 summary.faulted += 1;
-                let status = "broken framing";
+                let status = crate::write::BROKEN_FRAMING;
                 *summary.faults_by_cause.entry(status.into()).or_default() += 1;
                 progress.inc(b.bytes.len() as u64);
-                out.faults
-                    .write_all(b.bytes)
-                    .with_context(|| write_err(names::FAULTS))?;
-                let cause = format!(
-                    "{}; {} bytes cannot be framed as records (kept whole); reading goes on after them",
-                    b.error,
-                    b.bytes.len()
-                );
-                out.fault_report
-                    .write_record([
-                        file.as_str(),
-                        &b.offset.to_string(),
-                        &b.bytes.len().to_string(),
-                        "",
-                        "",
-                        status,
-                        &cause,
-                        "",
-                    ])
-                    .with_context(|| write_err(names::FAULT_REPORT))?;
+                let src = Source {
+                    file: &file,
+                    offset: b.offset,
+                    length: b.bytes.len() as u64,
+                };
+                crate::write::broken_stretch(
+                    &mut out.broken,
+                    &mut out.fault_report,
+                    src,
+                    b.bytes,
+                    &b.error,
+                )?;
+                let cause = b.error.to_string();
                 Row {
                     file: &file,
                     offset: b.offset,

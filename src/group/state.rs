@@ -7,6 +7,9 @@
 //! | `consumed.jsonl` | input files already rated by a published run (path, size, hash, run) |
 //! | `last-run` | the id of the last run whose output was published |
 //! | `suspense.sdr`, `suspense-events.csv`, `suspense-events.jsonl` | the suspense area: what faulted in published runs, until `sdrate recycle` prices it (JSON lines of event logs byte for byte) |
+//! | `suspense-index.csv` | where each record of `suspense.sdr` came from (input file and offset; see `read::origins`) |
+//! | `suspense-broken.dat`, `suspense-broken.csv` | stretches of input that could not be framed as records, byte for byte, and their index; recycled one by one, or written off (`sdrate recycle --write-off-broken`) |
+//! | `written-off.csv`, `written-off.dat` | the audit of what was written off: when, by which run, why, and the bytes |
 //! | `duplicates.idx` | SDRs already billed (see `group::duplicates`), committed before publishing, counted once published |
 //! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
 //!
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::assemble::Session;
 use crate::exit::Failure;
+use crate::read::origins::{INDEX_COLUMNS, IndexRow, KeptInput};
 
 pub const PENDING: &str = "pending-sessions.jsonl";
 pub const CONSUMED: &str = "consumed.jsonl";
@@ -39,17 +43,40 @@ pub const SUSPENSE: &str = "suspense.sdr";
 pub const SUSPENSE_ROWS: &str = "suspense-events.csv";
 /// Faulted JSON lines of event logs, each byte for byte as it was read.
 pub const SUSPENSE_LINES: &str = "suspense-events.jsonl";
+/// Where each record of SUSPENSE came from.
+pub const SUSPENSE_INDEX: &str = "suspense-index.csv";
+/// Stretches that cannot be framed as records, and their index.
+pub const SUSPENSE_BROKEN: &str = "suspense-broken.dat";
+pub const SUSPENSE_BROKEN_INDEX: &str = "suspense-broken.csv";
+/// What left the suspense area without being priced: the audit rows, and
+/// the bytes.
+pub const WRITTEN_OFF: &str = "written-off.csv";
+pub const WRITTEN_OFF_BYTES: &str = "written-off.dat";
+/// The columns of [`WRITTEN_OFF`]: `position` is where the bytes are in
+/// [`WRITTEN_OFF_BYTES`].
+pub const WRITTEN_OFF_COLUMNS: [&str; 7] = [
+    "written_off_at",
+    "reason",
+    "file",
+    "offset",
+    "length",
+    "cause",
+    "position",
+];
 const LOCK: &str = "lock";
 const STAGED_DIR: &str = "staged";
 const STAGED_NOTE: &str = "STAGED";
 /// The files a staged state replaces.
-const STATE_FILES: [&str; 6] = [
+const STATE_FILES: [&str; 9] = [
     PENDING,
     CONSUMED,
     LAST_RUN,
     SUSPENSE,
+    SUSPENSE_INDEX,
     SUSPENSE_ROWS,
     SUSPENSE_LINES,
+    SUSPENSE_BROKEN,
+    SUSPENSE_BROKEN_INDEX,
 ];
 
 /// An input file already rated by a published run.
@@ -129,7 +156,10 @@ fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
 /// What the suspense area holds after a run: the files to concatenate.
 #[derive(Debug, Default)]
 pub struct Suspense {
-    pub sdrs: Vec<PathBuf>,
+    /// Kept records, each file with its index.
+    pub sdrs: Vec<(PathBuf, PathBuf)>,
+    /// Broken stretches, each file with its index.
+    pub broken: Vec<(PathBuf, PathBuf)>,
     /// CSV files with the same header; the header is written once.
     pub rows: Vec<PathBuf>,
     /// JSON-lines files.
@@ -138,32 +168,65 @@ pub struct Suspense {
 
 /// Concatenates the existing files of `from` into `to`, flushed to disk;
 /// with `csv`, the header line of every file but the first is dropped.
+/// Streams, so the suspense area may be larger than memory.
 fn concat_files(from: &[PathBuf], to: &Path, csv: bool) -> Result<()> {
     let mut w = BufWriter::new(
         File::create(to).with_context(|| format!("cannot create {}", to.display()))?,
     );
     let mut header_written = false;
     for f in from.iter().filter(|f| f.exists()) {
-        let bytes = fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let body = if csv {
-            let split = bytes
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |i| i + 1);
+        let read_err = || format!("cannot read {}", f.display());
+        let mut r = BufReader::new(File::open(f).with_context(read_err)?);
+        if csv {
+            let mut header = Vec::new();
+            r.read_until(b'\n', &mut header).with_context(read_err)?;
             if !header_written {
-                w.write_all(&bytes[..split])?;
+                w.write_all(&header)
+                    .with_context(|| format!("cannot write {}", to.display()))?;
                 header_written = true;
             }
-            &bytes[split..]
-        } else {
-            &bytes[..]
-        };
-        w.write_all(body)
-            .with_context(|| format!("cannot write {}", to.display()))?;
+        }
+        std::io::copy(&mut r, &mut w).with_context(|| format!("cannot write {}", to.display()))?;
     }
     let f = w.into_inner().map_err(|e| e.into_error())?;
     f.sync_all()
         .with_context(|| format!("cannot write {}", to.display()))
+}
+
+/// Concatenates kept files with their indexes (see `read::origins`):
+/// the bytes as they are, the index rows moved by the bytes before them.
+/// A kept file without an index (written before indexes existed) keeps
+/// its bytes; its entries are simply not indexed.
+fn concat_kept(from: &[(PathBuf, PathBuf)], to: &Path, index_to: &Path) -> Result<()> {
+    let data: Vec<PathBuf> = from.iter().map(|(d, _)| d.clone()).collect();
+    concat_files(&data, to, false)?;
+    let write_err = || format!("cannot write {}", index_to.display());
+    let mut index = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_path(index_to)
+        .with_context(write_err)?;
+    index.write_record(INDEX_COLUMNS).with_context(write_err)?;
+    let mut base = 0;
+    for (d, i) in from {
+        let Ok(size) = fs::metadata(d).map(|m| m.len()) else {
+            continue;
+        };
+        if i.exists() {
+            let mut rows = csv::Reader::from_path(i)
+                .with_context(|| format!("cannot read {}", i.display()))?;
+            for row in rows.deserialize::<IndexRow>() {
+                let mut row = row.with_context(|| format!("cannot read {}", i.display()))?;
+                row.position += base;
+                index.serialize(row).with_context(write_err)?;
+            }
+        }
+        base += size;
+    }
+    let f = index
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(write_err)?;
+    f.sync_all().with_context(write_err)
 }
 
 /// Opens (creating) `path` and takes its exclusive lock without waiting;
@@ -239,7 +302,7 @@ impl StateDir {
             recovered: None,
         };
         if settle {
-            state.recover()?;
+            state.recovered = state.settle()?;
         }
         Ok(state)
     }
@@ -249,8 +312,11 @@ impl StateDir {
     }
 
     /// Rolls a staged state forward if its output was published, else
-    /// throws it away.
-    fn recover(&mut self) -> Result<()> {
+    /// throws it away; says which, if there was one. Run when the state is
+    /// opened (after a run killed half-way) and when a run fails after
+    /// staging, so a failed run leaves no `staged/` behind.
+    pub fn settle(&self) -> Result<Option<String>> {
+        let mut recovered = None;
         let note_path = self.dir.join(STAGED_NOTE);
         let staged = self.dir.join(STAGED_DIR);
         let note: Option<StagedNote> = match fs::read(&note_path) {
@@ -263,7 +329,7 @@ impl StateDir {
         match note {
             Some(n) if published_run_id(&n.out).as_deref() == Some(n.run_id.as_str()) => {
                 self.promote()?;
-                self.recovered = Some(format!(
+                recovered = Some(format!(
                     "run {} had published {} but not updated its state: state rolled forward",
                     n.run_id,
                     n.out.display()
@@ -271,7 +337,7 @@ impl StateDir {
             }
             other => {
                 if let Some(n) = other {
-                    self.recovered = Some(format!(
+                    recovered = Some(format!(
                         "run {} stopped before publishing {}: its staged state was discarded",
                         n.run_id,
                         n.out.display()
@@ -288,7 +354,7 @@ impl StateDir {
                 sync_dir(&self.dir)?;
             }
         }
-        Ok(())
+        Ok(recovered)
     }
 
     /// The sessions left pending by the previous run.
@@ -301,27 +367,128 @@ impl StateDir {
         read_jsonl(&self.dir.join(CONSUMED), "a consumed-input entry")
     }
 
-    /// The suspense files that hold anything.
-    pub fn suspense_inputs(&self) -> Vec<PathBuf> {
-        let rows_of = |p: &Path| {
-            fs::read(p)
-                .map(|b| b.iter().filter(|c| **c == b'\n').count() > 1)
-                .unwrap_or(false)
+    /// The index of a suspense file given as input (see
+    /// [`StateDir::suspense_inputs`]); None for any other file.
+    pub fn kept_input(&self, path: &Path) -> Option<KeptInput> {
+        self.suspense_inputs()
+            .into_iter()
+            .find(|(p, _)| p == path)
+            .and_then(|(_, k)| k)
+    }
+
+    /// The suspense files that hold anything, each with its index where
+    /// it is a kept BER file (see `read::origins`).
+    pub fn suspense_inputs(&self) -> Vec<(PathBuf, Option<KeptInput>)> {
+        let rows_of = |p: &Path| -> bool {
+            let Ok(f) = File::open(p) else { return false };
+            // More than the header line.
+            BufReader::new(f).lines().nth(1).is_some_and(|l| l.is_ok())
         };
+        let holds = |p: &Path| fs::metadata(p).is_ok_and(|m| m.len() > 0);
         let mut out = Vec::new();
         let sdrs = self.dir.join(SUSPENSE);
-        if fs::metadata(&sdrs).is_ok_and(|m| m.len() > 0) {
-            out.push(sdrs);
+        if holds(&sdrs) {
+            let index = self.dir.join(SUSPENSE_INDEX);
+            out.push((
+                sdrs,
+                Some(KeptInput {
+                    index,
+                    pieces: false,
+                }),
+            ));
+        }
+        let broken = self.dir.join(SUSPENSE_BROKEN);
+        if holds(&broken) {
+            let index = self.dir.join(SUSPENSE_BROKEN_INDEX);
+            out.push((
+                broken,
+                Some(KeptInput {
+                    index,
+                    pieces: true,
+                }),
+            ));
         }
         let rows = self.dir.join(SUSPENSE_ROWS);
         if rows_of(&rows) {
-            out.push(rows);
+            out.push((rows, None));
         }
         let lines = self.dir.join(SUSPENSE_LINES);
-        if fs::metadata(&lines).is_ok_and(|m| m.len() > 0) {
-            out.push(lines);
+        if holds(&lines) {
+            out.push((lines, None));
         }
         out
+    }
+
+    /// Writes off every broken stretch of the suspense area for `reason`
+    /// at `now`: the audit rows are appended to [`WRITTEN_OFF`] and the
+    /// bytes to [`WRITTEN_OFF_BYTES`] (both flushed to disk) before the
+    /// stretches leave the suspense area, so a crash between the two at
+    /// worst audits a stretch twice, never loses one. Returns how many
+    /// stretches and bytes.
+    pub fn write_off_broken(&self, reason: &str, now: &str) -> Result<(u64, u64)> {
+        let data = self.dir.join(SUSPENSE_BROKEN);
+        let index = self.dir.join(SUSPENSE_BROKEN_INDEX);
+        let size = fs::metadata(&data).map_or(0, |m| m.len());
+        if size == 0 {
+            return Ok((0, 0));
+        }
+        let audit = self.dir.join(WRITTEN_OFF);
+        let kept = self.dir.join(WRITTEN_OFF_BYTES);
+        let write_err = |p: &Path| format!("cannot write {}", p.display());
+        let base = fs::metadata(&kept).map_or(0, |m| m.len());
+        let new_audit = !audit.exists();
+        let mut w = csv::Writer::from_writer(
+            File::options()
+                .create(true)
+                .append(true)
+                .open(&audit)
+                .with_context(|| write_err(&audit))?,
+        );
+        if new_audit {
+            w.write_record(WRITTEN_OFF_COLUMNS)
+                .with_context(|| write_err(&audit))?;
+        }
+        let mut pieces = 0;
+        if index.exists() {
+            let mut rows = csv::Reader::from_path(&index)
+                .with_context(|| format!("cannot read {}", index.display()))?;
+            for row in rows.deserialize::<IndexRow>() {
+                let row = row.with_context(|| format!("cannot read {}", index.display()))?;
+                pieces += 1;
+                w.write_record([
+                    now,
+                    reason,
+                    &row.file,
+                    &row.offset.to_string(),
+                    &row.length.to_string(),
+                    &row.cause,
+                    &(base + row.position).to_string(),
+                ])
+                .with_context(|| write_err(&audit))?;
+            }
+        }
+        let f = w
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| write_err(&audit))?;
+        f.sync_all().with_context(|| write_err(&audit))?;
+        let mut out = File::options()
+            .create(true)
+            .append(true)
+            .open(&kept)
+            .with_context(|| write_err(&kept))?;
+        let mut from =
+            File::open(&data).with_context(|| format!("cannot read {}", data.display()))?;
+        std::io::copy(&mut from, &mut out).with_context(|| write_err(&kept))?;
+        out.sync_all().with_context(|| write_err(&kept))?;
+        sync_dir(&self.dir)?;
+        for p in [&data, &index] {
+            if p.exists() {
+                fs::remove_file(p).with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+        sync_dir(&self.dir)?;
+        Ok((pieces, size))
     }
 
     /// The id of the last run whose output was published.
@@ -351,7 +518,16 @@ impl StateDir {
             .with_context(|| format!("cannot create {}", staged.display()))?;
         write_jsonl(&staged.join(PENDING), pending)?;
         write_jsonl(&staged.join(CONSUMED), consumed)?;
-        concat_files(&suspense.sdrs, &staged.join(SUSPENSE), false)?;
+        concat_kept(
+            &suspense.sdrs,
+            &staged.join(SUSPENSE),
+            &staged.join(SUSPENSE_INDEX),
+        )?;
+        concat_kept(
+            &suspense.broken,
+            &staged.join(SUSPENSE_BROKEN),
+            &staged.join(SUSPENSE_BROKEN_INDEX),
+        )?;
         concat_files(&suspense.rows, &staged.join(SUSPENSE_ROWS), true)?;
         concat_files(&suspense.lines, &staged.join(SUSPENSE_LINES), false)?;
         let last = staged.join(LAST_RUN);

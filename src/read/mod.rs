@@ -13,8 +13,9 @@
 //!   record at the end of the input). It ends where the next record starts
 //!   (the next `61` octet, the SDR's identifier, that frames as a whole,
 //!   well-formed record), or after [`MAX_RECORD_BYTES`], or at the end of
-//!   the input; it is one fault, kept byte for byte, and the records after
-//!   it are read.
+//!   the input; it is one fault, kept byte for byte in a file of its own
+//!   (never among records: see [`origins`]), and the records after it are
+//!   read. The maximum is `--max-record-bytes`.
 //!
 //! So memory is bounded by the block size plus the maximum record size
 //! (512 KiB + 1 MiB by default), whatever the input holds: a reader that
@@ -23,6 +24,7 @@
 //! each zero pair as a record made 1 MiB of padding quadratic.
 
 pub mod events;
+pub mod origins;
 pub mod tlv;
 
 use std::fmt;
@@ -200,6 +202,10 @@ pub struct Reader {
     resyncing: bool,
     /// xxh3-128 of every byte read, when asked for ([`Reader::hashing`]).
     hasher: Option<Box<xxhash_rust::xxh3::Xxh3>>,
+    /// Ends of the pieces framed each on its own ([`Reader::pieces`]),
+    /// and the end of the current one.
+    pieces: Option<Box<dyn Iterator<Item = u64> + Send>>,
+    piece_end: Option<u64>,
 }
 
 /// A block of an input: whole records, padding and broken stretches,
@@ -257,7 +263,29 @@ impl Reader {
             max_record: MAX_RECORD_BYTES,
             resyncing: false,
             hasher: None,
+            pieces: None,
+            piece_end: None,
         }
+    }
+
+    /// Frames the input as separate pieces ending at `ends` (increasing
+    /// file offsets): each piece is framed as if it were a whole input, so
+    /// kept broken stretches read back one by one, as they were read from
+    /// their inputs (see [`origins`]).
+    pub fn pieces(mut self, ends: Box<dyn Iterator<Item = u64> + Send>) -> Self {
+        self.pieces = Some(ends);
+        self
+    }
+
+    /// The end of the piece holding file offset `at`, if the input is in
+    /// pieces and any is left; a new piece starts framing afresh.
+    fn piece_end(&mut self, at: u64) -> Option<u64> {
+        let pieces = self.pieces.as_mut()?;
+        while self.piece_end.is_none_or(|e| e <= at) {
+            self.piece_end = Some(pieces.next()?);
+            self.resyncing = false;
+        }
+        self.piece_end
     }
 
     /// Sets the longest record read (at least 1 KiB).
@@ -336,12 +364,18 @@ impl Reader {
             ends.clear();
             let mut more = false;
             while end < self.carry.len() && end < self.target {
-                let span = frame(
-                    &self.carry[end..],
-                    self.eof,
-                    self.max_record,
-                    self.resyncing,
-                );
+                // Within a piece, its end is the end of the input.
+                let (stop, eof) = match self.piece_end(self.offset + end as u64) {
+                    Some(e) => {
+                        let stop = (e - self.offset) as usize;
+                        (
+                            stop.min(self.carry.len()),
+                            self.eof || stop <= self.carry.len(),
+                        )
+                    }
+                    None => (self.carry.len(), self.eof),
+                };
+                let span = frame(&self.carry[end..stop], eof, self.max_record, self.resyncing);
                 self.resyncing = match &span {
                     Span::Broken(..) => true,
                     Span::Record(_) => false,

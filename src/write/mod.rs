@@ -15,6 +15,7 @@ use std::cell::RefCell;
 
 use anyhow::{Context, Result};
 
+use crate::read::origins::Source;
 use crate::read::tlv;
 use crate::sdr::ServicePricingModule;
 
@@ -106,15 +107,78 @@ fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+/// A file of bytes kept for recycling, written with its index (see
+/// [`crate::read::origins`]): `faults.sdr` with `faults-index.csv`,
+/// `broken.dat` with `broken.csv`.
+pub struct Kept {
+    name: &'static str,
+    bytes: std::io::BufWriter<std::fs::File>,
+    index: csv::Writer<std::fs::File>,
+    position: u64,
+}
+
+impl Kept {
+    pub fn create(dir: &std::path::Path, name: &'static str, index: &str) -> Result<Self> {
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let index_path = dir.join(index);
+        // The header is written here, not by the first row, so an index of
+        // nothing still has one.
+        let mut index = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_path(&index_path)
+            .with_context(|| format!("cannot create {}", index_path.display()))?;
+        index
+            .write_record(crate::read::origins::INDEX_COLUMNS)
+            .with_context(|| format!("cannot write {}", index_path.display()))?;
+        Ok(Kept {
+            name,
+            bytes: std::io::BufWriter::with_capacity(1 << 16, file),
+            index,
+            position: 0,
+        })
+    }
+
+    /// Keeps `bytes`, read from `src`, for `cause`.
+    pub fn keep(&mut self, bytes: &[u8], src: Source<'_>, cause: &str) -> Result<()> {
+        use std::io::Write;
+        self.bytes
+            .write_all(bytes)
+            .with_context(|| format!("cannot write {}", self.name))?;
+        self.index
+            .serialize(crate::read::origins::IndexRow {
+                position: self.position,
+                length: bytes.len() as u64,
+                file: src.file.to_owned(),
+                offset: src.offset,
+                input_length: src.length,
+                cause: cause.to_owned(),
+            })
+            .with_context(|| format!("cannot write the index of {}", self.name))?;
+        self.position += bytes.len() as u64;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        use std::io::Write;
+        self.bytes
+            .flush()
+            .with_context(|| format!("cannot write {}", self.name))?;
+        self.index
+            .flush()
+            .with_context(|| format!("cannot write the index of {}", self.name))
+    }
+}
+
 /// One faulty record: its bytes (labelled with pricing modules where it
-/// decoded) to the fault file for recycling, and a row to the fault report
+/// decoded) kept for recycling, and a row to the fault report
 /// (`pipeline::FAULT_COLUMNS`). Shared by `rate` and `rerate`.
 #[allow(clippy::too_many_arguments)]
 pub fn fault_record(
-    faults: &mut impl std::io::Write,
+    faults: &mut Kept,
     report: &mut csv::Writer<impl std::io::Write>,
-    file: &str,
-    offset: u64,
+    src: Source<'_>,
     bytes: &[u8],
     labelled: Option<&[u8]>,
     sdr_identifier: Option<u32>,
@@ -122,15 +186,46 @@ pub fn fault_record(
     status: &str,
     detail: &str,
 ) -> Result<()> {
+    faults.keep(labelled.unwrap_or(bytes), src, status)?;
+    fault_row(report, src, sdr_identifier, producer, status, detail)
+}
+
+/// A stretch of input that cannot be framed as records: kept in the
+/// broken file, never among records (see [`crate::read::origins`]), and
+/// one row in the fault report.
+pub fn broken_stretch(
+    broken: &mut Kept,
+    report: &mut csv::Writer<impl std::io::Write>,
+    src: Source<'_>,
+    bytes: &[u8],
+    error: &crate::read::FrameError,
+) -> Result<()> {
+    broken.keep(bytes, src, &error.to_string())?;
+    let detail = format!(
+        "{error}; {} bytes cannot be framed as records (kept whole in {}); reading goes on after them",
+        bytes.len(),
+        broken.name
+    );
+    fault_row(report, src, None, "", BROKEN_FRAMING, &detail)
+}
+
+/// The fault status of a stretch that cannot be framed.
+pub const BROKEN_FRAMING: &str = "broken framing";
+
+fn fault_row(
+    report: &mut csv::Writer<impl std::io::Write>,
+    src: Source<'_>,
+    sdr_identifier: Option<u32>,
+    producer: &str,
+    status: &str,
+    detail: &str,
+) -> Result<()> {
     use crate::pipeline::names;
-    faults
-        .write_all(labelled.unwrap_or(bytes))
-        .with_context(|| format!("cannot write {}", names::FAULTS))?;
     report
         .write_record([
-            file,
-            &offset.to_string(),
-            &bytes.len().to_string(),
+            src.file,
+            &src.offset.to_string(),
+            &src.length.to_string(),
             &sdr_identifier.map(|i| i.to_string()).unwrap_or_default(),
             producer,
             status,

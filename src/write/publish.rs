@@ -395,3 +395,20 @@ impl Staging {
             .with_context(|| format!("cannot remove {}", self.partial.display()))
     }
 }
+
+impl Drop for Staging {
+    /// A run that fails (a full disk, an unreadable input) removes what it
+    /// wrote, so a full disk does not stay full; a published output was
+    /// renamed away and is untouched. An earlier output moved aside by a
+    /// replacement that failed half-way goes back in place. (A run killed
+    /// outright is cleaned up by the next one, in [`Staging::begin`].)
+    fn drop(&mut self) {
+        if self.partial.exists() {
+            let _ = fs::remove_dir_all(&self.partial);
+        }
+        let old = self.partial.with_extension("old");
+        if old.exists() && !self.out.exists() {
+            let _ = fs::rename(&old, &self.out);
+        }
+    }
+}
