@@ -3,11 +3,14 @@
 //! The modules follow the path a record takes: [`read`] frames and decodes
 //! it, and [`sdr`] holds its types (from `asn1/sdr.asn`).
 pub mod allocator;
+/// The SDR format (its own crate, `sdrate-format`).
+pub use sdrate_format as sdr;
+/// Generated SDRs (in the format crate).
+pub use sdrate_format::generate;
 pub mod cli;
 pub mod cmd;
 pub mod exit;
 pub mod explain;
-pub mod generate;
 pub mod group;
 pub mod money;
 pub mod pipeline;
@@ -16,6 +19,5 @@ pub mod rate;
 pub mod read;
 pub mod reprice;
 pub mod resolve;
-pub mod sdr;
 pub mod ui;
 pub mod write;

@@ -472,7 +472,7 @@ fn assert_same_outputs(dir: &Path, names: &[&str]) {
     }
 }
 
-const OUTPUTS: [&str; 8] = [
+const OUTPUTS: [&str; 10] = [
     "priced/g.sdr",
     "answers.sdr",
     "not-priced.sdr",
@@ -480,6 +480,8 @@ const OUTPUTS: [&str; 8] = [
     "participations.sdr",
     "faults.sdr",
     "faults.csv",
+    "faults-index.csv",
+    "broken.dat",
     "summary.json",
 ];
 
@@ -533,15 +535,19 @@ fn regression_broken_tail_after_several_blocks_at_one_and_two_threads() {
     assert_eq!(summary["faults_by_cause"]["broken framing"], 1);
     assert_eq!(summary["accounting_identity_holds"], true);
     // The fault report names the offset where framing broke, and the
-    // fault file ends with the broken bytes, kept whole.
+    // broken bytes are kept whole, apart from the records.
     let report = fs::read_to_string(t.path().join("out1/faults.csv")).unwrap();
     let line = report
         .lines()
         .find(|l| l.contains("broken framing"))
         .expect("a broken-framing row");
     assert!(line.contains(&format!(",{good},")), "{line}");
-    let faults = fs::read(t.path().join("out1/faults.sdr")).unwrap();
-    assert!(faults.ends_with(&tail));
+    assert_eq!(fs::read(t.path().join("out1/broken.dat")).unwrap(), tail);
+    assert!(
+        !fs::read(t.path().join("out1/faults.sdr"))
+            .unwrap()
+            .ends_with(&tail)
+    );
 }
 
 /// Rates `input` (relative to `dir`) into `out` with the test lists.

@@ -25,7 +25,8 @@
 
 pub mod events;
 pub mod origins;
-pub mod tlv;
+/// BER framing (in the format crate).
+pub use crate::sdr::tlv;
 
 use std::fmt;
 use std::fs::File;

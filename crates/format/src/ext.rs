@@ -33,7 +33,7 @@ impl Decode for RawTlv {
         let bytes = decoder.decode_any(Tag::EOC)?.into_bytes();
         // Kept bytes are written again, maybe re-framed: they must be a
         // well-formed tree, or the copy would not mean what the original did.
-        crate::read::tlv::check_tree(&bytes).map_err(|e| {
+        crate::tlv::check_tree(&bytes).map_err(|e| {
             rasn::error::DecodeError::parser_fail(
                 format!(
                     "unknown item {}: {e}",
@@ -153,10 +153,10 @@ macro_rules! asn_enum {
 
             /// Its text as [`Display`](std::fmt::Display) writes it,
             /// without the formatting machinery for known values.
-            pub fn text(self) -> $crate::sdr::Text {
+            pub fn text(self) -> $crate::Text {
                 match self.name() {
-                    Some(n) => $crate::sdr::Text::from(n),
-                    None => $crate::sdr::Text::display(self.value()),
+                    Some(n) => $crate::Text::from(n),
+                    None => $crate::Text::display(self.value()),
                 }
             }
 
@@ -216,9 +216,9 @@ macro_rules! asn_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                match $crate::sdr::ext::NameOrNumber::deserialize(d)? {
-                    $crate::sdr::ext::NameOrNumber::Number(n) => Ok(Self::from_value(n)),
-                    $crate::sdr::ext::NameOrNumber::Name(s) => Self::from_name(&s).ok_or_else(|| {
+                match $crate::ext::NameOrNumber::deserialize(d)? {
+                    $crate::ext::NameOrNumber::Number(n) => Ok(Self::from_value(n)),
+                    $crate::ext::NameOrNumber::Name(s) => Self::from_name(&s).ok_or_else(|| {
                         serde::de::Error::custom(format!(
                             concat!("unknown ", stringify!($name), " `{}`, expected one of: {}"),
                             s,

@@ -208,7 +208,7 @@ impl Decode for Timestamp {
         // fractions, no zone, constructed strings) goes through rasn's
         // parser, on the contents re-framed as a primitive GeneralizedTime.
         let mut element = vec![0x18];
-        crate::read::tlv::push_length(&mut element, text.len());
+        crate::tlv::push_length(&mut element, text.len());
         element.extend_from_slice(&text);
         rasn::ber::decode::<GeneralizedTime>(&element)
             .map(Timestamp)
@@ -584,7 +584,7 @@ mod tests {
                 text.len() as u8,
             ];
             der.extend_from_slice(text.as_bytes());
-            let got = rasn::ber::decode::<crate::sdr::ResponsibilityEntry>(&der)
+            let got = rasn::ber::decode::<crate::ResponsibilityEntry>(&der)
                 .unwrap_or_else(|e| panic!("{text}: {e}"))
                 .timestamp;
             assert_eq!(got, ts(want), "{text}");

@@ -517,7 +517,7 @@ mod tests {
     fn records() -> Vec<Vec<u8>> {
         let start = chrono::DateTime::parse_from_rfc3339("2026-11-21T00:00:00+01:00").unwrap();
         let mut out = Vec::new();
-        for sdr in crate::generate::Generator::new(7, crate::sdr::Timestamp(start)).take(40) {
+        for sdr in crate::generate::Generator::new(7, crate::Timestamp(start)).take(40) {
             let bytes = rasn::ber::encode(&sdr).unwrap();
             out.push(to_indefinite(&bytes).unwrap());
             out.push(bytes);

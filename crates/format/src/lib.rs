@@ -1,15 +1,29 @@
-//! The Service Detail Record: Rust types mirroring `asn1/sdr.asn`.
+//! The Service Detail Record format, the lowest layer of sdrate: what the
+//! fuzz targets, the benchmarks and any other program reading SDRs use.
 //!
-//! Field order, tags and optionality follow the module exactly; the interop
-//! check in `tests/interop/` proves it against an independent ASN.1 compiler.
-//! Every SEQUENCE ends with `unknown_items`, which keeps extension items this
-//! version does not know (see [`ext`]).
+//! - the SDR types, mirroring `asn1/sdr.asn` (this module). Field order,
+//!   tags and optionality follow the module exactly; the interop check in
+//!   `tests/interop/` proves it against an independent ASN.1 compiler.
+//!   Every SEQUENCE ends with `unknown_items`, which keeps extension items
+//!   this version does not know (see [`ext`]);
+//! - [`tlv`]: BER framing, without decoding;
+//! - [`canonical`]: the direct decoder and encoder of the canonical form
+//!   (rasn, through the derived types, reads everything else);
+//! - [`event`]: one event of a multi-party session, from an SDR or an event
+//!   log;
+//! - [`generate`]: deterministic generated SDRs, for benchmarks and tests.
+//!
+//! It depends on no other part of sdrate (the compiler enforces it: this is
+//! its own crate). In sdrate it is `sdrate::sdr`.
 
 pub mod amount;
 pub mod canonical;
+pub mod event;
 pub mod ext;
+pub mod generate;
 pub mod text;
 pub mod time;
+pub mod tlv;
 
 use rasn::prelude::*;
 use serde::{Deserialize, Serialize};

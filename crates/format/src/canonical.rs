@@ -25,8 +25,8 @@
 //! modules this way ([`encode_pricing_module`]), and sessions their
 //! participation SDRs.
 
-use crate::read::tlv;
-use crate::sdr::*;
+use crate::tlv;
+use crate::*;
 
 /// The SDR at the start of `bytes`, when the record is in the canonical
 /// form and fills `bytes` exactly; None sends it to the general decoder.
@@ -432,7 +432,7 @@ impl Canonical for Timestamp {
     const CONSTRUCTED: bool = false;
     const UNIVERSAL: u8 = 0x18;
     fn content(bytes: &[u8]) -> Option<Self> {
-        crate::sdr::time::parse_common_form(bytes).map(Timestamp)
+        crate::time::parse_common_form(bytes).map(Timestamp)
     }
     fn write(&self, out: &mut Vec<u8>, id: u8) -> Option<()> {
         self.with_ber_text(|text| put_string(out, id, text));

@@ -10,7 +10,7 @@ use chrono::{Duration, TimeDelta};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::sdr::*;
+use crate::*;
 
 /// Marketing companies of the generated universe.
 pub const MARKETING_COMPANIES: [&str; 3] = ["megacom", "publicom", "foretag"];
