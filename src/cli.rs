@@ -1,12 +1,9 @@
 //! Command-line interface: clap definitions, dispatched to [`crate::cmd`].
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{ArgAction, ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand, ValueHint};
-
-use crate::cmd;
 
 /// Where `rate` and `check` look for price lists unless told otherwise.
 pub const DEFAULT_PRICE_LISTS: &str = "price_lists";
@@ -69,7 +66,7 @@ impl Verbosity {
 
     /// Whether at least `n` `-v` were given.
     pub fn is_verbose(self, n: u8) -> bool {
-        !self.quiet && self.verbose >= n
+        self.level() >= i8::try_from(n).unwrap_or(i8::MAX)
     }
 }
 
@@ -250,7 +247,7 @@ pub struct ReadingArgs {
     /// its offset), kept in broken.dat. Memory is bounded by the block size
     /// (512 KiB) plus this, whatever the input holds.
     #[arg(long, env = "SDRATE_MAX_RECORD_BYTES", value_name = "BYTES",
-          default_value_t = crate::read::MAX_RECORD_BYTES as u64,
+          default_value_t = sdrate::read::MAX_RECORD_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
     pub max_record_bytes: u64,
 }
@@ -499,85 +496,6 @@ where
         ));
     }
     Ok(cli)
-}
-
-/// Refuses an input named on the command line that is a FIFO or a socket:
-/// opening a FIFO waits, forever if nothing ever writes to it, and a run
-/// would hang with no word. Such a stream is read through standard input
-/// instead (`sdrate inspect - < fifo`), where the shell's open is visible
-/// to whoever wrote the command. Regular files, directories and character
-/// devices are taken as before.
-fn refuse_special_inputs(paths: &[PathBuf]) -> Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-    for p in paths {
-        if p.as_os_str() == "-" {
-            continue;
-        }
-        // A path that cannot be examined fails later, where it is opened.
-        let Ok(meta) = std::fs::metadata(p) else {
-            continue;
-        };
-        let ft = meta.file_type();
-        let what = if ft.is_fifo() {
-            "a FIFO (named pipe)"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            continue;
-        };
-        anyhow::bail!(
-            "{} is {what}, not a file: sdrate does not open it, as that could wait forever; \
-             read it through standard input instead (`-` as the input, `< {}`)",
-            p.display(),
-            p.display()
-        );
-    }
-    Ok(())
-}
-
-/// Parses the command line and runs the command.
-pub fn run() -> Result<ExitCode> {
-    let cli = match parse_from(std::env::args_os()) {
-        Ok(cli) => cli,
-        Err(e) => {
-            // clap prints help and version itself; both are successes.
-            let code = if e.use_stderr() {
-                crate::exit::USAGE
-            } else {
-                0
-            };
-            let _ = e.print();
-            return Ok(ExitCode::from(code));
-        }
-    };
-    let verbosity = cli.verbosity;
-    let named: &[PathBuf] = match &cli.command {
-        Command::Inspect(a) => &a.inputs,
-        Command::Encode(a) => &a.inputs,
-        Command::Rate(a) => &a.inputs,
-        Command::Rerate(a) => &a.inputs,
-        Command::Explain(a) => &a.inputs,
-        _ => &[],
-    };
-    refuse_special_inputs(named)?;
-    match cli.command {
-        Command::Inspect(args) => cmd::inspect::run(&args),
-        Command::Encode(args) => cmd::encode::run(&args),
-        Command::Generate(args) => cmd::generate::run(&args),
-        Command::Rate(mut args) => {
-            args.verbosity = verbosity;
-            cmd::rate::run(&args)
-        }
-        Command::Recycle(args) => cmd::rate::recycle(args, verbosity),
-        Command::Rerate(mut args) => {
-            args.verbosity = verbosity;
-            cmd::rerate::run(&args)
-        }
-        Command::Check(args) => cmd::check::run(&args, verbosity),
-        Command::Explain(args) => cmd::explain::run(&args),
-        Command::Completions(args) => cmd::completions::run(&args),
-        Command::Man(args) => cmd::man::run(&args, verbosity),
-    }
 }
 
 #[cfg(test)]

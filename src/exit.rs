@@ -31,16 +31,7 @@ pub fn completed(faults: u64) -> ExitCode {
     ExitCode::from(if faults == 0 { SUCCESS } else { FAULTS })
 }
 
-/// Errors that carry their own exit code; anything else is an I/O error.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Config(String),
-    #[error("{0}")]
-    Locked(String),
-}
+pub use sdrate::error::Failure;
 
 /// Whether a command ended because the reader of its output went away
 /// (`sdrate inspect big.sdr | head -1`): like other command-line tools,
@@ -63,9 +54,11 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         return SUCCESS;
     }
     match err.downcast_ref::<Failure>() {
-        Some(Failure::Usage(_)) => USAGE,
+        Some(Failure::Refused(_)) => USAGE,
         Some(Failure::Config(_)) => CONFIG,
         Some(Failure::Locked(_)) => LOCKED,
-        None => IO,
+        // Never expected: a defect, not an input problem; the code of an
+        // error that left nothing behind.
+        Some(Failure::Unbalanced(_)) | None => IO,
     }
 }

@@ -1,3 +1,13 @@
+//! The `sdrate` command: parses the command line, runs the one command
+//! named on the library (`sdrate`, the engine, and `sdrate-format`), and
+//! turns what it returns into an exit code. Nothing here is a library
+//! decision; nothing in the library knows about the command line.
+
+mod cli;
+mod cmd;
+mod exit;
+mod ui;
+
 use std::process::ExitCode;
 
 // Decoding allocates a few small strings per record; mimalloc's per-thread
@@ -20,15 +30,15 @@ fn main() -> ExitCode {
         // reads options atomically and allows changing them at any time.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
-    match sdrate::cli::run() {
+    match cmd::run() {
         Ok(code) => code,
         Err(err) => {
             // The full chain, so an operator sees the file and the cause;
             // nothing when the reader of our output just stopped reading.
-            if !sdrate::exit::is_broken_pipe(&err) {
+            if !exit::is_broken_pipe(&err) {
                 eprintln!("sdrate: error: {err:#}");
             }
-            ExitCode::from(sdrate::exit::code_for(&err))
+            ExitCode::from(exit::code_for(&err))
         }
     }
 }

@@ -26,50 +26,13 @@ use crate::read::{self, Chunk, Framed, Reader};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
+use crate::state::publish::InputFile;
 use crate::write::BROKEN_FRAMING;
-use crate::write::publish::InputFile;
 use crate::write::subscribers::{self, RouteCounts, Routing};
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 use crate::write::{Kept, append_priced, priced_bytes, sessions};
 
-/// Output file names inside the output directory.
-pub mod names {
-    pub const PRICED_DIR: &str = "priced";
-    pub const ANSWERS: &str = "answers.sdr";
-    pub const NOT_PRICED: &str = "not-priced.sdr";
-    pub const SESSION_EVENTS: &str = "session-events.sdr";
-    pub const FAULTS: &str = "faults.sdr";
-    /// Where each record of FAULTS came from (`read::origins`).
-    pub const FAULT_INDEX: &str = "faults-index.csv";
-    /// Stretches of input that cannot be framed as records, byte for byte,
-    /// and their index (`read::origins`).
-    pub const BROKEN: &str = "broken.dat";
-    pub const BROKEN_INDEX: &str = "broken.csv";
-    /// SDRs already billed by an earlier run (or earlier in this one).
-    pub const DUPLICATES: &str = "duplicates.sdr";
-    /// Quality-assurance SDRs priced as if billed: a report, never a bill.
-    pub const QA_REPORT: &str = "quality-assurance.csv";
-    /// One output per subscriber of the routing file.
-    pub const SUBSCRIBERS_DIR: &str = "subscribers";
-    pub const FAULT_REPORT: &str = "faults.csv";
-    pub const SUMMARY: &str = "summary.json";
-    /// One priced SDR per participation in a multi-party session.
-    pub const PARTICIPATIONS: &str = "participations.sdr";
-    pub const PARTICIPATION_REPORT: &str = "participations.csv";
-    pub const COSTS: &str = "costs.csv";
-    /// Event-log rows, archived as read (SDR events go to SESSION_EVENTS).
-    pub const SESSION_EVENT_ROWS: &str = "session-events.csv";
-    /// Event-log rows that are faults, in event-log format for recycling.
-    pub const FAULTED_EVENT_ROWS: &str = "faulted-events.csv";
-    /// JSON lines of event logs that are faults, each byte for byte as it
-    /// was in its file, for recycling.
-    pub const FAULTED_EVENT_LINES: &str = "faulted-events.jsonl";
-    pub const USAGE: &str = "usage.csv";
-    pub const USAGE_CHART: &str = "usage.svg";
-    /// Sessions still open, when the run has no state directory to keep
-    /// them in (a report; the next run does not read it).
-    pub const PENDING_REPORT: &str = "pending-sessions.jsonl";
-}
+pub use crate::write::names;
 
 /// Counts and money of one run. Records read always equal priced + price
 /// requests + not priced + session events + faulted + duplicates.
@@ -316,7 +279,7 @@ enum Done {
 
 /// The session events an SDR carries, with where they came from. Takes the
 /// record's strings (the record is done with) rather than copying them.
-pub(crate) fn events_of(sdr: &mut ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
+pub fn events_of(sdr: &mut ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
     use crate::sdr::{ServicePart, ServiceSpecificPart};
     use std::mem::take;
     let sequence = sdr.service_header.sequence_number;
@@ -533,10 +496,10 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 }
 
 impl Outputs {
-    /// [`crate::write::publish::start_writeback`] for the large outputs
+    /// [`crate::state::publish::start_writeback`] for the large outputs
     /// (what is still in their buffers follows at the next call).
     fn start_writeback(&self) {
-        use crate::write::publish::start_writeback;
+        use crate::state::publish::start_writeback;
         start_writeback(self.session_events.get_ref());
         start_writeback(self.participations.get_ref());
         start_writeback(self.participation_report.get_ref());
@@ -1167,7 +1130,7 @@ struct BlockWriter<'a, 'r> {
     file: &'a str,
     /// The index of an input sdrate kept: see [`origin`].
     origins: &'a mut Option<Origins>,
-    progress: &'a indicatif::ProgressBar,
+    progress: &'a dyn Progress,
 }
 
 impl BlockWriter<'_, '_> {
@@ -1206,7 +1169,7 @@ impl BlockWriter<'_, '_> {
         });
         for (span, (group_bytes, d)) in rated.spans.iter().zip(records) {
             while let Some((range, error)) = broken.next_if(|(r, _)| r.start < span.start) {
-                write_broken(out, summary, progress, file, origins, block, range, error)?;
+                write_broken(out, summary, *progress, file, origins, block, range, error)?;
             }
             let rec = &framed(block, span);
             summary.records_read += 1;
@@ -1309,7 +1272,7 @@ impl BlockWriter<'_, '_> {
             }
         }
         for (range, error) in broken {
-            write_broken(out, summary, progress, file, origins, block, range, error)?;
+            write_broken(out, summary, *progress, file, origins, block, range, error)?;
         }
         Ok(())
     }
@@ -1322,7 +1285,7 @@ impl BlockWriter<'_, '_> {
 fn write_broken(
     out: &mut Outputs,
     summary: &mut Summary,
-    progress: &indicatif::ProgressBar,
+    progress: &dyn Progress,
     file: &str,
     origins: &mut Option<Origins>,
     block: &Chunk,
@@ -1370,6 +1333,26 @@ pub struct PlannedInput {
     pub kept: Option<KeptInput>,
 }
 
+/// How far a run is, for a display: the engine reports bytes read, the
+/// caller draws (or not).
+pub trait Progress: Sync {
+    /// The run will read about `total` bytes.
+    fn start(&self, total: u64);
+    /// `bytes` more were read.
+    fn inc(&self, bytes: u64);
+    /// The run has read everything.
+    fn finish(&self);
+}
+
+/// No display.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: u64) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
 /// What [`run`] returns: the run summary, the sessions still open, and
 /// the hashes of the inputs it was asked to hash as it read them
 /// (`hash_while_reading`), in input order (None for the others).
@@ -1384,7 +1367,7 @@ pub fn run(
     max_record: usize,
     mut out: Outputs,
     pending: Vec<Session>,
-    quiet: bool,
+    progress: &dyn Progress,
     dedup: Option<&mut DuplicateIndex>,
 ) -> Result<Finished> {
     let needs = Needs {
@@ -1413,7 +1396,7 @@ pub fn run(
         .iter()
         .filter_map(|p| fs::metadata(p).ok().map(|m| m.len()))
         .sum();
-    let progress = crate::ui::progress_bar(total_bytes, quiet);
+    progress.start(total_bytes);
     let write_err = |what: &str| format!("cannot write {what}");
     // Reused from block to block: fresh multi-megabyte vectors for every
     // block cost page faults.
@@ -1457,7 +1440,7 @@ pub fn run(
                 priced_path: &priced_path,
                 file: &file,
                 origins: &mut origins,
-                progress: &progress,
+                progress,
             };
             let rated = if parallel {
                 // The next block is rated while this one is written.
@@ -1474,7 +1457,7 @@ pub fn run(
             };
             // What this block wrote starts on its way to disk now, not at
             // the fsync before publication.
-            crate::write::publish::start_writeback(priced.get_ref());
+            crate::state::publish::start_writeback(priced.get_ref());
             out.start_writeback();
             let Rated {
                 block,
@@ -1499,7 +1482,7 @@ pub fn run(
             .map(|(digest, size)| InputFile::hashed(file.clone(), size, digest));
     }
     let pending = stage.finish(&mut out, &mut summary)?;
-    progress.finish_and_clear();
+    progress.finish();
     for (w, name) in [
         (&mut out.answers, names::ANSWERS),
         (&mut out.not_priced, names::NOT_PRICED),

@@ -3,8 +3,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::explain::{self, Side, Step, Trace};
 use crate::money::Exact;
+use crate::price::trace::{self as explain, Side, Step, Trace};
 use crate::price::{self, Quantity, interact};
 use crate::resolve::price_list::{Charge, Per};
 use crate::resolve::{self, Customers, PriceLists, Query, Unresolved};
@@ -714,7 +714,7 @@ fn currency_and_vat(r: &resolve::Resolved<'_>) -> (Text, Decimal) {
 }
 
 // Steps of `sdrate explain`, built only when tracing (see
-// `crate::explain::record`), so `price_sum` stays one line per step.
+// `crate::price::trace::record`), so `price_sum` stays one line per step.
 
 fn explain_components(
     app: &crate::resolve::profile::Applicable<'_>,

@@ -23,6 +23,27 @@ fn color_enabled_for(no_color: Option<&std::ffi::OsStr>) -> bool {
 /// Hidden (every call on it does nothing) with `-q` or when stderr is not a
 /// terminal, so logs from cron stay clean; without colour when `NO_COLOR`
 /// is set.
+/// The progress bar of a run, drawn on a terminal unless quiet.
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    pub fn new(quiet: bool) -> Self {
+        Bar(progress_bar(0, quiet))
+    }
+}
+
+impl sdrate::pipeline::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn inc(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
 pub fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -59,7 +80,7 @@ pub fn check_summary_json(dest: &str) -> Result<()> {
     }
     let path = Path::new(dest);
     let refuse = |why: String| -> Result<()> {
-        Err(crate::exit::Failure::Usage(format!("--summary-json {dest}: {why}")).into())
+        Err(sdrate::error::Failure::Refused(format!("--summary-json {dest}: {why}")).into())
     };
     if path.is_dir() {
         return refuse("is a directory".into());

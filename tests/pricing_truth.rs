@@ -19,8 +19,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
 use sdrate::money::Exact;
-use sdrate::price::period::Calendar;
 use sdrate::price::{Quantity, amount};
+use sdrate::resolve::period::Calendar;
 use sdrate::resolve::price_list::{Charge, Rounding, RoundingMode};
 
 fn sdrate() -> Command {

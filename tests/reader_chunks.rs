@@ -147,7 +147,7 @@ fn a_hashing_reader_hashes_what_hashing_the_file_hashes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("in.sdr");
     std::fs::write(&path, &data).unwrap();
-    let want = sdrate::write::publish::hash_file(&path).unwrap();
+    let want = sdrate::state::publish::hash_file(&path).unwrap();
     assert_eq!(
         want.hash,
         format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&data))

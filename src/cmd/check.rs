@@ -12,13 +12,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::cli::{CheckArgs, Verbosity};
-use crate::exit::Failure;
-use crate::resolve::price_list::ListKind;
-use crate::resolve::profile::{self, Interactions};
-use crate::resolve::{Customers, Owner, PriceList, PriceLists};
+use sdrate::error::Failure;
+use sdrate::resolve::price_list::ListKind;
+use sdrate::resolve::profile::{self, Interactions};
+use sdrate::resolve::{Customers, Owner, PriceList, PriceLists};
 
 pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
+    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
     let warnings = cross_check(&lists, &customers);
     let text = report(
         &args.price_lists,
@@ -420,7 +420,7 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    use crate::resolve::Customer;
+    use sdrate::resolve::Customer;
 
     const BASIC: &str = "id = \"vpn-basic\"\nrevision = 1\nkind = \"basic\"\nservice = \"VPN\"\n\
                          valid_from = \"2026-01-01T00:00:00+01:00\"\nitems = [\"call\"]\n";

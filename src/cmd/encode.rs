@@ -17,8 +17,8 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::cli::EncodeArgs;
-use crate::read::tlv;
-use crate::sdr::ServiceDetailRecord;
+use sdrate::read::tlv;
+use sdrate::sdr::ServiceDetailRecord;
 
 /// The shape `inspect` prints; `file` and `offset` are ignored.
 #[derive(Deserialize)]
@@ -110,9 +110,9 @@ pub fn run(args: &EncodeArgs) -> Result<ExitCode> {
                     continue;
                 }
             };
-            crate::sdr::canonical::to_ber_buf(&sdr, &mut buf)
+            sdrate::sdr::canonical::to_ber_buf(&sdr, &mut buf)
                 .map_err(|e| anyhow::anyhow!("{name}: line {}: cannot encode: {e}", n + 1))?;
-            if let Err(e) = crate::read::decode(&buf) {
+            if let Err(e) = sdrate::read::decode(&buf) {
                 faults += 1;
                 eprintln!(
                     "sdrate: {name}: line {}: the encoded record would not read back ({e}); not written",

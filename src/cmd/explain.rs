@@ -3,7 +3,7 @@
 //!
 //! Nothing here computes a price: the record is rated by
 //! [`Rater::explain_sdr`] and the session by
-//! [`crate::price::session::price_session_traced`], the code `rate` runs,
+//! [`sdrate::price::session::price_session_traced`], the code `rate` runs,
 //! which record their steps into a [`Trace`]. This module finds what to
 //! explain, compares a stored price with the new one, and prints.
 
@@ -18,15 +18,15 @@ use serde::Serialize;
 
 use crate::cli::ExplainArgs;
 use crate::exit::{self, Failure};
-use crate::explain::{Step, Trace, render_text};
-use crate::group::assemble::{Added, Assembler, Session};
-use crate::price::Quantity;
-use crate::price::session::{CostLine, PricedSession, price_session_traced};
-use crate::rate::{Outcome, Rater};
-use crate::read::events::{EventLog, Row};
-use crate::read::{self, Reader};
-use crate::reprice::{Old, old_pricing};
-use crate::sdr::{
+use sdrate::group::assemble::{Added, Assembler, Session};
+use sdrate::price::Quantity;
+use sdrate::price::session::{CostLine, PricedSession, price_session_traced};
+use sdrate::price::trace::{Step, Trace, render_text};
+use sdrate::rate::{Outcome, Rater};
+use sdrate::read::events::{EventLog, Row};
+use sdrate::read::{self, Reader};
+use sdrate::reprice::{Old, old_pricing};
+use sdrate::sdr::{
     ServiceDetailRecord, ServicePart, ServicePricingModule, ServiceSpecificPart, Timestamp,
 };
 
@@ -47,7 +47,7 @@ pub struct PriceView {
 }
 
 fn price_views(spms: &[ServicePricingModule]) -> Vec<PriceView> {
-    let amount = |a: &crate::sdr::Amount| {
+    let amount = |a: &sdrate::sdr::Amount| {
         a.to_decimal()
             .map(|d| d.to_string())
             .unwrap_or_else(|e| format!("unreadable: {e}"))
@@ -211,7 +211,7 @@ pub fn explain_record(
         steps: trace.steps,
     };
     let priced =
-        |e: &mut RecordExplanation, spms: &[ServicePricingModule], t: crate::rate::Totals| {
+        |e: &mut RecordExplanation, spms: &[ServicePricingModule], t: sdrate::rate::Totals| {
             e.prices = price_views(spms);
             e.stored = compare_stored(sdr, spms);
             e.totals = Some(TotalsView {
@@ -354,7 +354,7 @@ fn record_at(path: &Path, offset: u64) -> Result<Found> {
                     });
                 }
                 Ok(rec) if rec.offset > offset => {
-                    return Err(Failure::Usage(format!(
+                    return Err(Failure::Refused(format!(
                         "{file}: no record starts at offset {offset}; the nearest start at {} and {}",
                         before.map_or("-".into(), |b| b.to_string()),
                         rec.offset
@@ -363,7 +363,7 @@ fn record_at(path: &Path, offset: u64) -> Result<Found> {
                 }
                 Ok(rec) => before = Some(rec.offset),
                 Err(broken) if broken.offset <= offset => {
-                    return Err(Failure::Usage(format!(
+                    return Err(Failure::Refused(format!(
                         "{file}: the record framing breaks at offset {} ({}): no record can be found at offset {offset}",
                         broken.offset, broken.error
                     ))
@@ -373,7 +373,7 @@ fn record_at(path: &Path, offset: u64) -> Result<Found> {
             }
         }
     }
-    Err(Failure::Usage(format!(
+    Err(Failure::Refused(format!(
         "{file}: no record starts at offset {offset}; the last record starts at {}",
         before.map_or("- (the file holds no record)".into(), |b| b.to_string())
     ))
@@ -442,13 +442,13 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         .map(|t| super::rerate::parse_time("--as-of", t))
         .transpose()?;
     if args.offset.is_some() && args.inputs.len() != 1 {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::Refused(format!(
             "--offset needs exactly one SDR file, {} inputs given",
             args.inputs.len()
         ))
         .into());
     }
-    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
+    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
     let rater = Rater {
         lists,
         customers,
@@ -493,7 +493,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
                 } else {
                     String::new()
                 };
-                return Err(Failure::Usage(format!(
+                return Err(Failure::Refused(format!(
                     "no SDR with identifier {id}{producer} in {} ({read_count} records read{skipped})",
                     args.inputs
                         .iter()
@@ -614,7 +614,7 @@ fn session_views(p: &PricedSession) -> (Vec<ParticipationView>, Vec<CostLine>) {
                     let (n, unit) = quantity(l.quantity);
                     LineView {
                         item: l.item.clone(),
-                        measure: crate::explain::measure_name(l.measure).into(),
+                        measure: sdrate::price::trace::measure_name(l.measure).into(),
                         quantity: n,
                         unit: unit.into(),
                         basic: l.basic,
@@ -638,7 +638,7 @@ fn explain_session(
     let mut assembler = Assembler::with_horizon(rater.lists.longest_session_seconds());
     let mut complete: Option<Session> = None;
     let (mut events, mut duplicates) = (0usize, 0u64);
-    let mut add = |e: crate::group::Event, complete: &mut Option<Session>| -> Result<()> {
+    let mut add = |e: sdrate::group::Event, complete: &mut Option<Session>| -> Result<()> {
         events += 1;
         match assembler.add(e)? {
             Added::Held => {}
@@ -672,7 +672,7 @@ fn explain_session(
                     let Ok(mut sdr) = read::decode(rec.bytes) else {
                         continue;
                     };
-                    for e in crate::pipeline::events_of(&mut sdr, &file, &rec) {
+                    for e in sdrate::pipeline::events_of(&mut sdr, &file, &rec) {
                         if e.session_id == id {
                             add(e, &mut complete)?;
                         }
@@ -682,7 +682,7 @@ fn explain_session(
         }
     }
     if events == 0 {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::Refused(format!(
             "session {id} not found: no event of it in {}",
             args.inputs
                 .iter()
@@ -700,10 +700,10 @@ fn explain_session(
                 s.events
                     .first()
                     .and_then(|e| {
-                        crate::price::session::policy_at(lists, &e.service, &e.timestamp).ok()
+                        sdrate::price::session::policy_at(lists, &e.service, &e.timestamp).ok()
                     })
                     .map_or(
-                        crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS as i64 * 3600,
+                        sdrate::resolve::policy::DEFAULT_MAX_OPEN_HOURS as i64 * 3600,
                         |p| p.max_open_seconds(),
                     )
             });

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::InspectArgs;
-use crate::read::{self, Reader};
-use crate::sdr::ServiceDetailRecord;
+use sdrate::read::{self, Reader};
+use sdrate::sdr::ServiceDetailRecord;
 
 #[derive(Serialize)]
 struct Line<'a> {

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns its arguments into work on the
-//! library and returns the exit code.
+//! library and returns the exit code. [`run`] parses the command line and
+//! hands it to the one the user named.
 
 pub mod check;
 pub mod completions;
@@ -13,9 +14,12 @@ pub mod rerate;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+
+use crate::cli::Command;
 
 /// A buffered writer on a file, or on standard output when `path` is None.
 pub(crate) fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
@@ -26,4 +30,83 @@ pub(crate) fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
         )),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     })
+}
+
+/// Refuses an input named on the command line that is a FIFO or a socket:
+/// opening a FIFO waits, forever if nothing ever writes to it, and a run
+/// would hang with no word. Such a stream is read through standard input
+/// instead (`sdrate inspect - < fifo`), where the shell's open is visible
+/// to whoever wrote the command. Regular files, directories and character
+/// devices are taken as before.
+fn refuse_special_inputs(paths: &[PathBuf]) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    for p in paths {
+        if p.as_os_str() == "-" {
+            continue;
+        }
+        // A path that cannot be examined fails later, where it is opened.
+        let Ok(meta) = std::fs::metadata(p) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        let what = if ft.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            continue;
+        };
+        anyhow::bail!(
+            "{} is {what}, not a file: sdrate does not open it, as that could wait forever; \
+             read it through standard input instead (`-` as the input, `< {}`)",
+            p.display(),
+            p.display()
+        );
+    }
+    Ok(())
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> Result<ExitCode> {
+    let cli = match crate::cli::parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version itself; both are successes.
+            let code = if e.use_stderr() {
+                crate::exit::USAGE
+            } else {
+                0
+            };
+            let _ = e.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    let verbosity = cli.verbosity;
+    let named: &[PathBuf] = match &cli.command {
+        Command::Inspect(a) => &a.inputs,
+        Command::Encode(a) => &a.inputs,
+        Command::Rate(a) => &a.inputs,
+        Command::Rerate(a) => &a.inputs,
+        Command::Explain(a) => &a.inputs,
+        _ => &[],
+    };
+    refuse_special_inputs(named)?;
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Encode(args) => encode::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Rate(mut args) => {
+            args.verbosity = verbosity;
+            rate::run(&args)
+        }
+        Command::Recycle(args) => rate::recycle(args, verbosity),
+        Command::Rerate(mut args) => {
+            args.verbosity = verbosity;
+            rerate::run(&args)
+        }
+        Command::Check(args) => check::run(&args, verbosity),
+        Command::Explain(args) => explain::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args, verbosity),
+    }
 }

@@ -12,18 +12,18 @@ use anyhow::{Context, Result};
 use chrono::DateTime;
 
 use crate::cli::RateArgs;
-use crate::exit::Failure;
-use crate::group::duplicates::DuplicateIndex;
-use crate::group::state::{
+use sdrate::error::Failure;
+use sdrate::group::duplicates::DuplicateIndex;
+use sdrate::pipeline::{self, Outputs, PlannedInput, Summary, names};
+use sdrate::rate::Rater;
+use sdrate::read;
+use sdrate::sdr::Timestamp;
+use sdrate::state::publish::{self, InputFile, ListRevision, Manifest, Staging};
+use sdrate::state::{
     Consumed, SUSPENSE, SUSPENSE_BROKEN, SUSPENSE_BROKEN_INDEX, SUSPENSE_INDEX, SUSPENSE_LINES,
     SUSPENSE_ROWS, StateDir, Suspense, WRITTEN_OFF, published_run_id,
 };
-use crate::pipeline::{self, Outputs, PlannedInput, Summary, names};
-use crate::rate::Rater;
-use crate::read;
-use crate::sdr::Timestamp;
-use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
-use crate::write::subscribers::Routing;
+use sdrate::write::subscribers::Routing;
 
 /// A run id that depends only on what the run reads and how: the same
 /// command on the same data gets the same id, and so the same output.
@@ -59,7 +59,7 @@ fn run_id(
     h.update(&args.duplicate_window.to_le_bytes());
     // The framing limit decides what is a record: another limit, another
     // run (the default keeps the id runs always had).
-    if args.reading.max_record() != crate::read::MAX_RECORD_BYTES {
+    if args.reading.max_record() != sdrate::read::MAX_RECORD_BYTES {
         h.update(b"\0max-record");
         h.update(&args.reading.max_record_bytes.to_le_bytes());
     }
@@ -112,19 +112,19 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     let given = match &args.pricing_time {
         Some(t) => Some(
             DateTime::parse_from_rfc3339(t)
-                .map_err(|e| Failure::Usage(format!("--pricing-time `{t}`: {e}")))?,
+                .map_err(|e| Failure::Refused(format!("--pricing-time `{t}`: {e}")))?,
         ),
         None => None,
     };
     // Whole milliseconds: what every ASN.1 toolchain reads.
     let pricing_time = Timestamp::for_pricing(given).0;
     if args.threads == Some(0) {
-        return Err(Failure::Usage("--threads must be at least 1".into()).into());
+        return Err(Failure::Refused("--threads must be at least 1".into()).into());
     }
     if let Some(dest) = &args.summary_json {
         crate::ui::check_summary_json(dest)?;
     }
-    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
+    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
     let routing = args.routing.as_deref().map(Routing::load).transpose()?;
     let routing_hash = args
@@ -224,7 +224,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         }
     }
     if args.dry_run && args.out.join(publish::MANIFEST).exists() && !is_dry_run(&args.out) {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::Refused(format!(
             "{} holds a published billing run; a dry run never writes over one: give another --out",
             args.out.display()
         ))
@@ -284,7 +284,7 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             args.reading.max_record(),
             outputs,
             pending_in,
-            args.verbosity.is_quiet(),
+            &crate::ui::Bar::new(args.verbosity.is_quiet()),
             dedup.as_mut(),
         )
     })?;
@@ -299,6 +299,15 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     summary.skipped_inputs = skipped.iter().map(|s| s.path.clone()).collect();
     if state.is_none() && !pending_out.is_empty() {
         write_pending_report(&staging, &pending_out)?;
+    }
+    // Checked before anything is published: a run whose records do not
+    // add up publishes nothing and changes no state.
+    if !summary.accounting_identity_holds {
+        return Err(sdrate::error::Failure::Unbalanced(format!(
+            "the run's records do not add up ({} read); nothing was published",
+            summary.records_read
+        ))
+        .into());
     }
     if args.dry_run {
         for name in pipeline::BILLING_OUTPUTS {
@@ -390,11 +399,6 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     if !args.verbosity.is_quiet() {
         report(&summary, state.as_ref(), args);
     }
-    if !summary.accounting_identity_holds {
-        return Err(anyhow::anyhow!(
-            "accounting identity does not hold; see summary.json"
-        ));
-    }
     if !breaches.is_empty() {
         for b in &breaches {
             eprintln!("sdrate: quality-assurance threshold exceeded: {b}");
@@ -420,7 +424,7 @@ fn is_dry_run(out: &std::path::Path) -> bool {
 
 fn write_pending_report(
     staging: &Staging,
-    pending: &[crate::group::assemble::Session],
+    pending: &[sdrate::group::assemble::Session],
 ) -> Result<()> {
     use std::io::Write;
     let path = staging.dir().join(names::PENDING_REPORT);

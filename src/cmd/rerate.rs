@@ -6,11 +6,11 @@
 //! Re-rating keeps no state: there is no state directory, so it is never
 //! caught by the duplicate check and moves neither the duplicate index nor
 //! pending sessions. Its output is staged and published atomically like a
-//! `rate` run's ([`crate::write::publish`]); it may replace an earlier
+//! `rate` run's ([`sdrate::state::publish`]); it may replace an earlier
 //! rerate output, never the output of another command.
 //!
 //! Records are read in blocks, rated in parallel and written in input order
-//! by one writer per output, as in [`crate::pipeline`], so the output is
+//! by one writer per output, as in [`sdrate::pipeline`], so the output is
 //! byte-identical at any thread count and memory does not grow with the
 //! input.
 
@@ -27,15 +27,15 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::RerateArgs;
-use crate::exit::Failure;
-use crate::pipeline::names;
-use crate::rate::{Outcome, Rater};
-use crate::read::origins::Source;
-use crate::read::{self, Framed, Reader};
-use crate::reprice::{Old, Side, old_pricing, tables_of};
-use crate::sdr::{ServiceDetailRecord, ServicePricingModule, StatusIndicator, Timestamp};
-use crate::write::priced_bytes;
-use crate::write::publish::{self, InputFile, ListRevision, Manifest, Staging};
+use sdrate::error::Failure;
+use sdrate::rate::{Outcome, Rater};
+use sdrate::read::origins::Source;
+use sdrate::read::{self, Framed, Reader};
+use sdrate::reprice::{Old, Side, old_pricing, tables_of};
+use sdrate::sdr::{ServiceDetailRecord, ServicePricingModule, StatusIndicator, Timestamp};
+use sdrate::state::publish::{self, InputFile, ListRevision, Manifest, Staging};
+use sdrate::write::names;
+use sdrate::write::priced_bytes;
 
 /// The `command` a rerate output's summary (and so its manifest) names:
 /// how a later rerate knows it may replace the output.
@@ -172,7 +172,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
-            return Err(Failure::Usage(
+            return Err(Failure::Refused(
                 "rerate reads priced SDR files, not standard input: save them to a file first"
                     .into(),
             )
@@ -208,7 +208,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
                 });
             }
             if out.len() == before {
-                return Err(Failure::Usage(format!(
+                return Err(Failure::Refused(format!(
                     "{} is a run output without priced SDRs (a dry run?): nothing to re-rate",
                     p.display()
                 ))
@@ -226,7 +226,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
                     }),
             );
         } else if read::is_event_log(p) {
-            return Err(Failure::Usage(format!(
+            return Err(Failure::Refused(format!(
                 "{} is a session event log: sessions are priced by `sdrate rate`, not re-rated",
                 p.display()
             ))
@@ -300,7 +300,7 @@ fn rerate_output_id(out: &Path) -> Option<String> {
 
 pub(crate) fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::FixedOffset>> {
     DateTime::parse_from_rfc3339(t).map_err(|e| {
-        Failure::Usage(format!(
+        Failure::Refused(format!(
             "{option} `{t}`: {e} (give an RFC 3339 time such as 2027-01-01T00:00:00+01:00)"
         ))
         .into()
@@ -320,9 +320,9 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         .map(|t| parse_time("--as-of", t))
         .transpose()?;
     if args.threads == Some(0) {
-        return Err(Failure::Usage("--threads must be at least 1".into()).into());
+        return Err(Failure::Refused("--threads must be at least 1".into()).into());
     }
-    let (lists, customers) = crate::resolve::load(&args.price_lists, &args.customers)?;
+    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
     let customers_hash = publish::hash_file(&args.customers)?;
     let inputs = expand(&args.inputs)?;
     let hashed = inputs
@@ -350,11 +350,11 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
             }
             Some(_) => true,
             None => {
-                let what = match crate::group::state::published_run_id(&args.out) {
+                let what = match sdrate::state::published_run_id(&args.out) {
                     Some(run) => format!("holds the published run {run}"),
                     None => "exists".into(),
                 };
-                return Err(Failure::Usage(format!(
+                return Err(Failure::Refused(format!(
                     "output directory {} {what}; rerate replaces only an earlier rerate output: give a new --out",
                     args.out.display()
                 ))
@@ -398,6 +398,15 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     summary.pricing_time = pricing_time.to_rfc3339();
     totals.write_csv(&staging.dir().join(files::DIFFERENCE_TOTALS))?;
     summary.totals = totals.by_currency()?;
+    // Checked before anything is published: a run whose records do not
+    // add up publishes nothing and changes no state.
+    if !summary.accounting_identity_holds {
+        return Err(sdrate::error::Failure::Unbalanced(format!(
+            "the run's records do not add up ({} read); nothing was published",
+            summary.records_read
+        ))
+        .into());
+    }
     staging.write_summary(&summary)?;
     let manifest = Manifest {
         sdrate_version: env!("CARGO_PKG_VERSION"),
@@ -412,11 +421,6 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     staging.publish(&manifest)?;
     if !args.verbosity.is_quiet() {
         report(&summary, args);
-    }
-    if !summary.accounting_identity_holds {
-        return Err(anyhow::anyhow!(
-            "accounting identity does not hold; see summary.json"
-        ));
     }
     Ok(crate::exit::completed(summary.faulted))
 }
@@ -760,8 +764,8 @@ fn csv_with_header(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
 struct Outputs {
     dir: PathBuf,
     answers: BufWriter<File>,
-    faults: crate::write::Kept,
-    broken: crate::write::Kept,
+    faults: sdrate::write::Kept,
+    broken: sdrate::write::Kept,
     fault_report: csv::Writer<File>,
     skipped: BufWriter<File>,
     differences: csv::Writer<File>,
@@ -774,8 +778,8 @@ impl Outputs {
         Ok(Outputs {
             dir: dir.to_path_buf(),
             answers: create(&dir.join(names::ANSWERS))?,
-            faults: crate::write::Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
-            broken: crate::write::Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
+            faults: sdrate::write::Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
+            broken: sdrate::write::Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
             fault_report: csv_with_header(&dir.join(names::FAULT_REPORT), &FAULT_COLUMNS)?,
             skipped: create(&dir.join(files::SKIPPED))?,
             differences: csv_with_header(&dir.join(files::DIFFERENCES), &DIFFERENCE_COLUMNS)?,
@@ -1012,7 +1016,7 @@ fn rerate(
                             offset: rec.offset,
                             length: rec.bytes.len() as u64,
                         };
-                        crate::write::fault_record(
+                        sdrate::write::fault_record(
                             &mut out.faults,
                             &mut out.fault_report,
                             src,
@@ -1043,7 +1047,7 @@ fn rerate(
                 // fault, as `rate` does (after the block's records).
                 summary.records_read += 1;
                 summary.faulted += 1;
-                let status = crate::write::BROKEN_FRAMING;
+                let status = sdrate::write::BROKEN_FRAMING;
                 *summary.faults_by_cause.entry(status.into()).or_default() += 1;
                 progress.inc(b.bytes.len() as u64);
                 let src = Source {
@@ -1051,7 +1055,7 @@ fn rerate(
                     offset: b.offset,
                     length: b.bytes.len() as u64,
                 };
-                crate::write::broken_stretch(
+                sdrate::write::broken_stretch(
                     &mut out.broken,
                     &mut out.fault_report,
                     src,

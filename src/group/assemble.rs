@@ -20,6 +20,10 @@ use super::Event;
 use super::recall::{Batch, Spilled};
 use crate::sdr::{SessionEventType, Text};
 
+/// How long a session may stay open when its price list does not say
+/// (`max_open_hours`): the grouping stage needs it before any list does.
+pub const DEFAULT_MAX_OPEN_HOURS: u64 = 24;
+
 /// The events of one session, ordered and without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -435,7 +439,7 @@ impl Assembler {
     /// An assembler that remembers priced sessions for the default longest
     /// time a session may stay open.
     pub fn new() -> Self {
-        Self::with_horizon(crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
+        Self::with_horizon(DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
     }
 
     /// An assembler that remembers each priced session until the newest

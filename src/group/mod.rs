@@ -9,6 +9,5 @@
 pub mod assemble;
 pub mod duplicates;
 mod recall;
-pub mod state;
 
 pub use crate::sdr::event::{EVENT_COLUMNS, Event, Origin, Position, Raw};

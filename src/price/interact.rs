@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::{PriceError, Quantity, amount, shown};
 use crate::money::Exact;
-use crate::price::period::Calendar;
+use crate::resolve::period::Calendar;
 use crate::resolve::price_list::{Charge, Per};
 use crate::resolve::profile::{
     Action, Applicable, Combine, Conflict, Interactions, LIST, OnFailure,

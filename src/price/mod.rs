@@ -7,16 +7,16 @@
 //! (see [`crate::money`]); every step is checked for overflow.
 
 pub mod interact;
-pub mod period;
 pub mod session;
+pub mod trace;
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
-use crate::explain::{self, Step, Trace};
 use crate::money::Exact;
+use crate::price::trace::{self as explain, Step, Trace};
+use crate::resolve::period::{Calendar, SplitError};
 use crate::resolve::price_list::{Algorithm, Charge, Per, PriceSpec, TierMode};
-use period::{Calendar, SplitError};
 
 /// How much of something was used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -705,8 +705,8 @@ mod tests {
 
     #[test]
     fn per_period_prices_split_after_rounding() {
+        use crate::resolve::period::Rule;
         use chrono::NaiveDate;
-        use period::Rule;
         // peak Mon-Fri 08-18 in Stockholm, offpeak otherwise.
         let cal = Calendar::new(
             chrono_tz::Europe::Stockholm,

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
-use crate::explain::{self, Side, Step, Trace};
 use crate::group::Event;
 use crate::group::assemble::Session;
 use crate::money::Exact;
+use crate::price::trace::{self as explain, Side, Step, Trace};
 use crate::price::{self, PriceError, Quantity, interact, shown};
 use crate::resolve::policy::{Measure, Rule, Scope, SessionPolicy};
 use crate::resolve::price_list::{Charge, PriceList, PriceSpec, Rounding};

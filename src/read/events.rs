@@ -84,7 +84,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::group::{EVENT_COLUMNS, Event, Origin, Position, Raw};
+use crate::sdr::event::{EVENT_COLUMNS, Event, Origin, Position, Raw};
 use crate::sdr::{EventCategory, SessionEventType, Text, Timestamp};
 
 /// Longest JSON line read; a longer one is a fault (and is not held in

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::exit::Failure;
+use crate::error::Failure;
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Customer {

@@ -4,6 +4,7 @@
 
 pub mod candidates;
 pub mod customers;
+pub mod period;
 pub mod policy;
 pub mod price_list;
 pub mod profile;
@@ -26,7 +27,7 @@ pub fn load(
 ) -> anyhow::Result<(PriceLists, Customers)> {
     let lists = PriceLists::load_dir(price_lists)?;
     if lists.is_empty() {
-        return Err(crate::exit::Failure::Config(format!(
+        return Err(crate::error::Failure::Config(format!(
             "no price lists found in {}",
             price_lists.display()
         ))

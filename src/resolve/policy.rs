@@ -99,7 +99,8 @@ pub struct SessionPolicy {
     pub rules: Vec<Rule>,
 }
 
-pub const DEFAULT_MAX_OPEN_HOURS: u64 = 24;
+/// Defined where sessions are grouped, which needs it first.
+pub use crate::group::assemble::DEFAULT_MAX_OPEN_HOURS;
 
 impl SessionPolicy {
     /// Whether events of this type take part in pricing.

@@ -16,9 +16,9 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer};
 
-use crate::exit::Failure;
+use crate::error::Failure;
 use crate::money::Exact;
-use crate::price::period::{Calendar, HOLIDAY_BIT, Rule};
+use crate::resolve::period::{Calendar, HOLIDAY_BIT, Rule};
 use crate::resolve::policy::{Measure, SessionPolicy};
 use crate::resolve::profile::{self, Interactions};
 use crate::resolve::validate::{self, Usage, UsageKind};

@@ -531,7 +531,7 @@ impl Interactions {
         let mut sources = Vec::new();
         for f in files {
             let src = std::fs::read_to_string(&f).map_err(|e| {
-                crate::exit::Failure::Config(format!(
+                crate::error::Failure::Config(format!(
                     "cannot read profile file {}: {e}",
                     f.display()
                 ))

@@ -6,7 +6,7 @@
 //! copied, never re-encoded, so items this version does not understand pass
 //! through unchanged.
 
-pub mod publish;
+pub mod names;
 pub mod sessions;
 pub mod subscribers;
 pub mod usage;
@@ -220,7 +220,7 @@ fn fault_row(
     status: &str,
     detail: &str,
 ) -> Result<()> {
-    use crate::pipeline::names;
+    use crate::write::names;
     report
         .write_record([
             src.file,

@@ -22,6 +22,8 @@
 //! always matches the published output: nothing is billed twice and
 //! nothing is lost.
 
+pub mod publish;
+
 use std::fs::{self, File, TryLockError};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -29,8 +31,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::assemble::Session;
-use crate::exit::Failure;
+use crate::error::Failure;
+use crate::group::assemble::Session;
 use crate::read::origins::{INDEX_COLUMNS, IndexRow, KeptInput};
 
 pub const PENDING: &str = "pending-sessions.jsonl";
@@ -111,7 +113,7 @@ pub fn published_run_id(out: &Path) -> Option<String> {
     struct Head {
         run_id: String,
     }
-    let text = fs::read(out.join(crate::write::publish::MANIFEST)).ok()?;
+    let text = fs::read(out.join(crate::state::publish::MANIFEST)).ok()?;
     serde_json::from_slice::<Head>(&text).ok().map(|h| h.run_id)
 }
 
@@ -271,14 +273,14 @@ impl StateDir {
         // nothing, and a mistyped path would check duplicates against
         // nothing at all: every record would look new.
         if !dir.is_dir() {
-            return Err(Failure::Usage(format!(
+            return Err(Failure::Refused(format!(
                 "the state directory {} does not exist; a dry run changes no state and checks duplicates against the real runs' state: give that directory, or leave --state out",
                 dir.display()
             ))
             .into());
         }
         if dir.join(STAGED_NOTE).exists() {
-            return Err(Failure::Usage(format!(
+            return Err(Failure::Refused(format!(
                 "the state directory {} holds a run that did not finish; a dry run changes no state, so run the real command (or `sdrate recycle`) first",
                 dir.display()
             ))

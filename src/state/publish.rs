@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::exit::Failure;
-use crate::group::state::{published_run_id, sync_dir, try_lock};
+use crate::error::Failure;
+use crate::state::{published_run_id, sync_dir, try_lock};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -217,7 +217,7 @@ fn same_file(file: &File, path: &Path) -> bool {
 fn partial_path(out: &Path) -> Result<PathBuf> {
     let name = out
         .file_name()
-        .ok_or_else(|| Failure::Usage(format!("--out {} names no directory", out.display())))?;
+        .ok_or_else(|| Failure::Refused(format!("--out {} names no directory", out.display())))?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -298,7 +298,7 @@ impl Staging {
                 Some(id) => format!("holds the published run {id}"),
                 None => "exists".into(),
             };
-            return Err(Failure::Usage(format!(
+            return Err(Failure::Refused(format!(
                 "output directory {} {what}; published output is never overwritten: give a new --out",
                 out.display()
             ))
@@ -308,7 +308,7 @@ impl Staging {
         // sdrate output (or an empty directory), never a directory of
         // other things named by mistake.
         if replace && out.exists() && !is_replaceable(out) {
-            return Err(Failure::Usage(format!(
+            return Err(Failure::Refused(format!(
                 "{} exists and is not a report sdrate may replace (it holds a billing run's output, or is not an sdrate output: no {MANIFEST}); give a new --out",
                 out.display()
             ))
@@ -333,7 +333,7 @@ impl Staging {
     /// Writes the run summary (pretty JSON) into the staged output and
     /// returns the bytes, for `--summary-json`.
     pub fn write_summary(&self, summary: &impl Serialize) -> Result<Vec<u8>> {
-        let name = crate::pipeline::names::SUMMARY;
+        let name = crate::write::names::SUMMARY;
         let mut json =
             serde_json::to_vec_pretty(summary).context("cannot serialise the summary")?;
         json.push(b'\n');

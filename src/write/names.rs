@@ -1,0 +1,37 @@
+//! Output file names inside the output directory.
+
+pub const PRICED_DIR: &str = "priced";
+pub const ANSWERS: &str = "answers.sdr";
+pub const NOT_PRICED: &str = "not-priced.sdr";
+pub const SESSION_EVENTS: &str = "session-events.sdr";
+pub const FAULTS: &str = "faults.sdr";
+/// Where each record of FAULTS came from (`read::origins`).
+pub const FAULT_INDEX: &str = "faults-index.csv";
+/// Stretches of input that cannot be framed as records, byte for byte,
+/// and their index (`read::origins`).
+pub const BROKEN: &str = "broken.dat";
+pub const BROKEN_INDEX: &str = "broken.csv";
+/// SDRs already billed by an earlier run (or earlier in this one).
+pub const DUPLICATES: &str = "duplicates.sdr";
+/// Quality-assurance SDRs priced as if billed: a report, never a bill.
+pub const QA_REPORT: &str = "quality-assurance.csv";
+/// One output per subscriber of the routing file.
+pub const SUBSCRIBERS_DIR: &str = "subscribers";
+pub const FAULT_REPORT: &str = "faults.csv";
+pub const SUMMARY: &str = "summary.json";
+/// One priced SDR per participation in a multi-party session.
+pub const PARTICIPATIONS: &str = "participations.sdr";
+pub const PARTICIPATION_REPORT: &str = "participations.csv";
+pub const COSTS: &str = "costs.csv";
+/// Event-log rows, archived as read (SDR events go to SESSION_EVENTS).
+pub const SESSION_EVENT_ROWS: &str = "session-events.csv";
+/// Event-log rows that are faults, in event-log format for recycling.
+pub const FAULTED_EVENT_ROWS: &str = "faulted-events.csv";
+/// JSON lines of event logs that are faults, each byte for byte as it
+/// was in its file, for recycling.
+pub const FAULTED_EVENT_LINES: &str = "faulted-events.jsonl";
+pub const USAGE: &str = "usage.csv";
+pub const USAGE_CHART: &str = "usage.svg";
+/// Sessions still open, when the run has no state directory to keep
+/// them in (a report; the next run does not read it).
+pub const PENDING_REPORT: &str = "pending-sessions.jsonl";
