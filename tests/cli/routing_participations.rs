@@ -3,8 +3,6 @@
 
 use std::fs;
 
-use assert_cmd::Command;
-
 #[test]
 fn subscribers_receive_participation_sdrs() {
     let t = tempfile::tempdir().unwrap();
@@ -20,8 +18,7 @@ items = ["session_id", "customer", "individual_price", "currency"]
 "#,
     )
     .unwrap();
-    Command::cargo_bin("sdrate")
-        .unwrap()
+    crate::sdrate_command()
         .current_dir(t.path())
         .args(["-q", "rate", &format!("{root}/fixtures/game-events.jsonl")])
         .args(["--out", "out", "--routing", "routing.toml"])

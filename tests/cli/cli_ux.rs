@@ -12,7 +12,7 @@ const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
 /// `sdrate` in the repository root, with none of its environment variables
 /// (or colour settings) inherited from whoever runs the tests.
 fn sdrate() -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     c.current_dir(ROOT);
     for (k, _) in std::env::vars_os() {
         if k.to_str().is_some_and(|k| {

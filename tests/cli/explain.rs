@@ -41,7 +41,7 @@ fn root() -> PathBuf {
 
 /// `sdrate explain` with the shipped lists and registry.
 fn explain() -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     c.arg("explain")
         .env_remove("SDRATE_PRICE_LISTS")
         .env_remove("SDRATE_CUSTOMERS")
@@ -54,7 +54,7 @@ fn explain() -> Command {
 
 /// The binary without the list options, for commands that take none.
 fn bare() -> Command {
-    Command::cargo_bin("sdrate").unwrap()
+    crate::sdrate_command()
 }
 
 /// A billing VPN off-net call from a fixed line.

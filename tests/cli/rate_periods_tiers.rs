@@ -199,7 +199,7 @@ fn bb(id: u32, start: &str, octets: u64) -> Value {
 }
 
 fn sdrate() -> Command {
-    Command::cargo_bin("sdrate").unwrap()
+    crate::sdrate_command()
 }
 
 /// Encodes `records`, rates them with the test lists, and returns

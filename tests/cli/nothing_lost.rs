@@ -16,7 +16,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
 
 fn sdrate() -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     c.current_dir(ROOT);
     c.timeout(Duration::from_secs(60));
     c
@@ -115,13 +115,15 @@ fn inspect_into_a_closed_pipe_stops_quietly_with_success() {
     let big = t.path().join("big.sdr");
     let one = fs::read(Path::new(ROOT).join("fixtures/every_type.sdr")).unwrap();
     fs::write(&big, one.repeat(2000)).unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sdrate"))
-        .arg("inspect")
-        .arg(&big)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = crate::scrub(&mut std::process::Command::new(
+        assert_cmd::cargo::cargo_bin("sdrate"),
+    ))
+    .arg("inspect")
+    .arg(&big)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
@@ -341,8 +343,7 @@ fn a_second_run_into_the_same_out_is_refused_and_touches_nothing() {
     let partial = t.path().join(".o.partial");
     fs::create_dir(&partial).unwrap();
     fs::write(partial.join("priced.sdr"), b"first run").unwrap();
-    let r = Command::cargo_bin("sdrate")
-        .unwrap()
+    let r = crate::sdrate_command()
         .args(["-q", "rate", "fixtures/vpn.sdr", "--out"])
         .arg(&out)
         .current_dir(ROOT)
@@ -363,8 +364,7 @@ fn a_second_run_into_the_same_out_is_refused_and_touches_nothing() {
     assert!(!out.exists());
     // Once the first run is gone, the next one rates.
     drop(lock);
-    let r = Command::cargo_bin("sdrate")
-        .unwrap()
+    let r = crate::sdrate_command()
         .args(["-q", "rate", "fixtures/vpn.sdr", "--out"])
         .arg(&out)
         .current_dir(ROOT)

@@ -9,7 +9,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use chrono::DateTime;
 use sdrate::generate::Generator;
 use sdrate::read::tlv::{self, push_length};
@@ -78,7 +77,7 @@ impl Run {
 }
 
 fn inspect(paths: &[&Path]) -> Run {
-    let out = cargo_bin_cmd!("sdrate")
+    let out = crate::sdrate_command()
         .arg("inspect")
         .args(paths)
         .output()
@@ -694,7 +693,7 @@ fn encode_indefinite_and_inspect(unknown_hex: &str) -> (i32, Run, Value) {
     let jsonl = dir.path().join("one.jsonl");
     fs::write(&jsonl, format!("{}\n", serde_json::json!({ "sdr": want }))).unwrap();
     let indefinite = dir.path().join("indefinite.sdr");
-    let enc = cargo_bin_cmd!("sdrate")
+    let enc = crate::sdrate_command()
         .arg("encode")
         .arg("--indefinite")
         .arg(&jsonl)

@@ -11,7 +11,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
 
 fn sdrate() -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     c.current_dir(ROOT);
     c
 }

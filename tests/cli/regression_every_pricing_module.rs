@@ -2,7 +2,6 @@
 //! module on output (found while speeding up the writer, issue 3): the
 //! encoder cleared its buffer for each module, so only the last was written.
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 #[test]
@@ -13,8 +12,7 @@ fn a_record_with_two_usage_modules_keeps_both_pricing_modules() {
     let root = env!("CARGO_MANIFEST_DIR");
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("out");
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .current_dir(root)
         .args(["rate", "fixtures/priced.sdr", "--out"])
         .arg(&out)
@@ -27,8 +25,7 @@ fn a_record_with_two_usage_modules_keeps_both_pricing_modules() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .arg("inspect")
         .arg(out.join("faults.sdr"))
         .output()

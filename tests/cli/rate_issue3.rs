@@ -166,7 +166,7 @@ fn billing(id: u32, customer: &str, start: &str, secs: u64) -> Value {
 }
 
 fn sdrate() -> Command {
-    Command::cargo_bin("sdrate").unwrap()
+    crate::sdrate_command()
 }
 
 /// Encodes `records`, rates them, and returns (exit code, dir).

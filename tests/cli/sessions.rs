@@ -469,7 +469,7 @@ const SEED_GAME_ROWS: [&str; 3] = [
 // Running sdrate
 
 fn sdrate() -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     for v in [
         "SDRATE_STATE",
         "SDRATE_PRICE_LISTS",

@@ -14,7 +14,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use sdrate::read::{self, FrameError, Input};
 use sdrate::sdr::ServiceDetailRecord;
 use serde_json::Value;
@@ -57,7 +56,7 @@ struct Inspected {
 }
 
 fn inspect(path: &Path) -> Inspected {
-    let out = cargo_bin_cmd!("sdrate")
+    let out = crate::sdrate_command()
         .arg("inspect")
         .arg(path)
         .output()
@@ -103,7 +102,7 @@ fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
 }
 
 fn check_encode(name: &str) {
-    let out = cargo_bin_cmd!("sdrate")
+    let out = crate::sdrate_command()
         .arg("encode")
         .arg(source_path(name))
         .output()
@@ -272,7 +271,7 @@ fn indefinite_path() -> PathBuf {
 
 #[test]
 fn indefinite_encoding_is_reproducible() {
-    let out = cargo_bin_cmd!("sdrate")
+    let out = crate::sdrate_command()
         .arg("encode")
         .arg("--indefinite")
         .args(SOURCES.iter().map(|s| source_path(s)))

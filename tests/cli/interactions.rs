@@ -11,7 +11,6 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
 const PRICING_TIME: &str = "2026-11-30T02:00:00+01:00";
@@ -208,8 +207,7 @@ fn call<'a>(id: u32, customer: &'a str, secs: u64, dialled: &'a str) -> Call<'a>
 }
 
 fn sdrate(dir: &Path, args: &[&str]) -> (i32, String) {
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .args(args)
@@ -275,8 +273,7 @@ fn priced(dir: &Path, out: &str) -> Vec<Priced> {
         .collect();
     files.sort();
     for f in files {
-        let o = Command::cargo_bin("sdrate")
-            .unwrap()
+        let o = crate::sdrate_command()
             .arg("inspect")
             .arg(&f)
             .output()
@@ -761,8 +758,7 @@ fn the_shipped_profiles_price_the_shipped_fixture_as_documented() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("out");
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .current_dir(root)
         .args(["rate", "fixtures/vpn_profiles.sdr", "--out"])
         .arg(&out)
@@ -919,8 +915,7 @@ s1,CONF,sessionRelated,end,2026-11-20T10:20:00+01:00,p1,anna,K1,organiser,5,prov
         "{csv}"
     );
     // The participation SDR says what the components did.
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .arg("inspect")
         .arg(d.join("out/participations.sdr"))
         .output()
@@ -947,8 +942,7 @@ fn explain_names_the_profile_the_rule_and_each_component() {
     // The shipped prepaid subscriber (docs/interactions.md): 400 s off-net
     // from home: 0.45/min = 3.00, x0.8 = 2.40, +10 % = 2.64, up to 2.70.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .current_dir(root)
         .args(["explain", "fixtures/vpn_profiles.sdr", "--sdr-id", "7003"])
         .output()
@@ -973,8 +967,7 @@ fn explain_names_the_profile_the_rule_and_each_component() {
     }
     // JSON: the failure the rule let pass, for C00612's call without a
     // call type, and the list that took over.
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .current_dir(root)
         .args([
             "explain",

@@ -231,7 +231,7 @@ fn archive() -> Vec<Value> {
 }
 
 fn sdrate() -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     for (k, _) in std::env::vars_os() {
         if k.to_str().is_some_and(|k| k.starts_with("SDRATE_")) {
             c.env_remove(k);

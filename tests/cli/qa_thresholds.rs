@@ -5,8 +5,6 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-
 const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
 
 /// Rates inputs from the repository (the fixtures: 51 SDRs and 12 + 10
@@ -14,8 +12,7 @@ const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
 /// extra options.
 fn rate(dir: &Path, inputs: &[&str], out: &str, extra: &[&str]) -> (i32, String) {
     let root = env!("CARGO_MANIFEST_DIR");
-    let o = Command::cargo_bin("sdrate")
-        .unwrap()
+    let o = crate::sdrate_command()
         .current_dir(root)
         .arg("rate")
         .args(inputs)

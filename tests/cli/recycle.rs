@@ -10,7 +10,7 @@ use serde_json::Value;
 const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
 
 fn sdrate(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("sdrate").unwrap();
+    let mut c = crate::sdrate_command();
     c.current_dir(dir);
     c
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sdrate::read::{CHUNK_BYTES, MAX_RECORD_BYTES, Reader};
 
 fn sdrate() -> Command {
-    Command::cargo_bin("sdrate").unwrap()
+    crate::sdrate_command()
 }
 
 /// Rates `input` with the shipped lists; returns summary.json.

@@ -24,7 +24,7 @@ use sdrate::resolve::period::Calendar;
 use sdrate::resolve::price_list::{Charge, Rounding, RoundingMode};
 
 fn sdrate() -> Command {
-    Command::cargo_bin("sdrate").unwrap()
+    crate::sdrate_command()
 }
 
 fn case(name: &str) -> PathBuf {

@@ -5,7 +5,7 @@
 //! alternative and an unknown one, every ENUMERATED with known and unknown
 //! values, optional fields present and absent, Amounts, and Timestamps with
 //! any whole-minute UTC offset, whole seconds or millisecond fractions.
-//! `unknown_items` stays None (tests/forward_compat.rs covers it).
+//! `unknown_items` stays None (tests/format/forward_compat.rs covers it).
 //!
 //! `DateTime` equality ignores the offset, so every check also compares the
 //! JSON form, which shows it.
