@@ -6,6 +6,15 @@
 use libfuzzer_sys::fuzz_target;
 use sdrate::read::{self, Input, tlv};
 
+/// Whether `data[from..to]` is padding: fill bytes (00 or FF) that the
+/// reader skips, or nothing.
+fn padding(data: &[u8], from: u64, to: u64) -> bool {
+    from <= to
+        && data[from as usize..to as usize]
+            .iter()
+            .all(|b| *b == 0 || *b == 0xFF)
+}
+
 fuzz_target!(|data: &[u8]| {
     let input = Input::from_bytes("fuzz", data.to_vec());
     let mut end = 0u64;
@@ -14,9 +23,14 @@ fuzz_target!(|data: &[u8]| {
     for item in input.records() {
         match item {
             Ok(rec) => {
-                // Records are contiguous and lie inside the input.
-                assert_eq!(rec.offset, end);
-                end += rec.bytes.len() as u64;
+                // Records follow one another, with nothing but padding
+                // between them, and lie inside the input.
+                assert!(
+                    padding(data, end, rec.offset),
+                    "a gap before {}",
+                    rec.offset
+                );
+                end = rec.offset + rec.bytes.len() as u64;
                 assert!(end <= data.len() as u64);
                 let decoded = read::decode(rec.bytes);
                 let into = read::decode_into(rec.bytes, &mut reused);
@@ -59,9 +73,17 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Err(broken) => {
-                assert_eq!(broken.offset, end);
-                assert_eq!(broken.offset as usize + broken.bytes.len(), data.len());
+                // A broken stretch is not framed, but it is read on from.
+                assert!(
+                    padding(data, end, broken.offset),
+                    "a gap before {}",
+                    broken.offset
+                );
+                assert!(!broken.bytes.is_empty());
+                end = broken.offset + broken.bytes.len() as u64;
+                assert!(end <= data.len() as u64);
             }
         }
     }
+    assert!(padding(data, end, data.len() as u64), "a gap at the end");
 });

@@ -401,7 +401,14 @@ impl LineIndex {
 
 impl Read for LineIndex {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        // The csv crate gives up on an interrupted read; it is retried, as
+        // the JSON reader retries it.
+        let n = loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
         for &b in &buf[..n] {
             match b {
                 // A line ends at `\n`, `\r\n` or a lone `\r`, as for the

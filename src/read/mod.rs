@@ -17,11 +17,15 @@
 //!   (never among records: see [`origins`]), and the records after it are
 //!   read. The maximum is `--max-record-bytes`.
 //!
-//! So memory is bounded by the block size plus the maximum record size
-//! (512 KiB + 1 MiB by default), whatever the input holds: a reader that
-//! grew its buffer until it saw a valid record ate a 2 GiB file of zeros
-//! (6.2 GB peak) and `/dev/zero` (killed by the OOM killer), and scanning
-//! each zero pair as a record made 1 MiB of padding quadratic.
+//! So memory is bounded by the block size plus twice the maximum record
+//! size (512 KiB + 2 MiB by default: a broken stretch ends where a record
+//! starts that may end a record's length later), whatever the input
+//! holds; an indefinite-length record is too long once it has run past
+//! the maximum, however little its innermost element claims to need. A
+//! reader that grew its buffer until it saw a valid record ate a 2 GiB
+//! file of zeros (6.2 GB peak) and `/dev/zero` (killed by the OOM killer),
+//! and scanning each zero pair as a record made 1 MiB of padding
+//! quadratic.
 
 pub mod events;
 pub mod origins;
@@ -115,7 +119,7 @@ pub enum Span {
     Padding(usize),
     Broken(usize, FrameError),
     /// Not decidable from the bytes at hand: read more (never more than
-    /// the maximum record size).
+    /// twice the maximum record size).
     NeedMore,
 }
 
@@ -129,10 +133,18 @@ const SDR_IDENTIFIER: u8 = 0x61;
 
 /// Whether a whole, well-formed record of at most `max` bytes starts at
 /// `buf[0]`: the evidence needed to resume reading after a broken stretch.
-fn record_starts(buf: &[u8], max: usize) -> bool {
-    buf[0] == SDR_IDENTIFIER
-        && matches!(tlv::element_len(buf), Ok(n) if n <= max
-            && tlv::check_record_tree(&buf[..n]).is_ok())
+/// None when `buf` ends before that is known: a record of at most `max`
+/// bytes whose end has not been read yet (`eof` false).
+fn record_starts(buf: &[u8], eof: bool, max: usize) -> Option<bool> {
+    if buf[0] != SDR_IDENTIFIER {
+        return Some(false);
+    }
+    match tlv::element_len(buf) {
+        Ok(n) => Some(n <= max && tlv::check_record_tree(&buf[..n]).is_ok()),
+        // A record of at most `max` bytes lies within `max` bytes.
+        Err(FrameError::Truncated { .. }) if !eof && buf.len() < max => None,
+        Err(_) => Some(false),
+    }
 }
 
 /// Frames the bytes at a record boundary; `eof` says whether `buf` runs to
@@ -148,8 +160,14 @@ pub fn frame(buf: &[u8], eof: bool, max: usize, resyncing: bool) -> Span {
         }
         return Span::Padding(run);
     }
-    if resyncing && !record_starts(buf, max) {
-        return broken_until_next_record(buf, eof, max, FrameError::NoRecordStart);
+    if resyncing {
+        match record_starts(buf, eof, max) {
+            Some(true) => {}
+            Some(false) => {
+                return broken_until_next_record(buf, eof, max, FrameError::NoRecordStart);
+            }
+            None => return Span::NeedMore,
+        }
     }
     let error = match tlv::element_len(buf) {
         Ok(n) if n <= max => return Span::Record(n),
@@ -157,6 +175,16 @@ pub fn frame(buf: &[u8], eof: bool, max: usize, resyncing: bool) -> Span {
             length: n as u64,
             max: max as u64,
         },
+        // `needed` counts from the start of the innermost element that is
+        // cut short, so an indefinite-length record can claim to need
+        // little more, one child at a time, while it grows past `max`:
+        // past `max` bytes it is too long, whatever it claims.
+        Err(FrameError::Truncated { needed, .. }) if !eof && buf.len() >= max => {
+            FrameError::TooLong {
+                length: needed.max(buf.len() as u64 + 1),
+                max: max as u64,
+            }
+        }
         Err(FrameError::Truncated { needed, .. }) if needed as usize <= max && !eof => {
             return Span::NeedMore;
         }
@@ -170,20 +198,29 @@ pub fn frame(buf: &[u8], eof: bool, max: usize, resyncing: bool) -> Span {
 }
 
 /// A broken stretch at `buf[0]`: up to the next position where a whole,
-/// well-formed record starts, at most `max` bytes.
+/// well-formed record starts, at most `max` bytes. Where that is depends
+/// only on the input, not on how much of it has been read: a record that
+/// may start in the stretch but ends in bytes not read yet is waited for
+/// (so framing may look up to twice `max` bytes ahead).
 fn broken_until_next_record(buf: &[u8], eof: bool, max: usize, error: FrameError) -> Span {
     let limit = buf.len().min(max);
-    let next = (1..limit).find(|&p| record_starts(&buf[p..], max));
-    match next {
-        Some(p) => Span::Broken(p, error),
-        // The next record may start in bytes not read yet.
-        None if !eof && buf.len() < max => Span::NeedMore,
-        None => Span::Broken(limit, error),
+    for p in 1..limit {
+        match record_starts(&buf[p..], eof, max) {
+            Some(true) => return Span::Broken(p, error),
+            Some(false) => {}
+            None => return Span::NeedMore,
+        }
     }
+    if !eof && buf.len() < max {
+        // The next record may start in bytes not read yet.
+        return Span::NeedMore;
+    }
+    Span::Broken(limit, error)
 }
 
 /// Streams one input in blocks of whole records, so memory stays bounded
-/// by the block size plus the largest record, whatever the input holds.
+/// by the block size plus twice the largest record, whatever the input
+/// holds.
 /// Unlike a memory map, the pages read do not stay resident.
 pub struct Reader {
     name: PathBuf,
@@ -351,8 +388,8 @@ impl Reader {
     }
 
     /// The next block of whole records, padding and broken stretches, or
-    /// None at the end of the input. Holds at most the block size plus the
-    /// maximum record size.
+    /// None at the end of the input. Holds at most the block size plus
+    /// twice the maximum record size.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let mut want = self.target;
         loop {
