@@ -213,12 +213,8 @@ pub struct RateArgs {
     /// output, no state change.
     #[arg(long)]
     pub dry_run: bool,
-    /// Directory of price lists (*.toml, searched recursively).
-    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
-    pub price_lists: PathBuf,
-    /// Customer registry (CSV: customer_id,marketing_company,group).
-    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
-    pub customers: PathBuf,
+    #[command(flatten)]
+    pub tariff: TariffArgs,
     /// Worker threads; default all cores. Output is identical at any count.
     #[arg(long, env = "SDRATE_THREADS")]
     pub threads: Option<usize>,
@@ -240,12 +236,23 @@ pub struct RateArgs {
     pub reading: ReadingArgs,
 }
 
+/// Where prices come from: shared by every command that prices.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TariffArgs {
+    /// Directory of price lists (*.toml, searched recursively).
+    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
+    pub price_lists: PathBuf,
+    /// Customer registry (CSV: customer_id,marketing_company,group).
+    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
+    pub customers: PathBuf,
+}
+
 /// How inputs are framed: shared by every command that reads SDR files.
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct ReadingArgs {
     /// The longest record read, in bytes: a longer one is a fault (with
     /// its offset), kept in broken.dat. Memory is bounded by the block size
-    /// (512 KiB) plus this, whatever the input holds.
+    /// (512 KiB) plus twice this, whatever the input holds.
     #[arg(long, env = "SDRATE_MAX_RECORD_BYTES", value_name = "BYTES",
           default_value_t = sdrate::read::MAX_RECORD_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
@@ -267,12 +274,8 @@ pub struct RecycleArgs {
     #[arg(long, env = "SDRATE_OUT", value_hint = ValueHint::DirPath,
           required_unless_present = "write_off_broken")]
     pub out: Option<PathBuf>,
-    /// Directory of price lists (*.toml, searched recursively).
-    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
-    pub price_lists: PathBuf,
-    /// Customer registry (CSV: customer_id,marketing_company,group).
-    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
-    pub customers: PathBuf,
+    #[command(flatten)]
+    pub tariff: TariffArgs,
     /// Worker threads; default all cores.
     #[arg(long, env = "SDRATE_THREADS")]
     pub threads: Option<usize>,
@@ -310,8 +313,7 @@ impl RecycleArgs {
             max_total_change: None,
             routing: None,
             dry_run: self.dry_run,
-            price_lists: self.price_lists,
-            customers: self.customers,
+            tariff: self.tariff,
             threads: self.threads,
             pricing_time: self.pricing_time,
             summary_json: self.summary_json,
@@ -338,12 +340,8 @@ pub struct RerateArgs {
     /// variable on purpose: a what-if is always asked for explicitly.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
-    /// Directory of price lists (*.toml, searched recursively).
-    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
-    pub price_lists: PathBuf,
-    /// Customer registry (CSV: customer_id,marketing_company,group).
-    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
-    pub customers: PathBuf,
+    #[command(flatten)]
+    pub tariff: TariffArgs,
     /// Worker threads; default all cores. Output is identical at any count.
     #[arg(long, env = "SDRATE_THREADS")]
     pub threads: Option<usize>,
@@ -390,22 +388,14 @@ pub struct ExplainArgs {
     /// `rerate --as-of` does; rate periods still follow the time of use.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
-    /// Directory of price lists (*.toml, searched recursively).
-    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
-    pub price_lists: PathBuf,
-    /// Customer registry (CSV: customer_id,marketing_company,group).
-    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
-    pub customers: PathBuf,
+    #[command(flatten)]
+    pub tariff: TariffArgs,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Directory of price lists (*.toml, searched recursively).
-    #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
-    pub price_lists: PathBuf,
-    /// Customer registry (CSV: customer_id,marketing_company,group).
-    #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
-    pub customers: PathBuf,
+    #[command(flatten)]
+    pub tariff: TariffArgs,
     /// Treat warnings as errors: exit code 3 when there is any.
     #[arg(long)]
     pub strict: bool,

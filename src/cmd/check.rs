@@ -18,12 +18,13 @@ use sdrate::resolve::profile::{self, Interactions};
 use sdrate::resolve::{Customers, Owner, PriceList, PriceLists};
 
 pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
+    let (lists, customers) =
+        sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
     let warnings = cross_check(&lists, &customers);
     let text = report(
-        &args.price_lists,
+        &args.tariff.price_lists,
         &lists,
-        &args.customers,
+        &args.tariff.customers,
         &customers,
         warnings.len(),
         verbosity.is_verbose(1),

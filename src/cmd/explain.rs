@@ -448,7 +448,8 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         ))
         .into());
     }
-    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
+    let (lists, customers) =
+        sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
     let rater = Rater {
         lists,
         customers,

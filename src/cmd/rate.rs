@@ -124,8 +124,9 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     if let Some(dest) = &args.summary_json {
         crate::ui::check_summary_json(dest)?;
     }
-    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
-    let customers_hash = publish::hash_file(&args.customers)?;
+    let (lists, customers) =
+        sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
+    let customers_hash = publish::hash_file(&args.tariff.customers)?;
     let routing = args.routing.as_deref().map(Routing::load).transpose()?;
     let routing_hash = args
         .routing

@@ -322,8 +322,9 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     if args.threads == Some(0) {
         return Err(Failure::Refused("--threads must be at least 1".into()).into());
     }
-    let (lists, customers) = sdrate::resolve::load(&args.price_lists, &args.customers)?;
-    let customers_hash = publish::hash_file(&args.customers)?;
+    let (lists, customers) =
+        sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
+    let customers_hash = publish::hash_file(&args.tariff.customers)?;
     let inputs = expand(&args.inputs)?;
     let hashed = inputs
         .iter()
