@@ -439,7 +439,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     let as_of = args
         .as_of
         .as_deref()
-        .map(|t| super::rerate::parse_time("--as-of", t))
+        .map(|t| super::parse_time("--as-of", t))
         .transpose()?;
     if args.offset.is_some() && args.inputs.len() != 1 {
         return Err(Failure::Refused(format!(

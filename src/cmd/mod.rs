@@ -110,3 +110,14 @@ pub fn run() -> Result<ExitCode> {
         Command::Man(args) => man::run(&args, verbosity),
     }
 }
+
+/// An RFC 3339 time given to `option` (`--pricing-time`, `--as-of`): the
+/// commands that take one read it alike.
+pub(crate) fn parse_time(option: &str, t: &str) -> Result<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
+        sdrate::error::Failure::Refused(format!(
+            "{option} `{t}`: {e} (give an RFC 3339 time such as 2027-01-01T00:00:00+01:00)"
+        ))
+        .into()
+    })
+}

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::DateTime;
 
 use crate::cli::RateArgs;
 use sdrate::error::Failure;
@@ -110,10 +109,7 @@ pub fn recycle(
 
 pub fn run(args: &RateArgs) -> Result<ExitCode> {
     let given = match &args.pricing_time {
-        Some(t) => Some(
-            DateTime::parse_from_rfc3339(t)
-                .map_err(|e| Failure::Refused(format!("--pricing-time `{t}`: {e}")))?,
-        ),
+        Some(t) => Some(super::parse_time("--pricing-time", t)?),
         None => None,
     };
     // Whole milliseconds: what every ASN.1 toolchain reads.

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::DateTime;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -298,18 +297,9 @@ fn rerate_output_id(out: &Path) -> Option<String> {
     (head.summary.command == COMMAND).then_some(head.run_id)
 }
 
-pub(crate) fn parse_time(option: &str, t: &str) -> Result<DateTime<chrono::FixedOffset>> {
-    DateTime::parse_from_rfc3339(t).map_err(|e| {
-        Failure::Refused(format!(
-            "{option} `{t}`: {e} (give an RFC 3339 time such as 2027-01-01T00:00:00+01:00)"
-        ))
-        .into()
-    })
-}
-
 pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     let given = match &args.pricing_time {
-        Some(t) => Some(parse_time("--pricing-time", t)?),
+        Some(t) => Some(super::parse_time("--pricing-time", t)?),
         None => None,
     };
     // Whole milliseconds: what every ASN.1 toolchain reads.
@@ -317,7 +307,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     let as_of = args
         .as_of
         .as_deref()
-        .map(|t| parse_time("--as-of", t))
+        .map(|t| super::parse_time("--as-of", t))
         .transpose()?;
     if args.threads == Some(0) {
         return Err(Failure::Refused("--threads must be at least 1".into()).into());
