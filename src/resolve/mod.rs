@@ -3,6 +3,7 @@
 //! use (never the time of rating).
 
 pub mod candidates;
+pub mod cross_check;
 pub mod customers;
 pub mod period;
 pub mod policy;
