@@ -23,3 +23,16 @@ pub enum Failure {
     #[error("{0}")]
     Unbalanced(String),
 }
+
+impl Failure {
+    /// [`Failure::Unbalanced`] unless a run's accounting identity `holds`:
+    /// checked before anything is published.
+    pub fn require_balanced(holds: bool, records_read: u64) -> Result<(), Failure> {
+        if holds {
+            return Ok(());
+        }
+        Err(Failure::Unbalanced(format!(
+            "the run's records do not add up ({records_read} read); nothing was published"
+        )))
+    }
+}

@@ -259,6 +259,11 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
+    // A recycle reads kept files: their indexes name the original inputs.
+    let kept_files = match &state {
+        Some(s) if args.recycle => s.suspense_inputs(),
+        _ => Vec::new(),
+    };
     let plan: Vec<PlannedInput> = to_rate
         .iter()
         .zip(&hashes)
@@ -266,12 +271,10 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
             path: p.clone(),
             // Every file not hashed above is hashed by its rating read.
             hash_while_reading: h.is_none() && p.as_os_str() != "-",
-            // A recycle reads kept files: their indexes name the original
-            // inputs.
-            kept: state
-                .as_ref()
-                .filter(|_| args.recycle)
-                .and_then(|s| s.kept_input(p)),
+            kept: kept_files
+                .iter()
+                .find(|(k, _)| k == p)
+                .and_then(|(_, k)| k.clone()),
         })
         .collect();
     let (mut summary, pending_out, read_hashes) = pool.install(|| {
@@ -299,13 +302,10 @@ pub fn run(args: &RateArgs) -> Result<ExitCode> {
     }
     // Checked before anything is published: a run whose records do not
     // add up publishes nothing and changes no state.
-    if !summary.accounting_identity_holds {
-        return Err(sdrate::error::Failure::Unbalanced(format!(
-            "the run's records do not add up ({} read); nothing was published",
-            summary.records_read
-        ))
-        .into());
-    }
+    sdrate::error::Failure::require_balanced(
+        summary.accounting_identity_holds,
+        summary.records_read,
+    )?;
     if args.dry_run {
         for name in pipeline::BILLING_OUTPUTS {
             let p = staging.dir().join(name);

@@ -391,13 +391,10 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
     summary.totals = totals.by_currency()?;
     // Checked before anything is published: a run whose records do not
     // add up publishes nothing and changes no state.
-    if !summary.accounting_identity_holds {
-        return Err(sdrate::error::Failure::Unbalanced(format!(
-            "the run's records do not add up ({} read); nothing was published",
-            summary.records_read
-        ))
-        .into());
-    }
+    sdrate::error::Failure::require_balanced(
+        summary.accounting_identity_holds,
+        summary.records_read,
+    )?;
     staging.write_summary(&summary)?;
     let manifest = Manifest {
         sdrate_version: env!("CARGO_PKG_VERSION"),

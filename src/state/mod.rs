@@ -369,15 +369,6 @@ impl StateDir {
         read_jsonl(&self.dir.join(CONSUMED), "a consumed-input entry")
     }
 
-    /// The index of a suspense file given as input (see
-    /// [`StateDir::suspense_inputs`]); None for any other file.
-    pub fn kept_input(&self, path: &Path) -> Option<KeptInput> {
-        self.suspense_inputs()
-            .into_iter()
-            .find(|(p, _)| p == path)
-            .and_then(|(_, k)| k)
-    }
-
     /// The suspense files that hold anything, each with its index where
     /// it is a kept BER file (see `read::origins`).
     pub fn suspense_inputs(&self) -> Vec<(PathBuf, Option<KeptInput>)> {

@@ -146,15 +146,19 @@ impl Kept {
         self.bytes
             .write_all(bytes)
             .with_context(|| format!("cannot write {}", self.name))?;
+        // The columns of `read::origins::IndexRow`, written without
+        // building one (no copies of the file name and cause per fault).
+        let mut n = [(); 4].map(|()| itoa::Buffer::new());
+        let [position, length, offset, input_length] = &mut n;
         self.index
-            .serialize(crate::read::origins::IndexRow {
-                position: self.position,
-                length: bytes.len() as u64,
-                file: src.file.to_owned(),
-                offset: src.offset,
-                input_length: src.length,
-                cause: cause.to_owned(),
-            })
+            .write_record([
+                position.format(self.position),
+                length.format(bytes.len()),
+                src.file,
+                offset.format(src.offset),
+                input_length.format(src.length),
+                cause,
+            ])
             .with_context(|| format!("cannot write the index of {}", self.name))?;
         self.position += bytes.len() as u64;
         Ok(())
