@@ -1,0 +1,246 @@
+//! The block engine that every per-record job runs on (`rate`, `recycle`,
+//! `rerate`): blocks of whole records are read one at a time
+//! ([`read::CHUNK_BYTES`]), the records of a block are worked on in
+//! parallel in groups of [`GROUP_RECORDS`], and one writer files the results
+//! in input order, so the output is byte-identical at any thread count and
+//! memory does not grow with the input.
+//!
+//! What differs between commands is only what a worker does with one record
+//! ([`Job`]) and what the writer does with the result ([`Sink`]). The engine
+//! owns what made `rate` fast and what `rerate`'s own copy of the loop had
+//! lost:
+//! - with more than one thread the next block is worked on while the
+//!   current one is written (`rayon::join`), so workers do not wait for the
+//!   writer;
+//! - a worker appends the bytes it produces for a whole group to one buffer,
+//!   so the writer frees one buffer per 64 records, not one per record
+//!   (allocated on another thread);
+//! - the block buffers and the vectors of spans and groups are reused from
+//!   block to block: fresh multi-megabyte vectors for every block cost page
+//!   faults;
+//! - each worker thread decodes into the record it decoded last
+//!   ([`with_decoded`]), reusing its vectors.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use crate::read::{self, Chunk, DecodeFailure, Framed, Reader};
+use crate::sdr::ServiceDetailRecord;
+
+/// What a worker does with one record, on any thread.
+pub(crate) trait Job: Sync {
+    /// What the writer needs to file the record; bytes the worker produced
+    /// (a priced record, say) are appended to the group's buffer and named
+    /// here by their range in it.
+    type Done: Send;
+    fn work(&self, rec: &Framed<'_>, out: &mut Vec<u8>) -> Self::Done;
+}
+
+/// What the writer does with a block's results, on one thread at a time,
+/// in input order.
+pub(crate) trait Sink<D>: Send {
+    /// Files one worked block ([`Rated::each`] visits it in order).
+    fn write(&mut self, rated: &mut Rated<D>) -> Result<()>;
+    /// Called after each block is written, on the reading thread: for
+    /// starting the written bytes on their way to disk.
+    fn written(&mut self) {}
+}
+
+/// One block worked on: its records' spans in `block.data`, what the
+/// workers made of each (in groups of consecutive records), and where the
+/// framing broke, if it did.
+pub(crate) struct Rated<D> {
+    pub block: Chunk,
+    spans: Vec<Range<usize>>,
+    groups: Vec<Group<D>>,
+    /// Stretches of `block.data` that cannot be framed, and why, in order.
+    broken: Vec<(Range<usize>, read::FrameError)>,
+}
+
+/// Records a worker handles in one go: a buffer per group, rather than per
+/// record, holds what it produced.
+struct Group<D> {
+    bytes: Vec<u8>,
+    done: Vec<D>,
+}
+
+/// Records per [`Group`]: enough that a buffer is shared widely, few
+/// enough that a block splits into many tasks for the threads.
+const GROUP_RECORDS: usize = 64;
+
+/// The vectors one worked block leaves for the next.
+pub(crate) struct Spare<D>(Vec<Range<usize>>, Vec<Group<D>>);
+
+impl<D> Default for Spare<D> {
+    fn default() -> Self {
+        Spare(Vec::new(), Vec::new())
+    }
+}
+
+/// One item of a block, in input order.
+pub(crate) enum Item<'a, D> {
+    /// A framed record, what its worker made of it, and the buffer its
+    /// group's bytes are in.
+    Record {
+        rec: Framed<'a>,
+        bytes: &'a [u8],
+        done: D,
+    },
+    /// A stretch that cannot be framed: one fault, kept whole.
+    Broken {
+        rec: Framed<'a>,
+        error: read::FrameError,
+    },
+}
+
+impl<D> Rated<D> {
+    /// Bytes of the framed records of the block (broken stretches not
+    /// included).
+    pub fn record_bytes(&self) -> u64 {
+        self.spans.iter().map(|r| r.len() as u64).sum()
+    }
+
+    /// Visits the block's records and broken stretches in input order,
+    /// taking what the workers made of each record.
+    pub fn each(&mut self, mut f: impl FnMut(Item<'_, D>) -> Result<()>) -> Result<()> {
+        let block = &self.block;
+        let mut broken = self.broken.drain(..).peekable();
+        let records = self.groups.iter_mut().flat_map(|g| {
+            let bytes = &g.bytes;
+            g.done.drain(..).map(move |d| (bytes, d))
+        });
+        for (span, (bytes, done)) in self.spans.iter().zip(records) {
+            while let Some((range, error)) = broken.next_if(|(r, _)| r.start < span.start) {
+                f(Item::Broken {
+                    rec: framed(block, &range),
+                    error,
+                })?;
+            }
+            f(Item::Record {
+                rec: framed(block, span),
+                bytes,
+                done,
+            })?;
+        }
+        for (range, error) in broken {
+            f(Item::Broken {
+                rec: framed(block, &range),
+                error,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the next block of `reader` and works on its records in parallel,
+/// into the vectors given (cleared first, so their capacity is reused).
+fn work_block<J: Job>(
+    reader: &mut Reader,
+    job: &J,
+    Spare(mut spans, mut groups): Spare<J::Done>,
+) -> Result<Option<Rated<J::Done>>> {
+    let Some(block) = reader.next_chunk()? else {
+        return Ok(None);
+    };
+    spans.clear();
+    let mut broken = Vec::new();
+    for item in block.records() {
+        match item {
+            Ok(rec) => {
+                let start = (rec.offset - block.offset) as usize;
+                spans.push(start..start + rec.bytes.len());
+            }
+            Err(b) => {
+                let start = (b.offset - block.offset) as usize;
+                broken.push((start..start + b.bytes.len(), b.error));
+            }
+        }
+    }
+    spans
+        .par_chunks(GROUP_RECORDS)
+        .map(|g| {
+            // Priced records are their input plus the pricing modules.
+            let input: usize = g.iter().map(ExactSizeIterator::len).sum();
+            let mut bytes = Vec::with_capacity(input + input / 2);
+            let done = g
+                .iter()
+                .map(|r| job.work(&framed(&block, r), &mut bytes))
+                .collect();
+            Group { bytes, done }
+        })
+        .collect_into_vec(&mut groups);
+    Ok(Some(Rated {
+        block,
+        spans,
+        groups,
+        broken,
+    }))
+}
+
+fn framed<'a>(block: &'a Chunk, r: &Range<usize>) -> Framed<'a> {
+    Framed {
+        offset: block.offset + r.start as u64,
+        bytes: &block.data[r.clone()],
+    }
+}
+
+/// Runs `job` over every record of `reader`, filing the results with
+/// `sink` in input order. `spare` carries block vectors from one input to
+/// the next.
+pub(crate) fn drive<J: Job, S: Sink<J::Done>>(
+    reader: &mut Reader,
+    job: &J,
+    sink: &mut S,
+    spare: &mut Spare<J::Done>,
+) -> Result<()> {
+    let mut next = work_block(reader, job, std::mem::take(spare))?;
+    let parallel = rayon::current_num_threads() > 1;
+    while let Some(mut current) = next {
+        let worked = if parallel {
+            // The next block is worked on while this one is written.
+            let vectors = std::mem::take(spare);
+            let (worked, written) = rayon::join(
+                || work_block(reader, job, vectors),
+                || sink.write(&mut current),
+            );
+            written?;
+            Some(worked)
+        } else {
+            sink.write(&mut current)?;
+            None
+        };
+        sink.written();
+        let Rated {
+            block,
+            spans,
+            groups,
+            ..
+        } = current;
+        reader.recycle(block);
+        *spare = Spare(spans, groups);
+        next = match worked {
+            Some(worked) => worked?,
+            // One thread: the block was written while still in cache, and
+            // its buffers are reused for the next.
+            None => work_block(reader, job, std::mem::take(spare))?,
+        };
+    }
+    Ok(())
+}
+
+/// Calls `f` with `bytes` decoded into the record this thread decoded
+/// last: its vectors and service part are reused rather than allocated and
+/// moved for every record (see [`read::decode_into`]). What outlives the
+/// call must be copied or taken from the record.
+pub(crate) fn with_decoded<R>(
+    bytes: &[u8],
+    f: impl FnOnce(Result<&mut ServiceDetailRecord, DecodeFailure>) -> R,
+) -> R {
+    thread_local! {
+        static RECORD: RefCell<Option<ServiceDetailRecord>> = const { RefCell::new(None) };
+    }
+    RECORD.with_borrow_mut(|slot| f(read::decode_into(bytes, slot)))
+}

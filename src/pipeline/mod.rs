@@ -1,0 +1,234 @@
+//! The rating run: read every input in order, rate records in parallel
+//! chunks, and hand results to one writer per output in input order, so the
+//! output is byte-identical at any thread count and memory does not grow
+//! with the input.
+
+use std::fs::{self};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::group::assemble::{Assembler, Session};
+use crate::group::duplicates::DuplicateIndex;
+use crate::rate::Rater;
+use crate::read::origins::{self, KeptInput, Origins};
+use crate::read::{self, Reader};
+use crate::state::publish::InputFile;
+use crate::write::usage::UsageAnalysis;
+
+mod blocks;
+mod outputs;
+mod record;
+mod stage;
+mod summary;
+
+pub use crate::write::names;
+pub use outputs::Outputs;
+pub use record::{QA_COLUMNS, events_of};
+pub use summary::{Money, PaddingReport, PaddingRun, SessionCounts, Summary};
+
+use blocks::Spare;
+use outputs::create;
+use record::{BlockWriter, Needs, RateJob};
+use stage::{SessionStage, read_event_log};
+
+/// Name of the priced output for an input: its file name, made unique by
+/// position when two inputs share a name.
+fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
+    let name = path.file_name().map_or_else(
+        || "stdin.sdr".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let name = if name == "-" {
+        "stdin.sdr".to_owned()
+    } else {
+        name
+    };
+    let clash = all
+        .iter()
+        .enumerate()
+        .any(|(i, p)| i != index && p.file_name() == path.file_name());
+    if clash {
+        format!("{index:04}-{name}")
+    } else {
+        name
+    }
+}
+
+/// One input of a run, as the command planned it.
+#[derive(Debug, Clone)]
+pub struct PlannedInput {
+    pub path: PathBuf,
+    /// Hash the file as it is read for rating (see [`Finished`]).
+    pub hash_while_reading: bool,
+    /// A file sdrate kept (the suspense area): see [`KeptInput`].
+    pub kept: Option<KeptInput>,
+}
+
+/// How far a run is, for a display: the engine reports bytes read, the
+/// caller draws (or not).
+pub trait Progress: Sync {
+    /// The run will read about `total` bytes.
+    fn start(&self, total: u64);
+    /// `bytes` more were read.
+    fn inc(&self, bytes: u64);
+    /// The run has read everything.
+    fn finish(&self);
+}
+
+/// No display.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: u64) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// What [`run`] returns: the run summary, the sessions still open, and
+/// the hashes of the inputs it was asked to hash as it read them
+/// (`hash_while_reading`), in input order (None for the others).
+pub type Finished = (Summary, Vec<Session>, Vec<Option<InputFile>>);
+
+/// Rates every input into `outputs`, completing the sessions `pending`
+/// left open by earlier runs. SDR inputs marked in `hash_while_reading`
+/// are hashed by the read that rates them (see [`Finished`]).
+pub fn run(
+    rater: &Rater,
+    plan: &[PlannedInput],
+    max_record: usize,
+    mut out: Outputs,
+    pending: Vec<Session>,
+    progress: &dyn Progress,
+    dedup: Option<&mut DuplicateIndex>,
+) -> Result<Finished> {
+    let needs = Needs {
+        routed: out.subscribers.is_some(),
+        keyed: dedup.is_some(),
+    };
+    let mut summary = Summary {
+        sdrate_version: env!("CARGO_PKG_VERSION"),
+        ..Summary::default()
+    };
+    let mut stage = SessionStage {
+        rater,
+        dedup,
+        assembler: Assembler::with_horizon(rater.lists.longest_session_seconds()),
+        ready: Vec::new(),
+        usage: UsageAnalysis::default(),
+    };
+    for s in pending {
+        summary.sessions.events_carried_in += s.events.len() as u64;
+        for e in s.events {
+            stage.add(e, &mut out, &mut summary)?;
+        }
+    }
+    let inputs: Vec<PathBuf> = plan.iter().map(|p| p.path.clone()).collect();
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok().map(|m| m.len()))
+        .sum();
+    progress.start(total_bytes);
+    let write_err = |what: &str| format!("cannot write {what}");
+    // Reused from block to block: fresh multi-megabyte vectors for every
+    // block cost page faults.
+    let mut spare = Spare::default();
+    let mut hashes = vec![None; inputs.len()];
+    for (index, path) in inputs.iter().enumerate() {
+        let file = path.display().to_string();
+        if read::is_event_log(path) {
+            summary.inputs.push(file.clone());
+            read_event_log(path, &mut stage, &mut out, &mut summary)?;
+            progress.inc(fs::metadata(path).map_or(0, |m| m.len()));
+            continue;
+        }
+        let mut reader = Reader::open(path)?.max_record(max_record);
+        if plan[index].hash_while_reading {
+            reader = reader.hashing();
+        }
+        let kept = plan[index].kept.as_ref();
+        if let Some(k) = kept.filter(|k| k.pieces) {
+            reader = reader.pieces(origins::piece_ends(&k.index)?);
+        }
+        let mut origins = kept.map(|k| Origins::open(&k.index)).transpose()?;
+        summary.inputs.push(file.clone());
+        let priced_path = out
+            .dir
+            .join(names::PRICED_DIR)
+            .join(priced_name(path, index, &inputs));
+        let mut priced = create(&priced_path)?;
+        let job = RateJob {
+            rater,
+            file: &file,
+            needs,
+        };
+        let mut writer = BlockWriter {
+            out: &mut out,
+            summary: &mut summary,
+            stage: &mut stage,
+            priced: &mut priced,
+            priced_path: &priced_path,
+            file: &file,
+            origins: &mut origins,
+            progress,
+        };
+        blocks::drive(&mut reader, &job, &mut writer, &mut spare)?;
+        priced
+            .flush()
+            .with_context(|| write_err(&priced_path.display().to_string()))?;
+        hashes[index] = reader
+            .hash()
+            .map(|(digest, size)| InputFile::hashed(file.clone(), size, digest));
+    }
+    let pending = stage.finish(&mut out, &mut summary)?;
+    progress.finish();
+    for (w, name) in [
+        (&mut out.answers, names::ANSWERS),
+        (&mut out.not_priced, names::NOT_PRICED),
+        (&mut out.session_events, names::SESSION_EVENTS),
+        (&mut out.participations, names::PARTICIPATIONS),
+        (&mut out.duplicates, names::DUPLICATES),
+        (&mut out.faulted_event_lines, names::FAULTED_EVENT_LINES),
+        (&mut out.participation_report, names::PARTICIPATION_REPORT),
+        (&mut out.cost_report, names::COSTS),
+    ] {
+        w.flush().with_context(|| write_err(name))?;
+    }
+    out.faults.flush()?;
+    out.broken.flush()?;
+    for (w, name) in [
+        (&mut out.fault_report, names::FAULT_REPORT),
+        (&mut out.event_rows, names::SESSION_EVENT_ROWS),
+        (&mut out.faulted_event_rows, names::FAULTED_EVENT_ROWS),
+        (&mut out.qa_report, names::QA_REPORT),
+    ] {
+        w.flush().with_context(|| write_err(name))?;
+    }
+    if let Some(subs) = out.subscribers.take() {
+        summary.routing = Some(subs.finish()?);
+    }
+    summary.settle_totals()?;
+    summary.accounting_identity_holds = summary.identity_holds();
+    Ok((summary, pending, hashes))
+}
+
+/// Files of a run that bill or feed other systems; a dry run removes them
+/// and keeps only the reports.
+pub const BILLING_OUTPUTS: [&str; 15] = [
+    names::DUPLICATES,
+    names::SUBSCRIBERS_DIR,
+    names::PRICED_DIR,
+    names::ANSWERS,
+    names::NOT_PRICED,
+    names::SESSION_EVENTS,
+    names::FAULTS,
+    names::FAULT_INDEX,
+    names::BROKEN,
+    names::BROKEN_INDEX,
+    names::PARTICIPATIONS,
+    names::SESSION_EVENT_ROWS,
+    names::FAULTED_EVENT_ROWS,
+    names::FAULTED_EVENT_LINES,
+    names::PENDING_REPORT,
+];

@@ -1,0 +1,120 @@
+//! Where a rating run writes, opened before any record is read.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::group::EVENT_COLUMNS;
+use crate::write::subscribers::{self, Routing};
+use crate::write::{Kept, sessions};
+
+use super::record::QA_COLUMNS;
+use crate::write::names;
+
+/// Where the run writes, opened before any record is read.
+pub struct Outputs {
+    pub(super) dir: PathBuf,
+    pub(super) answers: BufWriter<File>,
+    pub(super) not_priced: BufWriter<File>,
+    pub(super) session_events: BufWriter<File>,
+    pub(super) faults: Kept,
+    pub(super) broken: Kept,
+    pub(super) fault_report: csv::Writer<File>,
+    pub(super) participations: BufWriter<File>,
+    /// The session reports, as CSV bytes that the parallel pricing step
+    /// formats (`SessionRows`): the writer only copies them.
+    pub(super) participation_report: BufWriter<File>,
+    pub(super) cost_report: BufWriter<File>,
+    pub(super) event_rows: csv::Writer<File>,
+    pub(super) faulted_event_rows: csv::Writer<File>,
+    pub(super) faulted_event_lines: BufWriter<File>,
+    pub(super) duplicates: BufWriter<File>,
+    pub(super) qa_report: csv::Writer<File>,
+    pub(super) subscribers: Option<subscribers::Outputs>,
+}
+
+fn csv_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Writer<File>> {
+    let path = dir.join(name);
+    let mut w = csv::Writer::from_path(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    w.write_record(header)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(w)
+}
+
+/// A CSV file whose rows arrive as formatted bytes ([`SessionRows`]).
+fn bytes_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<BufWriter<File>> {
+    let path = dir.join(name);
+    let mut w = create(&path)?;
+    let mut head = csv::Writer::from_writer(Vec::new());
+    head.write_record(header)
+        .and_then(|()| head.flush().map_err(Into::into))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    w.write_all(head.get_ref())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(w)
+}
+
+pub(super) fn create(path: &Path) -> Result<BufWriter<File>> {
+    Ok(BufWriter::with_capacity(
+        1 << 16,
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    ))
+}
+
+impl Outputs {
+    /// [`crate::state::publish::start_writeback`] for the large outputs
+    /// (what is still in their buffers follows at the next call).
+    pub(super) fn start_writeback(&self) {
+        use crate::state::publish::start_writeback;
+        start_writeback(self.session_events.get_ref());
+        start_writeback(self.participations.get_ref());
+        start_writeback(self.participation_report.get_ref());
+    }
+
+    pub fn open(dir: &Path, routing: Option<&Routing>) -> Result<Self> {
+        fs::create_dir_all(dir.join(names::PRICED_DIR))
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        let report = dir.join(names::FAULT_REPORT);
+        let mut fault_report = csv::Writer::from_path(&report)
+            .with_context(|| format!("cannot create {}", report.display()))?;
+        fault_report
+            .write_record([
+                "file",
+                "offset",
+                "length",
+                "sdr_identifier",
+                "producer",
+                "status",
+                "cause",
+                "line",
+            ])
+            .with_context(|| format!("cannot write {}", report.display()))?;
+        Ok(Outputs {
+            dir: dir.to_path_buf(),
+            answers: create(&dir.join(names::ANSWERS))?,
+            not_priced: create(&dir.join(names::NOT_PRICED))?,
+            session_events: create(&dir.join(names::SESSION_EVENTS))?,
+            faults: Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
+            broken: Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
+            fault_report,
+            participations: create(&dir.join(names::PARTICIPATIONS))?,
+            participation_report: bytes_with_header(
+                dir,
+                names::PARTICIPATION_REPORT,
+                &sessions::PARTICIPATION_COLUMNS,
+            )?,
+            cost_report: bytes_with_header(dir, names::COSTS, &sessions::COST_COLUMNS)?,
+            event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
+            faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
+            faulted_event_lines: create(&dir.join(names::FAULTED_EVENT_LINES))?,
+            duplicates: create(&dir.join(names::DUPLICATES))?,
+            qa_report: csv_with_header(dir, names::QA_REPORT, &QA_COLUMNS)?,
+            subscribers: routing
+                .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
+                .transpose()?,
+        })
+    }
+}

@@ -1,0 +1,430 @@
+//! What a rating worker does with one SDR, and how the writer files the result.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::ops::Range;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::group::duplicates::{Fingerprint, Key, Verdict};
+use crate::group::{Event, Origin, Position, Raw};
+use crate::rate::{Outcome, Rater, Totals};
+use crate::read::origins::{Origins, Source};
+use crate::read::{self, Framed};
+use crate::sdr::ServiceDetailRecord;
+use crate::sdr::StatusIndicator;
+use crate::write::BROKEN_FRAMING;
+use crate::write::{append_priced, priced_bytes};
+
+use super::Progress;
+use super::blocks::{Item, Job, Rated, Sink, with_decoded};
+use super::outputs::Outputs;
+use super::stage::SessionStage;
+use super::summary::Summary;
+use crate::write::names;
+
+/// What a worker made of one record; raw bytes stay in the input block.
+pub(super) enum Done {
+    /// Where its priced bytes lie in its group's buffer ([`Group`]), the
+    /// money, the duplicate-check key, and the priced SDR itself when
+    /// subscribers are routed. The key is only made when a duplicate index
+    /// checks it (a run with a state directory).
+    Priced(
+        Range<usize>,
+        Totals,
+        Option<Fingerprint>,
+        Option<Box<ServiceDetailRecord>>,
+    ),
+    /// Where its answer lies in its group's buffer.
+    Answered(Range<usize>),
+    /// Passed on unpriced; a quality-assurance SDR with its report line.
+    NotPriced(Option<Vec<String>>),
+    /// Archived as it is; its events go to the session stage.
+    SessionEvent(Vec<Event>),
+    Fault {
+        /// The record labelled with its pricing modules, when it decoded.
+        labelled: Option<Vec<u8>>,
+        sdr_identifier: Option<u32>,
+        producer: Option<String>,
+        status: String,
+        detail: String,
+    },
+}
+
+/// The session events an SDR carries, with where they came from. Takes the
+/// record's strings (the record is done with) rather than copying them.
+pub fn events_of(sdr: &mut ServiceDetailRecord, file: &str, rec: &Framed<'_>) -> Vec<Event> {
+    use crate::sdr::{ServicePart, ServiceSpecificPart};
+    use std::mem::take;
+    let sequence = sdr.service_header.sequence_number;
+    sdr.service_usage_modules
+        .iter_mut()
+        .filter_map(|sum| match &mut sum.service_specific {
+            ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) => Some(Event::from_sdr(
+                e,
+                sequence,
+                Some(take(&mut sum.provider_identifier)).filter(|p| !p.is_empty()),
+                take(&mut sum.marketing_company),
+                Origin {
+                    file: file.to_owned(),
+                    position: Position::Offset(rec.offset),
+                    raw: Raw::Sdr(rec.bytes.to_vec()),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Columns of the quality-assurance report.
+pub const QA_COLUMNS: [&str; 9] = [
+    "sdr_identifier",
+    "producer",
+    "customer",
+    "marketing_company",
+    "currency",
+    "basic_price",
+    "individual_price",
+    "status",
+    "cause",
+];
+
+/// A quality-assurance SDR priced as if billed, as a report row.
+fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
+    let h = &sdr.service_header;
+    let mut row = vec![
+        h.sdr_identifier.to_string(),
+        h.producer_identity.to_string(),
+        h.customer_identity.clone().unwrap_or_default().to_string(),
+        h.marketing_company.clone().unwrap_or_default().to_string(),
+    ];
+    match rater.rate_for_report(sdr) {
+        Outcome::Priced(_, t) | Outcome::Answered(_, t) => row.extend([
+            t.currency.to_string(),
+            t.basic.to_string(),
+            t.individual.to_string(),
+            "priced".into(),
+            String::new(),
+        ]),
+        Outcome::Fault(f) => row.extend([
+            String::new(),
+            String::new(),
+            String::new(),
+            f.status.to_string(),
+            f.detail,
+        ]),
+        Outcome::NotPriced | Outcome::SessionEvent => row.extend([
+            String::new(),
+            String::new(),
+            String::new(),
+            "notPriceable".into(),
+            "session events are priced per session".into(),
+        ]),
+    }
+    row
+}
+
+/// What the writer will need of a priced record beyond its bytes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Needs {
+    /// The decoded SDR, for subscriber routing.
+    pub routed: bool,
+    /// The duplicate-check key, for the state directory's index.
+    pub keyed: bool,
+}
+
+/// The rating job: one SDR decoded, rated and labelled with its pricing
+/// modules, or classified.
+pub(super) struct RateJob<'a> {
+    pub rater: &'a Rater,
+    pub file: &'a str,
+    pub needs: Needs,
+}
+
+impl Job for RateJob<'_> {
+    type Done = Done;
+    fn work(&self, rec: &Framed<'_>, out: &mut Vec<u8>) -> Done {
+        with_decoded(rec.bytes, |decoded| match decoded {
+            Ok(sdr) => rate_record(self.rater, self.file, rec, self.needs, sdr, out),
+            Err(e) => Done::Fault {
+                labelled: None,
+                sdr_identifier: None,
+                producer: None,
+                status: "undecodable".into(),
+                detail: e.to_string(),
+            },
+        })
+    }
+}
+
+/// [`RateJob::work`] on a decoded record. The record stays the thread's, to be
+/// decoded into again: what outlives the call is copied or taken from it.
+/// Priced and answered records are appended to `out`.
+fn rate_record(
+    rater: &Rater,
+    file: &str,
+    rec: &Framed<'_>,
+    needs: Needs,
+    sdr: &mut ServiceDetailRecord,
+    out: &mut Vec<u8>,
+) -> Done {
+    let label = |spms: &[crate::sdr::ServicePricingModule]| priced_bytes(rec.bytes, spms);
+    let mut label_into = |spms: &[crate::sdr::ServicePricingModule]| {
+        let start = out.len();
+        match append_priced(rec.bytes, spms, out) {
+            Ok(()) => Ok(start..out.len()),
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    };
+    let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {
+        Done::Fault {
+            labelled,
+            sdr_identifier: Some(sdr.service_header.sdr_identifier),
+            producer: Some(sdr.service_header.producer_identity.to_string()),
+            status: status.to_string(),
+            detail,
+        }
+    };
+    match rater.rate(sdr) {
+        Outcome::Priced(spms, t) => match label_into(&spms) {
+            Ok(b) => {
+                let key = needs
+                    .keyed
+                    .then(|| Key::of(&sdr.service_header).fingerprint());
+                let keep = needs.routed.then(|| {
+                    let mut priced = Box::new(sdr.clone());
+                    priced.service_pricing_modules = Some(spms);
+                    priced
+                });
+                Done::Priced(b, t, key, keep)
+            }
+            Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
+        },
+        Outcome::Answered(spms, _) => match label_into(&spms) {
+            Ok(b) => Done::Answered(b),
+            Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
+        },
+        Outcome::NotPriced if Rater::is_quality_assurance(sdr) => {
+            Done::NotPriced(Some(qa_line(rater, sdr)))
+        }
+        Outcome::NotPriced => Done::NotPriced(None),
+        Outcome::SessionEvent => Done::SessionEvent(events_of(sdr, file, rec)),
+        Outcome::Fault(f) => {
+            let labelled = if f.spms.is_empty() {
+                None
+            } else {
+                label(&f.spms).ok()
+            };
+            fault(sdr, f.status, f.detail, labelled)
+        }
+    }
+}
+
+/// Everything the writer of one input file touches: the rating job's
+/// [`Sink`].
+pub(super) struct BlockWriter<'a, 'r> {
+    pub out: &'a mut Outputs,
+    pub summary: &'a mut Summary,
+    pub stage: &'a mut SessionStage<'r>,
+    pub priced: &'a mut BufWriter<File>,
+    pub priced_path: &'a Path,
+    pub file: &'a str,
+    /// The index of an input sdrate kept: see [`origin`].
+    pub origins: &'a mut Option<Origins>,
+    pub progress: &'a dyn Progress,
+}
+
+impl Sink<Done> for BlockWriter<'_, '_> {
+    /// [`Self::write_block`], then prices the sessions the block completed:
+    /// with more than one thread this runs beside the rating of the next
+    /// block, so session pricing no longer waits between blocks.
+    fn write(&mut self, rated: &mut Rated<Done>) -> Result<()> {
+        self.write_block(rated)?;
+        self.stage.price_ready(self.out, self.summary)
+    }
+
+    /// What this block wrote starts on its way to disk now, not at the
+    /// fsync before publication.
+    fn written(&mut self) {
+        crate::state::publish::start_writeback(self.priced.get_ref());
+        self.out.start_writeback();
+    }
+}
+
+impl BlockWriter<'_, '_> {
+    /// Writes a rated block in record order: records, and the stretches
+    /// that cannot be framed (each one fault, kept whole) where they lie.
+    fn write_block(&mut self, rated: &mut Rated<Done>) -> Result<()> {
+        let write_err = |what: &str| format!("cannot write {what}");
+        let Self {
+            out,
+            summary,
+            stage,
+            priced,
+            priced_path,
+            file,
+            origins,
+            progress,
+        } = self;
+        for (offset, length) in rated.block.padding() {
+            summary.padding.add(file, offset, length);
+        }
+        // Once per block: the bar reads the clock on every call.
+        progress.inc(rated.record_bytes());
+        rated.each(|item| {
+            let (rec, group_bytes, d) = match item {
+                Item::Broken { rec, error } => {
+                    return write_broken(out, summary, *progress, file, origins, rec, error);
+                }
+                Item::Record { rec, bytes, done } => (rec, bytes, done),
+            };
+            let rec = &rec;
+            summary.records_read += 1;
+            match d {
+                Done::Priced(range, t, key, sdr) => {
+                    let bytes = &group_bytes[range];
+                    let verdict = match (stage.dedup.as_deref_mut(), key) {
+                        (Some(d), Some(key)) => d.check_and_stage(key),
+                        _ => Verdict::New,
+                    };
+                    match verdict {
+                        Verdict::New => {
+                            summary.priced += 1;
+                            summary.add_totals(&t)?;
+                            priced
+                                .write_all(bytes)
+                                .with_context(|| write_err(&priced_path.display().to_string()))?;
+                            if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
+                                subs.route(&sdr, bytes)?;
+                            }
+                        }
+                        Verdict::Duplicate => {
+                            summary.duplicates += 1;
+                            out.duplicates
+                                .write_all(rec.bytes)
+                                .with_context(|| write_err(names::DUPLICATES))?;
+                        }
+                        Verdict::TooOld => {
+                            let status = "tooOldForDuplicateCheck";
+                            summary.count_fault(status);
+                            let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                            crate::write::fault_record(
+                                &mut out.faults,
+                                &mut out.fault_report,
+                                src,
+                                rec.bytes,
+                                None,
+                                None,
+                                "",
+                                status,
+                                "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+                            )?;
+                        }
+                    }
+                }
+                Done::Answered(range) => {
+                    summary.price_requests += 1;
+                    out.answers
+                        .write_all(&group_bytes[range])
+                        .with_context(|| write_err(names::ANSWERS))?;
+                }
+                Done::NotPriced(qa) => {
+                    if let Some(row) = qa {
+                        summary.quality_assurance += 1;
+                        out.qa_report
+                            .write_record(&row)
+                            .with_context(|| write_err(names::QA_REPORT))?;
+                    }
+                    summary.not_priced += 1;
+                    out.not_priced
+                        .write_all(rec.bytes)
+                        .with_context(|| write_err(names::NOT_PRICED))?;
+                }
+                Done::SessionEvent(events) => {
+                    summary.session_events += 1;
+                    out.session_events
+                        .write_all(rec.bytes)
+                        .with_context(|| write_err(names::SESSION_EVENTS))?;
+                    for mut e in events {
+                        summary.sessions.events_read += 1;
+                        if origins.is_some() {
+                            let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                            e.origin.file = src.file.to_owned();
+                            e.origin.position = Position::Offset(src.offset);
+                        }
+                        stage.add(e, out, summary)?;
+                    }
+                }
+                Done::Fault {
+                    labelled,
+                    sdr_identifier,
+                    producer,
+                    status,
+                    detail,
+                } => {
+                    summary.count_fault(&status);
+                    let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                    crate::write::fault_record(
+                        &mut out.faults,
+                        &mut out.fault_report,
+                        src,
+                        rec.bytes,
+                        labelled.as_deref(),
+                        sdr_identifier,
+                        producer.as_deref().unwrap_or(""),
+                        &status,
+                        &detail,
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One stretch of an input that cannot be framed: a fault, kept byte for
+/// byte in the broken file (see `read::frame`); the records after it are
+/// read.
+#[allow(clippy::too_many_arguments)]
+fn write_broken(
+    out: &mut Outputs,
+    summary: &mut Summary,
+    progress: &dyn Progress,
+    file: &str,
+    origins: &mut Option<Origins>,
+    rec: Framed<'_>,
+    error: read::FrameError,
+) -> Result<()> {
+    let (bytes, offset) = (rec.bytes, rec.offset);
+    summary.records_read += 1;
+    summary.count_fault(BROKEN_FRAMING);
+    progress.inc(bytes.len() as u64);
+    let src = origin(origins, file, offset, bytes.len())?;
+    crate::write::broken_stretch(&mut out.broken, &mut out.fault_report, src, bytes, &error)
+}
+
+/// Where the `length` bytes at `offset` of input `file` came from: the
+/// input itself, unless it is a file sdrate kept (the suspense area), whose
+/// index names the original input, offset and length.
+fn origin<'a>(
+    origins: &'a mut Option<Origins>,
+    file: &'a str,
+    offset: u64,
+    length: usize,
+) -> Result<Source<'a>> {
+    let length = length as u64;
+    if let Some(o) = origins
+        && let Some(src) = o.at(offset, length)?
+    {
+        return Ok(src);
+    }
+    Ok(Source {
+        file,
+        offset,
+        length,
+    })
+}

@@ -1,0 +1,499 @@
+//! The session stage: events routed to their sessions, sessions priced in parallel batches, and session event logs read.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::group::assemble::{Added, Assembler, Session};
+use crate::group::duplicates::{DuplicateIndex, Fingerprint, Key, Verdict};
+use crate::group::{Event, Position, Raw};
+use crate::price::session::{PricedSession, SessionFault, price_session};
+use crate::rate::{Rater, Totals};
+use crate::read::events::{EventLog, LineBytes, Row, RowFault};
+use crate::read::origins::Source;
+use crate::read::{self};
+use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
+use crate::sdr::StatusIndicator;
+use crate::sdr::Text;
+use crate::write::sessions;
+use crate::write::usage::{SessionUsage, UsageAnalysis};
+
+use super::outputs::Outputs;
+use super::summary::Summary;
+use crate::write::names;
+
+/// The session stage of a run: the event router, the sessions ready to
+/// price, and the usage analysis.
+pub(super) struct SessionStage<'r> {
+    pub(super) rater: &'r Rater,
+    /// The state directory's duplicate index, for billing SDRs and
+    /// participations alike.
+    pub(super) dedup: Option<&'r mut DuplicateIndex>,
+    pub(super) assembler: Assembler,
+    pub(super) ready: Vec<Session>,
+    pub(super) usage: UsageAnalysis,
+}
+
+/// Sessions priced together, in parallel.
+const SESSION_BATCH: usize = 4096;
+
+/// A priced session's rows of the participation and cost reports, as CSV.
+struct SessionRows {
+    participations: Vec<u8>,
+    costs: Vec<u8>,
+}
+
+/// Bytes a thread's CSV writer wrote, taken after each session.
+#[derive(Clone, Default)]
+struct Taken(std::rc::Rc<RefCell<Vec<u8>>>);
+
+impl Write for Taken {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A thread's CSV writers for [`SessionRows`], each with the buffer it
+/// writes into, and the text of the row being built.
+struct Writers {
+    parts: (csv::Writer<Taken>, Taken),
+    costs: (csv::Writer<Taken>, Taken),
+    text: String,
+}
+
+fn writer() -> (csv::Writer<Taken>, Taken) {
+    let out = Taken::default();
+    (csv::Writer::from_writer(out.clone()), out)
+}
+
+/// Formats [`SessionRows`] in the parallel pricing step, which leaves the
+/// writer (one thread, in order) only their bytes to copy. Each thread
+/// keeps its two CSV writers: a new one zeroes an 8 KiB buffer.
+fn session_rows(priced: &PricedSession) -> Result<SessionRows, csv::Error> {
+    fn writers() -> Writers {
+        Writers {
+            parts: writer(),
+            costs: writer(),
+            text: String::new(),
+        }
+    }
+    thread_local! {
+        static WRITERS: RefCell<Writers> = RefCell::new(writers());
+    }
+    WRITERS.with_borrow_mut(|w| {
+        let rows = rows_into(priced, w);
+        if rows.is_err() {
+            // Nothing half-written may reach the next session's rows.
+            *w = writers();
+        }
+        rows
+    })
+}
+
+fn rows_into(priced: &PricedSession, w: &mut Writers) -> Result<SessionRows, csv::Error> {
+    for p in &priced.participations {
+        w.parts
+            .0
+            .write_record(sessions::participation_row(priced, p, &mut w.text))?;
+    }
+    for row in sessions::cost_rows(priced) {
+        w.costs.0.write_record(row.iter().map(|f| f.as_bytes()))?;
+    }
+    w.parts.0.flush()?;
+    w.costs.0.flush()?;
+    Ok(SessionRows {
+        participations: std::mem::take(&mut *w.parts.1.0.borrow_mut()),
+        costs: std::mem::take(&mut *w.costs.1.0.borrow_mut()),
+    })
+}
+
+fn price_and_encode(
+    rater: &Rater,
+    s: &Session,
+) -> Result<(PricedSession, Vec<Vec<u8>>, SessionRows), SessionFault> {
+    let priced = price_session(&rater.lists, &rater.customers, s)?;
+    let rows = session_rows(&priced).map_err(|e| SessionFault {
+        status: StatusIndicator::TechnicalError,
+        detail: format!("session {}: cannot format its report rows: {e}", s.id),
+    })?;
+    let mut encoded = Vec::with_capacity(priced.participations.len());
+    for (i, p) in priced.participations.iter().enumerate() {
+        let sdr = sessions::participation_sdr(
+            &priced,
+            p,
+            u32::try_from(i + 1).unwrap_or(u32::MAX),
+            rater.pricing_time,
+            &rater.pricing_identifier,
+        )
+        .and_then(|sdr| {
+            crate::sdr::canonical::to_ber(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
+        })
+        .map_err(|e| SessionFault {
+            status: StatusIndicator::TechnicalError,
+            detail: format!(
+                "participation {} of session {}: {e:#}",
+                p.part.participant_id, s.id
+            ),
+        })?;
+        encoded.push(sdr);
+    }
+    Ok((priced, encoded, rows))
+}
+
+impl SessionStage<'_> {
+    pub(super) fn add(&mut self, e: Event, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
+        let added = self
+            .assembler
+            .add(e)
+            .context("cannot remember the sessions priced so far")?;
+        match added {
+            Added::Held => {}
+            Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
+            Added::Conflict(e, why) => {
+                summary.sessions.events_faulted += 1;
+                fault_event(&e, "sequenceConflict", &why, out, summary)?;
+            }
+            Added::Complete(s) => {
+                self.ready.push(s);
+                if self.ready.len() >= SESSION_BATCH {
+                    self.price_ready(out, summary)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prices the complete sessions in parallel and writes them in order.
+    pub(super) fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
+        let ready = std::mem::take(&mut self.ready);
+        let rater = self.rater;
+        let results: Vec<_> = ready
+            .par_iter()
+            .map(|s| price_and_encode(rater, s))
+            .collect();
+        for (s, r) in ready.iter().zip(results) {
+            let n = s.events.len() as u64;
+            match r {
+                Ok((priced, encoded, rows)) => match self.session_verdict(&priced) {
+                    Verdict::New => {
+                        summary.sessions.sessions_priced += 1;
+                        summary.sessions.events_priced += n;
+                        self.write_priced(&priced, &encoded, &rows, out, summary)?;
+                    }
+                    Verdict::Duplicate => {
+                        // Billed by an earlier run: its events are
+                        // duplicates, its participations kept aside.
+                        summary.sessions.duplicate_sessions += 1;
+                        summary.sessions.duplicate_events += n;
+                        for bytes in &encoded {
+                            out.duplicates
+                                .write_all(bytes)
+                                .with_context(|| format!("cannot write {}", names::DUPLICATES))?;
+                        }
+                    }
+                    Verdict::TooOld => {
+                        summary.sessions.sessions_faulted += 1;
+                        summary.sessions.events_faulted += n;
+                        for e in &s.events {
+                            fault_event(
+                                e,
+                                "tooOldForDuplicateCheck",
+                                "the session is older than the duplicate-check window: cannot prove it was not billed before",
+                                out,
+                                summary,
+                            )?;
+                        }
+                    }
+                },
+                Err(f) => {
+                    summary.sessions.sessions_faulted += 1;
+                    summary.sessions.events_faulted += n;
+                    let status = f.status.to_string();
+                    for e in &s.events {
+                        fault_event(e, &status, &f.detail, out, summary)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a priced session was billed before: by its participations'
+    /// identities (producer sdrate, a hash of session and participant, the
+    /// session's last event), which pricing it again reproduces.
+    fn session_verdict(&mut self, priced: &PricedSession) -> Verdict {
+        let Some(d) = self.dedup.as_deref_mut() else {
+            return Verdict::New;
+        };
+        let keys: Vec<Fingerprint> = priced
+            .participations
+            .iter()
+            .map(|p| {
+                Key {
+                    producer: sessions::PRODUCER,
+                    sdr_identifier: sessions::participation_id(
+                        &priced.facts.session_id,
+                        &p.part.participant_id,
+                    ),
+                    time_of_origin: priced.facts.end.0,
+                }
+                .fingerprint()
+            })
+            .collect();
+        for k in &keys {
+            match d.check(*k) {
+                Verdict::New => {}
+                other => return other,
+            }
+        }
+        for k in keys {
+            d.check_and_stage(k);
+        }
+        Verdict::New
+    }
+
+    fn write_priced(
+        &mut self,
+        priced: &PricedSession,
+        encoded: &[Vec<u8>],
+        rows: &SessionRows,
+        out: &mut Outputs,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let write_err = |what: &str| format!("cannot write {what}");
+        let mut revenue = Vec::with_capacity(priced.participations.len());
+        let mut active = 0u64;
+        for (p, bytes) in priced.participations.iter().zip(encoded) {
+            summary.sessions.participations += 1;
+            out.participations
+                .write_all(bytes)
+                .with_context(|| write_err(names::PARTICIPATIONS))?;
+            if let Some(subs) = out.subscribers.as_mut() {
+                // Participation SDRs are priced SDRs too; decoding the bytes
+                // just written routes exactly what was billed.
+                let sdr = read::decode(bytes).map_err(|e| {
+                    anyhow::anyhow!(
+                        "participation SDR of {} does not decode: {e}",
+                        priced.facts.session_id
+                    )
+                })?;
+                subs.route(&sdr, bytes)?;
+            }
+            summary.add_totals(&Totals {
+                currency: p.currency.clone(),
+                marketing_company: p.marketing_company.clone(),
+                basic: p.basic,
+                individual: p.individual,
+            })?;
+            revenue.push((p.currency.clone(), p.individual));
+            active = active.saturating_add(p.part.active_seconds());
+        }
+        out.participation_report
+            .write_all(&rows.participations)
+            .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
+        out.cost_report
+            .write_all(&rows.costs)
+            .with_context(|| write_err(names::COSTS))?;
+        let cost: Vec<(Text, Decimal)> = priced
+            .costs
+            .iter()
+            .map(|c| (Text::from(c.currency.as_str()), c.amount))
+            .collect();
+        self.usage.add(&SessionUsage {
+            service: &priced.facts.service,
+            day: priced.facts.start.0.date_naive(),
+            participations: priced.participations.len() as u64,
+            active_seconds: active,
+            revenue: &revenue,
+            cost: &cost,
+        })
+    }
+
+    /// End of input: price what completes now, fault what is too old,
+    /// carry the rest to the next run.
+    pub(super) fn finish(
+        mut self,
+        out: &mut Outputs,
+        summary: &mut Summary,
+    ) -> Result<Vec<Session>> {
+        let lists = &self.rater.lists;
+        let assembler = std::mem::take(&mut self.assembler);
+        let finished = assembler.finish(|s| {
+            s.events
+                .first()
+                .and_then(|e| price_session_policy(lists, &e.service, &e.timestamp))
+                .unwrap_or(DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
+        });
+        self.ready.extend(finished.complete);
+        self.price_ready(out, summary)?;
+        for (s, why) in &finished.expired {
+            summary.sessions.sessions_faulted += 1;
+            summary.sessions.events_faulted += s.events.len() as u64;
+            for e in &s.events {
+                fault_event(e, "sessionIncomplete", why, out, summary)?;
+            }
+        }
+        summary.sessions.sessions_pending = finished.pending.len() as u64;
+        summary.sessions.events_pending =
+            finished.pending.iter().map(|s| s.events.len() as u64).sum();
+        if !self.usage.is_empty() {
+            self.usage.write_csv(&out.dir.join(names::USAGE))?;
+            self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
+        }
+        Ok(finished.pending)
+    }
+}
+
+fn price_session_policy(
+    lists: &crate::resolve::PriceLists,
+    service: &str,
+    at: &crate::sdr::Timestamp,
+) -> Option<i64> {
+    crate::price::session::policy_at(lists, service, at)
+        .ok()
+        .map(|p| p.max_open_seconds())
+}
+
+/// Keeps a session event that cannot be priced, as it arrived: an SDR in
+/// the fault file, a row in the faulted-rows event log; both named in the
+/// fault report.
+fn fault_event(
+    e: &Event,
+    status: &str,
+    cause: &str,
+    out: &mut Outputs,
+    summary: &mut Summary,
+) -> Result<()> {
+    summary.count_cause(status);
+    let write_err = |what: &str| format!("cannot write {what}");
+    match (&e.origin.raw, e.origin.position) {
+        (Raw::Sdr(bytes), Position::Offset(off)) => {
+            let src = Source {
+                file: &e.origin.file,
+                offset: off,
+                length: bytes.len() as u64,
+            };
+            crate::write::fault_record(
+                &mut out.faults,
+                &mut out.fault_report,
+                src,
+                bytes,
+                None,
+                None,
+                "",
+                status,
+                cause,
+            )?;
+        }
+        (raw, position) => {
+            let row = match raw {
+                Raw::Row(r) => r.clone(),
+                Raw::Sdr(_) => e.to_row(),
+            };
+            out.faulted_event_rows
+                .write_record(&row)
+                .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
+            let line = match position {
+                Position::Line(l) => l.to_string(),
+                Position::Offset(_) => String::new(),
+            };
+            out.fault_report
+                .write_record([e.origin.file.as_str(), "", "", "", "", status, cause, &line])
+                .with_context(|| write_err(names::FAULT_REPORT))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads one event log: good rows are archived and routed to their
+/// sessions, bad rows kept for recycling.
+pub(super) fn read_event_log(
+    path: &Path,
+    stage: &mut SessionStage<'_>,
+    out: &mut Outputs,
+    summary: &mut Summary,
+) -> Result<()> {
+    let write_err = |what: &str| format!("cannot write {what}");
+    for row in EventLog::open(path)? {
+        summary.sessions.event_log_rows += 1;
+        match row? {
+            Row::Event(e) => {
+                summary.sessions.events_read += 1;
+                let fields = match &e.origin.raw {
+                    Raw::Row(r) => r.clone(),
+                    Raw::Sdr(_) => e.to_row(),
+                };
+                out.event_rows
+                    .write_record(&fields)
+                    .with_context(|| write_err(names::SESSION_EVENT_ROWS))?;
+                stage.add(e, out, summary)?;
+            }
+            Row::Fault(f) => {
+                summary.sessions.event_rows_faulted += 1;
+                summary.count_cause("badEventRow");
+                keep_faulted_row(path, &f, out)?;
+                out.fault_report
+                    .write_record([
+                        f.file.as_str(),
+                        "",
+                        "",
+                        "",
+                        "",
+                        "badEventRow",
+                        &f.cause,
+                        &f.line.to_string(),
+                    ])
+                    .with_context(|| write_err(names::FAULT_REPORT))?;
+            }
+        }
+    }
+    stage.price_ready(out, summary)
+}
+
+/// Keeps a faulted event-log row for recycling: a JSON line byte for byte
+/// in `faulted-events.jsonl` (a line too long to hold is copied from its
+/// file), a CSV row in `faulted-events.csv`.
+fn keep_faulted_row(path: &Path, f: &RowFault, out: &mut Outputs) -> Result<()> {
+    let write_err = |what: &str| format!("cannot write {what}");
+    let lines = &mut out.faulted_event_lines;
+    match &f.line_bytes {
+        None => out
+            .faulted_event_rows
+            .write_record(&f.row)
+            .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?,
+        Some(LineBytes::Held(bytes)) => lines
+            .write_all(bytes)
+            .and_then(|()| lines.write_all(b"\n"))
+            .with_context(|| write_err(names::FAULTED_EVENT_LINES))?,
+        Some(LineBytes::At { offset, length }) => {
+            let (offset, length) = (*offset, *length);
+            use std::io::{Read, Seek, SeekFrom};
+            let mut src =
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            src.seek(SeekFrom::Start(offset))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let copied = std::io::copy(&mut src.take(length), lines)
+                .with_context(|| write_err(names::FAULTED_EVENT_LINES))?;
+            if copied != length {
+                anyhow::bail!(
+                    "cannot read {}: it changed while it was read (line {})",
+                    path.display(),
+                    f.line
+                );
+            }
+            lines
+                .write_all(b"\n")
+                .with_context(|| write_err(names::FAULTED_EVENT_LINES))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! The run summary: counts and money of one run, and the accounting identity they must satisfy.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::rate::Totals;
+use crate::sdr::Text;
+use crate::write::subscribers::RouteCounts;
+
+/// Counts and money of one run. Records read always equal priced + price
+/// requests + not priced + session events + faulted + duplicates.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub sdrate_version: &'static str,
+    pub run_id: String,
+    pub dry_run: bool,
+    pub inputs: Vec<String>,
+    /// Inputs a published run had already consumed: not rated again.
+    pub skipped_inputs: Vec<String>,
+    pub records_read: u64,
+    pub priced: u64,
+    pub price_requests: u64,
+    pub not_priced: u64,
+    /// Of the not priced: quality-assurance SDRs, priced into
+    /// quality-assurance.csv only.
+    pub quality_assurance: u64,
+    pub session_events: u64,
+    pub faulted: u64,
+    /// Billing SDRs already billed (same producer, SDR identifier and time
+    /// of origin), within the duplicate-check window.
+    pub duplicates: u64,
+    pub accounting_identity_holds: bool,
+    pub faults_by_cause: BTreeMap<String, u64>,
+    /// Runs of fill bytes (00 or FF) between or after records: skipped,
+    /// not faults.
+    pub padding: PaddingReport,
+    /// Session events and what became of them.
+    pub sessions: SessionCounts,
+    /// Priced SDRs per subscriber, and those nobody subscribed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RouteCounts>,
+    /// currency -> marketing company -> totals (priced SDRs and priced
+    /// participations; not price-request answers).
+    pub totals: BTreeMap<String, BTreeMap<String, Money>>,
+    /// The totals while the run goes on, by (currency, marketing company):
+    /// a handful of entries searched in order is cheaper per priced SDR
+    /// than two string-keyed tree lookups. Moved into `totals` when the
+    /// run ends ([`Summary::settle_totals`]).
+    #[serde(skip)]
+    pub(super) running: Vec<(Text, Text, Money)>,
+}
+
+/// Runs of fill bytes the reader skipped: how many, how many bytes, and
+/// the first [`PaddingReport::LISTED`] of them by file and offset (a
+/// bounded list, so a hostile input cannot grow the summary).
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PaddingReport {
+    pub runs: u64,
+    pub bytes: u64,
+    pub first: Vec<PaddingRun>,
+    /// Where the last run ended (file, offset): a run a block boundary
+    /// cut in two is one run.
+    #[serde(skip)]
+    last_end: Option<(String, u64)>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PaddingRun {
+    pub file: String,
+    pub offset: u64,
+    pub length: u64,
+}
+
+impl PaddingReport {
+    pub const LISTED: usize = 100;
+
+    /// One run of `length` fill bytes at `offset` of `file`.
+    pub fn add(&mut self, file: &str, offset: u64, length: u64) {
+        self.bytes += length;
+        let continues = matches!(&self.last_end, Some((f, end)) if f == file && *end == offset);
+        self.last_end = Some((file.to_owned(), offset + length));
+        if continues {
+            if let Some(last) = self.first.last_mut()
+                && last.file == file
+                && last.offset + last.length == offset
+            {
+                last.length += length;
+            }
+            return;
+        }
+        self.runs += 1;
+        if self.first.len() < Self::LISTED {
+            self.first.push(PaddingRun {
+                file: file.to_owned(),
+                offset,
+                length,
+            });
+        }
+    }
+}
+
+/// Session events in, and where each went. Events read (from session-event
+/// SDRs and good event-log rows) plus those carried in from the state
+/// directory always equal duplicates + priced + faulted + pending; event-log
+/// rows always equal good rows + faulted rows.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SessionCounts {
+    pub event_log_rows: u64,
+    pub event_rows_faulted: u64,
+    pub events_read: u64,
+    pub events_carried_in: u64,
+    pub duplicate_events: u64,
+    pub events_priced: u64,
+    pub events_faulted: u64,
+    pub events_pending: u64,
+    pub sessions_priced: u64,
+    /// Sessions an earlier run already billed (their events are counted
+    /// as duplicates).
+    pub duplicate_sessions: u64,
+    pub sessions_faulted: u64,
+    pub sessions_pending: u64,
+    pub participations: u64,
+}
+
+impl SessionCounts {
+    pub fn identity_holds(&self) -> bool {
+        self.events_read + self.events_carried_in
+            == self.duplicate_events
+                + self.events_priced
+                + self.events_faulted
+                + self.events_pending
+            && self.event_log_rows >= self.event_rows_faulted
+    }
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq, Clone, Copy)]
+pub struct Money {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub basic: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub individual: Decimal,
+}
+
+impl Summary {
+    pub fn identity_holds(&self) -> bool {
+        self.sessions.identity_holds()
+            && self.records_read
+                == self.priced
+                    + self.price_requests
+                    + self.not_priced
+                    + self.session_events
+                    + self.faulted
+                    + self.duplicates
+    }
+
+    /// One more record faulted, for `status`.
+    pub(super) fn count_fault(&mut self, status: &str) {
+        self.faulted += 1;
+        self.count_cause(status);
+    }
+
+    /// One more fault of `status` in the breakdown by cause.
+    pub(super) fn count_cause(&mut self, status: &str) {
+        match self.faults_by_cause.get_mut(status) {
+            Some(n) => *n += 1,
+            None => {
+                self.faults_by_cause.insert(status.to_owned(), 1);
+            }
+        }
+    }
+
+    pub(super) fn add_totals(&mut self, t: &Totals) -> Result<()> {
+        match self
+            .running
+            .iter_mut()
+            .find(|(c, m, _)| *c == t.currency && *m == t.marketing_company)
+        {
+            Some((.., m)) => add_money(m, t),
+            None => {
+                let mut m = Money::default();
+                add_money(&mut m, t)?;
+                self.running
+                    .push((t.currency.clone(), t.marketing_company.clone(), m));
+                Ok(())
+            }
+        }
+    }
+
+    /// Moves the running totals into `totals`, where the summary shows
+    /// them by currency and marketing company.
+    pub(super) fn settle_totals(&mut self) -> Result<()> {
+        for (currency, marketing_company, m) in std::mem::take(&mut self.running) {
+            let by_company = self.totals.entry(currency.to_string()).or_default();
+            let total = by_company.entry(marketing_company.to_string()).or_default();
+            add_money(
+                total,
+                &Totals {
+                    currency,
+                    marketing_company,
+                    basic: m.basic,
+                    individual: m.individual,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn add_money(m: &mut Money, t: &Totals) -> Result<()> {
+    let overflow = || {
+        anyhow::anyhow!(
+            "the run total of {} for {} exceeds what an exact decimal holds",
+            t.currency,
+            t.marketing_company
+        )
+    };
+    m.basic = m.basic.checked_add(t.basic).ok_or_else(overflow)?;
+    m.individual = m
+        .individual
+        .checked_add(t.individual)
+        .ok_or_else(overflow)?;
+    Ok(())
+}
