@@ -106,3 +106,57 @@ pub fn old_pricing(sdr: &ServiceDetailRecord) -> Old {
         tables: tables_of(spms),
     })
 }
+
+/// What identifies a record in the difference report and the totals.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub sdr_identifier: Option<u32>,
+    pub producer: String,
+    pub customer: String,
+    pub marketing_company: String,
+    pub service: String,
+}
+
+/// Distinct values in order of appearance, joined with `;`.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join(";")
+}
+
+/// What the difference report says of the record.
+pub fn facts_of(sdr: &ServiceDetailRecord) -> Facts {
+    let h = &sdr.service_header;
+    let first = sdr.service_usage_modules.first();
+    // The customer resolution asks for: the header's, else the charged
+    // participant or user of the (first) usage module.
+    let customer = h
+        .customer_identity
+        .as_deref()
+        .or(first.and_then(|s| s.charged_participant.as_deref()))
+        .or(first.and_then(|s| s.user_identifier.as_deref()))
+        .unwrap_or("");
+    let mut marketing_company = distinct(
+        sdr.service_usage_modules
+            .iter()
+            .map(|s| s.marketing_company.as_str()),
+    );
+    if marketing_company.is_empty() {
+        marketing_company = h.marketing_company.clone().unwrap_or_default().to_string();
+    }
+    Facts {
+        sdr_identifier: Some(h.sdr_identifier),
+        producer: h.producer_identity.to_string(),
+        customer: customer.to_owned(),
+        marketing_company,
+        service: distinct(
+            sdr.service_usage_modules
+                .iter()
+                .map(|s| s.service_feature_code.as_str()),
+        ),
+    }
+}

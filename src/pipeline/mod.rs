@@ -20,6 +20,7 @@ use crate::write::usage::UsageAnalysis;
 mod blocks;
 mod outputs;
 mod record;
+pub mod rerate;
 mod stage;
 mod summary;
 
@@ -35,7 +36,7 @@ use stage::{SessionStage, read_event_log};
 
 /// Name of the priced output for an input: its file name, made unique by
 /// position when two inputs share a name.
-fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
+pub(crate) fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
     let name = path.file_name().map_or_else(
         || "stdin.sdr".to_owned(),
         |n| n.to_string_lossy().into_owned(),

@@ -35,7 +35,11 @@ pub struct Outputs {
     pub(super) subscribers: Option<subscribers::Outputs>,
 }
 
-fn csv_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Writer<File>> {
+pub(super) fn csv_with_header(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+) -> Result<csv::Writer<File>> {
     let path = dir.join(name);
     let mut w = csv::Writer::from_path(&path)
         .with_context(|| format!("cannot create {}", path.display()))?;
@@ -45,7 +49,11 @@ fn csv_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Write
 }
 
 /// A CSV file whose rows arrive as formatted bytes ([`SessionRows`]).
-fn bytes_with_header(dir: &Path, name: &str, header: &[&str]) -> Result<BufWriter<File>> {
+pub(super) fn bytes_with_header(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+) -> Result<BufWriter<File>> {
     let path = dir.join(name);
     let mut w = create(&path)?;
     let mut head = csv::Writer::from_writer(Vec::new());
@@ -77,21 +85,6 @@ impl Outputs {
     pub fn open(dir: &Path, routing: Option<&Routing>) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-        let report = dir.join(names::FAULT_REPORT);
-        let mut fault_report = csv::Writer::from_path(&report)
-            .with_context(|| format!("cannot create {}", report.display()))?;
-        fault_report
-            .write_record([
-                "file",
-                "offset",
-                "length",
-                "sdr_identifier",
-                "producer",
-                "status",
-                "cause",
-                "line",
-            ])
-            .with_context(|| format!("cannot write {}", report.display()))?;
         Ok(Outputs {
             dir: dir.to_path_buf(),
             answers: create(&dir.join(names::ANSWERS))?,
@@ -99,7 +92,7 @@ impl Outputs {
             session_events: create(&dir.join(names::SESSION_EVENTS))?,
             faults: Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
             broken: Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
-            fault_report,
+            fault_report: csv_with_header(dir, names::FAULT_REPORT, &crate::write::FAULT_COLUMNS)?,
             participations: create(&dir.join(names::PARTICIPATIONS))?,
             participation_report: bytes_with_header(
                 dir,

@@ -6,6 +6,7 @@
 //! copied, never re-encoded, so items this version does not understand pass
 //! through unchanged.
 
+pub mod differences;
 pub mod names;
 pub mod sessions;
 pub mod subscribers;
@@ -175,9 +176,22 @@ impl Kept {
     }
 }
 
+/// Columns of the fault report (`faults.csv`), shared by `rate` and
+/// `rerate`.
+pub const FAULT_COLUMNS: [&str; 8] = [
+    "file",
+    "offset",
+    "length",
+    "sdr_identifier",
+    "producer",
+    "status",
+    "cause",
+    "line",
+];
+
 /// One faulty record: its bytes (labelled with pricing modules where it
 /// decoded) kept for recycling, and a row to the fault report
-/// (`pipeline::FAULT_COLUMNS`). Shared by `rate` and `rerate`.
+/// ([`FAULT_COLUMNS`]). Shared by `rate` and `rerate`.
 #[allow(clippy::too_many_arguments)]
 pub fn fault_record(
     faults: &mut Kept,

@@ -35,3 +35,11 @@ pub const USAGE_CHART: &str = "usage.svg";
 /// Sessions still open, when the run has no state directory to keep
 /// them in (a report; the next run does not read it).
 pub const PENDING_REPORT: &str = "pending-sessions.jsonl";
+
+/// `sdrate rerate`: one row per record read, old and new individual price.
+pub const DIFFERENCES: &str = "differences.csv";
+/// `sdrate rerate`: old and new totals per currency, customer, marketing
+/// company and service.
+pub const DIFFERENCE_TOTALS: &str = "difference-totals.csv";
+/// `sdrate rerate`: records it does not price, as they were read.
+pub const SKIPPED: &str = "skipped.sdr";

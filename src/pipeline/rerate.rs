@@ -1,0 +1,734 @@
+//! `sdrate rerate` in the engine: price already priced SDRs again (after
+//! a price list was corrected, or as a what-if under the lists valid at
+//! another time), write the newly priced SDRs and report old against new
+//! price per SDR and in totals ([`crate::write::differences`]).
+//!
+//! Re-rating keeps no state: there is no state directory, so it is never
+//! caught by the duplicate check and moves neither the duplicate index nor
+//! pending sessions. Its output is staged and published atomically like a
+//! `rate` run's ([`crate::state::publish`]); it may replace an earlier
+//! rerate output, never the output of another command.
+//!
+//! It runs on the block engine of `rate` ([`super::blocks`]): the same
+//! reading, parallel work, in-order writing, buffer reuse and overlap of
+//! working and writing; only what is done per record ([`RerateJob`]) and
+//! how the result is filed ([`RerateWriter`]) are its own.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::blocks::{self, Item, Job, Rated, Sink, Spare, with_decoded};
+use super::outputs::{create, csv_with_header};
+use super::{Progress, priced_name};
+use crate::error::Failure;
+use crate::rate::{Outcome, Rater};
+use crate::read::origins::Source;
+use crate::read::{self, Framed, Reader};
+use crate::reprice::{Facts, Old, Side, facts_of, old_pricing, tables_of};
+use crate::sdr::{ServiceDetailRecord, StatusIndicator};
+use crate::state::publish::{self, InputFile, ListRevision, Manifest, Staging};
+use crate::write::differences::{Change, DIFFERENCE_COLUMNS, Row, Totals};
+use crate::write::{self, Kept, append_priced, names};
+
+/// The `command` a rerate output's summary (and so its manifest) names:
+/// how a later rerate knows it may replace the output.
+pub const COMMAND: &str = "rerate";
+
+/// Counts and money of one rerate run. Records read always equal repriced +
+/// faulted + skipped, and repriced always equals changed + unchanged.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Always [`COMMAND`].
+    pub command: &'static str,
+    pub sdrate_version: &'static str,
+    pub run_id: String,
+    pub inputs: Vec<String>,
+    /// The what-if time lists were chosen at; None: each time of use.
+    pub as_of: Option<String>,
+    pub pricing_time: String,
+    pub records_read: u64,
+    /// Priced again (billing SDRs and price requests).
+    pub repriced: u64,
+    /// Repriced with the same currency and individual price as before.
+    pub unchanged: u64,
+    /// Repriced with another individual price (or currency), or priced for
+    /// the first time.
+    pub changed: u64,
+    /// Of the changed: SDRs that carried no usable price before.
+    pub newly_priced: u64,
+    /// Of the repriced: price requests (answers).
+    pub price_requests: u64,
+    /// Could not be priced again: in faults.sdr and faults.csv.
+    pub faulted: u64,
+    /// Not priceable per record (quality-assurance and service-management
+    /// SDRs, session events, participations): in skipped.sdr as read.
+    pub skipped_not_priceable: u64,
+    pub accounting_identity_holds: bool,
+    pub faults_by_cause: BTreeMap<String, u64>,
+    /// Individual prices per currency, old against new (the `currency`
+    /// rows of difference-totals.csv).
+    pub totals: BTreeMap<String, Change>,
+}
+
+impl Summary {
+    fn count_fault(&mut self, status: &str) {
+        self.faulted += 1;
+        *self.faults_by_cause.entry(status.to_owned()).or_default() += 1;
+    }
+
+    pub fn identity_holds(&self) -> bool {
+        self.records_read == self.repriced + self.faulted + self.skipped_not_priceable
+            && self.repriced == self.changed + self.unchanged
+            && self.changed >= self.newly_priced
+            && self.repriced >= self.price_requests
+    }
+}
+
+/// One input file. An earlier run's answers.sdr holds price requests: they
+/// go back to answers.sdr, and it gets no priced file of its own unless it
+/// holds billing SDRs.
+pub struct RerateInput {
+    pub path: PathBuf,
+    pub run_answers: bool,
+}
+
+/// Whether a directory is a run's published output.
+fn is_run_output(dir: &Path) -> bool {
+    dir.join(publish::MANIFEST).is_file()
+}
+
+/// The input files, in order: files as named, directories' SDR files
+/// (sorted), and for a run's output directory its priced/ files (sorted)
+/// and its answers.sdr.
+pub fn plan_inputs(paths: &[PathBuf]) -> Result<Vec<RerateInput>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            return Err(Failure::Refused(
+                "rerate reads priced SDR files, not standard input: save them to a file first"
+                    .into(),
+            )
+            .into());
+        }
+        if p.is_dir() && is_run_output(p) {
+            let priced = p.join(names::PRICED_DIR);
+            let before = out.len();
+            if priced.is_dir() {
+                let mut files: Vec<PathBuf> = fs::read_dir(&priced)
+                    .with_context(|| format!("cannot list {}", priced.display()))?
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()
+                    .with_context(|| format!("cannot list {}", priced.display()))?;
+                files.retain(|f| {
+                    let hidden = f
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_none_or(|n| n.starts_with('.'));
+                    f.is_file() && !hidden
+                });
+                files.sort();
+                out.extend(files.into_iter().map(|path| RerateInput {
+                    path,
+                    run_answers: false,
+                }));
+            }
+            let answers = p.join(names::ANSWERS);
+            if answers.is_file() {
+                out.push(RerateInput {
+                    path: answers,
+                    run_answers: true,
+                });
+            }
+            if out.len() == before {
+                return Err(Failure::Refused(format!(
+                    "{} is a run output without priced SDRs (a dry run?): nothing to re-rate",
+                    p.display()
+                ))
+                .into());
+            }
+        } else if p.is_dir() {
+            let files = read::expand_inputs(std::slice::from_ref(p))?;
+            out.extend(
+                files
+                    .into_iter()
+                    .filter(|f| !read::is_event_log(f))
+                    .map(|path| RerateInput {
+                        path,
+                        run_answers: false,
+                    }),
+            );
+        } else if read::is_event_log(p) {
+            return Err(Failure::Refused(format!(
+                "{} is a session event log: sessions are priced by `sdrate rate`, not re-rated",
+                p.display()
+            ))
+            .into());
+        } else {
+            out.push(RerateInput {
+                path: p.clone(),
+                run_answers: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A run id that depends only on what the run reads and how.
+fn run_id(
+    inputs: &[InputFile],
+    lists: &[ListRevision],
+    customers: &InputFile,
+    pricing_time: &str,
+    as_of: Option<&str>,
+    max_record: usize,
+) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(COMMAND.as_bytes());
+    for i in inputs {
+        h.update(i.hash.as_bytes());
+    }
+    publish::hash_list_revisions(&mut h, lists);
+    h.update(customers.hash.as_bytes());
+    h.update(pricing_time.as_bytes());
+    h.update(b"\0as-of");
+    h.update(as_of.unwrap_or("").as_bytes());
+    // The framing limit decides what is a record: another limit, another
+    // run (the default keeps the id runs always had), as for `rate`.
+    if max_record != read::MAX_RECORD_BYTES {
+        h.update(b"\0max-record");
+        h.update(&(max_record as u64).to_le_bytes());
+    }
+    format!("{:016x}", h.digest())
+}
+
+/// The run id of `out` if it holds a published rerate output.
+fn rerate_output_id(out: &Path) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        run_id: String,
+        summary: SummaryHead,
+    }
+    #[derive(Deserialize)]
+    struct SummaryHead {
+        #[serde(default)]
+        command: String,
+    }
+    let bytes = fs::read(out.join(publish::MANIFEST)).ok()?;
+    let head: Head = serde_json::from_slice(&bytes).ok()?;
+    (head.summary.command == COMMAND).then_some(head.run_id)
+}
+
+/// What a worker made of one record; raw bytes stay in the input block.
+pub(super) enum Done {
+    Repriced {
+        /// Where its newly priced bytes lie in its group's buffer.
+        range: Range<usize>,
+        answered: bool,
+        facts: Facts,
+        old: Old,
+        new: Side,
+    },
+    Skipped {
+        facts: Facts,
+        status: &'static str,
+        cause: &'static str,
+    },
+    Fault {
+        /// The record labelled with its new pricing modules, when it decoded.
+        labelled: Option<Vec<u8>>,
+        facts: Option<Facts>,
+        old: Old,
+        status: String,
+        detail: String,
+    },
+}
+
+/// The re-rating job: one priced SDR decoded, priced again and labelled
+/// with its new pricing modules in place of the old.
+struct RerateJob<'a> {
+    rater: &'a Rater,
+}
+
+impl Job for RerateJob<'_> {
+    type Done = Done;
+    fn work(&self, rec: &Framed<'_>, out: &mut Vec<u8>) -> Done {
+        with_decoded(rec.bytes, |decoded| match decoded {
+            Ok(sdr) => self.reprice(rec, sdr, out),
+            Err(e) => Done::Fault {
+                labelled: None,
+                facts: None,
+                old: Old::None,
+                status: "undecodable".into(),
+                detail: e.to_string(),
+            },
+        })
+    }
+}
+
+impl RerateJob<'_> {
+    fn reprice(&self, rec: &Framed<'_>, sdr: &mut ServiceDetailRecord, out: &mut Vec<u8>) -> Done {
+        let facts = facts_of(sdr);
+        let old = old_pricing(sdr);
+        let (spms, totals, answered) = match self.rater.rate(sdr) {
+            Outcome::Priced(spms, t) => (spms, t, false),
+            Outcome::Answered(spms, t) => (spms, t, true),
+            Outcome::NotPriced => {
+                return Done::Skipped {
+                    facts,
+                    status: "notPriced",
+                    cause: "quality-assurance or service-management SDR: never priced",
+                };
+            }
+            Outcome::SessionEvent => {
+                return Done::Skipped {
+                    facts,
+                    status: "sessionEvent",
+                    cause: "session event or participation: priced per session by `sdrate rate`, not re-rated",
+                };
+            }
+            Outcome::Fault(f) => {
+                let labelled = if f.spms.is_empty() {
+                    None
+                } else {
+                    write::priced_bytes(rec.bytes, &f.spms).ok()
+                };
+                return Done::Fault {
+                    labelled,
+                    facts: Some(facts),
+                    old,
+                    status: f.status.to_string(),
+                    detail: f.detail,
+                };
+            }
+        };
+        let start = out.len();
+        match append_priced(rec.bytes, &spms, out) {
+            Ok(()) => Done::Repriced {
+                range: start..out.len(),
+                answered,
+                new: Side {
+                    currency: totals.currency.to_string(),
+                    individual: totals.individual,
+                    tables: tables_of(&spms),
+                },
+                facts,
+                old,
+            },
+            Err(e) => {
+                out.truncate(start);
+                Done::Fault {
+                    labelled: None,
+                    facts: Some(facts),
+                    old,
+                    status: StatusIndicator::TechnicalError.to_string(),
+                    detail: format!("{e:#}"),
+                }
+            }
+        }
+    }
+}
+
+/// Where a rerate writes, one writer per output.
+struct Outputs {
+    dir: PathBuf,
+    answers: BufWriter<File>,
+    faults: Kept,
+    broken: Kept,
+    fault_report: csv::Writer<File>,
+    skipped: BufWriter<File>,
+    differences: csv::Writer<File>,
+}
+
+impl Outputs {
+    fn open(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir.join(names::PRICED_DIR))
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        Ok(Outputs {
+            dir: dir.to_path_buf(),
+            answers: create(&dir.join(names::ANSWERS))?,
+            faults: Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
+            broken: Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
+            fault_report: csv_with_header(dir, names::FAULT_REPORT, &write::FAULT_COLUMNS)?,
+            skipped: create(&dir.join(names::SKIPPED))?,
+            differences: csv_with_header(dir, names::DIFFERENCES, &DIFFERENCE_COLUMNS)?,
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let err = |what: &str| format!("cannot write {what}");
+        for (w, name) in [
+            (&mut self.answers, names::ANSWERS),
+            (&mut self.skipped, names::SKIPPED),
+        ] {
+            w.flush().with_context(|| err(name))?;
+        }
+        self.faults.flush()?;
+        self.broken.flush()?;
+        for (w, name) in [
+            (&mut self.fault_report, names::FAULT_REPORT),
+            (&mut self.differences, names::DIFFERENCES),
+        ] {
+            w.flush().with_context(|| err(name))?;
+        }
+        Ok(())
+    }
+}
+
+/// The priced output of one input, created up front (as `rate` does) or,
+/// for an earlier run's answers.sdr, only if a billing SDR turns up.
+struct PricedFile {
+    path: PathBuf,
+    w: Option<BufWriter<File>>,
+}
+
+impl PricedFile {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.w.is_none() {
+            self.w = Some(create(&self.path)?);
+        }
+        let w = self.w.as_mut().expect("created above");
+        w.write_all(bytes)
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    fn finish(self) -> Result<()> {
+        match self.w {
+            Some(mut w) => w
+                .flush()
+                .with_context(|| format!("cannot write {}", self.path.display())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Everything the writer of one input touches: the rerate job's [`Sink`].
+struct RerateWriter<'a> {
+    out: &'a mut Outputs,
+    summary: &'a mut Summary,
+    totals: &'a mut Totals,
+    priced: &'a mut PricedFile,
+    file: &'a str,
+    progress: &'a dyn Progress,
+}
+
+impl Sink<Done> for RerateWriter<'_> {
+    fn write(&mut self, rated: &mut Rated<Done>) -> Result<()> {
+        let write_err = |what: &str| format!("cannot write {what}");
+        let Self {
+            out,
+            summary,
+            totals,
+            priced,
+            file,
+            progress,
+        } = self;
+        progress.inc(rated.record_bytes());
+        rated.each(|item| {
+            summary.records_read += 1;
+            let (rec, group_bytes, done) = match item {
+                Item::Record { rec, bytes, done } => (rec, bytes, done),
+                Item::Broken { rec, error } => {
+                    // A stretch that cannot be framed: kept whole, as one
+                    // fault, as `rate` does.
+                    let status = write::BROKEN_FRAMING;
+                    summary.count_fault(status);
+                    progress.inc(rec.bytes.len() as u64);
+                    let src = Source {
+                        file,
+                        offset: rec.offset,
+                        length: rec.bytes.len() as u64,
+                    };
+                    write::broken_stretch(
+                        &mut out.broken,
+                        &mut out.fault_report,
+                        src,
+                        rec.bytes,
+                        &error,
+                    )?;
+                    let cause = error.to_string();
+                    let row = Row {
+                        file,
+                        offset: rec.offset,
+                        facts: None,
+                        old: None,
+                        new: None,
+                        outcome: "faulted",
+                        status,
+                        cause: &cause,
+                    };
+                    return row.write(&mut out.differences);
+                }
+            };
+            let row = |facts, old, new, outcome, status, cause| Row {
+                file,
+                offset: rec.offset,
+                facts,
+                old,
+                new,
+                outcome,
+                status,
+                cause,
+            };
+            match done {
+                Done::Repriced {
+                    range,
+                    answered,
+                    facts,
+                    old,
+                    new,
+                } => {
+                    let bytes = &group_bytes[range];
+                    summary.repriced += 1;
+                    if answered {
+                        summary.price_requests += 1;
+                        out.answers
+                            .write_all(bytes)
+                            .with_context(|| write_err(names::ANSWERS))?;
+                    } else {
+                        priced.write(bytes)?;
+                    }
+                    let (changed, cause) = old.compare(&new);
+                    if changed {
+                        summary.changed += 1;
+                        if old.side().is_none() {
+                            summary.newly_priced += 1;
+                        }
+                    } else {
+                        summary.unchanged += 1;
+                    }
+                    totals.add(&facts, old.side(), Some(&new))?;
+                    row(
+                        Some(&facts),
+                        old.side(),
+                        Some(&new),
+                        if changed { "changed" } else { "unchanged" },
+                        "priced",
+                        &cause,
+                    )
+                    .write(&mut out.differences)
+                }
+                Done::Skipped {
+                    facts,
+                    status,
+                    cause,
+                } => {
+                    summary.skipped_not_priceable += 1;
+                    out.skipped
+                        .write_all(rec.bytes)
+                        .with_context(|| write_err(names::SKIPPED))?;
+                    row(Some(&facts), None, None, "skipped", status, cause)
+                        .write(&mut out.differences)
+                }
+                Done::Fault {
+                    labelled,
+                    facts,
+                    old,
+                    status,
+                    detail,
+                } => {
+                    summary.count_fault(&status);
+                    let src = Source {
+                        file,
+                        offset: rec.offset,
+                        length: rec.bytes.len() as u64,
+                    };
+                    write::fault_record(
+                        &mut out.faults,
+                        &mut out.fault_report,
+                        src,
+                        rec.bytes,
+                        labelled.as_deref(),
+                        facts.as_ref().and_then(|f| f.sdr_identifier),
+                        facts.as_ref().map_or("", |f| f.producer.as_str()),
+                        &status,
+                        &detail,
+                    )?;
+                    if let Some(f) = &facts {
+                        totals.add(f, old.side(), None)?;
+                    }
+                    row(
+                        facts.as_ref(),
+                        old.side(),
+                        None,
+                        "faulted",
+                        &status,
+                        &detail,
+                    )
+                    .write(&mut out.differences)
+                }
+            }
+        })
+    }
+}
+
+/// Re-rates every input into `dir`; returns the summary (without run id
+/// and times) and the difference totals.
+pub fn rerate(
+    rater: &Rater,
+    inputs: &[RerateInput],
+    dir: &Path,
+    max_record: usize,
+    progress: &dyn Progress,
+) -> Result<(Summary, Totals)> {
+    let mut out = Outputs::open(dir)?;
+    let mut summary = Summary {
+        command: COMMAND,
+        sdrate_version: env!("CARGO_PKG_VERSION"),
+        ..Summary::default()
+    };
+    let mut totals = Totals::default();
+    progress.start(
+        inputs
+            .iter()
+            .filter_map(|i| fs::metadata(&i.path).ok().map(|m| m.len()))
+            .sum(),
+    );
+    let paths: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
+    let job = RerateJob { rater };
+    let mut spare = Spare::default();
+    for (index, input) in inputs.iter().enumerate() {
+        let file = input.path.display().to_string();
+        summary.inputs.push(file.clone());
+        let mut reader = Reader::open(&input.path)?.max_record(max_record);
+        let mut priced = PricedFile {
+            path: out
+                .dir
+                .join(names::PRICED_DIR)
+                .join(priced_name(&input.path, index, &paths)),
+            w: None,
+        };
+        if !input.run_answers {
+            priced.w = Some(create(&priced.path)?);
+        }
+        let mut writer = RerateWriter {
+            out: &mut out,
+            summary: &mut summary,
+            totals: &mut totals,
+            priced: &mut priced,
+            file: &file,
+            progress,
+        };
+        blocks::drive(&mut reader, &job, &mut writer, &mut spare)?;
+        priced.finish()?;
+    }
+    progress.finish();
+    out.flush()?;
+    summary.accounting_identity_holds = summary.identity_holds();
+    Ok((summary, totals))
+}
+
+/// A rerate as the command planned it.
+pub struct Plan<'a> {
+    pub rater: &'a Rater,
+    pub inputs: Vec<RerateInput>,
+    pub list_revisions: Vec<ListRevision>,
+    /// The customer registry read, hashed.
+    pub customers: InputFile,
+    pub out: &'a Path,
+    pub max_record: usize,
+}
+
+/// What a rerate did.
+pub enum Rerated {
+    /// `out` already holds this very rerate (same run id): nothing done.
+    AlreadyDone(String),
+    Published(Box<Summary>),
+}
+
+impl Plan<'_> {
+    /// Hashes the inputs, decides whether `out` may be written (only an
+    /// earlier rerate output is ever replaced), re-rates into a staged
+    /// output, checks the accounting identity and publishes.
+    pub fn execute(self, progress: &dyn Progress) -> Result<Rerated> {
+        let hashed = self
+            .inputs
+            .iter()
+            .map(|i| publish::hash_file(&i.path))
+            .collect::<Result<Vec<_>>>()?;
+        let pricing_time = self.rater.pricing_time.0.to_rfc3339();
+        let as_of = self.rater.as_of.map(|t| t.0.to_rfc3339());
+        let id = run_id(
+            &hashed,
+            &self.list_revisions,
+            &self.customers,
+            &pricing_time,
+            as_of.as_deref(),
+            self.max_record,
+        );
+        let replace = if self.out.exists() {
+            match rerate_output_id(self.out) {
+                Some(old) if old == id => return Ok(Rerated::AlreadyDone(id)),
+                Some(_) => true,
+                None => {
+                    let what = match crate::state::published_run_id(self.out) {
+                        Some(run) => format!("holds the published run {run}"),
+                        None => "exists".into(),
+                    };
+                    return Err(Failure::Refused(format!(
+                        "output directory {} {what}; rerate replaces only an earlier rerate output: give a new --out",
+                        self.out.display()
+                    ))
+                    .into());
+                }
+            }
+        } else {
+            false
+        };
+        let staging = Staging::begin(self.out, replace)?;
+        let (mut summary, totals) = rerate(
+            self.rater,
+            &self.inputs,
+            staging.dir(),
+            self.max_record,
+            progress,
+        )?;
+        summary.run_id = id.clone();
+        summary.as_of = as_of;
+        summary.pricing_time = pricing_time;
+        totals.write_csv(&staging.dir().join(names::DIFFERENCE_TOTALS))?;
+        summary.totals = totals.by_currency()?;
+        // Checked before anything is published: a run whose records do not
+        // add up publishes nothing.
+        Failure::require_balanced(summary.accounting_identity_holds, summary.records_read)?;
+        staging.write_summary(&summary)?;
+        let manifest = Manifest {
+            sdrate_version: env!("CARGO_PKG_VERSION"),
+            run_id: &id,
+            dry_run: false,
+            billing: false,
+            inputs: &hashed,
+            skipped_inputs: &[],
+            price_lists: &self.list_revisions,
+            summary: &summary,
+        };
+        staging.publish(&manifest)?;
+        Ok(Rerated::Published(Box::new(summary)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity() {
+        let s = Summary {
+            records_read: 5,
+            repriced: 3,
+            changed: 2,
+            unchanged: 1,
+            newly_priced: 1,
+            faulted: 1,
+            skipped_not_priceable: 1,
+            ..Summary::default()
+        };
+        assert!(s.identity_holds());
+        assert!(!Summary { unchanged: 0, ..s }.identity_holds());
+    }
+}
