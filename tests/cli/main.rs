@@ -8,6 +8,7 @@ mod cli_ux;
 mod common;
 mod explain;
 mod fixtures;
+mod golden;
 mod interactions;
 mod malformed;
 mod nothing_lost;
