@@ -2,38 +2,8 @@
 //! the main job of README.md on the shipped fixtures and price lists.
 
 use std::fs;
-use std::path::Path;
 
-use assert_cmd::Command;
-use serde_json::Value;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
-
-fn sdrate() -> Command {
-    let mut c = crate::sdrate_command();
-    c.current_dir(ROOT);
-    c
-}
-
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stderr,
-    }
-}
-
-fn summary(out: &Path) -> Value {
-    serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
-}
+use crate::common::{PRICING_TIME, run, sdrate, summary};
 
 #[test]
 fn main_job_on_the_shipped_fixtures_accounts_for_every_record() {

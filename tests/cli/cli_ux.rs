@@ -4,42 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
-
-/// `sdrate` in the repository root, with none of its environment variables
-/// (or colour settings) inherited from whoever runs the tests.
-fn sdrate() -> Command {
-    let mut c = crate::sdrate_command();
-    c.current_dir(ROOT);
-    for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(|k| {
-            k.starts_with("SDRATE_") || k == "NO_COLOR" || k.starts_with("CLICOLOR")
-        }) {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    }
-}
+use crate::common::{PRICING_TIME, ROOT, run, sdrate};
 
 /// The whitespace-separated cells of the first line of `text` whose first
 /// cell is `first`.

@@ -16,11 +16,13 @@
 //! corporate, with its own list.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+
+use crate::common::{self, ROOT, inspect, repo, sdrate};
 
 /// A decimal printed as a JSON string: compared by value, so `2.0` and
 /// `2` are the same amount.
@@ -35,28 +37,18 @@ fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `sdrate explain` with the shipped lists and registry.
 fn explain() -> Command {
     let mut c = crate::sdrate_command();
     c.arg("explain")
-        .env_remove("SDRATE_PRICE_LISTS")
-        .env_remove("SDRATE_CUSTOMERS")
         .arg("--price-lists")
-        .arg(root().join("price_lists"))
+        .arg(repo("price_lists"))
         .arg("--customers")
-        .arg(root().join("price_lists/customers.csv"));
+        .arg(repo("price_lists/customers.csv"));
     c
 }
 
 /// The binary without the list options, for commands that take none.
-fn bare() -> Command {
-    crate::sdrate_command()
-}
-
 /// A billing VPN off-net call from a fixed line.
 fn call(id: u32, producer: &str, customer: &str, start: &str, secs: u64) -> Value {
     json!({"sdr": {
@@ -80,29 +72,13 @@ fn call(id: u32, producer: &str, customer: &str, start: &str, secs: u64) -> Valu
 
 /// Encodes `records` into DIR/in.sdr; returns the offset of each record.
 fn encode(dir: &Path, records: &[Value]) -> Vec<u64> {
-    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
-    fs::write(dir.join("in.jsonl"), jsonl).unwrap();
-    bare()
-        .args(["encode", "in.jsonl", "-o", "in.sdr"])
-        .current_dir(dir)
-        .assert()
-        .success();
+    common::encode(dir, "in.jsonl", "in.sdr", records);
     inspect(&dir.join("in.sdr"))
         .iter()
         .map(|v| v["offset"].as_u64().unwrap())
         .collect()
 }
 
-fn inspect(file: &Path) -> Vec<Value> {
-    let out = bare().arg("inspect").arg(file).output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// `explain --json` with `args`: exit code and the JSON objects printed.
 fn explain_json(dir: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
     let out = explain()
         .args(args)
@@ -381,13 +357,13 @@ fn json_agrees_with_what_rate_writes_and_a_priced_output_is_checked_against_its_
             call(702, "spe-t", "C00003", "2026-12-02T17:58:20+01:00", 250),
         ],
     );
-    bare()
+    sdrate()
         .args(["-q", "rate", "in.sdr", "--out", "out"])
         .args(["--pricing-time", "2026-12-31T02:00:00+01:00"])
         .arg("--price-lists")
-        .arg(root().join("price_lists"))
+        .arg(repo("price_lists"))
         .arg("--customers")
-        .arg(root().join("price_lists/customers.csv"))
+        .arg(repo("price_lists/customers.csv"))
         .current_dir(dir.path())
         .assert()
         .success();
@@ -440,7 +416,10 @@ fn a_stored_price_that_no_longer_holds_is_named_with_what_differs() {
     // on 20 Nov 2026: base r1 0.6 a minute, per second after 60 s:
     // 312 x 0.6 / 60 = 3.12 both prices. It was stored at 3.12 basic and
     // 2.81 individual under table megacom-vpn-offnet r3.
-    let (code, out, _) = explain_json(&root(), &["fixtures/priced.sdr", "--sdr-id", "1201"]);
+    let (code, out, _) = explain_json(
+        Path::new(ROOT),
+        &["fixtures/priced.sdr", "--sdr-id", "1201"],
+    );
     assert_eq!(code, 0);
     let e = &out[0];
     assert_eq!(d(&e["totals"]["individual"]), dec("3.12"));
@@ -454,14 +433,14 @@ fn a_stored_price_that_no_longer_holds_is_named_with_what_differs() {
         "{diff}"
     );
     assert!(!diff.contains("basic"), "{diff}");
-    let (_, text, _) = explain_text(&root(), &["fixtures/priced.sdr", "--offset", "0"]);
+    let (_, text, _) = explain_text(Path::new(ROOT), &["fixtures/priced.sdr", "--offset", "0"]);
     assert!(text.contains("Stored price: DIFFERS"), "{text}");
 }
 
 #[test]
 fn the_seed_conference_explains_every_participation_and_the_costs() {
     let (code, out, err) = explain_json(
-        &root(),
+        Path::new(ROOT),
         &[
             "fixtures/conference-events.csv",
             "--session",
@@ -559,7 +538,7 @@ fn the_seed_conference_explains_every_participation_and_the_costs() {
     assert_eq!(d(&discount["after"]), dec("12.60"));
 
     let (code, text, _) = explain_text(
-        &root(),
+        Path::new(ROOT),
         &[
             "fixtures/conference-events.csv",
             "--session",
@@ -634,7 +613,7 @@ fn errors_name_the_file_and_offset_and_use_the_documented_exit_codes() {
     assert!(err.contains("no SDR with identifier 4242"), "{err}");
     assert!(err.contains("2 records read"), "{err}");
     let (code, _, err) = explain_text(
-        &root(),
+        Path::new(ROOT),
         &["fixtures/conference-events.csv", "--session", "conf-nope"],
     );
     assert_eq!(code, 2);
@@ -662,7 +641,10 @@ fn errors_name_the_file_and_offset_and_use_the_documented_exit_codes() {
     assert!(err.contains("bad.sdr: offset 0"), "{err}");
     assert!(err.contains("cannot be decoded"), "{err}");
     // A session event SDR says how to explain its session.
-    let (code, out, _) = explain_json(&root(), &["fixtures/conference.sdr", "--offset", "0"]);
+    let (code, out, _) = explain_json(
+        Path::new(ROOT),
+        &["fixtures/conference.sdr", "--offset", "0"],
+    );
     assert_eq!(code, 0);
     assert_eq!(out[0]["outcome"], "sessionEvent");
     assert!(

@@ -13,17 +13,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-const PRICING_TIME: &str = "2026-11-30T02:00:00+01:00";
+use crate::common::{self, ROOT, data_list, inspect, run_in};
 
-const BASIC: &str = r#"
-id = "vpn-basic"
-revision = 1
-kind = "basic"
-service = "VPN"
-valid_from = "2026-01-01T00:00:00+01:00"
-service_revisions = [1]
-items = ["call"]
-"#;
+const PRICING_TIME: &str = "2026-11-30T02:00:00+01:00";
 
 const BASE: &str = r#"
 id = "vpn-acme-base"
@@ -46,18 +38,6 @@ item = "call"
 when = { callType = "onNet" }
 per = "duration"
 price = "0.30"
-"#;
-
-const GOLD: &str = r#"
-id = "vpn-acme-gold"
-revision = 1
-kind = "group"
-service = "VPN"
-based_on = "vpn-basic"
-marketing_company = "acme"
-group = "gold"
-valid_from = "2026-01-01T00:00:00+01:00"
-discount_percent = "10"
 "#;
 
 /// The test's components: a number plan (4xxx on-net, else off-net), a
@@ -140,9 +120,9 @@ trigger = [{{ service = "VPN", components = [{}] }}]
 fn setup(dir: &Path, rules: &str, profiles: &str) {
     let lists = dir.join("lists");
     fs::create_dir_all(lists.join("profiles")).unwrap();
-    fs::write(lists.join("basic.toml"), BASIC).unwrap();
+    fs::write(lists.join("basic.toml"), data_list("vpn-basic")).unwrap();
     fs::write(lists.join("base.toml"), BASE).unwrap();
-    fs::write(lists.join("gold.toml"), GOLD).unwrap();
+    fs::write(lists.join("gold.toml"), data_list("vpn-acme-gold")).unwrap();
     fs::write(lists.join("profiles/components.toml"), COMPONENTS).unwrap();
     fs::write(lists.join("profiles/rules.toml"), rules).unwrap();
     fs::write(lists.join("profiles/profiles.toml"), profiles).unwrap();
@@ -206,27 +186,13 @@ fn call<'a>(id: u32, customer: &'a str, secs: u64, dialled: &'a str) -> Call<'a>
     }
 }
 
-fn sdrate(dir: &Path, args: &[&str]) -> (i32, String) {
-    let o = crate::sdrate_command()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!err.contains("panicked"), "{err}");
-    (o.status.code().unwrap(), err)
-}
-
 fn encode(dir: &Path, name: &str, calls: &[Call<'_>]) {
-    let jsonl: String = calls.iter().map(|c| format!("{}\n", c.json())).collect();
-    fs::write(dir.join(format!("{name}.jsonl")), jsonl).unwrap();
-    let (code, err) = sdrate(dir, &["encode", &format!("{name}.jsonl"), "-o", name]);
-    assert_eq!(code, 0, "{err}");
+    let records: Vec<Value> = calls.iter().map(Call::json).collect();
+    common::encode(dir, &format!("{name}.jsonl"), name, &records);
 }
 
 fn rate(dir: &Path, input: &str, out: &str) -> (i32, String) {
-    sdrate(
+    let r = run_in(
         dir,
         &[
             "rate",
@@ -240,7 +206,8 @@ fn rate(dir: &Path, input: &str, out: &str) -> (i32, String) {
             "--pricing-time",
             PRICING_TIME,
         ],
-    )
+    );
+    (r.code, r.stderr)
 }
 
 /// One price item of a priced SDR.
@@ -273,13 +240,7 @@ fn priced(dir: &Path, out: &str) -> Vec<Priced> {
         .collect();
     files.sort();
     for f in files {
-        let o = crate::sdrate_command()
-            .arg("inspect")
-            .arg(&f)
-            .output()
-            .unwrap();
-        for line in String::from_utf8_lossy(&o.stdout).lines() {
-            let r: Value = serde_json::from_str(line).unwrap();
+        for r in inspect(&f) {
             let sdr = &r["sdr"];
             for spm in sdr["servicePricingModules"].as_array().unwrap() {
                 for p in spm["prices"].as_array().unwrap() {
@@ -755,7 +716,7 @@ fn bad_profiles_stop_the_run_with_file_line_and_column() {
 #[test]
 fn the_shipped_profiles_price_the_shipped_fixture_as_documented() {
     // fixtures/vpn_profiles.sdr with price_lists/ (docs/interactions.md).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(ROOT);
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("out");
     let o = crate::sdrate_command()
@@ -915,13 +876,7 @@ s1,CONF,sessionRelated,end,2026-11-20T10:20:00+01:00,p1,anna,K1,organiser,5,prov
         "{csv}"
     );
     // The participation SDR says what the components did.
-    let o = crate::sdrate_command()
-        .arg("inspect")
-        .arg(d.join("out/participations.sdr"))
-        .output()
-        .unwrap();
-    let first: Value =
-        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    let first = &inspect(&d.join("out/participations.sdr"))[0];
     let info: Vec<&str> = first["sdr"]["servicePricingModules"][0]["prices"]
         .as_array()
         .unwrap()
@@ -941,7 +896,7 @@ s1,CONF,sessionRelated,end,2026-11-20T10:20:00+01:00,p1,anna,K1,organiser,5,prov
 fn explain_names_the_profile_the_rule_and_each_component() {
     // The shipped prepaid subscriber (docs/interactions.md): 400 s off-net
     // from home: 0.45/min = 3.00, x0.8 = 2.40, +10 % = 2.64, up to 2.70.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(ROOT);
     let o = crate::sdrate_command()
         .current_dir(root)
         .args(["explain", "fixtures/vpn_profiles.sdr", "--sdr-id", "7003"])

@@ -1,11 +1,14 @@
 //! Tests of the `sdrate` command, run as a user runs it: one harness (one
 //! binary to build and link) with a module per capability. Every command
-//! comes from [`sdrate_command`], which scrubs the environment.
+//! comes from [`sdrate_command`], which scrubs the environment; the
+//! helpers the modules share are in [`common`].
 
 mod cli_exit_codes;
 mod cli_ux;
+mod common;
 mod explain;
 mod fixtures;
+mod golden;
 mod interactions;
 mod malformed;
 mod nothing_lost;
@@ -41,12 +44,12 @@ pub fn scrub(c: &mut std::process::Command) -> &mut std::process::Command {
 }
 
 fn scrubbed() -> Vec<std::ffi::OsString> {
-    const COLOUR: [&str; 4] = ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR"];
+    const COLOUR: [&str; 2] = ["NO_COLOR", "FORCE_COLOR"];
     std::env::vars_os()
         .map(|(k, _)| k)
         .filter(|k| {
             let k = k.to_string_lossy();
-            k.starts_with("SDRATE_") || COLOUR.contains(&k.as_ref())
+            k.starts_with("SDRATE_") || k.starts_with("CLICOLOR") || COLOUR.contains(&k.as_ref())
         })
         .collect()
 }

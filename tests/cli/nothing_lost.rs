@@ -12,31 +12,14 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
+use crate::common::{PRICING_TIME, ROOT, Run, csv_rows, run, summary};
 
+/// `sdrate` in the repository root, stopped after a minute: nothing here
+/// may hang.
 fn sdrate() -> Command {
-    let mut c = crate::sdrate_command();
-    c.current_dir(ROOT);
+    let mut c = crate::common::sdrate();
     c.timeout(Duration::from_secs(60));
     c
-}
-
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: out.stdout,
-        stderr,
-    }
 }
 
 fn rate_with(price_lists: &Path, customers: &Path, out: &Path) -> Run {
@@ -161,7 +144,7 @@ fn fifo_named_as_input_is_refused_by_name_not_waited_on() {
 fn inspected(fixture: &str) -> Value {
     let r = run(sdrate().args(["inspect", fixture]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let first = r.stdout.split(|&b| b == b'\n').next().unwrap();
+    let first = r.stdout_bytes.split(|&b| b == b'\n').next().unwrap();
     serde_json::from_slice(first).unwrap()
 }
 
@@ -182,7 +165,7 @@ fn encode_refuses_unknown_items_that_would_not_read_back() {
     let read = run(sdrate().arg("inspect").arg(&out));
     assert_eq!(read.code, 0, "{}", read.stderr);
     let lines: Vec<Value> = read
-        .stdout
+        .stdout_bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())
@@ -270,8 +253,7 @@ fn faulted_json_lines_are_kept_byte_for_byte_and_recycled() {
         .arg(&again)
         .args(["--pricing-time", PRICING_TIME]));
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let summary: Value =
-        serde_json::from_slice(&fs::read(again.join("summary.json")).unwrap()).unwrap();
+    let summary = summary(&again);
     assert_eq!(summary["sessions"]["event_rows_faulted"], 4, "{summary}");
     assert_eq!(fs::read(again.join("faulted-events.jsonl")).unwrap(), kept);
     assert_eq!(fs::read(state.join("suspense-events.jsonl")).unwrap(), kept);
@@ -380,29 +362,16 @@ fn a_second_run_into_the_same_out_is_refused_and_touches_nothing() {
 
 // ---- item 1: broken bytes never enter a file of records ----
 
-fn summary_of(out: &Path) -> Value {
-    serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
-}
-
 /// How many records `sdrate inspect` reads from `file`, and whether it
 /// framed all of it (nothing reported on standard error).
 fn inspect_count(file: &Path) -> (usize, String) {
     let r = run(sdrate().arg("inspect").arg(file));
     let n = r
-        .stdout
+        .stdout_bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .count();
     (n, r.stderr)
-}
-
-/// Rows of a CSV file as string vectors, header dropped.
-fn csv_rows(path: &Path) -> Vec<Vec<String>> {
-    csv::Reader::from_path(path)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
 }
 
 #[test]
@@ -466,7 +435,7 @@ fn a_broken_tail_stays_out_of_faults_and_suspense_and_recycle_names_the_origin()
     common(&mut c);
     let r = run(&mut c);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let s = summary_of(&again);
+    let s = summary(&again);
     assert_eq!(
         (s["records_read"].as_u64(), s["priced"].as_u64()),
         (Some(3), Some(1))
@@ -526,7 +495,7 @@ fn a_broken_tail_stays_out_of_faults_and_suspense_and_recycle_names_the_origin()
     c.arg("recycle").arg("--out").arg(&last);
     common(&mut c);
     run(&mut c);
-    assert_eq!(summary_of(&last)["records_read"], 1);
+    assert_eq!(summary(&last)["records_read"], 1);
 }
 
 #[test]
@@ -534,7 +503,7 @@ fn a_record_over_the_limit_is_kept_and_recycles_whole_under_a_larger_one() {
     let t = tempfile::tempdir().unwrap();
     // A VPN SDR of 1346 bytes: the first of vpn.sdr, another identifier,
     // with an unknown item of 1 KiB that pricing passes through.
-    let first = run(sdrate().args(["inspect", "fixtures/vpn.sdr"])).stdout;
+    let first = run(sdrate().args(["inspect", "fixtures/vpn.sdr"])).stdout_bytes;
     let mut line: Value =
         serde_json::from_slice(first.split(|b| *b == b'\n').next().unwrap()).unwrap();
     line["sdr"]["serviceHeader"]["sdrIdentifier"] = 9901.into();
@@ -566,7 +535,7 @@ fn a_record_over_the_limit_is_kept_and_recycles_whole_under_a_larger_one() {
     common(&mut c);
     let r = run(&mut c);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let s = summary_of(&out);
+    let s = summary(&out);
     assert_eq!(s["priced"], 3);
     // Cut at the limit: two stretches, at their offsets.
     let rows = csv_rows(&out.join("broken.csv"));
@@ -589,7 +558,7 @@ fn a_record_over_the_limit_is_kept_and_recycles_whole_under_a_larger_one() {
     common(&mut c);
     let r = run(&mut c);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let s = summary_of(&again);
+    let s = summary(&again);
     assert_eq!(
         (s["records_read"].as_u64(), s["priced"].as_u64()),
         (Some(1), Some(1))

@@ -9,29 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
-
-fn sdrate() -> Command {
-    let mut c = crate::sdrate_command();
-    c.current_dir(ROOT);
-    c
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_tree(&p, &dest);
-        } else {
-            fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
+use crate::common::{PRICING_TIME, ROOT, copy_tree, sdrate, summary};
 
 /// A copy of the shipped price lists (with customers.csv).
 struct Lists {
@@ -509,8 +487,7 @@ fn marketing_company_disagreeing_with_the_registry_is_a_fault_kept_for_recycling
     );
     // The record itself is kept, labelled, for recycling.
     assert!(fs::metadata(o.join("faults.sdr")).unwrap().len() > 0);
-    let summary: serde_json::Value =
-        serde_json::from_slice(&fs::read(o.join("summary.json")).unwrap()).unwrap();
+    let summary = summary(&o);
     assert_eq!(summary["faulted"], 1);
     assert_eq!(summary["faults_by_cause"]["marketingCompanyMismatch"], 1);
 }

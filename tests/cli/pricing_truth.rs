@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use chrono::DateTime;
 use num_rational::Ratio;
 use proptest::prelude::*;
@@ -23,14 +22,10 @@ use sdrate::price::{Quantity, amount};
 use sdrate::resolve::period::Calendar;
 use sdrate::resolve::price_list::{Charge, Rounding, RoundingMode};
 
-fn sdrate() -> Command {
-    crate::sdrate_command()
-}
+use crate::common::{csv_maps, repo, sdrate};
 
 fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/pricing-truth")
-        .join(name)
+    repo("tests/data/pricing-truth").join(name)
 }
 
 /// (basic, individual, price table, status) per SDR identifier.
@@ -122,21 +117,10 @@ fn rate_events(name: &str, logs: &[&str]) -> (Rows, Rows) {
         .args(["--pricing-time", "2028-01-01T00:00:00Z"])
         .assert()
         .success();
-    let rows = |file: &str| {
-        let mut r = csv::Reader::from_path(out.join(file)).unwrap();
-        let header = r.headers().unwrap().clone();
-        r.records()
-            .map(|rec| {
-                let rec = rec.unwrap();
-                header
-                    .iter()
-                    .zip(rec.iter())
-                    .map(|(h, v)| (h.to_owned(), v.to_owned()))
-                    .collect()
-            })
-            .collect::<Vec<BTreeMap<String, String>>>()
-    };
-    (rows("participations.csv"), rows("costs.csv"))
+    (
+        csv_maps(&out.join("participations.csv")),
+        csv_maps(&out.join("costs.csv")),
+    )
 }
 
 /// (session, participant) -> (billed party, basic, individual).

@@ -12,69 +12,27 @@
 //!   VPN calls at 0.60 SEK a minute, charged per second, for the marketing
 //!   companies acme (customer K1), bcom (K2) and ccom (K3).
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sdrate");
-const PRICING_TIME: &str = "2026-11-22T02:00:00+01:00";
+use crate::common::{self, Call, PRICING_TIME, Run, Tree, data_list, run_in, summary, tree};
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_sdrate");
 
 // ---------------------------------------------------------------------------
 // Running sdrate
 
-/// What a finished run left: exit code and stderr.
-struct Done {
-    code: i32,
-    stderr: String,
-}
-
-/// `SDRATE_*` settings of the environment the tests run in: removed, so
-/// that every option a test means is on its command line.
-fn settings() -> Vec<String> {
-    std::env::vars()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with("SDRATE_"))
-        .collect()
-}
-
-fn sdrate(dir: &Path, args: &[&str]) -> Done {
-    let mut cmd = Command::new(BIN);
-    for k in settings() {
-        cmd.env_remove(k);
-    }
-    let o = cmd
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "sdrate {args:?}: {stderr}");
-    Done {
-        code: o
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("sdrate {args:?} killed by a signal: {stderr}")),
-        stderr,
-    }
-}
-
 /// `rate` with the shipped price lists and customers, at a fixed pricing
 /// time: `inputs`, then `extra` (--out, --state, ...).
 fn shipped_rate_args(inputs: &[&str], extra: &[&str]) -> Vec<String> {
-    let lists = repo().join("price_lists");
+    let lists = common::repo("price_lists");
     let customers = lists.join("customers.csv");
     let mut v: Vec<String> = vec!["rate".into()];
     v.extend(inputs.iter().map(|s| (*s).to_owned()));
@@ -90,14 +48,14 @@ fn shipped_rate_args(inputs: &[&str], extra: &[&str]) -> Vec<String> {
     v
 }
 
-fn rate_shipped(dir: &Path, inputs: &[&str], extra: &[&str]) -> Done {
+fn rate_shipped(dir: &Path, inputs: &[&str], extra: &[&str]) -> Run {
     let args = shipped_rate_args(inputs, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    sdrate(dir, &args)
+    run_in(dir, &args)
 }
 
 /// `rate` with the test's own lists (see `setup`).
-fn rate_own(dir: &Path, inputs: &[&str], extra: &[&str]) -> Done {
+fn rate_own(dir: &Path, inputs: &[&str], extra: &[&str]) -> Run {
     let mut args = vec!["rate"];
     args.extend_from_slice(inputs);
     args.extend_from_slice(extra);
@@ -109,7 +67,7 @@ fn rate_own(dir: &Path, inputs: &[&str], extra: &[&str]) -> Done {
         "--customers",
         "customers.csv",
     ]);
-    sdrate(dir, &args)
+    run_in(dir, &args)
 }
 
 /// `sdrate generate` from its default start, 2026-11-21 00:00 +01:00.
@@ -118,7 +76,7 @@ fn generate(dir: &Path, name: &str, count: u64, seed: u64) {
 }
 
 fn generate_from(dir: &Path, name: &str, count: u64, seed: u64, start: &str) {
-    let d = sdrate(
+    let d = run_in(
         dir,
         &[
             "generate",
@@ -133,12 +91,6 @@ fn generate_from(dir: &Path, name: &str, count: u64, seed: u64, start: &str) {
         ],
     );
     assert_eq!(d.code, 0, "{}", d.stderr);
-}
-
-fn summary(out: &Path) -> Value {
-    let p = out.join("summary.json");
-    serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
 }
 
 fn n(summary: &Value, key: &str) -> u64 {
@@ -170,28 +122,6 @@ fn check_identity(s: &Value) {
 
 // ---------------------------------------------------------------------------
 // Directory trees
-
-/// Every file and directory under `dir`, by path relative to it: a file's
-/// contents, `None` for a directory.
-type Tree = BTreeMap<String, Option<Vec<u8>>>;
-
-fn tree(dir: &Path) -> Tree {
-    fn walk(root: &Path, dir: &Path, into: &mut Tree) {
-        for e in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
-            if p.is_dir() {
-                into.insert(rel, None);
-                walk(root, &p, into);
-            } else {
-                into.insert(rel, Some(fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut t = Tree::new();
-    walk(dir, dir, &mut t);
-    t
-}
 
 /// Asserts two trees are the same, naming what differs (not dumping bytes).
 fn assert_same_tree(got: &Tree, want: &Tree, what: &str) {
@@ -225,16 +155,6 @@ fn leftovers(dir: &Path) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // Own price lists and hand-made SDRs
 
-const BASIC: &str = r#"
-id = "vpn-basic"
-revision = 1
-kind = "basic"
-service = "VPN"
-valid_from = "2026-01-01T00:00:00+01:00"
-service_revisions = [1]
-items = ["call"]
-"#;
-
 /// 0.60 a minute, charged per second: 120 s cost 1.20.
 fn base(company: &str) -> String {
     format!(
@@ -260,7 +180,7 @@ price = "0.60"
 fn setup(dir: &Path) {
     let lists = dir.join("lists");
     fs::create_dir_all(&lists).unwrap();
-    fs::write(lists.join("basic.toml"), BASIC).unwrap();
+    fs::write(lists.join("basic.toml"), data_list("vpn-basic")).unwrap();
     for c in ["acme", "bcom", "ccom"] {
         fs::write(lists.join(format!("{c}.toml")), base(c)).unwrap();
     }
@@ -293,32 +213,17 @@ fn call_of_type(
     sdr_type: &str,
     action: &str,
 ) -> Value {
-    json!({"sdr": {
-        "serviceHeader": {
-            "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": sdr_type,
-            "sdrIdentifier": id, "producerIdentity": "spe-t", "timeOfOrigin": start,
-            "responsibilityTrace": [], "actionIndicator": action,
-            "customerIdentity": customer, "marketingCompany": company
-        },
-        "serviceUsageModules": [{
-            "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": "VPN",
-            "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
-            "dialledNumber": "4711", "accessForm": "fixed",
-            "serviceSpecific": {"virtualPrivateNetwork": {
-                "typeOfAccess": "direct", "dialledNumber": "4711", "callType": "offNet",
-                "startOfCharging": start, "chargeableDuration": secs
-            }}
-        }]
-    }})
+    Call {
+        sdr_type,
+        action,
+        ..Call::new(id, customer, company, start, secs)
+    }
+    .json()
 }
 
 /// Encodes `records` into `dir/name`; returns the bytes.
 fn encode(dir: &Path, name: &str, records: &[Value]) -> Vec<u8> {
-    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
-    let src = format!("{name}.json-lines");
-    fs::write(dir.join(&src), jsonl).unwrap();
-    let d = sdrate(dir, &["encode", &src, "-o", name]);
-    assert_eq!(d.code, 0, "{}", d.stderr);
+    common::encode(dir, &format!("{name}.json-lines"), name, records);
     fs::read(dir.join(name)).unwrap()
 }
 
@@ -374,11 +279,7 @@ struct Watched {
 /// Runs `sdrate args` in `dir`, watching `state` and `out` every 100 µs,
 /// and kills it (SIGKILL) when `kill` says.
 fn run_and_kill(dir: &Path, args: &[String], state: &Path, out: &Path, kill: Kill) -> Watched {
-    let mut cmd = std::process::Command::new(BIN);
-    for k in settings() {
-        cmd.env_remove(k);
-    }
-    let mut child = cmd
+    let mut child = crate::scrub(&mut std::process::Command::new(BIN))
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -662,11 +563,7 @@ fn a_second_run_while_the_first_is_rating_exits_5() {
     let dir = t.path();
     generate(dir, "big.sdr", 200_000, 3);
     generate(dir, "small.sdr", 100, 4);
-    let mut first = std::process::Command::new(BIN);
-    for k in settings() {
-        first.env_remove(k);
-    }
-    let mut first = first
+    let mut first = crate::scrub(&mut std::process::Command::new(BIN))
         .args(shipped_rate_args(
             &["big.sdr"],
             &["--out", "out1", "--state", "state", "-q"],

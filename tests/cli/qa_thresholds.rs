@@ -5,27 +5,22 @@
 use std::fs;
 use std::path::Path;
 
+use crate::common::{run, sdrate, summary};
+
 const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
 
 /// Rates inputs from the repository (the fixtures: 51 SDRs and 12 + 10
 /// event-log rows, of which 3 SDRs and 1 row fault) into `out`, with
 /// extra options.
 fn rate(dir: &Path, inputs: &[&str], out: &str, extra: &[&str]) -> (i32, String) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let o = crate::sdrate_command()
-        .current_dir(root)
+    let r = run(sdrate()
         .arg("rate")
         .args(inputs)
         .arg("--out")
         .arg(dir.join(out))
         .args(["--pricing-time", PRICING_TIME])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+        .args(extra));
+    (r.code, r.stderr)
 }
 
 #[test]
@@ -58,12 +53,10 @@ fn totals_are_compared_with_a_previous_run() {
         &[],
     );
     assert_eq!(code, 0);
-    let prev: serde_json::Value =
-        serde_json::from_slice(&fs::read(t.path().join("prev/summary.json")).unwrap()).unwrap();
+    let prev = summary(&t.path().join("prev"));
     let (code, _) = rate(t.path(), &["fixtures/vpn.sdr"], "now", &[]);
     assert_eq!(code, 0);
-    let now: serde_json::Value =
-        serde_json::from_slice(&fs::read(t.path().join("now/summary.json")).unwrap()).unwrap();
+    let now = summary(&t.path().join("now"));
     let prev_dir = t.path().join("prev");
     let prev_arg = prev_dir.to_str().unwrap();
     let (code, err) = rate(
@@ -135,7 +128,6 @@ fn quality_assurance_sdrs_are_priced_into_their_report_only() {
         "sdr_identifier,producer,customer,marketing_company,currency,basic_price,individual_price,status,cause\n\
          1002,qa-probe-3,,megacom,,,,unableToLocateServiceUser,the SDR names no customer\n"
     );
-    let s: serde_json::Value =
-        serde_json::from_slice(&fs::read(t.path().join("o/summary.json")).unwrap()).unwrap();
+    let s = summary(&t.path().join("o"));
     assert_eq!(s["quality_assurance"], 1);
 }

@@ -3,18 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
-const BASIC: &str = r#"
-id = "vpn-basic"
-revision = 1
-kind = "basic"
-service = "VPN"
-valid_from = "2026-01-01T00:00:00+01:00"
-service_revisions = [1]
-items = ["call"]
-"#;
+use crate::common::{Call, data_list, encode, sdrate, summary};
 
 fn base(revision: u16, valid_from: &str, offnet: &str) -> String {
     format!(
@@ -49,18 +40,6 @@ minimum = "0.15"
     )
 }
 
-const GOLD: &str = r#"
-id = "vpn-acme-gold"
-revision = 1
-kind = "group"
-service = "VPN"
-based_on = "vpn-basic"
-marketing_company = "acme"
-group = "gold"
-valid_from = "2026-01-01T00:00:00+01:00"
-discount_percent = "10"
-"#;
-
 const K3: &str = r#"
 id = "vpn-K3"
 revision = 1
@@ -80,7 +59,7 @@ price = "0.30"
 fn setup(dir: &Path) {
     let pl = dir.join("lists");
     fs::create_dir_all(&pl).unwrap();
-    fs::write(pl.join("basic.toml"), BASIC).unwrap();
+    fs::write(pl.join("basic.toml"), data_list("vpn-basic")).unwrap();
     fs::write(
         pl.join("base-r1.toml"),
         base(1, "2026-01-01T00:00:00+01:00", "0.60"),
@@ -91,7 +70,7 @@ fn setup(dir: &Path) {
         base(2, "2026-11-21T12:00:00+01:00", "0.55"),
     )
     .unwrap();
-    fs::write(pl.join("gold.toml"), GOLD).unwrap();
+    fs::write(pl.join("gold.toml"), data_list("vpn-acme-gold")).unwrap();
     fs::write(pl.join("k3.toml"), K3).unwrap();
     fs::write(
         dir.join("customers.csv"),
@@ -100,84 +79,13 @@ fn setup(dir: &Path) {
     .unwrap();
 }
 
-/// One VPN call SDR as `inspect`/`encode` JSON; the defaults are a billing
-/// off-net call of customer `customer` of acme, priced and forwarded.
-struct Call<'a> {
-    id: u32,
-    customer: &'a str,
-    company: &'a str,
-    service: &'a str,
-    start: &'a str,
-    secs: u64,
-    call_type: &'a str,
-    action: &'a str,
-    sdr_type: &'a str,
-}
-
-impl<'a> Call<'a> {
-    fn new(id: u32, customer: &'a str, start: &'a str, secs: u64) -> Self {
-        Call {
-            id,
-            customer,
-            company: "acme",
-            service: "VPN",
-            start,
-            secs,
-            call_type: "offNet",
-            action: "priceAndForward",
-            sdr_type: "billing",
-        }
-    }
-
-    fn json(&self) -> Value {
-        let Call {
-            id,
-            customer,
-            company,
-            service,
-            start,
-            secs,
-            call_type,
-            action,
-            sdr_type,
-        } = self;
-        json!({"sdr": {
-            "serviceHeader": {
-                "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": sdr_type,
-                "sdrIdentifier": id, "producerIdentity": "spe-t", "timeOfOrigin": start,
-                "responsibilityTrace": [], "actionIndicator": action,
-                "customerIdentity": customer, "marketingCompany": company
-            },
-            "serviceUsageModules": [{
-                "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": service,
-                "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
-                "dialledNumber": "4711", "accessForm": "fixed",
-                "serviceSpecific": {"virtualPrivateNetwork": {
-                    "typeOfAccess": "direct", "dialledNumber": "4711", "callType": call_type,
-                    "startOfCharging": start, "chargeableDuration": secs
-                }}
-            }]
-        }})
-    }
-}
-
 fn billing(id: u32, customer: &str, start: &str, secs: u64) -> Value {
-    Call::new(id, customer, start, secs).json()
-}
-
-fn sdrate() -> Command {
-    crate::sdrate_command()
+    Call::new(id, customer, "acme", start, secs).json()
 }
 
 /// Encodes `records`, rates them, and returns (exit code, dir).
 fn rate(dir: &Path, records: &[Value]) -> i32 {
-    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
-    fs::write(dir.join("in.jsonl"), jsonl).unwrap();
-    sdrate()
-        .args(["encode", "in.jsonl", "-o", "in.sdr"])
-        .current_dir(dir)
-        .assert()
-        .success();
+    encode(dir, "in.jsonl", "in.sdr", records);
     let out = sdrate()
         .args([
             "rate",
@@ -255,7 +163,7 @@ fn worked_examples_price_by_hand() {
             // 20 s on-net: 30/6 increments give 30 s -> 0.10, below the 0.15 minimum.
             Call {
                 call_type: "onNet",
-                ..Call::new(5, "K1", "2026-11-21T10:00:00+01:00", 20)
+                ..Call::new(5, "K1", "acme", "2026-11-21T10:00:00+01:00", 20)
             }
             .json(),
             // 61 s off-net: first 60 s then per second -> 61 s -> 0.61.
@@ -284,9 +192,7 @@ fn worked_examples_price_by_hand() {
             row(9, "1.25", "1.13", "vpn-acme-gold", 1),
         ]
     );
-    let summary: Value =
-        serde_json::from_str(&fs::read_to_string(t.path().join("out/summary.json")).unwrap())
-            .unwrap();
+    let summary = summary(&t.path().join("out"));
     // 1.25+1.25+1.15+1.15+0.15+0.61+1.25+1.25+1.25 = 9.31 basic;
     // individual: 1.25+1.25+1.15+1.15+0.15+0.61+1.13+0.63+1.13 = 8.45.
     assert_eq!(
@@ -308,24 +214,24 @@ fn faults_not_priced_and_answers_are_accounted_for() {
             billing(2, "K9", "2026-11-21T10:00:00+01:00", 125),
             Call {
                 company: "nobody",
-                ..Call::new(3, "K1", "2026-11-21T10:00:00+01:00", 60)
+                ..Call::new(3, "K1", "acme", "2026-11-21T10:00:00+01:00", 60)
             }
             .json(),
             Call {
                 service: "XYZ",
-                ..Call::new(4, "K1", "2026-11-21T10:00:00+01:00", 60)
+                ..Call::new(4, "K1", "acme", "2026-11-21T10:00:00+01:00", 60)
             }
             .json(),
             billing(5, "K1", "2025-06-01T10:00:00+02:00", 125),
             Call {
                 action: "qualityAssuranceNotPriced",
                 sdr_type: "qualityAssurance",
-                ..Call::new(6, "K1", "2026-11-21T10:00:00+01:00", 60)
+                ..Call::new(6, "K1", "acme", "2026-11-21T10:00:00+01:00", 60)
             }
             .json(),
             Call {
                 action: "priceRequest",
-                ..Call::new(7, "K1", "2026-11-21T10:00:00+01:00", 60)
+                ..Call::new(7, "K1", "acme", "2026-11-21T10:00:00+01:00", 60)
             }
             .json(),
         ],
@@ -360,9 +266,7 @@ fn faults_not_priced_and_answers_are_accounted_for() {
         prices(&t.path().join("out/answers.sdr")),
         vec![row(7, "0.60", "0.60", "vpn-acme-base", 1)]
     );
-    let summary: Value =
-        serde_json::from_str(&fs::read_to_string(t.path().join("out/summary.json")).unwrap())
-            .unwrap();
+    let summary = summary(&t.path().join("out"));
     assert_eq!(
         (
             &summary["records_read"],
@@ -400,7 +304,7 @@ fn bad_price_lists_stop_the_run_with_file_line_and_column() {
     // An unknown key.
     fs::write(
         t.path().join("lists/gold.toml"),
-        GOLD.replace("discount_percent", "discount_pct"),
+        data_list("vpn-acme-gold").replace("discount_percent", "discount_pct"),
     )
     .unwrap();
     let out = run(t.path());
@@ -409,7 +313,7 @@ fn bad_price_lists_stop_the_run_with_file_line_and_column() {
     assert!(err.contains("gold.toml: line 10, column 1"), "{err}");
     assert!(err.contains("discount_pct"), "{err}");
     // An item the basic list does not name.
-    fs::write(t.path().join("lists/gold.toml"), GOLD).unwrap();
+    fs::write(t.path().join("lists/gold.toml"), data_list("vpn-acme-gold")).unwrap();
     fs::write(
         t.path().join("lists/k3.toml"),
         K3.replace("item = \"call\"", "item = \"sms\""),
@@ -447,7 +351,6 @@ fn bad_price_lists_stop_the_run_with_file_line_and_column() {
 fn rate_at_one_and_two_threads(dir: &Path, input: &Path) {
     for threads in ["1", "2"] {
         sdrate()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("rate")
             .arg(input)
             .arg("--out")
@@ -495,9 +398,7 @@ fn output_is_identical_at_one_and_two_threads() {
         .success();
     rate_at_one_and_two_threads(t.path(), &t.path().join("g.sdr"));
     assert_same_outputs(t.path(), &OUTPUTS);
-    let summary: Value =
-        serde_json::from_str(&fs::read_to_string(t.path().join("out1/summary.json")).unwrap())
-            .unwrap();
+    let summary = summary(&t.path().join("out1"));
     assert_eq!(summary["records_read"], 20000);
     assert_eq!(summary["accounting_identity_holds"], true);
 }
@@ -528,8 +429,7 @@ fn regression_broken_tail_after_several_blocks_at_one_and_two_threads() {
     fs::write(&input, &bytes).unwrap();
     rate_at_one_and_two_threads(t.path(), &input);
     assert_same_outputs(t.path(), &OUTPUTS);
-    let summary: Value =
-        serde_json::from_slice(&fs::read(t.path().join("out1/summary.json")).unwrap()).unwrap();
+    let summary = summary(&t.path().join("out1"));
     // 20,000 records, and the broken rest counted as one.
     assert_eq!(summary["records_read"], 20001);
     assert_eq!(summary["faults_by_cause"]["broken framing"], 1);
@@ -627,7 +527,7 @@ fn faults_recycle_after_customer_data_and_price_lists_are_fixed() {
     let lists = t.path().join("lists");
     fs::write(
         lists.join("basic-r0.toml"),
-        BASIC
+        data_list("vpn-basic")
             .replace("revision = 1", "revision = 0")
             .replace("2026-01-01", "2025-01-01"),
     )

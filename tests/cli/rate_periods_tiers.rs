@@ -4,18 +4,9 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
-const VPN_BASIC: &str = r#"
-id = "vpn-basic"
-revision = 1
-kind = "basic"
-service = "VPN"
-valid_from = "2026-01-01T00:00:00+01:00"
-service_revisions = [1]
-items = ["call"]
-"#;
+use crate::common::{Call, data_list, encode, sdrate, summary};
 
 const BB_BASIC: &str = r#"
 id = "bb-basic"
@@ -131,7 +122,7 @@ fn setup(dir: &Path) {
     let pl = dir.join("lists");
     fs::create_dir_all(&pl).unwrap();
     let lists = [
-        ("vpn-basic.toml", VPN_BASIC.to_owned()),
+        ("vpn-basic.toml", data_list("vpn-basic")),
         ("bb-basic.toml", BB_BASIC.to_owned()),
         ("acme.toml", head("vpn-acme", "VPN", "acme") + ACME_PERIODS),
         (
@@ -166,18 +157,7 @@ fn header(id: u32, customer: &str, company: &str, start: &str) -> Value {
 
 /// A billing VPN off-net call.
 fn call(id: u32, customer: &str, company: &str, start: &str, secs: u64) -> Value {
-    json!({"sdr": {
-        "serviceHeader": header(id, customer, company, start),
-        "serviceUsageModules": [{
-            "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": "VPN",
-            "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
-            "dialledNumber": "4711", "accessForm": "fixed",
-            "serviceSpecific": {"virtualPrivateNetwork": {
-                "typeOfAccess": "direct", "dialledNumber": "4711", "callType": "offNet",
-                "startOfCharging": start, "chargeableDuration": secs
-            }}
-        }]
-    }})
+    Call::new(id, customer, company, start, secs).json()
 }
 
 /// A billing Broad Band event of acme's K1 moving `octets`.
@@ -198,10 +178,6 @@ fn bb(id: u32, start: &str, octets: u64) -> Value {
     }})
 }
 
-fn sdrate() -> Command {
-    crate::sdrate_command()
-}
-
 /// Encodes `records`, rates them with the test lists, and returns
 /// (sdrIdentifier, prices) of each priced SDR, basic and individual being
 /// equal, the prices of several items joined with " + ".
@@ -210,13 +186,7 @@ fn rate(dir: &Path, records: &[Value]) -> Vec<(u64, String)> {
 }
 
 fn rate_with(dir: &Path, records: &[Value], lists: &Path, customers: &Path) -> Vec<(u64, String)> {
-    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
-    fs::write(dir.join("in.jsonl"), jsonl).unwrap();
-    sdrate()
-        .args(["encode", "in.jsonl", "-o", "in.sdr"])
-        .current_dir(dir)
-        .assert()
-        .success();
+    encode(dir, "in.jsonl", "in.sdr", records);
     let out = sdrate()
         .args([
             "rate",
@@ -488,13 +458,7 @@ B1,bigco,
         // 400 days cannot be split into periods.
         call(3, "K1", "acme", "2026-11-18T10:00:00+01:00", 400 * 86_400),
     ];
-    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
-    fs::write(t.path().join("in.jsonl"), jsonl).unwrap();
-    sdrate()
-        .args(["encode", "in.jsonl", "-o", "in.sdr"])
-        .current_dir(t.path())
-        .assert()
-        .success();
+    encode(t.path(), "in.jsonl", "in.sdr", &records);
     let out = sdrate()
         .args([
             "rate",
@@ -531,9 +495,7 @@ B1,bigco,
         report.contains("cannot split `call` into rate periods"),
         "{report}"
     );
-    let summary: Value =
-        serde_json::from_str(&fs::read_to_string(t.path().join("out/summary.json")).unwrap())
-            .unwrap();
+    let summary = summary(&t.path().join("out"));
     assert_eq!(summary["priced"], 1);
     assert_eq!(summary["totals"]["SEK"]["bigco"]["basic"], "0.60");
 }

@@ -6,14 +6,11 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use sdrate::read::{CHUNK_BYTES, MAX_RECORD_BYTES, Reader};
 
-fn sdrate() -> Command {
-    crate::sdrate_command()
-}
+use crate::common::{ROOT, sdrate, summary};
 
 /// Rates `input` with the shipped lists; returns summary.json.
 fn rate(input: &Path, out: &Path) -> Value {
@@ -23,14 +20,13 @@ fn rate(input: &Path, out: &Path) -> Value {
         .arg("--out")
         .arg(out)
         .args(["--pricing-time", "2027-01-01T00:00:00Z"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .assert()
         .code(predicates::ord::le(1));
-    serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
+    summary(out)
 }
 
 fn vpn() -> Vec<u8> {
-    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vpn.sdr")).unwrap()
+    fs::read(Path::new(ROOT).join("fixtures/vpn.sdr")).unwrap()
 }
 
 /// Every record a reader yields, and every chunk's size.
@@ -158,7 +154,7 @@ fn the_clocks_time_of_pricing_has_at_most_three_fraction_digits() {
     sdrate()
         .args(["-q", "rate", "fixtures/vpn.sdr", "--out"])
         .arg(t.path().join("o"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(ROOT)
         .assert()
         .code(predicates::ord::le(1));
     let priced = sdrate()

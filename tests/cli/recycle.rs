@@ -2,26 +2,12 @@
 //! after the customer registry was fixed (issue 5, recycling).
 
 use std::fs;
-use std::path::Path;
 
 use assert_cmd::Command;
-use serde_json::Value;
+
+use crate::common::{repo, sdrate_in as sdrate, summary};
 
 const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
-
-fn sdrate(dir: &Path) -> Command {
-    let mut c = crate::sdrate_command();
-    c.current_dir(dir);
-    c
-}
-
-fn summary(out: &Path) -> Value {
-    serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
-}
-
-fn repo(p: &str) -> String {
-    format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn recycling_bills_what_now_prices_and_keeps_the_rest_in_suspense() {
@@ -31,18 +17,17 @@ fn recycling_bills_what_now_prices_and_keeps_the_rest_in_suspense() {
     // faults.sdr holds two faulty SDRs: customer C04711 is unknown (1301),
     // and service HOLO has no price list (1302).
     let common = |c: &mut Command| {
-        c.args(["--price-lists", &repo("price_lists")])
+        c.arg("--price-lists")
+            .arg(repo("price_lists"))
             .args(["--customers", "customers.csv"])
             .args(["--pricing-time", PRICING_TIME])
             .args(["--state", "state"]);
     };
     let mut c = sdrate(dir);
-    c.args([
-        "rate",
-        &repo("fixtures/faults.sdr"),
-        &repo("fixtures/vpn.sdr"),
-    ])
-    .args(["--out", "night-1"]);
+    c.arg("rate")
+        .arg(repo("fixtures/faults.sdr"))
+        .arg(repo("fixtures/vpn.sdr"))
+        .args(["--out", "night-1"]);
     common(&mut c);
     c.assert().code(1);
     let s = summary(&dir.join("night-1"));

@@ -6,22 +6,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use crate::common::{
+    Call, ROOT, Run, csv_maps, data_list, encode, files, json_file, run_in, sdrate,
+};
+
 const RATED_AT: &str = "2026-11-22T02:00:00+01:00";
 const RERATED_AT: &str = "2026-12-01T02:00:00+01:00";
-
-const BASIC: &str = r#"
-id = "vpn-basic"
-revision = 1
-kind = "basic"
-service = "VPN"
-valid_from = "2026-01-01T00:00:00+01:00"
-service_revisions = [1]
-items = ["call"]
-"#;
 
 /// acme's base list: off-net per minute (first minute whole, then per
 /// second), on-net per minute in 30 s then 6 s steps.
@@ -111,18 +103,6 @@ next_increment = 1
     )
 }
 
-const GOLD: &str = r#"
-id = "vpn-acme-gold"
-revision = 1
-kind = "group"
-service = "VPN"
-based_on = "vpn-basic"
-marketing_company = "acme"
-group = "gold"
-valid_from = "2026-01-01T00:00:00+01:00"
-discount_percent = "10"
-"#;
-
 /// `lists1`: what billing ran with (acme revision 1, beta valid).
 /// `lists2`: the corrected acme revision 2, next year's revision 3, and
 /// beta's list cancelled.
@@ -137,20 +117,20 @@ fn setup(dir: &Path) {
     write(
         "lists1",
         &[
-            ("basic.toml", BASIC.into()),
+            ("basic.toml", data_list("vpn-basic")),
             ("acme-r1.toml", acme_r1()),
-            ("gold.toml", GOLD.into()),
+            ("gold.toml", data_list("vpn-acme-gold")),
             ("beta.toml", beta(false)),
         ],
     );
     write(
         "lists2",
         &[
-            ("basic.toml", BASIC.into()),
+            ("basic.toml", data_list("vpn-basic")),
             ("acme-r1.toml", acme_r1()),
             ("acme-r2.toml", acme_r2()),
             ("acme-r3.toml", acme_r3()),
-            ("gold.toml", GOLD.into()),
+            ("gold.toml", data_list("vpn-acme-gold")),
             ("beta.toml", beta(true)),
         ],
     );
@@ -187,23 +167,13 @@ fn call_with(
     } else {
         "billing"
     };
-    json!({"sdr": {
-        "serviceHeader": {
-            "moduleIdentifier": "serviceHeader", "revisionState": 1, "sdrType": sdr_type,
-            "sdrIdentifier": id, "producerIdentity": "spe-t", "timeOfOrigin": start,
-            "responsibilityTrace": [], "actionIndicator": action,
-            "customerIdentity": customer, "marketingCompany": company
-        },
-        "serviceUsageModules": [{
-            "moduleIdentifier": "serviceUsage", "revisionState": 1, "serviceFeatureCode": "VPN",
-            "revisionStateOfService": 1, "providerIdentifier": "p", "marketingCompany": company,
-            "dialledNumber": "4711", "accessForm": "fixed",
-            "serviceSpecific": {"virtualPrivateNetwork": {
-                "typeOfAccess": "direct", "dialledNumber": "4711", "callType": call_type,
-                "startOfCharging": start, "chargeableDuration": secs
-            }}
-        }]
-    }})
+    Call {
+        call_type,
+        action,
+        sdr_type,
+        ..Call::new(id, customer, company, start, secs)
+    }
+    .json()
 }
 
 /// 2026-11-21 is a Saturday, 2026-11-23 a Monday.
@@ -230,51 +200,11 @@ fn archive() -> Vec<Value> {
     ]
 }
 
-fn sdrate() -> Command {
-    let mut c = crate::sdrate_command();
-    for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(|k| k.starts_with("SDRATE_")) {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = sdrate().args(args).current_dir(dir).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stderr,
-    }
-}
-
-fn encode(dir: &Path, name: &str, records: &[Value]) {
-    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
-    fs::write(dir.join(format!("{name}.jsonl")), jsonl).unwrap();
-    let r = run(
-        dir,
-        &[
-            "encode",
-            &format!("{name}.jsonl"),
-            "-o",
-            &format!("{name}.sdr"),
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-}
-
 /// Encodes the archive and rates it with `lists1` into `out`.
 fn billed(dir: &Path) {
     setup(dir);
-    encode(dir, "in", &archive());
-    let r = run(
+    encode(dir, "in.jsonl", "in.sdr", &archive());
+    let r = run_in(
         dir,
         &[
             "rate",
@@ -306,21 +236,7 @@ fn rerate(dir: &Path, input: &str, out: &str, extra: &[&str]) -> Run {
         RERATED_AT,
     ];
     args.extend_from_slice(extra);
-    run(dir, &args)
-}
-
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
+    run_in(dir, &args)
 }
 
 /// The columns `keys` of every row, for comparing with a table by hand.
@@ -359,10 +275,6 @@ fn priced(file: &Path) -> Vec<(u64, u64, String, String, u64, String)> {
             )
         })
         .collect()
-}
-
-fn json_file(path: &Path) -> Value {
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -414,7 +326,7 @@ fn corrected_revision_reprices_the_archive_by_hand() {
     assert!(!o.join("priced/answers.sdr").exists());
 
     // One row per SDR, in input order, at its offset in the input.
-    let rows = csv_rows(&o.join("differences.csv"));
+    let rows = csv_maps(&o.join("differences.csv"));
     let offset = |id: u64| {
         before
             .iter()
@@ -593,7 +505,7 @@ fn corrected_revision_reprices_the_archive_by_hand() {
     // old 1.04+0.94+0.50+0.20+0.70+1.00+0.50 = 4.88,
     // new 0.83+0.75+0.40+0.20+0.80+0.40 = 3.38 (the fault adds nothing);
     // K1: 1.04+0.50+0.20+1.00+0.50 = 3.24 → 0.83+0.40+0.20+0.80+0.40 = 2.63.
-    let totals = csv_rows(&o.join("difference-totals.csv"));
+    let totals = csv_maps(&o.join("difference-totals.csv"));
     assert_eq!(
         cols(
             &totals,
@@ -671,7 +583,7 @@ fn corrected_revision_reprices_the_archive_by_hand() {
 
     // The SDR that no longer prices is kept for recycling, labelled with
     // its new status instead of its old price.
-    let faults = csv_rows(&o.join("faults.csv"));
+    let faults = csv_maps(&o.join("faults.csv"));
     assert_eq!(
         cols(
             &faults,
@@ -725,7 +637,7 @@ fn as_of_prices_with_next_years_revision_but_periods_follow_the_time_of_use() {
     // 5. beta still cancelled: fault
     // 6. 0.30
     // 7. peak 0.45 × 2 = 0.90
-    let rows = csv_rows(&o.join("differences.csv"));
+    let rows = csv_maps(&o.join("differences.csv"));
     assert_eq!(
         cols(
             &rows,
@@ -762,24 +674,6 @@ fn as_of_prices_with_next_years_revision_but_periods_follow_the_time_of_use() {
     );
 }
 
-/// Every file under `dir`, relative path → bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().display().to_string();
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 #[test]
 fn rerating_is_repeatable_and_only_ever_replaces_a_rerate_output() {
     let t = tempfile::tempdir().unwrap();
@@ -787,10 +681,10 @@ fn rerating_is_repeatable_and_only_ever_replaces_a_rerate_output() {
     billed(d);
     assert_eq!(rerate(d, "out", "a", &[]).code, 1);
     assert_eq!(rerate(d, "out", "b", &[]).code, 1);
-    let a = tree(&d.join("a"));
+    let a = files(&d.join("a"));
     assert_eq!(
         a,
-        tree(&d.join("b")),
+        files(&d.join("b")),
         "rerating twice gives identical files"
     );
     for f in [
@@ -811,14 +705,14 @@ fn rerating_is_repeatable_and_only_ever_replaces_a_rerate_output() {
     let r = rerate(d, "out", "a", &[]);
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("nothing to do"), "{}", r.stderr);
-    assert_eq!(a, tree(&d.join("a")));
+    assert_eq!(a, files(&d.join("a")));
     // Another what-if replaces an earlier rerate output...
     let r = rerate(d, "out", "a", &["--as-of", "2027-01-04T10:00:00+01:00"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_ne!(a, tree(&d.join("a")));
+    assert_ne!(a, files(&d.join("a")));
     assert!(!d.join(".a.partial").exists());
     // ...but never a rate output, nor any other directory.
-    let billed_out = tree(&d.join("out"));
+    let billed_out = files(&d.join("out"));
     let r = rerate(d, "out", "out", &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
@@ -827,7 +721,7 @@ fn rerating_is_repeatable_and_only_ever_replaces_a_rerate_output() {
         "{}",
         r.stderr
     );
-    assert_eq!(billed_out, tree(&d.join("out")));
+    assert_eq!(billed_out, files(&d.join("out")));
     fs::create_dir(d.join("mine")).unwrap();
     fs::write(d.join("mine/notes.txt"), "keep").unwrap();
     assert_eq!(rerate(d, "out", "mine", &[]).code, 2);
@@ -836,8 +730,8 @@ fn rerating_is_repeatable_and_only_ever_replaces_a_rerate_output() {
     // A rerate output can itself be rerated: with the same lists nothing
     // changes, and the priced SDRs come out byte for byte as they went in.
     assert_eq!(rerate(d, "b", "c", &[]).code, 0);
-    let b = tree(&d.join("b"));
-    let c = tree(&d.join("c"));
+    let b = files(&d.join("b"));
+    let c = files(&d.join("c"));
     assert_eq!(b["priced/in.sdr"], c["priced/in.sdr"]);
     assert_eq!(b["answers.sdr"], c["answers.sdr"]);
     let summary = json_file(&d.join("c/summary.json"));
@@ -862,7 +756,8 @@ fn unpriced_sdrs_have_no_old_price_and_unpriceable_ones_are_skipped() {
     setup(d);
     encode(
         d,
-        "raw",
+        "raw.jsonl",
+        "raw.sdr",
         &[
             call(1, "K1", "acme", SAT, 60),
             call_with(
@@ -878,7 +773,7 @@ fn unpriced_sdrs_have_no_old_price_and_unpriceable_ones_are_skipped() {
     );
     let r = rerate(d, "raw.sdr", "o", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let rows = csv_rows(&d.join("o/differences.csv"));
+    let rows = csv_maps(&d.join("o/differences.csv"));
     assert_eq!(
         cols(
             &rows,
@@ -941,14 +836,14 @@ fn output_is_byte_identical_at_any_thread_count() {
     let d = t.path();
     let lists = format!("{ROOT}/price_lists");
     let customers = format!("{ROOT}/price_lists/customers.csv");
-    let r = run(
+    let r = run_in(
         d,
         &[
             "generate", "--count", "6000", "--seed", "7", "-o", "gen.sdr",
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(
+    let r = run_in(
         d,
         &[
             "rate",
@@ -965,7 +860,7 @@ fn output_is_byte_identical_at_any_thread_count() {
     );
     assert!(r.code <= 1, "{}", r.stderr);
     let rerate_with = |out: &str, threads: &str| {
-        let r = run(
+        let r = run_in(
             d,
             &[
                 "rerate",
@@ -986,14 +881,14 @@ fn output_is_byte_identical_at_any_thread_count() {
     };
     rerate_with("t1", "1");
     rerate_with("t2", "2");
-    let t1 = tree(&d.join("t1"));
-    assert_eq!(t1, tree(&d.join("t2")));
+    let t1 = files(&d.join("t1"));
+    assert_eq!(t1, files(&d.join("t2")));
     let summary = json_file(&d.join("t1/summary.json"));
     assert_eq!(summary["accounting_identity_holds"], true);
     // Same lists: every price is what it was.
     assert_eq!(summary["changed"], 0);
     assert!(summary["repriced"].as_u64().unwrap() > 1000, "{summary}");
     // One difference row per record read.
-    let rows = csv_rows(&d.join("t1/differences.csv"));
+    let rows = csv_maps(&d.join("t1/differences.csv"));
     assert_eq!(rows.len() as u64, summary["records_read"].as_u64().unwrap());
 }

@@ -3,10 +3,11 @@
 
 use std::fs;
 
+use crate::common::{repo, sdrate_in, summary};
+
 #[test]
 fn subscribers_receive_participation_sdrs() {
     let t = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
     fs::write(
         t.path().join("routing.toml"),
         r#"
@@ -18,12 +19,14 @@ items = ["session_id", "customer", "individual_price", "currency"]
 "#,
     )
     .unwrap();
-    crate::sdrate_command()
-        .current_dir(t.path())
-        .args(["-q", "rate", &format!("{root}/fixtures/game-events.jsonl")])
+    sdrate_in(t.path())
+        .args(["-q", "rate"])
+        .arg(repo("fixtures/game-events.jsonl"))
         .args(["--out", "out", "--routing", "routing.toml"])
-        .args(["--price-lists", &format!("{root}/price_lists")])
-        .args(["--customers", &format!("{root}/price_lists/customers.csv")])
+        .arg("--price-lists")
+        .arg(repo("price_lists"))
+        .arg("--customers")
+        .arg(repo("price_lists/customers.csv"))
         .assert()
         .code(0);
     // The seed's game at 1.20 a minute shared (docs/sessions.md): p1 pays
@@ -36,8 +39,7 @@ items = ["session_id", "customer", "individual_price", "currency"]
          game-20261122-0200,C00002,21.00,SEK\n\
          game-20261122-0200,C00003,21.50,SEK\n"
     );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&fs::read(t.path().join("out/summary.json")).unwrap()).unwrap();
+    let summary = summary(&t.path().join("out"));
     assert_eq!(summary["routing"]["by_subscriber"]["games"], 3);
     assert_eq!(summary["routing"]["discarded"], 0);
 }

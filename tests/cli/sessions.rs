@@ -22,7 +22,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use chrono::{DateTime, Duration, FixedOffset};
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -33,6 +32,8 @@ use sdrate::group::{Event, Origin, Position, Raw};
 use sdrate::price::session::{PricedSession, price_session};
 use sdrate::resolve::{Customer, Customers, PriceLists};
 use sdrate::sdr::{EventCategory, ServicePart, ServiceSpecificPart, SessionEventType, Timestamp};
+
+use crate::common::{PRICING_TIME, sdrate, sdrate_in};
 
 // ---------------------------------------------------------------------------
 // Price lists and customers
@@ -468,19 +469,6 @@ const SEED_GAME_ROWS: [&str; 3] = [
 // ---------------------------------------------------------------------------
 // Running sdrate
 
-fn sdrate() -> Command {
-    let mut c = crate::sdrate_command();
-    for v in [
-        "SDRATE_STATE",
-        "SDRATE_PRICE_LISTS",
-        "SDRATE_CUSTOMERS",
-        "SDRATE_THREADS",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
 struct Run {
     code: i32,
     summary: Value,
@@ -506,8 +494,8 @@ impl Run {
 /// given (else the default OUT/state). Checks the accounting identity of
 /// every run.
 fn rate(dir: &Path, inputs: &[&str], out: &str, state: Option<&str>) -> Run {
-    let mut cmd = sdrate();
-    cmd.current_dir(dir).arg("rate").args(inputs).args([
+    let mut cmd = sdrate_in(dir);
+    cmd.arg("rate").args(inputs).args([
         "--out",
         out,
         "--price-lists",
@@ -515,7 +503,7 @@ fn rate(dir: &Path, inputs: &[&str], out: &str, state: Option<&str>) -> Run {
         "--customers",
         "customers.csv",
         "--pricing-time",
-        "2026-11-22T02:00:00+01:00",
+        PRICING_TIME,
     ]);
     if let Some(s) = state {
         cmd.args(["--state", s]);
