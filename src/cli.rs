@@ -184,7 +184,7 @@ pub struct RateArgs {
     #[arg(
         long,
         env = "SDRATE_DUPLICATE_WINDOW",
-        default_value_t = 90,
+        default_value_t = sdrate::group::duplicates::DEFAULT_WINDOW_DAYS,
         value_name = "DAYS"
     )]
     pub duplicate_window: u32,
@@ -208,11 +208,15 @@ pub struct RateArgs {
     /// priced SDR also goes to every matching subscriber's output.
     #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
     pub routing: Option<PathBuf>,
-    /// Run the whole pipeline but write only the reports (summary, fault
-    /// report, participation, cost and usage reports) to OUT: no priced
-    /// output, no state change.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How records are priced: shared by `rate`, `recycle` and `rerate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
     #[command(flatten)]
     pub tariff: TariffArgs,
     /// Worker threads; default all cores. Output is identical at any count.
@@ -222,18 +226,23 @@ pub struct RateArgs {
     /// default now. Fix it to make reruns byte-identical.
     #[arg(long, env = "SDRATE_PRICING_TIME")]
     pub pricing_time: Option<String>,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// What a billing run publishes besides OUT: shared by `rate` and
+/// `recycle`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Run the whole pipeline but write only the reports (summary, fault
+    /// report, participation, cost and usage reports) to OUT: no priced
+    /// output, no state change.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Also write the run summary (the content of OUT/summary.json) to
     /// PATH, or to stdout with `-`, for a scheduler to pick up.
     #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
     pub summary_json: Option<String>,
-    /// The global -q/-v, copied here by [`run`] so `cmd::rate` can read it.
-    #[arg(skip)]
-    pub verbosity: Verbosity,
-    /// Set by `sdrate recycle`: the inputs are the suspense area.
-    #[arg(skip)]
-    pub recycle: bool,
-    #[command(flatten)]
-    pub reading: ReadingArgs,
 }
 
 /// Where prices come from: shared by every command that prices.
@@ -274,54 +283,16 @@ pub struct RecycleArgs {
     #[arg(long, env = "SDRATE_OUT", value_hint = ValueHint::DirPath,
           required_unless_present = "write_off_broken")]
     pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub tariff: TariffArgs,
-    /// Worker threads; default all cores.
-    #[arg(long, env = "SDRATE_THREADS")]
-    pub threads: Option<usize>,
-    /// Date and time of pricing (RFC 3339); default now.
-    #[arg(long, env = "SDRATE_PRICING_TIME")]
-    pub pricing_time: Option<String>,
     /// Instead of a run: write off every stretch of input in the suspense
     /// area that cannot be framed as records, for REASON. They leave the
     /// suspense area; STATE/written-off.csv records when, why, where each
     /// came from, and STATE/written-off.dat keeps the bytes.
     #[arg(long, value_name = "REASON", conflicts_with_all = ["out", "dry_run", "summary_json"])]
     pub write_off_broken: Option<String>,
-    /// Report what would price now, without billing or changing state.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Also write the run summary here (`-` for standard output).
-    #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-")]
-    pub summary_json: Option<String>,
     #[command(flatten)]
-    pub reading: ReadingArgs,
-}
-
-impl RecycleArgs {
-    /// The `rate` run that re-feeds the suspense files.
-    pub fn into_rate(self, inputs: Vec<PathBuf>, out: PathBuf, verbosity: Verbosity) -> RateArgs {
-        RateArgs {
-            inputs,
-            out,
-            state: Some(self.state),
-            force: true,
-            duplicate_window: 90,
-            max_faults: None,
-            max_fault_share: None,
-            previous: None,
-            max_total_change: None,
-            routing: None,
-            dry_run: self.dry_run,
-            tariff: self.tariff,
-            threads: self.threads,
-            pricing_time: self.pricing_time,
-            summary_json: self.summary_json,
-            verbosity,
-            recycle: true,
-            reading: self.reading,
-        }
-    }
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -341,19 +312,7 @@ pub struct RerateArgs {
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
     #[command(flatten)]
-    pub tariff: TariffArgs,
-    /// Worker threads; default all cores. Output is identical at any count.
-    #[arg(long, env = "SDRATE_THREADS")]
-    pub threads: Option<usize>,
-    /// Date and time of pricing written into the new pricing modules
-    /// (RFC 3339); default now. Fix it to make reruns byte-identical.
-    #[arg(long, env = "SDRATE_PRICING_TIME")]
-    pub pricing_time: Option<String>,
-    /// The global -q/-v, copied here by [`run`] so `cmd::rerate` can read it.
-    #[arg(skip)]
-    pub verbosity: Verbosity,
-    #[command(flatten)]
-    pub reading: ReadingArgs,
+    pub engine: EngineArgs,
 }
 
 #[derive(clap::Args, Debug)]

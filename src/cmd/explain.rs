@@ -8,7 +8,6 @@
 //! explain, compares a stored price with the new one, and prints.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -18,13 +17,12 @@ use serde::Serialize;
 
 use crate::cli::ExplainArgs;
 use crate::exit::{self, Failure};
-use sdrate::group::assemble::{Added, Assembler, Session};
+use sdrate::pipeline::gather::{Found, SessionFound, gather_session, record_at, records_with_id};
 use sdrate::price::Quantity;
 use sdrate::price::session::{CostLine, PricedSession, price_session_traced};
 use sdrate::price::trace::{Step, Trace, render_text};
 use sdrate::rate::{Outcome, Rater};
-use sdrate::read::events::{EventLog, Row};
-use sdrate::read::{self, Reader};
+use sdrate::read;
 use sdrate::reprice::{Old, old_pricing};
 use sdrate::sdr::{
     ServiceDetailRecord, ServicePart, ServicePricingModule, ServiceSpecificPart, Timestamp,
@@ -331,100 +329,6 @@ fn record_text(e: &RecordExplanation) -> String {
     w
 }
 
-/// A record found in an input.
-struct Found {
-    file: String,
-    offset: u64,
-    bytes: Vec<u8>,
-}
-
-/// The record that starts at `offset`; a usage error when none does.
-fn record_at(path: &Path, offset: u64) -> Result<Found> {
-    let file = path.display().to_string();
-    let mut reader = Reader::open(path)?;
-    let mut before: Option<u64> = None;
-    while let Some(block) = reader.next_chunk()? {
-        for item in block.records() {
-            match item {
-                Ok(rec) if rec.offset == offset => {
-                    return Ok(Found {
-                        file,
-                        offset,
-                        bytes: rec.bytes.to_vec(),
-                    });
-                }
-                Ok(rec) if rec.offset > offset => {
-                    return Err(Failure::Refused(format!(
-                        "{file}: no record starts at offset {offset}; the nearest start at {} and {}",
-                        before.map_or("-".into(), |b| b.to_string()),
-                        rec.offset
-                    ))
-                    .into());
-                }
-                Ok(rec) => before = Some(rec.offset),
-                Err(broken) if broken.offset <= offset => {
-                    return Err(Failure::Refused(format!(
-                        "{file}: the record framing breaks at offset {} ({}): no record can be found at offset {offset}",
-                        broken.offset, broken.error
-                    ))
-                    .into());
-                }
-                Err(_) => break,
-            }
-        }
-    }
-    Err(Failure::Refused(format!(
-        "{file}: no record starts at offset {offset}; the last record starts at {}",
-        before.map_or("- (the file holds no record)".into(), |b| b.to_string())
-    ))
-    .into())
-}
-
-/// A record found by identifier, decoded.
-type Match = (Found, ServiceDetailRecord);
-
-/// Every decodable SDR with identifier `id` (and producer, when given);
-/// also how many records could not be decoded.
-fn records_with_id(
-    inputs: &[PathBuf],
-    id: u32,
-    producer: Option<&str>,
-) -> Result<(Vec<Match>, u64, u64)> {
-    let mut found = Vec::new();
-    let (mut read_count, mut undecodable) = (0u64, 0u64);
-    for path in read::expand_inputs(inputs)? {
-        if read::is_event_log(&path) {
-            continue;
-        }
-        let file = path.display().to_string();
-        let mut reader = Reader::open(&path)?;
-        while let Some(block) = reader.next_chunk()? {
-            for rec in block.records().flatten() {
-                read_count += 1;
-                match read::decode(rec.bytes) {
-                    Ok(sdr) => {
-                        let h = &sdr.service_header;
-                        if h.sdr_identifier == id
-                            && producer.is_none_or(|p| p == h.producer_identity)
-                        {
-                            found.push((
-                                Found {
-                                    file: file.clone(),
-                                    offset: rec.offset,
-                                    bytes: rec.bytes.to_vec(),
-                                },
-                                sdr,
-                            ));
-                        }
-                    }
-                    Err(_) => undecodable += 1,
-                }
-            }
-        }
-    }
-    Ok((found, read_count, undecodable))
-}
-
 fn print(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .context("cannot write to standard output")
@@ -628,60 +532,19 @@ fn session_views(p: &PricedSession) -> (Vec<ParticipationView>, Vec<CostLine>) {
     (parts, p.costs.clone())
 }
 
-/// Gathers the session's events from every input, groups them with the
-/// assembler `rate` uses, prices the session and explains it.
+/// Gathers the session's events from every input as `rate` groups them
+/// ([`sdrate::pipeline::gather`]), prices the session and explains it.
 fn explain_session(
     rater: &Rater,
     args: &ExplainArgs,
     id: &str,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let mut assembler = Assembler::with_horizon(rater.lists.longest_session_seconds());
-    let mut complete: Option<Session> = None;
-    let (mut events, mut duplicates) = (0usize, 0u64);
-    let mut add = |e: sdrate::group::Event, complete: &mut Option<Session>| -> Result<()> {
-        events += 1;
-        match assembler.add(e)? {
-            Added::Held => {}
-            Added::Duplicate(_) => duplicates += 1,
-            Added::Conflict(e, why) => eprintln!(
-                "sdrate: {} {}: event left out, as `rate` leaves it out: {why}",
-                e.origin.file, e.origin.position
-            ),
-            Added::Complete(s) => *complete = Some(s),
-        }
-        Ok(())
-    };
-    for path in read::expand_inputs(&args.inputs)? {
-        let file = path.display().to_string();
-        if read::is_event_log(&path) {
-            for row in EventLog::open(&path)? {
-                match row? {
-                    Row::Event(e) if e.session_id == id => add(e, &mut complete)?,
-                    Row::Event(_) => {}
-                    Row::Fault(f) if f.row.first().is_some_and(|s| s == id) => eprintln!(
-                        "sdrate: {f}: a row of session {id} that cannot be read is left out, as `rate` leaves it out"
-                    ),
-                    Row::Fault(_) => {}
-                }
-            }
-        } else {
-            let mut reader = Reader::open(&path)?;
-            while let Some(block) = reader.next_chunk()? {
-                for rec in block.records().flatten() {
-                    // Undecodable records carry no session id to match.
-                    let Ok(mut sdr) = read::decode(rec.bytes) else {
-                        continue;
-                    };
-                    for e in sdrate::pipeline::events_of(&mut sdr, &file, &rec) {
-                        if e.session_id == id {
-                            add(e, &mut complete)?;
-                        }
-                    }
-                }
-            }
-        }
+    let gathered = gather_session(rater, &args.inputs, id, read::MAX_RECORD_BYTES)?;
+    for why in &gathered.left_out {
+        eprintln!("sdrate: {why}");
     }
+    let (events, duplicates) = (gathered.events, gathered.duplicates);
     if events == 0 {
         return Err(Failure::Refused(format!(
             "session {id} not found: no event of it in {}",
@@ -693,39 +556,19 @@ fn explain_session(
         ))
         .into());
     }
-    let lists = &rater.lists;
-    let session = match complete {
-        Some(s) => s,
-        None => {
-            let finished = assembler.finish(|s| {
-                s.events
-                    .first()
-                    .and_then(|e| {
-                        sdrate::price::session::policy_at(lists, &e.service, &e.timestamp).ok()
-                    })
-                    .map_or(
-                        sdrate::resolve::policy::DEFAULT_MAX_OPEN_HOURS as i64 * 3600,
-                        |p| p.max_open_seconds(),
-                    )
-            });
-            match (
-                finished.complete.into_iter().next(),
-                finished.expired.first(),
-            ) {
-                (Some(s), _) => s,
-                (None, Some((_, why))) => {
-                    eprintln!(
-                        "sdrate: session {id} is not priced: {why}; `rate` faults it (sessionIncomplete)"
-                    );
-                    return Ok(ExitCode::from(exit::FAULTS));
-                }
-                (None, None) => {
-                    eprintln!(
-                        "sdrate: session {id} is not complete in these inputs ({events} events: no end, or a gap in its sequence numbers); `rate` keeps it pending until the rest arrives"
-                    );
-                    return Ok(ExitCode::from(exit::FAULTS));
-                }
-            }
+    let session = match gathered.found {
+        SessionFound::Complete(s) => s,
+        SessionFound::Expired(why) => {
+            eprintln!(
+                "sdrate: session {id} is not priced: {why}; `rate` faults it (sessionIncomplete)"
+            );
+            return Ok(ExitCode::from(exit::FAULTS));
+        }
+        SessionFound::Incomplete => {
+            eprintln!(
+                "sdrate: session {id} is not complete in these inputs ({events} events: no end, or a gap in its sequence numbers); `rate` keeps it pending until the rest arrives"
+            );
+            return Ok(ExitCode::from(exit::FAULTS));
         }
     };
     let mut trace = Trace::default();

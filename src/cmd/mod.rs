@@ -10,6 +10,7 @@ pub mod generate;
 pub mod inspect;
 pub mod man;
 pub mod rate;
+pub mod recycle;
 pub mod rerate;
 
 use std::fs::File;
@@ -95,15 +96,9 @@ pub fn run() -> Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Encode(args) => encode::run(&args),
         Command::Generate(args) => generate::run(&args),
-        Command::Rate(mut args) => {
-            args.verbosity = verbosity;
-            rate::run(&args)
-        }
-        Command::Recycle(args) => rate::recycle(args, verbosity),
-        Command::Rerate(mut args) => {
-            args.verbosity = verbosity;
-            rerate::run(&args)
-        }
+        Command::Rate(args) => rate::run(args, verbosity),
+        Command::Recycle(args) => recycle::run(args, verbosity),
+        Command::Rerate(args) => rerate::run(&args, verbosity),
         Command::Check(args) => check::run(&args, verbosity),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::RerateArgs;
+use crate::cli::{RerateArgs, Verbosity};
 use sdrate::error::Failure;
 use sdrate::pipeline::rerate::{self, Plan, Rerated, Summary};
 use sdrate::rate::Rater;
@@ -13,8 +13,8 @@ use sdrate::sdr::Timestamp;
 use sdrate::state::publish;
 use sdrate::write::names;
 
-pub fn run(args: &RerateArgs) -> Result<ExitCode> {
-    let given = match &args.pricing_time {
+pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
+    let given = match &args.engine.pricing_time {
         Some(t) => Some(super::parse_time("--pricing-time", t)?),
         None => None,
     };
@@ -25,12 +25,14 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|t| super::parse_time("--as-of", t))
         .transpose()?;
-    if args.threads == Some(0) {
+    if args.engine.threads == Some(0) {
         return Err(Failure::Refused("--threads must be at least 1".into()).into());
     }
-    let (lists, customers) =
-        sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
-    let customers_hash = publish::hash_file(&args.tariff.customers)?;
+    let (lists, customers) = sdrate::resolve::load(
+        &args.engine.tariff.price_lists,
+        &args.engine.tariff.customers,
+    )?;
+    let customers_hash = publish::hash_file(&args.engine.tariff.customers)?;
     let inputs = rerate::plan_inputs(&args.inputs)?;
     let list_revisions = publish::list_revisions(&lists);
     let rater = Rater {
@@ -46,13 +48,13 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
         list_revisions,
         customers: customers_hash,
         out: &args.out,
-        max_record: args.reading.max_record(),
+        max_record: args.engine.reading.max_record(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
+        .num_threads(args.engine.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let bar = crate::ui::Bar::new(args.verbosity.is_quiet());
+    let bar = crate::ui::Bar::new(verbosity.is_quiet());
     match pool.install(|| plan.execute(&bar))? {
         Rerated::AlreadyDone(id) => {
             eprintln!(
@@ -62,8 +64,8 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Rerated::Published(summary) => {
-            if !args.verbosity.is_quiet() {
-                report(&summary, args);
+            if !verbosity.is_quiet() {
+                report(&summary, args, verbosity);
             }
             Ok(crate::exit::completed(summary.faulted))
         }
@@ -71,7 +73,7 @@ pub fn run(args: &RerateArgs) -> Result<ExitCode> {
 }
 
 /// The end-of-run lines on stderr.
-fn report(summary: &Summary, args: &RerateArgs) {
+fn report(summary: &Summary, args: &RerateArgs, verbosity: Verbosity) {
     eprintln!(
         "sdrate: {} records read: {} repriced ({} changed, {} unchanged), {} faulted, {} skipped as not priceable ({})",
         summary.records_read,
@@ -95,7 +97,7 @@ fn report(summary: &Summary, args: &RerateArgs) {
     if let Some(t) = &summary.as_of {
         eprintln!("sdrate: what-if: price lists chosen as valid at {t}");
     }
-    if args.verbosity.is_verbose(1) {
+    if verbosity.is_verbose(1) {
         eprintln!(
             "sdrate: differences per SDR in {}/{}, totals in {}/{}",
             args.out.display(),

@@ -155,6 +155,10 @@ use siphasher::sip128::{Hasher128, SipHasher13 as Fingerprinter};
 use crate::sdr::ServiceHeaderModule;
 
 /// The index file in the state directory.
+/// Days the duplicate check looks back by default (`--duplicate-window`;
+/// `recycle` always uses it).
+pub const DEFAULT_WINDOW_DAYS: u32 = 90;
+
 pub const INDEX_FILE: &str = "duplicates.idx";
 /// Where `commit` writes before renaming.
 const TMP_FILE: &str = ".duplicates.idx.tmp";

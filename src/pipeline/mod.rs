@@ -18,7 +18,9 @@ use crate::state::publish::InputFile;
 use crate::write::usage::UsageAnalysis;
 
 mod blocks;
+pub mod gather;
 mod outputs;
+pub mod rating;
 mod record;
 pub mod rerate;
 mod stage;

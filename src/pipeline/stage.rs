@@ -327,12 +327,7 @@ impl SessionStage<'_> {
     ) -> Result<Vec<Session>> {
         let lists = &self.rater.lists;
         let assembler = std::mem::take(&mut self.assembler);
-        let finished = assembler.finish(|s| {
-            s.events
-                .first()
-                .and_then(|e| price_session_policy(lists, &e.service, &e.timestamp))
-                .unwrap_or(DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
-        });
+        let finished = assembler.finish(|s| max_open_seconds(lists, s));
         self.ready.extend(finished.complete);
         self.price_ready(out, summary)?;
         for (s, why) in &finished.expired {
@@ -351,6 +346,15 @@ impl SessionStage<'_> {
         }
         Ok(finished.pending)
     }
+}
+
+/// How long `s` may stay open: the policy of its service at its first
+/// event, else the default. `rate` and `explain` decide it here alike.
+pub(super) fn max_open_seconds(lists: &crate::resolve::PriceLists, s: &Session) -> i64 {
+    s.events
+        .first()
+        .and_then(|e| price_session_policy(lists, &e.service, &e.timestamp))
+        .unwrap_or(DEFAULT_MAX_OPEN_HOURS as i64 * 3600)
 }
 
 fn price_session_policy(
