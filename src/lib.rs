@@ -120,7 +120,7 @@ mod layers {
         let uses = uses();
         assert!(
             uses.iter()
-                .any(|(f, _, u)| f == "pipeline.rs" && u == "state")
+                .any(|(_, top, u)| top == "pipeline" && u == "state")
         );
         assert!(uses.len() > 100, "{}", uses.len());
     }
