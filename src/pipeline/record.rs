@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::fault::FaultCause;
 use crate::group::duplicates::{Fingerprint, Key, Verdict};
 use crate::group::{Event, Origin, Position, Raw};
 use crate::rate::{Outcome, Rater, Totals};
@@ -14,7 +15,6 @@ use crate::read::origins::{Origins, Source};
 use crate::read::{self, Framed};
 use crate::sdr::ServiceDetailRecord;
 use crate::sdr::StatusIndicator;
-use crate::write::BROKEN_FRAMING;
 use crate::write::{append_priced, priced_bytes};
 
 use super::Progress;
@@ -47,7 +47,7 @@ pub(super) enum Done {
         labelled: Option<Vec<u8>>,
         sdr_identifier: Option<u32>,
         producer: Option<String>,
-        status: String,
+        cause: FaultCause,
         detail: String,
     },
 }
@@ -151,7 +151,7 @@ impl Job for RateJob<'_> {
                 labelled: None,
                 sdr_identifier: None,
                 producer: None,
-                status: "undecodable".into(),
+                cause: FaultCause::Undecodable,
                 detail: e.to_string(),
             },
         })
@@ -185,7 +185,7 @@ fn rate_record(
             labelled,
             sdr_identifier: Some(sdr.service_header.sdr_identifier),
             producer: Some(sdr.service_header.producer_identity.to_string()),
-            status: status.to_string(),
+            cause: status.into(),
             detail,
         }
     };
@@ -309,8 +309,8 @@ impl BlockWriter<'_, '_> {
                                 .with_context(|| write_err(names::DUPLICATES))?;
                         }
                         Verdict::TooOld => {
-                            let status = "tooOldForDuplicateCheck";
-                            summary.count_fault(status);
+                            let cause = FaultCause::TooOldForDuplicateCheck;
+                            summary.count_fault(cause);
                             let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                             crate::write::fault_record(
                                 &mut out.faults,
@@ -320,7 +320,7 @@ impl BlockWriter<'_, '_> {
                                 None,
                                 None,
                                 "",
-                                status,
+                                cause,
                                 "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
                             )?;
                         }
@@ -363,10 +363,10 @@ impl BlockWriter<'_, '_> {
                     labelled,
                     sdr_identifier,
                     producer,
-                    status,
+                    cause,
                     detail,
                 } => {
-                    summary.count_fault(&status);
+                    summary.count_fault(cause);
                     let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                     crate::write::fault_record(
                         &mut out.faults,
@@ -376,7 +376,7 @@ impl BlockWriter<'_, '_> {
                         labelled.as_deref(),
                         sdr_identifier,
                         producer.as_deref().unwrap_or(""),
-                        &status,
+                        cause,
                         &detail,
                     )?;
                 }
@@ -401,7 +401,7 @@ fn write_broken(
 ) -> Result<()> {
     let (bytes, offset) = (rec.bytes, rec.offset);
     summary.records_read += 1;
-    summary.count_fault(BROKEN_FRAMING);
+    summary.count_fault(FaultCause::BrokenFraming);
     progress.inc(bytes.len() as u64);
     let src = origin(origins, file, offset, bytes.len())?;
     crate::write::broken_stretch(&mut out.broken, &mut out.fault_report, src, bytes, &error)

@@ -27,6 +27,7 @@ use super::blocks::{self, Item, Job, Rated, Sink, Spare, with_decoded};
 use super::outputs::{create, csv_with_header};
 use super::{Progress, priced_name};
 use crate::error::Failure;
+use crate::fault::FaultCause;
 use crate::rate::{Outcome, Rater};
 use crate::read::origins::Source;
 use crate::read::{self, Framed, Reader};
@@ -70,16 +71,17 @@ pub struct Summary {
     /// SDRs, session events, participations): in skipped.sdr as read.
     pub skipped_not_priceable: u64,
     pub accounting_identity_holds: bool,
-    pub faults_by_cause: BTreeMap<String, u64>,
+    /// Faults by cause, listed in the order of the causes' spelling.
+    pub faults_by_cause: BTreeMap<FaultCause, u64>,
     /// Individual prices per currency, old against new (the `currency`
     /// rows of difference-totals.csv).
     pub totals: BTreeMap<String, Change>,
 }
 
 impl Summary {
-    fn count_fault(&mut self, status: &str) {
+    fn count_fault(&mut self, cause: FaultCause) {
         self.faulted += 1;
-        *self.faults_by_cause.entry(status.to_owned()).or_default() += 1;
+        *self.faults_by_cause.entry(cause).or_default() += 1;
     }
 
     pub fn identity_holds(&self) -> bool {
@@ -244,7 +246,7 @@ pub(super) enum Done {
         labelled: Option<Vec<u8>>,
         facts: Option<Facts>,
         old: Old,
-        status: String,
+        cause: FaultCause,
         detail: String,
     },
 }
@@ -264,7 +266,7 @@ impl Job for RerateJob<'_> {
                 labelled: None,
                 facts: None,
                 old: Old::None,
-                status: "undecodable".into(),
+                cause: FaultCause::Undecodable,
                 detail: e.to_string(),
             },
         })
@@ -302,7 +304,7 @@ impl RerateJob<'_> {
                     labelled,
                     facts: Some(facts),
                     old,
-                    status: f.status.to_string(),
+                    cause: f.status.into(),
                     detail: f.detail,
                 };
             }
@@ -326,7 +328,7 @@ impl RerateJob<'_> {
                     labelled: None,
                     facts: Some(facts),
                     old,
-                    status: StatusIndicator::TechnicalError.to_string(),
+                    cause: StatusIndicator::TechnicalError.into(),
                     detail: format!("{e:#}"),
                 }
             }
@@ -436,8 +438,8 @@ impl Sink<Done> for RerateWriter<'_> {
                 Item::Broken { rec, error } => {
                     // A stretch that cannot be framed: kept whole, as one
                     // fault, as `rate` does.
-                    let status = write::BROKEN_FRAMING;
-                    summary.count_fault(status);
+                    let cause = FaultCause::BrokenFraming;
+                    summary.count_fault(cause);
                     progress.inc(rec.bytes.len() as u64);
                     let src = Source {
                         file,
@@ -451,7 +453,6 @@ impl Sink<Done> for RerateWriter<'_> {
                         rec.bytes,
                         &error,
                     )?;
-                    let cause = error.to_string();
                     let row = Row {
                         file,
                         offset: rec.offset,
@@ -459,8 +460,8 @@ impl Sink<Done> for RerateWriter<'_> {
                         old: None,
                         new: None,
                         outcome: "faulted",
-                        status,
-                        cause: &cause,
+                        status: &cause.name(),
+                        cause: &error.to_string(),
                     };
                     return row.write(&mut out.differences);
                 }
@@ -529,10 +530,10 @@ impl Sink<Done> for RerateWriter<'_> {
                     labelled,
                     facts,
                     old,
-                    status,
+                    cause,
                     detail,
                 } => {
-                    summary.count_fault(&status);
+                    summary.count_fault(cause);
                     let src = Source {
                         file,
                         offset: rec.offset,
@@ -546,7 +547,7 @@ impl Sink<Done> for RerateWriter<'_> {
                         labelled.as_deref(),
                         facts.as_ref().and_then(|f| f.sdr_identifier),
                         facts.as_ref().map_or("", |f| f.producer.as_str()),
-                        &status,
+                        cause,
                         &detail,
                     )?;
                     if let Some(f) = &facts {
@@ -557,7 +558,7 @@ impl Sink<Done> for RerateWriter<'_> {
                         old.side(),
                         None,
                         "faulted",
-                        &status,
+                        cause.name().as_ref(),
                         &detail,
                     )
                     .write(&mut out.differences)

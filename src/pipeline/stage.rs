@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
+use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Assembler, Session};
 use crate::group::duplicates::{DuplicateIndex, Fingerprint, Key, Verdict};
 use crate::group::{Event, Position, Raw};
@@ -160,7 +161,7 @@ impl SessionStage<'_> {
             Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
             Added::Conflict(e, why) => {
                 summary.sessions.events_faulted += 1;
-                fault_event(&e, "sequenceConflict", &why, out, summary)?;
+                fault_event(&e, FaultCause::SequenceConflict, &why, out, summary)?;
             }
             Added::Complete(s) => {
                 self.ready.push(s);
@@ -206,7 +207,7 @@ impl SessionStage<'_> {
                         for e in &s.events {
                             fault_event(
                                 e,
-                                "tooOldForDuplicateCheck",
+                                FaultCause::TooOldForDuplicateCheck,
                                 "the session is older than the duplicate-check window: cannot prove it was not billed before",
                                 out,
                                 summary,
@@ -217,9 +218,8 @@ impl SessionStage<'_> {
                 Err(f) => {
                     summary.sessions.sessions_faulted += 1;
                     summary.sessions.events_faulted += n;
-                    let status = f.status.to_string();
                     for e in &s.events {
-                        fault_event(e, &status, &f.detail, out, summary)?;
+                        fault_event(e, f.status.into(), &f.detail, out, summary)?;
                     }
                 }
             }
@@ -334,7 +334,7 @@ impl SessionStage<'_> {
             summary.sessions.sessions_faulted += 1;
             summary.sessions.events_faulted += s.events.len() as u64;
             for e in &s.events {
-                fault_event(e, "sessionIncomplete", why, out, summary)?;
+                fault_event(e, FaultCause::SessionIncomplete, why, out, summary)?;
             }
         }
         summary.sessions.sessions_pending = finished.pending.len() as u64;
@@ -372,12 +372,12 @@ fn price_session_policy(
 /// fault report.
 fn fault_event(
     e: &Event,
-    status: &str,
-    cause: &str,
+    cause: FaultCause,
+    detail: &str,
     out: &mut Outputs,
     summary: &mut Summary,
 ) -> Result<()> {
-    summary.count_cause(status);
+    summary.count_cause(cause);
     let write_err = |what: &str| format!("cannot write {what}");
     match (&e.origin.raw, e.origin.position) {
         (Raw::Sdr(bytes), Position::Offset(off)) => {
@@ -394,8 +394,8 @@ fn fault_event(
                 None,
                 None,
                 "",
-                status,
                 cause,
+                detail,
             )?;
         }
         (raw, position) => {
@@ -411,7 +411,16 @@ fn fault_event(
                 Position::Offset(_) => String::new(),
             };
             out.fault_report
-                .write_record([e.origin.file.as_str(), "", "", "", "", status, cause, &line])
+                .write_record([
+                    e.origin.file.as_str(),
+                    "",
+                    "",
+                    "",
+                    "",
+                    &cause.name(),
+                    detail,
+                    &line,
+                ])
                 .with_context(|| write_err(names::FAULT_REPORT))?;
         }
     }
@@ -443,7 +452,7 @@ pub(super) fn read_event_log(
             }
             Row::Fault(f) => {
                 summary.sessions.event_rows_faulted += 1;
-                summary.count_cause("badEventRow");
+                summary.count_cause(FaultCause::BadEventRow);
                 keep_faulted_row(path, &f, out)?;
                 out.fault_report
                     .write_record([
@@ -452,7 +461,7 @@ pub(super) fn read_event_log(
                         "",
                         "",
                         "",
-                        "badEventRow",
+                        &FaultCause::BadEventRow.name(),
                         &f.cause,
                         &f.line.to_string(),
                     ])

@@ -6,6 +6,7 @@ use anyhow::Result;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::fault::FaultCause;
 use crate::rate::Totals;
 use crate::sdr::Text;
 use crate::write::subscribers::RouteCounts;
@@ -33,7 +34,8 @@ pub struct Summary {
     /// of origin), within the duplicate-check window.
     pub duplicates: u64,
     pub accounting_identity_holds: bool,
-    pub faults_by_cause: BTreeMap<String, u64>,
+    /// Faults by cause, listed in the order of the causes' spelling.
+    pub faults_by_cause: BTreeMap<FaultCause, u64>,
     /// Runs of fill bytes (00 or FF) between or after records: skipped,
     /// not faults.
     pub padding: PaddingReport,
@@ -156,20 +158,15 @@ impl Summary {
                     + self.duplicates
     }
 
-    /// One more record faulted, for `status`.
-    pub(super) fn count_fault(&mut self, status: &str) {
+    /// One more record faulted, for `cause`.
+    pub(super) fn count_fault(&mut self, cause: FaultCause) {
         self.faulted += 1;
-        self.count_cause(status);
+        self.count_cause(cause);
     }
 
-    /// One more fault of `status` in the breakdown by cause.
-    pub(super) fn count_cause(&mut self, status: &str) {
-        match self.faults_by_cause.get_mut(status) {
-            Some(n) => *n += 1,
-            None => {
-                self.faults_by_cause.insert(status.to_owned(), 1);
-            }
-        }
+    /// One more fault of `cause` in the breakdown by cause.
+    pub(super) fn count_cause(&mut self, cause: FaultCause) {
+        *self.faults_by_cause.entry(cause).or_default() += 1;
     }
 
     pub(super) fn add_totals(&mut self, t: &Totals) -> Result<()> {

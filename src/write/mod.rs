@@ -16,6 +16,7 @@ use std::cell::RefCell;
 
 use anyhow::{Context, Result};
 
+use crate::fault::FaultCause;
 use crate::read::origins::Source;
 use crate::read::tlv;
 use crate::sdr::ServicePricingModule;
@@ -141,7 +142,9 @@ impl Kept {
         })
     }
 
-    /// Keeps `bytes`, read from `src`, for `cause`.
+    /// Keeps `bytes`, read from `src`, for `cause`: the spelling of a
+    /// [`FaultCause`] for a record, why it cannot be framed for a broken
+    /// stretch.
     pub fn keep(&mut self, bytes: &[u8], src: Source<'_>, cause: &str) -> Result<()> {
         use std::io::Write;
         self.bytes
@@ -201,11 +204,11 @@ pub fn fault_record(
     labelled: Option<&[u8]>,
     sdr_identifier: Option<u32>,
     producer: &str,
-    status: &str,
+    cause: FaultCause,
     detail: &str,
 ) -> Result<()> {
-    faults.keep(labelled.unwrap_or(bytes), src, status)?;
-    fault_row(report, src, sdr_identifier, producer, status, detail)
+    faults.keep(labelled.unwrap_or(bytes), src, &cause.name())?;
+    fault_row(report, src, sdr_identifier, producer, cause, detail)
 }
 
 /// A stretch of input that cannot be framed as records: kept in the
@@ -224,18 +227,15 @@ pub fn broken_stretch(
         bytes.len(),
         broken.name
     );
-    fault_row(report, src, None, "", BROKEN_FRAMING, &detail)
+    fault_row(report, src, None, "", FaultCause::BrokenFraming, &detail)
 }
-
-/// The fault status of a stretch that cannot be framed.
-pub const BROKEN_FRAMING: &str = "broken framing";
 
 fn fault_row(
     report: &mut csv::Writer<impl std::io::Write>,
     src: Source<'_>,
     sdr_identifier: Option<u32>,
     producer: &str,
-    status: &str,
+    cause: FaultCause,
     detail: &str,
 ) -> Result<()> {
     use crate::write::names;
@@ -246,7 +246,7 @@ fn fault_row(
             &src.length.to_string(),
             &sdr_identifier.map(|i| i.to_string()).unwrap_or_default(),
             producer,
-            status,
+            &cause.name(),
             detail,
             "",
         ])

@@ -461,7 +461,7 @@ fn a_broken_tail_stays_out_of_faults_and_suspense_and_recycle_names_the_origin()
                 "267",
                 "",
                 "",
-                "broken framing"
+                "brokenFraming"
             ],
         ]
     );

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use sdrate::read::{CHUNK_BYTES, MAX_RECORD_BYTES, Reader};
 
-use crate::common::{ROOT, sdrate, summary};
+use crate::common::{ROOT, csv_maps, sdrate, summary};
 
 /// Rates `input` with the shipped lists; returns summary.json.
 fn rate(input: &Path, out: &Path) -> Value {
@@ -138,7 +138,7 @@ fn a_corrupt_first_length_loses_only_the_first_record() {
     fs::write(t.path().join("rest.sdr"), &v).unwrap();
     let intact = rate(&t.path().join("rest.sdr"), &t.path().join("o1"));
     let got = rate(&t.path().join("bad.sdr"), &t.path().join("o2"));
-    assert_eq!(got["faults_by_cause"]["broken framing"], 1);
+    assert_eq!(got["faults_by_cause"]["brokenFraming"], 1);
     assert_eq!(got["records_read"], intact["records_read"]);
     let priced = |s: &Value| s["priced"].as_u64().unwrap();
     assert!(priced(&got) + 1 >= priced(&intact), "{got}");
@@ -178,4 +178,62 @@ fn the_clocks_time_of_pricing_has_at_most_three_fraction_digits() {
         }
     }
     assert!(seen > 0, "{text}");
+}
+
+/// A stretch that cannot be framed is a fault spelled `brokenFraming`,
+/// camelCase like every other fault cause, in the fault report
+/// (`faults.csv` status), the summary (`faults_by_cause`) and rerate's
+/// difference report; the spelling of earlier versions ("broken framing")
+/// is written nowhere.
+#[test]
+fn broken_framing_is_spelled_brokenframing_in_every_report() {
+    let t = tempfile::tempdir().unwrap();
+    let input = Path::new(ROOT).join("fixtures/broken/truncated.sdr");
+    let rated = t.path().join("rated");
+    let s = rate(&input, &rated);
+    assert_eq!(
+        s["faults_by_cause"],
+        serde_json::json!({"brokenFraming": 1})
+    );
+    let rerated = t.path().join("rerated");
+    sdrate()
+        .args(["-q", "rerate"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&rerated)
+        .args(["--pricing-time", "2027-01-01T00:00:00Z"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        summary(&rerated)["faults_by_cause"],
+        serde_json::json!({"brokenFraming": 1})
+    );
+    let status_of_offset_507 = |csv: &Path| {
+        csv_maps(csv)
+            .into_iter()
+            .filter(|r| r["offset"] == "507")
+            .map(|r| r["status"].clone())
+            .collect::<Vec<_>>()
+    };
+    for report in [
+        rated.join("faults.csv"),
+        rerated.join("faults.csv"),
+        rerated.join("differences.csv"),
+    ] {
+        assert_eq!(
+            status_of_offset_507(&report),
+            ["brokenFraming"],
+            "{}",
+            report.display()
+        );
+    }
+    for dir in [&rated, &rerated] {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let text = String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned();
+                assert!(!text.contains("broken framing"), "{}", path.display());
+            }
+        }
+    }
 }
