@@ -178,6 +178,42 @@ pub struct RateArgs {
     /// Rate inputs again even if a published run already consumed them.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How records are priced: shared by `rate`, `recycle` and `rerate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
+    #[command(flatten)]
+    pub tariff: TariffArgs,
+    /// Worker threads; default all cores. Output is identical at any count.
+    #[arg(long, env = "SDRATE_THREADS")]
+    pub threads: Option<usize>,
+    /// Date and time of pricing written into pricing modules (RFC 3339);
+    /// default now. Fix it to make reruns byte-identical.
+    #[arg(long, env = "SDRATE_PRICING_TIME")]
+    pub pricing_time: Option<String>,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// How a billing run decides and what it publishes besides OUT: shared by
+/// `rate` and `recycle`, so a recycle is a full billing run (its SDRs
+/// reach the subscribers, its thresholds page on-call).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Run the whole pipeline but write only the reports (summary, fault
+    /// report, participation, cost and usage reports) to OUT: no priced
+    /// output, no state change.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the run summary (the content of OUT/summary.json) to
+    /// PATH, or to stdout with `-`, for a scheduler to pick up.
+    #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
+    pub summary_json: Option<String>,
     /// How far back (days, from the newest SDR billed) the state
     /// directory remembers billed SDRs to refuse duplicates; an SDR older
     /// than that is a fault, never billed unchecked.
@@ -208,41 +244,6 @@ pub struct RateArgs {
     /// priced SDR also goes to every matching subscriber's output.
     #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
     pub routing: Option<PathBuf>,
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    #[command(flatten)]
-    pub run: RunArgs,
-}
-
-/// How records are priced: shared by `rate`, `recycle` and `rerate`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct EngineArgs {
-    #[command(flatten)]
-    pub tariff: TariffArgs,
-    /// Worker threads; default all cores. Output is identical at any count.
-    #[arg(long, env = "SDRATE_THREADS")]
-    pub threads: Option<usize>,
-    /// Date and time of pricing written into pricing modules (RFC 3339);
-    /// default now. Fix it to make reruns byte-identical.
-    #[arg(long, env = "SDRATE_PRICING_TIME")]
-    pub pricing_time: Option<String>,
-    #[command(flatten)]
-    pub reading: ReadingArgs,
-}
-
-/// What a billing run publishes besides OUT: shared by `rate` and
-/// `recycle`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct RunArgs {
-    /// Run the whole pipeline but write only the reports (summary, fault
-    /// report, participation, cost and usage reports) to OUT: no priced
-    /// output, no state change.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Also write the run summary (the content of OUT/summary.json) to
-    /// PATH, or to stdout with `-`, for a scheduler to pick up.
-    #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
-    pub summary_json: Option<String>,
 }
 
 /// Where prices come from: shared by every command that prices.

@@ -12,36 +12,22 @@ use sdrate::pipeline::{Summary, names};
 use sdrate::sdr::Timestamp;
 
 pub fn run(args: RateArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    let opts = options(
-        args.inputs,
-        args.out,
-        &args.engine,
-        &args.run,
-        Thresholds {
-            max_faults: args.max_faults,
-            max_fault_share: args.max_fault_share,
-            previous: args.previous,
-            max_total_change: args.max_total_change,
-        },
-    )?;
     let opts = Options {
         state: args.state,
         force: args.force,
-        duplicate_window: args.duplicate_window,
-        routing: args.routing,
-        ..opts
+        ..options(args.inputs, args.out, &args.engine, &args.run)?
     };
     execute(opts, &args.engine, &args.run, verbosity)
 }
 
 /// The plan of a run from the groups `rate` and `recycle` share; what
-/// only `rate` has is left at its default.
+/// only `rate` has (a state directory is optional, `--force`) is left at
+/// its default.
 pub(crate) fn options(
     inputs: Vec<std::path::PathBuf>,
     out: std::path::PathBuf,
     engine: &EngineArgs,
     run: &RunArgs,
-    thresholds: Thresholds,
 ) -> Result<Options> {
     let given = engine
         .pricing_time
@@ -54,15 +40,21 @@ pub(crate) fn options(
         state: None,
         force: false,
         recycle: false,
-        duplicate_window: sdrate::group::duplicates::DEFAULT_WINDOW_DAYS,
+        duplicate_window: run.duplicate_window,
         dry_run: run.dry_run,
-        routing: None,
+        routing: run.routing.clone(),
         price_lists: engine.tariff.price_lists.clone(),
         customers: engine.tariff.customers.clone(),
         // Whole milliseconds: what every ASN.1 toolchain reads.
         pricing_time: Timestamp::for_pricing(given),
+        pricing_time_given: given.is_some(),
         max_record: engine.reading.max_record(),
-        thresholds,
+        thresholds: Thresholds {
+            max_faults: run.max_faults,
+            max_fault_share: run.max_fault_share,
+            previous: run.previous.clone(),
+            max_total_change: run.max_total_change,
+        },
     })
 }
 
@@ -84,10 +76,24 @@ pub(crate) fn execute(
         .build()
         .context("cannot start worker threads")?;
     let prepared = rating::prepare(opts.clone())?;
-    for (notice, quiet_ok) in &prepared.notices {
-        if !(*quiet_ok && verbosity.is_quiet()) {
-            eprintln!("sdrate: {notice}");
-        }
+    if let Some(note) = prepared
+        .recovered
+        .as_ref()
+        .filter(|_| !verbosity.is_quiet())
+    {
+        eprintln!("sdrate: {note}");
+    }
+    // Skipped inputs are said even under -q, an operator must see them;
+    // there as one count, not one line a file every night.
+    match prepared.skip_notices.len() {
+        0 => {}
+        n if verbosity.is_quiet() => eprintln!(
+            "sdrate: skipped {n} input(s) already rated by published runs (--force rates them again; without -q each is named)"
+        ),
+        _ => prepared
+            .skip_notices
+            .iter()
+            .for_each(|note| eprintln!("sdrate: {note}")),
     }
     if let Some(id) = &prepared.already_done {
         eprintln!(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::{RecycleArgs, Verbosity};
-use sdrate::pipeline::rating::{Options, Thresholds};
+use sdrate::pipeline::rating::Options;
 use sdrate::state::{StateDir, WRITTEN_OFF};
 
 /// `sdrate recycle`: a `rate` run over the state directory's suspense area.
@@ -48,12 +48,11 @@ pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
     // The lock was released above; the run takes it again. Suspense files
     // are replaced, never consumed, so they are rated whatever a run
     // consumed before.
-    let opts = super::rate::options(inputs, out, &args.engine, &args.run, Thresholds::default())?;
     let opts = Options {
         state: Some(args.state),
         force: true,
         recycle: true,
-        ..opts
+        ..super::rate::options(inputs, out, &args.engine, &args.run)?
     };
     super::rate::execute(opts, &args.engine, &args.run, verbosity)
 }

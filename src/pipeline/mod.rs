@@ -18,6 +18,7 @@ use crate::state::publish::InputFile;
 use crate::write::usage::UsageAnalysis;
 
 mod blocks;
+mod dedup;
 pub mod gather;
 mod outputs;
 pub mod rating;
@@ -32,6 +33,7 @@ pub use record::{QA_COLUMNS, events_of};
 pub use summary::{Money, PaddingReport, PaddingRun, SessionCounts, Summary};
 
 use blocks::Spare;
+use dedup::Dedup;
 use outputs::create;
 use record::{BlockWriter, Needs, RateJob};
 use stage::{SessionStage, read_event_log};
@@ -108,7 +110,6 @@ pub fn run(
 ) -> Result<Finished> {
     let needs = Needs {
         routed: out.subscribers.is_some(),
-        keyed: dedup.is_some(),
     };
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
@@ -116,7 +117,10 @@ pub fn run(
     };
     let mut stage = SessionStage {
         rater,
-        dedup,
+        dedup: match dedup {
+            Some(d) => Dedup::Index(d),
+            None => Dedup::Run(Default::default()),
+        },
         assembler: Assembler::with_horizon(rater.lists.longest_session_seconds()),
         ready: Vec::new(),
         usage: UsageAnalysis::default(),

@@ -67,17 +67,26 @@ pub struct Options {
     pub price_lists: PathBuf,
     pub customers: PathBuf,
     pub pricing_time: Timestamp,
+    /// The pricing time was given (`--pricing-time`), not the clock's: only
+    /// then is it part of the run id, so the nightly command run twice on
+    /// one day finds its run done instead of refusing to overwrite it.
+    pub pricing_time_given: bool,
     pub max_record: usize,
     pub thresholds: Thresholds,
 }
 
 /// A run id that depends only on what the run reads and how: the same
 /// command on the same data gets the same id, and so the same output.
+/// A pricing time read from the clock (`pricing_time` None) is left out:
+/// it only stamps the pricing modules, and with it the nightly command run
+/// twice would be two runs, the second refused an output directory that
+/// is never overwritten. Two runs that differ only in that stamp make the
+/// same billing decisions.
 fn run_id(
     inputs: &[InputFile],
     lists: &[ListRevision],
     customers: &InputFile,
-    pricing_time: &str,
+    pricing_time: Option<&str>,
     dry_run: bool,
     routing: Option<&InputFile>,
     opts: &Options,
@@ -88,7 +97,10 @@ fn run_id(
     }
     publish::hash_list_revisions(&mut h, lists);
     h.update(customers.hash.as_bytes());
-    h.update(pricing_time.as_bytes());
+    match pricing_time {
+        Some(t) => h.update(t.as_bytes()),
+        None => h.update(b"\0clock"),
+    }
     h.update(&[u8::from(dry_run)]);
     // The subscribers' outputs depend on the routing file: another one is
     // another run (and a run without one keeps the id it always had).
@@ -127,9 +139,11 @@ pub struct Prepared {
     to_rate: Vec<(PathBuf, Option<InputFile>)>,
     /// Inputs a published run already consumed.
     skipped: Vec<InputFile>,
-    /// What the operator must be told before the run: a recovered earlier
-    /// run (`quiet_ok`: may be left out under -q), inputs skipped (always).
-    pub notices: Vec<(String, bool)>,
+    /// An earlier run killed and settled now, in words.
+    pub recovered: Option<String>,
+    /// Each input skipped as already consumed, in words (which run rated
+    /// it, under which name).
+    pub skip_notices: Vec<String>,
     /// `out` already holds this very run: nothing to do.
     pub already_done: Option<String>,
 }
@@ -154,7 +168,7 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
         .map(publish::hash_file)
         .transpose()?;
     let inputs = read::expand_inputs(&opts.inputs)?;
-    let mut notices = Vec::new();
+    let mut skip_notices = Vec::new();
     // The state directory is locked for the whole run and settled first:
     // a run killed earlier is rolled forward or back before we look.
     let state = match (&opts.state, opts.dry_run) {
@@ -162,9 +176,7 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
         (Some(dir), true) => Some(StateDir::open_for_dry_run(dir)?),
         (None, _) => None,
     };
-    if let Some(note) = state.as_ref().and_then(|s| s.recovered.clone()) {
-        notices.push((note, true));
-    }
+    let recovered = state.as_ref().and_then(|s| s.recovered.clone());
     let consumed = match &state {
         Some(s) => s.consumed()?,
         None => Vec::new(),
@@ -196,13 +208,9 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
             .find(|c| c.size == h.size && c.hash == h.hash);
         match seen {
             Some(c) if !opts.force && !opts.dry_run => {
-                // A warning even under -q: an operator must see it.
-                notices.push((
-                    format!(
-                        "skipping {}: already rated by run {} (as {}); --force rates it again",
-                        h.path, c.run_id, c.path
-                    ),
-                    false,
+                skip_notices.push(format!(
+                    "skipping {}: already rated by run {} (as {}); --force rates it again",
+                    h.path, c.run_id, c.path
                 ));
                 skipped.push(h);
             }
@@ -226,7 +234,8 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
         consumed,
         to_rate,
         skipped,
-        notices,
+        recovered,
+        skip_notices,
         already_done: None,
     };
     if published_here {
@@ -264,7 +273,10 @@ impl Prepared {
             &named,
             &self.list_revisions,
             &self.customers_hash,
-            &self.opts.pricing_time.0.to_rfc3339(),
+            self.opts
+                .pricing_time_given
+                .then(|| self.opts.pricing_time.0.to_rfc3339())
+                .as_deref(),
             self.opts.dry_run,
             self.routing_hash.as_ref(),
             &self.opts,

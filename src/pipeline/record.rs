@@ -27,13 +27,13 @@ use crate::write::names;
 /// What a worker made of one record; raw bytes stay in the input block.
 pub(super) enum Done {
     /// Where its priced bytes lie in its group's buffer ([`Group`]), the
-    /// money, the duplicate-check key, and the priced SDR itself when
-    /// subscribers are routed. The key is only made when a duplicate index
-    /// checks it (a run with a state directory).
+    /// money, the duplicate-check key (made here, in parallel: the writer
+    /// only looks it up), and the priced SDR itself when subscribers are
+    /// routed.
     Priced(
         Range<usize>,
         Totals,
-        Option<Fingerprint>,
+        Fingerprint,
         Option<Box<ServiceDetailRecord>>,
     ),
     /// Where its answer lies in its group's buffer.
@@ -130,8 +130,6 @@ fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
 pub(super) struct Needs {
     /// The decoded SDR, for subscriber routing.
     pub routed: bool,
-    /// The duplicate-check key, for the state directory's index.
-    pub keyed: bool,
 }
 
 /// The rating job: one SDR decoded, rated and labelled with its pricing
@@ -192,9 +190,7 @@ fn rate_record(
     match rater.rate(sdr) {
         Outcome::Priced(spms, t) => match label_into(&spms) {
             Ok(b) => {
-                let key = needs
-                    .keyed
-                    .then(|| Key::of(&sdr.service_header).fingerprint());
+                let key = Key::of(&sdr.service_header).fingerprint();
                 let keep = needs.routed.then(|| {
                     let mut priced = Box::new(sdr.clone());
                     priced.service_pricing_modules = Some(spms);
@@ -287,10 +283,7 @@ impl BlockWriter<'_, '_> {
             match d {
                 Done::Priced(range, t, key, sdr) => {
                     let bytes = &group_bytes[range];
-                    let verdict = match (stage.dedup.as_deref_mut(), key) {
-                        (Some(d), Some(key)) => d.check_and_stage(key),
-                        _ => Verdict::New,
-                    };
+                    let verdict = stage.dedup.check_and_stage(key);
                     match verdict {
                         Verdict::New => {
                             summary.priced += 1;

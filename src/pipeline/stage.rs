@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Assembler, Session};
-use crate::group::duplicates::{DuplicateIndex, Fingerprint, Key, Verdict};
+use crate::group::duplicates::{Fingerprint, Key, Verdict};
 use crate::group::{Event, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Rater, Totals};
@@ -24,6 +24,7 @@ use crate::sdr::Text;
 use crate::write::sessions;
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 
+use super::dedup::Dedup;
 use super::outputs::Outputs;
 use super::summary::Summary;
 use crate::write::names;
@@ -32,9 +33,9 @@ use crate::write::names;
 /// price, and the usage analysis.
 pub(super) struct SessionStage<'r> {
     pub(super) rater: &'r Rater,
-    /// The state directory's duplicate index, for billing SDRs and
-    /// participations alike.
-    pub(super) dedup: Option<&'r mut DuplicateIndex>,
+    /// The run's duplicate check, for billing SDRs and participations
+    /// alike.
+    pub(super) dedup: Dedup<'r>,
     pub(super) assembler: Assembler,
     pub(super) ready: Vec<Session>,
     pub(super) usage: UsageAnalysis,
@@ -231,9 +232,7 @@ impl SessionStage<'_> {
     /// identities (producer sdrate, a hash of session and participant, the
     /// session's last event), which pricing it again reproduces.
     fn session_verdict(&mut self, priced: &PricedSession) -> Verdict {
-        let Some(d) = self.dedup.as_deref_mut() else {
-            return Verdict::New;
-        };
+        let d = &mut self.dedup;
         let keys: Vec<Fingerprint> = priced
             .participations
             .iter()

@@ -1,0 +1,207 @@
+//! State that lasts (issue 22): the nightly command run twice, a recycle
+//! as a full billing run, duplicates within one run without a state
+//! directory.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::{repo, run_in, summary};
+
+const PRICING_TIME: &str = "2026-11-23T02:00:00+01:00";
+
+fn lists() -> [String; 4] {
+    [
+        "--price-lists".into(),
+        repo("price_lists").display().to_string(),
+        "--customers".into(),
+        "customers.csv".into(),
+    ]
+}
+
+fn sdrate(dir: &Path, args: &[&str]) -> crate::common::Run {
+    let lists = lists();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(lists.iter().map(String::as_str));
+    run_in(dir, &all)
+}
+
+#[test]
+fn a_copy_within_one_run_is_a_duplicate_without_state() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    fs::copy(repo("price_lists/customers.csv"), dir.join("customers.csv")).unwrap();
+    fs::copy(repo("fixtures/vpn.sdr"), dir.join("vpn.sdr")).unwrap();
+    fs::copy(repo("fixtures/vpn.sdr"), dir.join("copy.sdr")).unwrap();
+    let r = sdrate(
+        dir,
+        &[
+            "rate",
+            "vpn.sdr",
+            "copy.sdr",
+            "--out",
+            "out",
+            "--pricing-time",
+            PRICING_TIME,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = summary(&dir.join("out"));
+    // fixtures/vpn.sdr holds 3 billing SDRs: each is billed once.
+    assert_eq!(s["records_read"], 6);
+    assert_eq!(s["priced"], 3);
+    assert_eq!(s["duplicates"], 3);
+    assert_eq!(s["accounting_identity_holds"], true);
+    // The copies, byte for byte, are set aside; the first file is billed.
+    assert_eq!(
+        fs::read(dir.join("out/duplicates.sdr")).unwrap(),
+        fs::read(dir.join("copy.sdr")).unwrap()
+    );
+    assert!(
+        fs::read(dir.join("out/priced/copy.sdr"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_nightly_command_run_twice_on_one_day_finds_its_run_done() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    fs::copy(repo("price_lists/customers.csv"), dir.join("customers.csv")).unwrap();
+    fs::create_dir_all(dir.join("spool")).unwrap();
+    fs::create_dir_all(dir.join("out")).unwrap();
+    for f in ["vpn.sdr", "broadband.sdr"] {
+        fs::copy(repo(&format!("fixtures/{f}")), dir.join("spool").join(f)).unwrap();
+    }
+    // docs/operations.md's cron line: no --pricing-time (the clock's).
+    let night = [
+        "-q",
+        "rate",
+        "spool/",
+        "--state",
+        "state",
+        "--out",
+        "out/2026-11-23",
+        "--summary-json",
+        "out/2026-11-23.summary.json",
+    ];
+    let first = sdrate(dir, &night);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.stderr, "");
+    let published = fs::read(dir.join("out/2026-11-23/manifest.json")).unwrap();
+    let again = sdrate(dir, &night);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    // Under -q the skipped inputs are one count, not one line a file.
+    let lines: Vec<&str> = again.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", again.stderr);
+    assert!(
+        lines[0].contains("skipped 2 input(s) already rated"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("nothing to do"), "{}", lines[1]);
+    assert_eq!(
+        fs::read(dir.join("out/2026-11-23/manifest.json")).unwrap(),
+        published,
+        "the published run is left as it was"
+    );
+    // Without -q each skipped input is named.
+    let loud = sdrate(dir, &night[1..]);
+    assert_eq!(loud.code, 0, "{}", loud.stderr);
+    assert_eq!(
+        loud.stderr.matches("skipping ").count(),
+        2,
+        "{}",
+        loud.stderr
+    );
+}
+
+#[test]
+fn recycle_is_a_full_billing_run_routing_and_thresholds_included() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    fs::copy(repo("price_lists/customers.csv"), dir.join("customers.csv")).unwrap();
+    fs::write(
+        dir.join("routing.toml"),
+        "[[subscriber]]\nname = \"invoicing\"\nformat = \"csv\"\n\
+         items = [\"sdr_identifier\", \"customer\", \"individual_price\", \"currency\"]\n",
+    )
+    .unwrap();
+    let faults = repo("fixtures/faults.sdr").display().to_string();
+    let night = sdrate(
+        dir,
+        &[
+            "rate",
+            &faults,
+            "--state",
+            "state",
+            "--out",
+            "night-1",
+            "--pricing-time",
+            PRICING_TIME,
+        ],
+    );
+    assert_eq!(night.code, 1, "{}", night.stderr);
+    // The registry learns C04711 (megacom): SDR 1301 now prices, 1302
+    // (service HOLO, no price list) still faults.
+    let mut reg = fs::read_to_string(dir.join("customers.csv")).unwrap();
+    reg.push_str("C04711,megacom,\n");
+    fs::write(dir.join("customers.csv"), reg).unwrap();
+    let recycle = sdrate(
+        dir,
+        &[
+            "recycle",
+            "--state",
+            "state",
+            "--out",
+            "recycle-1",
+            "--routing",
+            "routing.toml",
+            "--max-faults",
+            "0",
+            "--duplicate-window",
+            "120",
+            "--previous",
+            "night-1",
+            "--pricing-time",
+            PRICING_TIME,
+        ],
+    );
+    // One fault left: more than --max-faults 0, so the threshold's exit 6.
+    assert_eq!(recycle.code, 6, "{}", recycle.stderr);
+    assert!(
+        recycle.stderr.contains("--max-faults 0"),
+        "{}",
+        recycle.stderr
+    );
+    let s = summary(&dir.join("recycle-1"));
+    assert_eq!(
+        (s["priced"].as_u64(), s["faulted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // The rescued SDR reaches the invoicing feed.
+    let feed = fs::read_to_string(dir.join("recycle-1/subscribers/invoicing.csv")).unwrap();
+    let rows: Vec<&str> = feed.lines().collect();
+    assert_eq!(rows.len(), 2, "{feed}");
+    assert!(rows[1].starts_with("1301,C04711,"), "{feed}");
+    // --previous compared the totals with the night's.
+    assert!(dir.join("recycle-1/total-differences.csv").is_file());
+    // The recycle's output is a published run that rerate understands.
+    let rerate = sdrate(
+        dir,
+        &[
+            "rerate",
+            "recycle-1",
+            "--out",
+            "rerated",
+            "--pricing-time",
+            PRICING_TIME,
+        ],
+    );
+    assert_eq!(rerate.code, 0, "{}", rerate.stderr);
+    let r = summary(&dir.join("rerated"));
+    assert_eq!(
+        (r["repriced"].as_u64(), r["unchanged"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
