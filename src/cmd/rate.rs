@@ -150,7 +150,7 @@ fn report(summary: &Summary, opts: &Options) {
             ),
         };
         eprintln!(
-            "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} {kept}; {} duplicates dropped, {} bad event-log rows",
+            "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} {kept}; {} duplicates dropped, {} late (after their session's end), {} bad event-log rows",
             s.events_read,
             s.events_carried_in,
             s.sessions_priced,
@@ -158,6 +158,7 @@ fn report(summary: &Summary, opts: &Options) {
             s.sessions_faulted,
             s.sessions_pending,
             s.duplicate_events,
+            s.late_events,
             s.event_rows_faulted,
         );
     }

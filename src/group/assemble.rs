@@ -40,6 +40,13 @@ pub enum Added {
     Duplicate(Box<Event>),
     /// Another event already holds this sequence number: a fault.
     Conflict(Box<Event>, String),
+    /// An event of a session priced earlier in this run, dated at or after
+    /// its last event and not one that opens a session (numbered past 1,
+    /// or not a start): it came after the session's end (a logoff after
+    /// the end). It belongs to the priced session, which is not priced
+    /// again; it is counted and archived, not held as a new session that
+    /// could only fault for a gap in its sequence numbers.
+    Late(Box<Event>),
     /// This event completed its session.
     Complete(Session),
 }
@@ -212,6 +219,18 @@ impl Open {
             .min()
             .unwrap_or(0)
     }
+}
+
+/// Whether `e`, of a session priced in this run whose last event was at
+/// `end` (UTC seconds), came after that session's end rather than opening
+/// a new session of the same id: a new one starts at sequence number 1
+/// (or, unnumbered, with its start event).
+fn is_late(e: &Event, end: i64) -> bool {
+    let opens = match e.sequence {
+        Some(s) => s <= 1,
+        None => e.event_type == SessionEventType::Start,
+    };
+    !opens && e.timestamp.0.timestamp() >= end
 }
 
 /// The key of a session id in [`Completed`].
@@ -509,6 +528,13 @@ impl Assembler {
             }
             return Ok(Added::Duplicate(Box::new(e)));
         }
+        if open.events.is_empty()
+            && let Some(earlier) = &open.earlier
+            && is_late(&e, earlier.0)
+        {
+            self.open.remove(&e.session_id);
+            return Ok(Added::Late(Box::new(e)));
+        }
         if open.events.iter().any(|p| same_event(p, &e)) {
             return Ok(Added::Duplicate(Box::new(e)));
         }
@@ -685,9 +711,33 @@ mod tests {
             Added::Duplicate(_)
         ));
         assert_eq!(a.open_sessions(), 0);
-        // A different event of that session is not a copy: held as before.
+        // A different event of that session after its end is not a copy:
+        // a late event of the priced session, not a new session.
         assert!(matches!(
             a.put(ev(Some(3), T::Invite, "p1", "2026-11-20T10:11:00Z")),
+            Added::Late(_)
+        ));
+        assert_eq!(a.open_sessions(), 0);
+    }
+
+    #[test]
+    fn a_logoff_after_the_end_is_late_not_a_new_session() {
+        let mut a = Assembler::new();
+        a.put(ev(Some(1), T::Start, "p1", "2026-11-20T10:00:00Z"));
+        a.put(ev(Some(2), T::Logon, "p2", "2026-11-20T10:01:00Z"));
+        assert!(matches!(
+            a.put(ev(Some(3), T::End, "p1", "2026-11-20T10:10:00Z")),
+            Added::Complete(_)
+        ));
+        assert!(matches!(
+            a.put(ev(Some(4), T::Logoff, "p2", "2026-11-20T10:12:00Z")),
+            Added::Late(_)
+        ));
+        // Nothing is left open to fault at the end of the input.
+        assert_eq!(a.open_sessions(), 0);
+        // A new session of the same id (from sequence number 1) still opens.
+        assert!(matches!(
+            a.put(ev(Some(1), T::Start, "p3", "2026-11-20T12:00:00Z")),
             Added::Held
         ));
     }

@@ -83,6 +83,10 @@ impl Gatherer {
                 "{} {}: event left out, as `rate` leaves it out: {why}",
                 e.origin.file, e.origin.position
             )),
+            Added::Late(e) => self.left_out.push(format!(
+                "{} {}: event after the end of the session, counted late as `rate` counts it (late-events.csv), not priced",
+                e.origin.file, e.origin.position
+            )),
             Added::Complete(s) => self.complete = Some(s),
         }
         Ok(())

@@ -208,6 +208,7 @@ pub fn run(
         (&mut out.fault_report, names::FAULT_REPORT),
         (&mut out.event_rows, names::SESSION_EVENT_ROWS),
         (&mut out.faulted_event_rows, names::FAULTED_EVENT_ROWS),
+        (&mut out.late_events, names::LATE_EVENTS),
         (&mut out.qa_report, names::QA_REPORT),
     ] {
         w.flush().with_context(|| write_err(name))?;

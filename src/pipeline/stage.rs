@@ -160,6 +160,14 @@ impl SessionStage<'_> {
         match added {
             Added::Held => {}
             Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
+            Added::Late(e) => {
+                summary.sessions.late_events += 1;
+                let mut row = vec![e.origin.file.clone(), e.origin.position.to_string()];
+                row.extend(e.to_row());
+                out.late_events
+                    .write_record(&row)
+                    .with_context(|| format!("cannot write {}", names::LATE_EVENTS))?;
+            }
             Added::Conflict(e, why) => {
                 summary.sessions.events_faulted += 1;
                 fault_event(&e, FaultCause::SequenceConflict, &why, out, summary)?;

@@ -115,6 +115,9 @@ pub struct SessionCounts {
     pub events_read: u64,
     pub events_carried_in: u64,
     pub duplicate_events: u64,
+    /// Events of a session already priced in this run that came after its
+    /// end (listed in late-events.csv): counted, not priced again.
+    pub late_events: u64,
     pub events_priced: u64,
     pub events_faulted: u64,
     pub events_pending: u64,
@@ -131,6 +134,7 @@ impl SessionCounts {
     pub fn identity_holds(&self) -> bool {
         self.events_read + self.events_carried_in
             == self.duplicate_events
+                + self.late_events
                 + self.events_priced
                 + self.events_faulted
                 + self.events_pending

@@ -23,6 +23,9 @@ pub const SUMMARY: &str = "summary.json";
 pub const PARTICIPATIONS: &str = "participations.sdr";
 pub const PARTICIPATION_REPORT: &str = "participations.csv";
 pub const COSTS: &str = "costs.csv";
+/// Events that came after the end of their session, priced earlier in the
+/// run: where each was read, and the event.
+pub const LATE_EVENTS: &str = "late-events.csv";
 /// Event-log rows, archived as read (SDR events go to SESSION_EVENTS).
 pub const SESSION_EVENT_ROWS: &str = "session-events.csv";
 /// Event-log rows that are faults, in event-log format for recycling.

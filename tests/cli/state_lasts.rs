@@ -205,3 +205,47 @@ fn recycle_is_a_full_billing_run_routing_and_thresholds_included() {
         (Some(1), Some(1))
     );
 }
+
+#[test]
+fn an_event_after_its_session_ended_is_counted_late_not_a_new_session() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    fs::copy(repo("price_lists/customers.csv"), dir.join("customers.csv")).unwrap();
+    // The shipped conference (priced in docs/sessions.md), then p2's logoff
+    // 40 minutes after the session's end.
+    let mut log = fs::read_to_string(repo("fixtures/conference-events.csv")).unwrap();
+    log.push_str(
+        "conf-20261122-0100,CONF,participantRelated,logoff,2026-11-22T11:30:00+01:00,p2,jonas.lind,C00412,participant,13,prov-conf,\n",
+    );
+    fs::write(dir.join("events.csv"), log).unwrap();
+    let r = sdrate(
+        dir,
+        &[
+            "rate",
+            "events.csv",
+            "--state",
+            "state",
+            "--out",
+            "out",
+            "--pricing-time",
+            PRICING_TIME,
+        ],
+    );
+    // Exit 1: the fixture's one misspelt row ("jion") faults, as always.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let s = summary(&dir.join("out"));
+    let sessions = &s["sessions"];
+    assert_eq!(sessions["late_events"], 1);
+    assert_eq!(sessions["sessions_priced"], 1);
+    assert_eq!(sessions["sessions_faulted"], 0);
+    assert_eq!(sessions["sessions_pending"], 0);
+    assert_eq!(s["accounting_identity_holds"], true);
+    let late = crate::common::csv_maps(&dir.join("out/late-events.csv"));
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0]["position"], "line 14");
+    assert_eq!(late[0]["event_type"], "logoff");
+    assert_eq!(late[0]["sequence"], "13");
+    // Nothing waits in the state directory to fault a later night.
+    let pending = fs::read_to_string(dir.join("state/pending-sessions.jsonl")).unwrap_or_default();
+    assert!(!pending.contains("conf-20261122-0100"), "{pending}");
+}
