@@ -795,10 +795,11 @@ mod tests {
             ));
         }
         assert_eq!(a.open_sessions(), 0);
-        // A new event of s0 opens a session that still knows the old
-        // one's events: a copy arriving after it is dropped too.
+        // A new session of id s0 (numbered from 1, another participant)
+        // opens knowing the old one's events: a copy arriving after it is
+        // dropped too. (A new event numbered past the old end is late.)
         assert!(matches!(
-            a.put(copy_of("s0", 3, T::Invite, "p0", "2026-11-20T10:02:00Z")),
+            a.put(copy_of("s0", 1, T::Start, "p9", "2026-11-20T10:02:00Z")),
             Added::Held
         ));
         assert!(matches!(
@@ -853,18 +854,19 @@ mod tests {
             "2026-11-20T09:10:00Z",
         );
         price_many(&mut a, "s", 3);
-        // x is on disk; a second session x (sequence 3 and 4) reads it
-        // back when it opens, and the entry that replaces it holds both.
+        // x is on disk; a second session x (numbered from 1 again, p2)
+        // reads it back when it opens, and the entry that replaces it
+        // holds both.
         for (seq, ty, at) in [
-            (3, T::Join, "2026-11-20T12:00:00Z"),
-            (4, T::End, "2026-11-20T12:10:00Z"),
+            (1, T::Start, "2026-11-20T12:00:00Z"),
+            (2, T::End, "2026-11-20T12:10:00Z"),
         ] {
             a.put(copy_of("x", seq, ty, "p2", at));
         }
         price_many(&mut a, "t", 3);
         for (seq, ty, who, at) in [
             (1, T::Start, "p1", "2026-11-20T09:00:00Z"),
-            (4, T::End, "p2", "2026-11-20T12:10:00Z"),
+            (2, T::End, "p2", "2026-11-20T12:10:00Z"),
         ] {
             assert!(matches!(
                 a.put(copy_of("x", seq, ty, who, at)),
