@@ -984,6 +984,7 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
             [
                 "costs.csv",
                 "faults.csv",
+                "late-events.csv",
                 "manifest.json",
                 "participations.csv",
                 "quality-assurance.csv",

@@ -535,7 +535,11 @@ fn check_identity(summary: &Value) {
     };
     assert_eq!(
         n("events_read") + n("events_carried_in"),
-        n("duplicate_events") + n("events_priced") + n("events_faulted") + n("events_pending"),
+        n("duplicate_events")
+            + n("late_events")
+            + n("events_priced")
+            + n("events_faulted")
+            + n("events_pending"),
         "{s:#}"
     );
     assert!(n("event_log_rows") >= n("event_rows_faulted"), "{s:#}");
@@ -545,7 +549,7 @@ fn check_identity(summary: &Value) {
 fn counts(pairs: &[(&str, u64)]) -> Value {
     let mut v = json!({
         "event_log_rows": 0, "event_rows_faulted": 0, "events_read": 0,
-        "events_carried_in": 0, "duplicate_events": 0, "events_priced": 0,
+        "events_carried_in": 0, "duplicate_events": 0, "late_events": 0, "events_priced": 0,
         "events_faulted": 0, "events_pending": 0, "sessions_priced": 0, "duplicate_sessions": 0,
         "sessions_faulted": 0, "sessions_pending": 0, "participations": 0,
     });
