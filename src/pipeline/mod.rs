@@ -110,6 +110,7 @@ pub fn run(
 ) -> Result<Finished> {
     let needs = Needs {
         routed: out.subscribers.is_some(),
+        indexed: dedup.is_some(),
     };
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),

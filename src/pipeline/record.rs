@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::fault::FaultCause;
-use crate::group::duplicates::{Fingerprint, Key, Verdict};
+use crate::group::duplicates::{Key, Verdict};
 use crate::group::{Event, Origin, Position, Raw};
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::origins::{Origins, Source};
@@ -19,6 +19,7 @@ use crate::write::{append_priced, priced_bytes};
 
 use super::Progress;
 use super::blocks::{Item, Job, Rated, Sink, with_decoded};
+use super::dedup::DupKey;
 use super::outputs::Outputs;
 use super::stage::SessionStage;
 use super::summary::Summary;
@@ -33,7 +34,7 @@ pub(super) enum Done {
     Priced(
         Range<usize>,
         Totals,
-        Fingerprint,
+        DupKey,
         Option<Box<ServiceDetailRecord>>,
     ),
     /// Where its answer lies in its group's buffer.
@@ -130,6 +131,9 @@ fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
 pub(super) struct Needs {
     /// The decoded SDR, for subscriber routing.
     pub routed: bool,
+    /// Duplicate-check keys for the state directory's index (else for a
+    /// check within the run).
+    pub indexed: bool,
 }
 
 /// The rating job: one SDR decoded, rated and labelled with its pricing
@@ -190,7 +194,7 @@ fn rate_record(
     match rater.rate(sdr) {
         Outcome::Priced(spms, t) => match label_into(&spms) {
             Ok(b) => {
-                let key = Key::of(&sdr.service_header).fingerprint();
+                let key = DupKey::of(&Key::of(&sdr.service_header), needs.indexed);
                 let keep = needs.routed.then(|| {
                     let mut priced = Box::new(sdr.clone());
                     priced.service_pricing_modules = Some(spms);

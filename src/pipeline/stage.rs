@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Assembler, Session};
-use crate::group::duplicates::{Fingerprint, Key, Verdict};
+use crate::group::duplicates::{Key, Verdict};
 use crate::group::{Event, Position, Raw};
 use crate::price::session::{PricedSession, SessionFault, price_session};
 use crate::rate::{Rater, Totals};
@@ -24,7 +24,7 @@ use crate::sdr::Text;
 use crate::write::sessions;
 use crate::write::usage::{SessionUsage, UsageAnalysis};
 
-use super::dedup::Dedup;
+use super::dedup::{Dedup, DupKey};
 use super::outputs::Outputs;
 use super::summary::Summary;
 use crate::write::names;
@@ -241,19 +241,20 @@ impl SessionStage<'_> {
     /// session's last event), which pricing it again reproduces.
     fn session_verdict(&mut self, priced: &PricedSession) -> Verdict {
         let d = &mut self.dedup;
-        let keys: Vec<Fingerprint> = priced
+        let indexed = d.indexed();
+        let keys: Vec<DupKey> = priced
             .participations
             .iter()
             .map(|p| {
-                Key {
+                let key = Key {
                     producer: sessions::PRODUCER,
                     sdr_identifier: sessions::participation_id(
                         &priced.facts.session_id,
                         &p.part.participant_id,
                     ),
                     time_of_origin: priced.facts.end.0,
-                }
-                .fingerprint()
+                };
+                DupKey::of(&key, indexed)
             })
             .collect();
         for k in &keys {
