@@ -10,6 +10,7 @@
 //! staged part does). The fingerprints are made by the workers, in
 //! parallel; the writer only looks them up.
 
+use anyhow::Result;
 use rustc_hash::FxHashSet;
 
 use crate::group::duplicates::{DuplicateIndex, Fingerprint, Verdict};
@@ -23,20 +24,21 @@ pub(super) enum Dedup<'r> {
 }
 
 impl Dedup<'_> {
-    /// Whether `key` was billed before, without remembering it.
-    pub fn check(&self, key: Fingerprint) -> Verdict {
-        match self {
-            Dedup::Index(d) => d.check(key),
+    /// Whether `key` was billed before, without remembering it. An error
+    /// is a day of the index that cannot be loaded.
+    pub fn check(&mut self, key: Fingerprint) -> Result<Verdict> {
+        Ok(match self {
+            Dedup::Index(d) => d.check(key)?,
             Dedup::Run(seen) if seen.contains(&key) => Verdict::Duplicate,
             Dedup::Run(_) => Verdict::New,
-        }
+        })
     }
 
     /// Whether `key` was billed before; if not, it is remembered as billed
     /// by this run.
-    pub fn check_and_stage(&mut self, key: Fingerprint) -> Verdict {
-        match self {
-            Dedup::Index(d) => d.check_and_stage(key),
+    pub fn check_and_stage(&mut self, key: Fingerprint) -> Result<Verdict> {
+        Ok(match self {
+            Dedup::Index(d) => d.check_and_stage(key)?,
             Dedup::Run(seen) => {
                 if seen.insert(key) {
                     Verdict::New
@@ -44,6 +46,6 @@ impl Dedup<'_> {
                     Verdict::Duplicate
                 }
             }
-        }
+        })
     }
 }
