@@ -214,7 +214,7 @@ pub struct RunArgs {
     /// PATH, or to stdout with `-`, for a scheduler to pick up.
     #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
     pub summary_json: Option<String>,
-    /// How far back (days, from the newest SDR billed) the state
+    /// How far back (whole days, from the pricing time) the state
     /// directory remembers billed SDRs to refuse duplicates; an SDR older
     /// than that is a fault, never billed unchecked.
     #[arg(
@@ -224,6 +224,17 @@ pub struct RunArgs {
         value_name = "DAYS"
     )]
     pub duplicate_window: u32,
+    /// How far (hours) a time of origin may lie after the pricing time: a
+    /// later SDR is a futureTimeOfOrigin fault (a producer's bad clock),
+    /// kept for recycling, never billed and never entered in the duplicate
+    /// index.
+    #[arg(
+        long,
+        env = "SDRATE_FUTURE_TOLERANCE",
+        default_value_t = sdrate::group::duplicates::DEFAULT_FUTURE_TOLERANCE_HOURS,
+        value_name = "HOURS"
+    )]
+    pub future_tolerance: u32,
     /// Quality-assurance threshold: exit 6 when more records or event rows
     /// than this fault.
     #[arg(long, value_name = "N")]

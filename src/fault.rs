@@ -31,6 +31,10 @@ pub enum FaultCause {
     /// Older than the duplicate-check window (a record, or every event of a
     /// session): it cannot be proved unbilled.
     TooOldForDuplicateCheck,
+    /// Dated after the run's clock plus `--future-tolerance` (a record, or
+    /// every event of a session): a producer's bad clock. Never billed,
+    /// never entered in the duplicate index; kept for recycling.
+    FutureTimeOfOrigin,
     /// An event-log row that is not a session event.
     BadEventRow,
     /// A session event whose sequence number another event of its session
@@ -42,10 +46,11 @@ pub enum FaultCause {
 
 impl FaultCause {
     /// The causes the engine itself names, beside the status indicators.
-    pub const ENGINE: [FaultCause; 6] = [
+    pub const ENGINE: [FaultCause; 7] = [
         FaultCause::BrokenFraming,
         FaultCause::Undecodable,
         FaultCause::TooOldForDuplicateCheck,
+        FaultCause::FutureTimeOfOrigin,
         FaultCause::BadEventRow,
         FaultCause::SequenceConflict,
         FaultCause::SessionIncomplete,
@@ -72,6 +77,7 @@ impl FaultCause {
             FaultCause::BrokenFraming => "brokenFraming",
             FaultCause::Undecodable => "undecodable",
             FaultCause::TooOldForDuplicateCheck => "tooOldForDuplicateCheck",
+            FaultCause::FutureTimeOfOrigin => "futureTimeOfOrigin",
             FaultCause::BadEventRow => "badEventRow",
             FaultCause::SequenceConflict => "sequenceConflict",
             FaultCause::SessionIncomplete => "sessionIncomplete",

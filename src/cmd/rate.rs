@@ -41,6 +41,7 @@ pub(crate) fn options(
         force: false,
         recycle: false,
         duplicate_window: run.duplicate_window,
+        future_tolerance_hours: run.future_tolerance,
         dry_run: run.dry_run,
         routing: run.routing.clone(),
         price_lists: engine.tariff.price_lists.clone(),

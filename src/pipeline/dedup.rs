@@ -15,6 +15,7 @@
 //! Measured: the within-run check costs +4.1 % of a run's instructions
 //! with the index's fingerprint, +3.4 % with this (BENCHMARKS.md).
 
+use anyhow::Result;
 use rustc_hash::FxHashSet;
 
 use crate::group::duplicates::{DuplicateIndex, Fingerprint, Key, Verdict};
@@ -60,21 +61,22 @@ impl Dedup<'_> {
         matches!(self, Dedup::Index(_))
     }
 
-    /// Whether `key` was billed before, without remembering it.
-    pub fn check(&self, key: DupKey) -> Verdict {
-        match (self, key) {
-            (Dedup::Index(d), DupKey::Index(k)) => d.check(k),
+    /// Whether `key` was billed before, without remembering it. An error
+    /// is a day of the index that cannot be loaded.
+    pub fn check(&mut self, key: DupKey) -> Result<Verdict> {
+        Ok(match (self, key) {
+            (Dedup::Index(d), DupKey::Index(k)) => d.check(k)?,
             (Dedup::Run(seen), DupKey::Run(k)) if seen.contains(&k) => Verdict::Duplicate,
             (Dedup::Run(_), DupKey::Run(_)) => Verdict::New,
             _ => unreachable!("keys are made for the run's check (DupKey::of)"),
-        }
+        })
     }
 
     /// Whether `key` was billed before; if not, it is remembered as billed
     /// by this run.
-    pub fn check_and_stage(&mut self, key: DupKey) -> Verdict {
-        match (self, key) {
-            (Dedup::Index(d), DupKey::Index(k)) => d.check_and_stage(k),
+    pub fn check_and_stage(&mut self, key: DupKey) -> Result<Verdict> {
+        Ok(match (self, key) {
+            (Dedup::Index(d), DupKey::Index(k)) => d.check_and_stage(k)?,
             (Dedup::Run(seen), DupKey::Run(k)) => {
                 if seen.insert(k) {
                     Verdict::New
@@ -83,6 +85,6 @@ impl Dedup<'_> {
                 }
             }
             _ => unreachable!("keys are made for the run's check (DupKey::of)"),
-        }
+        })
     }
 }

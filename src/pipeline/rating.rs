@@ -25,7 +25,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use super::{BILLING_OUTPUTS, PlannedInput, Progress, Summary, names};
 use crate::error::Failure;
 use crate::group::assemble::Session;
-use crate::group::duplicates::DuplicateIndex;
+use crate::group::duplicates::{self, DuplicateIndex};
 use crate::rate::Rater;
 use crate::read;
 use crate::sdr::Timestamp;
@@ -62,6 +62,9 @@ pub struct Options {
     pub recycle: bool,
     /// Days the duplicate index looks back.
     pub duplicate_window: u32,
+    /// Hours a time of origin may lie after the pricing time before the
+    /// SDR is a `futureTimeOfOrigin` fault.
+    pub future_tolerance_hours: u32,
     pub dry_run: bool,
     pub routing: Option<PathBuf>,
     pub price_lists: PathBuf,
@@ -115,6 +118,11 @@ fn run_id(
     h.update(b"\0run");
     h.update(&[u8::from(opts.force), u8::from(opts.recycle)]);
     h.update(&opts.duplicate_window.to_le_bytes());
+    // The default keeps the id runs always had.
+    if opts.future_tolerance_hours != crate::group::duplicates::DEFAULT_FUTURE_TOLERANCE_HOURS {
+        h.update(b"\0future-tolerance");
+        h.update(&opts.future_tolerance_hours.to_le_bytes());
+    }
     // The framing limit decides what is a record: another limit, another
     // run (the default keeps the id runs always had).
     if opts.max_record != crate::read::MAX_RECORD_BYTES {
@@ -291,15 +299,21 @@ impl Prepared {
         let staging = Staging::begin(&opts.out, self.state.is_none() || opts.dry_run)?;
         let outputs = super::Outputs::open(staging.dir(), self.routing.as_ref())?;
         // The duplicate index counts the SDRs of the last run only if that
-        // run was published (see group::duplicates).
+        // run was published (see group::duplicates); its window counts from
+        // the pricing time.
         let mut dedup = match &self.state {
             Some(s) => {
                 let last = s.last_run_id();
-                Some(DuplicateIndex::open(
-                    s.path(),
-                    chrono::TimeDelta::days(i64::from(opts.duplicate_window)),
-                    |id| Ok(last.as_deref() == Some(id)),
-                )?)
+                let window = duplicates::Window {
+                    now: opts.pricing_time.0.to_utc(),
+                    retention: chrono::TimeDelta::days(i64::from(opts.duplicate_window)),
+                    future_tolerance: chrono::TimeDelta::hours(i64::from(
+                        opts.future_tolerance_hours,
+                    )),
+                };
+                Some(DuplicateIndex::open(s.path(), window, |id| {
+                    Ok(last.as_deref() == Some(id))
+                })?)
             }
             None => None,
         };

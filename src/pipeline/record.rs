@@ -287,7 +287,7 @@ impl BlockWriter<'_, '_> {
             match d {
                 Done::Priced(range, t, key, sdr) => {
                     let bytes = &group_bytes[range];
-                    let verdict = stage.dedup.check_and_stage(key);
+                    let verdict = stage.dedup.check_and_stage(key)?;
                     match verdict {
                         Verdict::New => {
                             summary.priced += 1;
@@ -305,20 +305,38 @@ impl BlockWriter<'_, '_> {
                                 .write_all(rec.bytes)
                                 .with_context(|| write_err(names::DUPLICATES))?;
                         }
-                        Verdict::TooOld => {
-                            let cause = FaultCause::TooOldForDuplicateCheck;
+                        Verdict::TooOld | Verdict::Future => {
+                            let (cause, detail) = if verdict == Verdict::TooOld {
+                                (
+                                    FaultCause::TooOldForDuplicateCheck,
+                                    "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+                                )
+                            } else {
+                                (
+                                    FaultCause::FutureTimeOfOrigin,
+                                    "time of origin after the pricing time plus --future-tolerance: the producer's clock is wrong; recycle it once it is fixed",
+                                )
+                            };
                             summary.count_fault(cause);
                             let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                            // Rare: the header is decoded again for the row.
+                            let (id, producer) = with_decoded(rec.bytes, |d| match d {
+                                Ok(sdr) => (
+                                    Some(sdr.service_header.sdr_identifier),
+                                    sdr.service_header.producer_identity.to_string(),
+                                ),
+                                Err(_) => (None, String::new()),
+                            });
                             crate::write::fault_record(
                                 &mut out.faults,
                                 &mut out.fault_report,
                                 src,
                                 rec.bytes,
                                 None,
-                                None,
-                                "",
+                                id,
+                                &producer,
                                 cause,
-                                "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+                                detail,
                             )?;
                         }
                     }

@@ -193,7 +193,7 @@ impl SessionStage<'_> {
         for (s, r) in ready.iter().zip(results) {
             let n = s.events.len() as u64;
             match r {
-                Ok((priced, encoded, rows)) => match self.session_verdict(&priced) {
+                Ok((priced, encoded, rows)) => match self.session_verdict(&priced)? {
                     Verdict::New => {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
@@ -210,17 +210,22 @@ impl SessionStage<'_> {
                                 .with_context(|| format!("cannot write {}", names::DUPLICATES))?;
                         }
                     }
-                    Verdict::TooOld => {
+                    v @ (Verdict::TooOld | Verdict::Future) => {
+                        let (cause, detail) = if v == Verdict::TooOld {
+                            (
+                                FaultCause::TooOldForDuplicateCheck,
+                                "the session is older than the duplicate-check window: cannot prove it was not billed before",
+                            )
+                        } else {
+                            (
+                                FaultCause::FutureTimeOfOrigin,
+                                "the session ends after the pricing time plus --future-tolerance: a producer's clock is wrong",
+                            )
+                        };
                         summary.sessions.sessions_faulted += 1;
                         summary.sessions.events_faulted += n;
                         for e in &s.events {
-                            fault_event(
-                                e,
-                                FaultCause::TooOldForDuplicateCheck,
-                                "the session is older than the duplicate-check window: cannot prove it was not billed before",
-                                out,
-                                summary,
-                            )?;
+                            fault_event(e, cause, detail, out, summary)?;
                         }
                     }
                 },
@@ -239,7 +244,7 @@ impl SessionStage<'_> {
     /// Whether a priced session was billed before: by its participations'
     /// identities (producer sdrate, a hash of session and participant, the
     /// session's last event), which pricing it again reproduces.
-    fn session_verdict(&mut self, priced: &PricedSession) -> Verdict {
+    fn session_verdict(&mut self, priced: &PricedSession) -> Result<Verdict> {
         let d = &mut self.dedup;
         let indexed = d.indexed();
         let keys: Vec<DupKey> = priced
@@ -258,15 +263,15 @@ impl SessionStage<'_> {
             })
             .collect();
         for k in &keys {
-            match d.check(*k) {
+            match d.check(*k)? {
                 Verdict::New => {}
-                other => return other,
+                other => return Ok(other),
             }
         }
         for k in keys {
-            d.check_and_stage(k);
+            d.check_and_stage(k)?;
         }
-        Verdict::New
+        Ok(Verdict::New)
     }
 
     fn write_priced(

@@ -10,7 +10,7 @@
 //! | `suspense-index.csv` | where each record of `suspense.sdr` came from (input file and offset; see `read::origins`) |
 //! | `suspense-broken.dat`, `suspense-broken.csv` | stretches of input that could not be framed as records, byte for byte, and their index; recycled one by one, or written off (`sdrate recycle --write-off-broken`) |
 //! | `written-off.csv`, `written-off.dat` | the audit of what was written off: when, by which run, why, and the bytes |
-//! | `duplicates.idx` | SDRs already billed (see `group::duplicates`), committed before publishing, counted once published |
+//! | `duplicates/YYYY-MM-DD.idx` | SDRs already billed, one file per UTC day of origin (see `group::duplicates`), committed before publishing, counted once published; a legacy `duplicates.idx` is split into days by the next commit |
 //! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
 //!
 //! A run never edits the state in place. It stages the new files in

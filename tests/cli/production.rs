@@ -287,11 +287,17 @@ fn run_and_kill(dir: &Path, args: &[String], state: &Path, out: &Path, kill: Kil
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // The index is replaced by a rename: a new inode once committed.
+    // Day files of the index are replaced by renames: a new inode as soon
+    // as the commit replaced the first one (a kill part way through it).
     let index_file = || {
-        fs::metadata(state.join("duplicates.idx"))
-            .ok()
-            .map(|m| m.ino())
+        fs::read_dir(state.join("duplicates")).ok().map(|rd| {
+            let mut files: Vec<_> = rd
+                .filter_map(|e| e.ok())
+                .filter_map(|e| Some((e.file_name(), e.metadata().ok()?.ino())))
+                .collect();
+            files.sort();
+            files
+        })
     };
     let index_at_start = index_file();
     let start = Instant::now();
@@ -687,7 +693,7 @@ fn an_sdr_older_than_the_duplicate_window_is_a_fault() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     setup(dir);
-    let window = ["--state", "state", "--duplicate-window", "1"];
+    let window = ["--state", "state", "--duplicate-window", "2"];
     encode(
         dir,
         "day.sdr",
@@ -700,10 +706,10 @@ fn an_sdr_older_than_the_duplicate_window_is_a_fault() {
     );
     assert_eq!(one.code, 0, "{}", one.stderr);
 
-    // The newest SDR billed is 2026-11-20 10:00, so with one day the index
-    // remembers back to 2026-11-19 10:00:00 and no further.
-    let at_cutoff = call(2, "K1", "acme", "2026-11-19T10:00:00+01:00", 60);
-    let before = call(3, "K1", "acme", "2026-11-19T09:59:59+01:00", 60);
+    // The window counts back from the pricing time, 2026-11-22 01:00 UTC,
+    // in whole UTC days: two days keep 2026-11-20 00:00 UTC onwards.
+    let at_cutoff = call(2, "K1", "acme", "2026-11-20T01:00:00+01:00", 60);
+    let before = call(3, "K1", "acme", "2026-11-20T00:59:59+01:00", 60);
     let days_before = call(4, "K1", "acme", "2026-11-10T10:00:00+01:00", 60);
     encode(
         dir,
@@ -729,15 +735,13 @@ fn an_sdr_older_than_the_duplicate_window_is_a_fault() {
     );
     assert_eq!(s["faults_by_cause"], json!({"tooOldForDuplicateCheck": 2}));
     assert_eq!(fs::read(dir.join("out2/faults.sdr")).unwrap(), too_old);
-    let report = fs::read_to_string(dir.join("out2/faults.csv")).unwrap();
-    let statuses: Vec<&str> = report
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(5).unwrap())
-        .collect();
+    // Each row names the SDR and its producer.
     assert_eq!(
-        statuses,
-        ["tooOldForDuplicateCheck", "tooOldForDuplicateCheck"]
+        fault_columns(&dir.join("out2")),
+        [
+            ["3", "spe-t", "tooOldForDuplicateCheck"],
+            ["4", "spe-t", "tooOldForDuplicateCheck"]
+        ]
     );
 
     // Never billed, so never remembered: with a longer window both bill.
@@ -756,6 +760,89 @@ fn an_sdr_older_than_the_duplicate_window_is_a_fault() {
     assert_eq!(three.code, 0, "{}", three.stderr);
     let s = summary(&dir.join("out3"));
     assert_eq!((n(&s, "priced"), n(&s, "duplicates")), (2, 0), "{s:#}");
+}
+
+/// sdr_identifier, producer and status of each row of OUT/faults.csv.
+fn fault_columns(out: &Path) -> Vec<[String; 3]> {
+    let report = fs::read_to_string(out.join("faults.csv")).unwrap();
+    report
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            [c[3].to_string(), c[4].to_string(), c[5].to_string()]
+        })
+        .collect()
+}
+
+/// One producer's bad clock: an SDR dated 2099 is a fault of its own,
+/// kept for recycling, and neither billed nor remembered, so the SDRs of
+/// the next nights are billed as usual (retention counts from the pricing
+/// time, not from the newest SDR seen).
+#[test]
+fn an_sdr_dated_in_the_future_is_a_fault_and_does_not_stop_billing() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    setup(dir);
+    let state = ["--state", "state"];
+    let bad = encode(
+        dir,
+        "bad.sdr",
+        &[call(9, "K1", "acme", "2099-01-01T00:00:00+01:00", 60)],
+    );
+    encode(
+        dir,
+        "night1.sdr",
+        &[
+            call(1, "K1", "acme", "2026-11-21T10:00:00+01:00", 60),
+            // Within the default tolerance of 24 hours: billed.
+            call(2, "K1", "acme", "2026-11-23T01:00:00+01:00", 60),
+        ],
+    );
+    let one = rate_own(
+        dir,
+        &["bad.sdr", "night1.sdr"],
+        &[&["--out", "out1"], &state[..]].concat(),
+    );
+    assert_eq!(one.code, 1, "a fault: {}", one.stderr);
+    let s = summary(&dir.join("out1"));
+    check_identity(&s);
+    assert_eq!((n(&s, "priced"), n(&s, "faulted")), (2, 1));
+    assert_eq!(s["faults_by_cause"], json!({"futureTimeOfOrigin": 1}));
+    assert_eq!(fs::read(dir.join("out1/faults.sdr")).unwrap(), bad);
+    assert_eq!(
+        fault_columns(&dir.join("out1")),
+        [["9", "spe-t", "futureTimeOfOrigin"]]
+    );
+    // Kept for recycling.
+    assert_eq!(fs::read(dir.join("state/suspense.sdr")).unwrap(), bad);
+
+    // The next night is billed, not too old.
+    encode(
+        dir,
+        "night2.sdr",
+        &[call(3, "K1", "acme", "2026-11-21T22:00:00+01:00", 60)],
+    );
+    let two = rate_own(
+        dir,
+        &["night2.sdr"],
+        &[&["--out", "out2"], &state[..]].concat(),
+    );
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    let s = summary(&dir.join("out2"));
+    assert_eq!((n(&s, "priced"), n(&s, "faulted")), (1, 0), "{s:#}");
+    // A wider tolerance bills it (and it is another run).
+    let three = rate_own(
+        dir,
+        &["bad.sdr"],
+        &[
+            &["--out", "out3", "--force", "--future-tolerance", "700000"],
+            &state[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(three.code, 0, "{}", three.stderr);
+    assert_eq!(n(&summary(&dir.join("out3")), "priced"), 1);
 }
 
 /// A complete CONF session (shipped lists, publicom customers):
