@@ -27,6 +27,21 @@ pub struct Customers {
     by_id: HashMap<String, Customer>,
 }
 
+/// The line of the first row of `path` for customer `id`: read again
+/// only when a second row turns up, so loading keeps no line numbers.
+fn first_line_of(path: &Path, id: &str) -> Option<u64> {
+    let mut rdr = csv::Reader::from_path(path).ok()?;
+    let column = rdr
+        .headers()
+        .ok()?
+        .iter()
+        .position(|h| h == "customer_id")?;
+    rdr.records()
+        .flatten()
+        .find(|r| r.get(column) == Some(id))
+        .and_then(|r| r.position().map(|p| p.line()))
+}
+
 impl Customers {
     /// Loads `customers.csv` (header: customer_id,marketing_company,group).
     /// Any bad row stops the run: rating against a half-read registry would
@@ -70,7 +85,13 @@ impl Customers {
                 .into());
             }
             if let Some(prev) = by_id.insert(c.customer_id.clone(), c) {
-                return Err(at(format!("customer {} is listed twice", prev.customer_id)).into());
+                let first = first_line_of(path, &prev.customer_id)
+                    .map_or_else(String::new, |l| format!(": first at line {l}"));
+                return Err(at(format!(
+                    "customer {} is listed twice{first}",
+                    prev.customer_id
+                ))
+                .into());
             }
         }
         if by_id.is_empty() {
@@ -103,5 +124,26 @@ impl Customers {
 
     pub fn insert(&mut self, c: Customer) {
         self.by_id.insert(c.customer_id.clone(), c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_listed_twice_names_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("customers.csv");
+        std::fs::write(
+            &path,
+            "marketing_company,customer_id,group\nacme,C1,\nacme,C2,gold\nbeta,C1,\n",
+        )
+        .unwrap();
+        let e = Customers::load(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("customers.csv: line 4: customer C1 is listed twice: first at line 2"),
+            "{e}"
+        );
     }
 }
