@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{CheckArgs, Verbosity};
 use sdrate::error::Failure;
+use sdrate::resolve::cross_check::plural;
 use sdrate::resolve::price_list::ListKind;
 use sdrate::resolve::profile::{self, Interactions};
 use sdrate::resolve::{Customers, PriceList, PriceLists};
@@ -62,10 +63,6 @@ fn kind_name(k: ListKind) -> &'static str {
         ListKind::Customer => "customer",
         ListKind::Cost => "cost",
     }
-}
-
-fn plural(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Whose list it is, as the report shows it.

@@ -409,6 +409,16 @@ impl PricedFile {
     }
 }
 
+/// Where `rec` of input `file` lies (rerate reads no kept files, so the
+/// input itself).
+fn source<'a>(file: &'a str, rec: &Framed<'_>) -> Source<'a> {
+    Source {
+        file,
+        offset: rec.offset,
+        length: rec.bytes.len() as u64,
+    }
+}
+
 /// Everything the writer of one input touches: the rerate job's [`Sink`].
 struct RerateWriter<'a> {
     out: &'a mut Outputs,
@@ -441,11 +451,7 @@ impl Sink<Done> for RerateWriter<'_> {
                     let cause = FaultCause::BrokenFraming;
                     summary.count_fault(cause);
                     progress.inc(rec.bytes.len() as u64);
-                    let src = Source {
-                        file,
-                        offset: rec.offset,
-                        length: rec.bytes.len() as u64,
-                    };
+                    let src = source(file, &rec);
                     write::broken_stretch(
                         &mut out.broken,
                         &mut out.fault_report,
@@ -534,11 +540,7 @@ impl Sink<Done> for RerateWriter<'_> {
                     detail,
                 } => {
                     summary.count_fault(cause);
-                    let src = Source {
-                        file,
-                        offset: rec.offset,
-                        length: rec.bytes.len() as u64,
-                    };
+                    let src = source(file, &rec);
                     write::fault_record(
                         &mut out.faults,
                         &mut out.fault_report,

@@ -7,12 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::price_list::ListKind;
 use super::{Customers, Owner, PriceLists};
 
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
+/// `n what`, with an `s` unless `n` is 1: shared with `sdrate check`.
+pub fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// What loads but will fault usage or never apply, sorted, one line each.
