@@ -154,26 +154,52 @@
 //! migrates again (the union of the two is the same set of SDRs). A dry
 //! run reads it and changes nothing.
 //!
-//! # File format (version 1, little endian)
+//! # Which run billed an SDR, and undoing a run
 //!
-//! Each day file, and the legacy single file, is:
+//! A day file's base is a list of *segments*, one per published run that
+//! billed SDRs of that day, each naming the run. A commit folds the
+//! previous run's pending part in as a new segment and copies the old
+//! segments byte for byte (it never loads or merges them: the commit
+//! reads the old file once, sequentially, verifying its checksum, and
+//! writes the new one). Loading a day for lookups concatenates its
+//! segments and sorts them once when there are several (a day's SDRs come
+//! from a handful of nights).
+//!
+//! So the index can say which run billed an SDR ([`DuplicateIndex::billed_by`],
+//! `sdrate index why`), list the runs it holds ([`runs`], `sdrate index
+//! runs`, headers only), and take one run's SDRs out ([`undo_run`],
+//! `sdrate index undo-run`) when that run was billed in error, dropping
+//! its segment (or its pending part) from each day it touched and nothing
+//! else. SDRs from version 1 files belong to no recorded run.
+//!
+//! # File format (version 2, little endian)
+//!
+//! Each day file is:
 //!
 //! | bytes        | content                                            |
 //! |--------------|----------------------------------------------------|
 //! | 0..8         | magic `SDRDUPIX`                                   |
-//! | 8..12        | version, 1                                         |
+//! | 8..12        | version, 2                                         |
 //! | 12..16       | length L of the pending run id (0: none pending)   |
-//! | 16..24       | number B of base records                           |
+//! | 16..24       | number B of base records (all segments)            |
 //! | 24..32       | number P of pending records                        |
-//! | 32..32+L     | pending run id, UTF-8                              |
-//! | then 24·B    | base records: fingerprint (u128), time (i64 UTC s) |
+//! | 32..36       | number S of base segments                          |
+//! | 36..40       | length T of the segment table                      |
+//! | 40..40+L     | pending run id, UTF-8                              |
+//! | then T       | S × (run id length u32, record count u64, run id)  |
+//! | then 24·B    | base records, segment after segment: fingerprint (u128), time (i64 UTC s) |
 //! | then 24·P    | pending records, same layout                       |
 //! | last 8       | SipHash-1-3 (64-bit) of everything before          |
 //!
-//! Both record lists are sorted by fingerprint, without repeats. The file
-//! is read sequentially in large chunks; a wrong magic, version or length
-//! is an error naming the file at `open`, a wrong order or checksum one
-//! when its day loads (never an empty index).
+//! Each segment and the pending list are sorted by fingerprint, without
+//! repeats; the segments' counts add up to B. Version 1 (and the legacy
+//! single file) is the same without bytes 32..40 and the table: its base
+//! is one segment of no recorded run. Version 1 files are read; every
+//! file written is version 2. The file is read sequentially in large
+//! chunks; a wrong magic, version, length or table is an error naming the
+//! file at `open`, a wrong order or checksum one when its day loads
+//! (never an empty index). The table costs 12 bytes plus the run id per
+//! run and day: about 60 bytes a night against 24 per SDR.
 //!
 //! # Memory and cost, with numbers
 //!
@@ -242,8 +268,10 @@ const TMP_SUFFIX: &str = ".tmp";
 const SECONDS_PER_DAY: i64 = 86_400;
 
 const MAGIC: [u8; 8] = *b"SDRDUPIX";
-const VERSION: u32 = 1;
-const HEADER_LEN: usize = 32;
+const VERSION: u32 = 2;
+/// Version 1 files (still read) have a shorter header: no segment table.
+const V1_HEADER_LEN: usize = 32;
+const HEADER_LEN: usize = 40;
 const RECORD_LEN: usize = 24;
 const CHECKSUM_LEN: usize = 8;
 /// Run ids are manifest ids; anything longer is a caller's mistake.
@@ -324,6 +352,153 @@ pub enum Verdict {
     /// Dated after the run's clock plus the tolerance: a bad clock, not an
     /// SDR to bill or to remember. Not staged.
     Future,
+}
+
+/// What the index says about an SDR after the fact (see
+/// [`DuplicateIndex::billed_by`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Billed {
+    /// A published run billed it: its id, or empty when it was billed
+    /// before the index recorded runs (a version 1 file).
+    By(String),
+    /// Within the window and not billed.
+    NotBilled,
+    /// Before the window: the index no longer remembers.
+    TooOld,
+    /// After the run's clock plus the tolerance.
+    Future,
+}
+
+/// A run's SDRs in the index (see [`runs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedRun {
+    /// Empty for SDRs billed before the index recorded runs.
+    pub run_id: String,
+    pub sdrs: u64,
+    /// The first and last UTC day of origin (YYYY-MM-DD) it billed in.
+    pub first_day: String,
+    pub last_day: String,
+    /// Pending: the last run to commit; it counts only if published.
+    pub pending: bool,
+}
+
+/// Every run with SDRs in the index of `state_dir`, from the day files'
+/// headers (no SDR is loaded), in the order of their first day.
+pub fn runs(state_dir: &Path) -> Result<Vec<IndexedRun>> {
+    let mut out: Vec<IndexedRun> = Vec::new();
+    for (day, path) in day_paths(state_dir)? {
+        let mut file =
+            File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let h = read_header(&mut file, &path)?;
+        let name = day_file_name(day);
+        let name = name.trim_end_matches(DAY_SUFFIX);
+        let parts = h
+            .segments
+            .iter()
+            .map(|s| (s.run_id.as_str(), s.count, false))
+            .chain((h.pending > 0).then_some((h.run_id.as_str(), h.pending, true)));
+        for (id, count, pending) in parts {
+            match out.iter_mut().find(|r| r.run_id == id) {
+                Some(r) => {
+                    r.sdrs += count as u64;
+                    r.last_day = name.to_owned();
+                    r.pending |= pending;
+                }
+                None => out.push(IndexedRun {
+                    run_id: id.to_owned(),
+                    sdrs: count as u64,
+                    first_day: name.to_owned(),
+                    last_day: name.to_owned(),
+                    pending,
+                }),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The day files of `state_dir`, by day.
+fn day_paths(state_dir: &Path) -> Result<BTreeMap<i64, PathBuf>> {
+    let dir = state_dir.join(INDEX_DIR);
+    let mut out = BTreeMap::new();
+    match fs::read_dir(&dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+                if let Some(day) = entry.file_name().to_str().and_then(day_of_file_name) {
+                    out.insert(day, entry.path());
+                }
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    }
+    Ok(out)
+}
+
+/// What [`undo_run`] took out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Undone {
+    pub sdrs: u64,
+    pub days: usize,
+}
+
+/// Takes the SDRs of `run_id` out of the index of `state_dir`, as if that
+/// run had never billed them: for a published run billed in error, so the
+/// corrected run can bill them. Each day file is replaced atomically and
+/// only the run's own segment (or pending part) leaves it, so a crash
+/// half-way leaves some days undone and the rest as they were: running
+/// it again finishes the job. The caller holds the state lock; a legacy
+/// single-file index (which records no runs) must be migrated first by a
+/// billing run.
+pub fn undo_run(state_dir: &Path, run_id: &str) -> Result<Undone> {
+    ensure!(!run_id.is_empty(), "give the id of the run to undo");
+    ensure!(
+        !state_dir.join(LEGACY_FILE).exists(),
+        "{} predates the index by day and records no runs; let one billing run migrate it first",
+        state_dir.join(LEGACY_FILE).display()
+    );
+    let mut undone = Undone::default();
+    let dir = state_dir.join(INDEX_DIR);
+    for (day, path) in day_paths(state_dir)? {
+        let mut file =
+            File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let h = read_header(&mut file, &path)?;
+        drop(file);
+        let pending_is_run = h.pending > 0 && h.run_id == run_id;
+        if !pending_is_run && !h.segments.iter().any(|s| s.run_id == run_id) {
+            continue;
+        }
+        let name = day_file_name(day);
+        let tmp = dir.join(format!(".{name}{TMP_SUFFIX}"));
+        let plan = Rewrite {
+            drop_run: Some(run_id),
+            old_pending: if pending_is_run {
+                OldPending::Drop
+            } else {
+                OldPending::Keep
+            },
+            extra: &[],
+            pending: None,
+        };
+        match write_day(&tmp, &path, &plan)? {
+            Some(w) => {
+                fs::rename(&tmp, &path)
+                    .with_context(|| format!("cannot replace {}", path.display()))?;
+                undone.sdrs += w.dropped as u64;
+            }
+            None => {
+                undone.sdrs += (h.base + h.pending) as u64;
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        undone.days += 1;
+    }
+    if undone.days > 0 {
+        sync_dir(&dir)?;
+    }
+    Ok(undone)
 }
 
 /// The run's clock, and how far around it the index answers.
@@ -499,9 +674,6 @@ pub struct DuplicateIndex {
     /// A legacy single-file index found at `open`: its committed SDRs by
     /// day, until each day is loaded.
     legacy: Option<BTreeMap<i64, Vec<Entry>>>,
-    /// Days that must be written at commit whatever this run stages: days
-    /// migrated from the legacy file.
-    migrated: BTreeSet<i64>,
     staged: FxHashMap<Fp, i64>,
     previous: Vec<PreviousRun>,
     /// Temporary files left by a crash during a commit.
@@ -602,15 +774,14 @@ impl DuplicateIndex {
         let legacy_path = state_dir.join(LEGACY_FILE);
         let legacy = match load(&legacy_path)? {
             None => None,
-            Some(mut loaded) => {
-                if !loaded.run_id.is_empty()
-                    && ask(&loaded.run_id, loaded.pending.len(), &legacy_path)?
-                {
-                    merge_into(&mut loaded.base, &loaded.pending);
+            Some(loaded) => {
+                let (run_id, mut base, pending) = loaded.into_sorted_base();
+                if !run_id.is_empty() && ask(&run_id, pending.len(), &legacy_path)? {
+                    merge_into(&mut base, &pending);
                 }
                 let mut by_day: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
                 // Sorted by fingerprint, so each day's list is too.
-                for e in loaded.base.into_iter().filter(|e| e.time >= cutoff) {
+                for e in base.into_iter().filter(|e| e.time >= cutoff) {
                     by_day.entry(e.day()).or_default().push(e);
                 }
                 Some(by_day)
@@ -627,7 +798,6 @@ impl DuplicateIndex {
             published,
             days: FxHashMap::default(),
             legacy,
-            migrated: BTreeSet::new(),
             staged: FxHashMap::default(),
             previous,
             leftovers,
@@ -690,7 +860,7 @@ impl DuplicateIndex {
             let mut entries = Vec::new();
             if let Some(f) = self.files.get(&day) {
                 let path = self.dir.join(day_file_name(day));
-                let Some(mut loaded) = load(&path)? else {
+                let Some(loaded) = load(&path)? else {
                     bail!("duplicate index {} vanished while open", path.display());
                 };
                 ensure!(
@@ -698,14 +868,16 @@ impl DuplicateIndex {
                     "duplicate index {} changed while open",
                     path.display()
                 );
-                if !loaded.run_id.is_empty() && self.published[&loaded.run_id] {
-                    merge_into(&mut loaded.base, &loaded.pending);
+                let (run_id, mut base, pending) = loaded.into_sorted_base();
+                if !run_id.is_empty() && self.published[&run_id] {
+                    merge_into(&mut base, &pending);
                 }
-                entries = loaded.base;
+                entries = base;
             }
-            if let Some(from_legacy) = self.legacy.as_mut().and_then(|l| l.remove(&day)) {
-                merge_into(&mut entries, &from_legacy);
-                self.migrated.insert(day);
+            // Copied, not moved: the commit writes the legacy SDRs of
+            // every day as they were.
+            if let Some(from_legacy) = self.legacy.as_ref().and_then(|l| l.get(&day)) {
+                merge_into(&mut entries, from_legacy);
             }
             self.days.insert(day, Sorted::new(entries));
         }
@@ -773,7 +945,7 @@ impl DuplicateIndex {
     /// the window, and the legacy file. Each file is replaced atomically; a
     /// crash in between leaves a mix that the next `open` reads right (see
     /// the module documentation).
-    pub fn commit(mut self, run_id: &str) -> Result<CommitStats> {
+    pub fn commit(self, run_id: &str) -> Result<CommitStats> {
         ensure!(
             !run_id.is_empty() && run_id.len() <= MAX_RUN_ID_LEN,
             "a run id must have 1 to {MAX_RUN_ID_LEN} bytes (got {})",
@@ -788,14 +960,10 @@ impl DuplicateIndex {
         for list in staged.values_mut() {
             list.sort_unstable_by_key(|e| e.fp);
         }
-        if let Some(legacy) = &self.legacy {
-            let days: Vec<i64> = legacy.keys().copied().collect();
-            for day in days {
-                self.day(day)?;
-            }
-        }
         let mut to_write: BTreeSet<i64> = staged.keys().copied().collect();
-        to_write.extend(self.migrated.iter().copied());
+        if let Some(legacy) = &self.legacy {
+            to_write.extend(legacy.keys().copied());
+        }
         to_write.extend(
             self.files
                 .iter()
@@ -813,27 +981,38 @@ impl DuplicateIndex {
             sync_dir(&self.state)?;
         }
         for day in to_write {
-            self.day(day)?;
-            let base = &self.days[&day].entries;
-            let pending: &[Entry] = staged.get(&day).map_or(&[], |v| v.as_slice());
-            ensure!(
-                base.len() + pending.len() <= MAX_ENTRIES,
-                "the duplicate index would hold more than {MAX_ENTRIES} SDRs of one day"
-            );
             let name = day_file_name(day);
             let path = self.dir.join(&name);
             let tmp = self.dir.join(format!(".{name}{TMP_SUFFIX}"));
-            let id = if pending.is_empty() { "" } else { run_id };
-            stats.bytes += write_file(&tmp, id, base, pending)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            let old_pending = match self.files.get(&day) {
+                Some(f) if !f.run_id.is_empty() && self.published[&f.run_id] => OldPending::Fold,
+                _ => OldPending::Drop,
+            };
+            let plan = Rewrite {
+                drop_run: None,
+                old_pending,
+                extra: self
+                    .legacy
+                    .as_ref()
+                    .and_then(|l| l.get(&day))
+                    .map_or(&[], |v| v.as_slice()),
+                pending: staged.get(&day).map(|v| (run_id, v.as_slice())),
+            };
+            let Some(written) = write_day(&tmp, &path, &plan)? else {
+                // Only a dropped pending part was there: the day is empty.
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+                continue;
+            };
             #[cfg(test)]
             if self.crash_after_renames == Some(stats.files_written) {
                 bail!("killed (test) after {} renames", stats.files_written);
             }
             fs::rename(&tmp, &path)
                 .with_context(|| format!("cannot replace {}", path.display()))?;
-            stats.kept += base.len();
-            stats.staged += pending.len();
+            stats.bytes += written.bytes;
+            stats.kept += written.base;
+            stats.staged += written.pending;
             stats.files_written += 1;
         }
         // The renames are durable only once the directory is synced; the
@@ -872,6 +1051,54 @@ impl DuplicateIndex {
         Ok(stats)
     }
 
+    /// Which run billed each of `keys`, for "why was this a duplicate?":
+    /// reads each day's file once (its segments record the run), so it
+    /// is for a lookup, not for a billing run. Staged SDRs are not asked
+    /// about: open a fresh index.
+    pub fn billed_by(&self, keys: &[Fingerprint]) -> Result<Vec<Billed>> {
+        let mut out = vec![Billed::NotBilled; keys.len()];
+        let mut by_day: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let e = &k.0;
+            if e.time > self.future_after {
+                out[i] = Billed::Future;
+            } else if e.time < self.cutoff {
+                out[i] = Billed::TooOld;
+            } else {
+                by_day.entry(e.day()).or_default().push(i);
+            }
+        }
+        for (day, wanted) in by_day {
+            let loaded = if self.files.contains_key(&day) {
+                load(&self.dir.join(day_file_name(day)))?
+            } else {
+                None
+            };
+            let legacy = self.legacy.as_ref().and_then(|l| l.get(&day));
+            for i in wanted {
+                let fp = keys[i].0.fp;
+                let found = loaded.as_ref().and_then(|l| {
+                    if let Some(s) = l.segment_of(fp) {
+                        return Some(Billed::By(s.run_id.clone()));
+                    }
+                    let pending = !l.run_id.is_empty()
+                        && self.published.get(&l.run_id).copied().unwrap_or(false)
+                        && l.pending.binary_search_by_key(&fp, |e| e.fp).is_ok();
+                    pending.then(|| Billed::By(l.run_id.clone()))
+                });
+                let found = found.or_else(|| {
+                    legacy
+                        .is_some_and(|v| v.binary_search_by_key(&fp, |e| e.fp).is_ok())
+                        .then(|| Billed::By(String::new()))
+                });
+                if let Some(b) = found {
+                    out[i] = b;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Test hook: the next `commit` stops after `n` renames, as if killed.
     #[cfg(test)]
     fn crash_after(&mut self, n: usize) {
@@ -885,34 +1112,274 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot sync directory {}", dir.display()))
 }
 
-/// Writes one index file (synced) and returns its size.
-fn write_file(tmp: &Path, run_id: &str, base: &[Entry], pending: &[Entry]) -> std::io::Result<u64> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(tmp)?;
+/// One part of a day file's base: the SDRs one run billed on that day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Segment {
+    /// The run that billed them; empty for SDRs from before runs were
+    /// recorded (a version 1 file, a legacy single file).
+    run_id: String,
+    count: usize,
+}
+
+/// What to do with the old file's pending part when a day is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OldPending {
+    /// Its run was published: it becomes a base segment.
+    Fold,
+    /// Its run was not published (or is being undone): left out.
+    Drop,
+    /// Stays pending, for the same run (an undo of another run).
+    Keep,
+}
+
+/// How one day file is rewritten: the old file's segments, less those of
+/// `drop_run`; its pending part as `old_pending` says; then `extra` (SDRs
+/// migrated from a legacy file) as a segment of no recorded run; then
+/// this run's `pending` SDRs.
+struct Rewrite<'a> {
+    drop_run: Option<&'a str>,
+    old_pending: OldPending,
+    extra: &'a [Entry],
+    pending: Option<(&'a str, &'a [Entry])>,
+}
+
+/// An old day file read front to back while it is copied, its checksum
+/// verified at the end (a damaged file is never copied into a new one).
+struct OldFile<'a> {
+    file: std::io::BufReader<File>,
+    header: Header,
+    sum: Checksum,
+    path: &'a Path,
+}
+
+impl<'a> OldFile<'a> {
+    fn open(path: &'a Path) -> Result<Option<Self>> {
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+        };
+        let header = read_header(&mut file, path)?;
+        let mut sum = Checksum::new_with_keys(CHECKSUM_KEY.0, CHECKSUM_KEY.1);
+        sum.write(&header.bytes);
+        Ok(Some(OldFile {
+            file: std::io::BufReader::with_capacity(RECORD_LEN * CHUNK_RECORDS, file),
+            header,
+            sum,
+            path,
+        }))
+    }
+
+    /// Reads `count` records, copying them to `out` if given.
+    fn copy(&mut self, count: usize, mut out: Option<&mut SummingWriter>) -> Result<()> {
+        let mut buf = [0u8; RECORD_LEN * 256];
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(256);
+            let chunk = &mut buf[..n * RECORD_LEN];
+            self.file
+                .read_exact(chunk)
+                .with_context(|| format!("cannot read duplicate index {}", self.path.display()))?;
+            self.sum.write(chunk);
+            if let Some(w) = out.as_deref_mut() {
+                w.put(chunk)
+                    .context("cannot write the new duplicate index")?;
+            }
+            left -= n;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let mut stored = [0u8; CHECKSUM_LEN];
+        self.file
+            .read_exact(&mut stored)
+            .with_context(|| format!("cannot read duplicate index {}", self.path.display()))?;
+        ensure!(
+            u64::from_le_bytes(stored) == self.sum.finish(),
+            "duplicate index {} is damaged: checksum mismatch",
+            self.path.display()
+        );
+        Ok(())
+    }
+}
+
+/// What [`write_day`] wrote.
+#[derive(Debug, Default, Clone, Copy)]
+struct Written {
+    bytes: u64,
+    /// Base SDRs (kept segments, folded pending part, extra).
+    base: usize,
+    pending: usize,
+    /// Old SDRs left out (dropped pending part, the undone run).
+    dropped: usize,
+}
+
+/// Writes the day file `tmp` (synced) from the old file at `old` (if
+/// any) as `plan` says, copying old records without loading them.
+/// Returns `None`, writing nothing, when the day would hold no SDR.
+fn write_day(tmp: &Path, old: &Path, plan: &Rewrite) -> Result<Option<Written>> {
+    let mut old = OldFile::open(old)?;
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut keep: Vec<bool> = Vec::new();
+    let mut written = Written::default();
+    let mut pending_id = "";
+    let mut pending_count = 0;
+    if let Some(o) = &old {
+        for s in &o.header.segments {
+            let k = plan.drop_run != Some(s.run_id.as_str());
+            keep.push(k);
+            if k {
+                segments.push(s.clone());
+            } else {
+                written.dropped += s.count;
+            }
+        }
+        if o.header.pending > 0 {
+            match plan.old_pending {
+                OldPending::Fold => segments.push(Segment {
+                    run_id: o.header.run_id.clone(),
+                    count: o.header.pending,
+                }),
+                OldPending::Drop => written.dropped += o.header.pending,
+                OldPending::Keep => {
+                    pending_id = &o.header.run_id;
+                    pending_count = o.header.pending;
+                }
+            }
+        }
+    }
+    if !plan.extra.is_empty() {
+        segments.push(Segment {
+            run_id: String::new(),
+            count: plan.extra.len(),
+        });
+    }
+    if let Some((id, p)) = plan.pending.filter(|(_, p)| !p.is_empty()) {
+        ensure!(
+            pending_count == 0,
+            "internal error: two pending runs in one day file"
+        );
+        pending_id = id;
+        pending_count = p.len();
+    }
+    written.base = segments.iter().map(|s| s.count).sum();
+    written.pending = pending_count;
+    ensure!(
+        written.base + written.pending <= MAX_ENTRIES,
+        "the duplicate index would hold more than {MAX_ENTRIES} SDRs of one day"
+    );
+    if written.base + written.pending == 0 {
+        if let Some(o) = old.take() {
+            drain(o, &keep)?;
+        }
+        return Ok(None);
+    }
+    let pending_id = pending_id.to_owned();
+
+    let create = || {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)
+    };
+    let file = create().with_context(|| format!("cannot write {}", tmp.display()))?;
     let mut w = SummingWriter {
         inner: BufWriter::with_capacity(1 << 20, file),
         sum: Checksum::new_with_keys(CHECKSUM_KEY.0, CHECKSUM_KEY.1),
         bytes: 0,
     };
-    let mut header = [0u8; HEADER_LEN];
-    header[..8].copy_from_slice(&MAGIC);
-    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    header[12..16].copy_from_slice(&(run_id.len() as u32).to_le_bytes());
-    header[16..24].copy_from_slice(&(base.len() as u64).to_le_bytes());
-    header[24..32].copy_from_slice(&(pending.len() as u64).to_le_bytes());
-    w.put(&header)?;
-    w.put(run_id.as_bytes())?;
-    for e in base.iter().chain(pending) {
-        w.put(&e.encode())?;
+    let put = |w: &mut SummingWriter, b: &[u8]| {
+        w.put(b)
+            .with_context(|| format!("cannot write {}", tmp.display()))
+    };
+    put(
+        &mut w,
+        &encode_header(&pending_id, &segments, written.base, pending_count),
+    )?;
+    if let Some(mut o) = old {
+        let n = o.header.segments.len();
+        for i in 0..n {
+            let count = o.header.segments[i].count;
+            o.copy(count, keep[i].then_some(&mut w))?;
+        }
+        let p = o.header.pending;
+        let copy_pending = matches!(plan.old_pending, OldPending::Fold | OldPending::Keep);
+        // A kept pending part goes last, after the extra segment; the
+        // extra segment only exists when migrating, never with Keep.
+        ensure!(
+            !(plan.old_pending == OldPending::Keep && !plan.extra.is_empty()),
+            "internal error: a kept pending part with migrated SDRs"
+        );
+        o.copy(p, copy_pending.then_some(&mut w))?;
+        o.finish()?;
+    }
+    for e in plan.extra {
+        put(&mut w, &e.encode())?;
+    }
+    if let Some((_, p)) = plan.pending {
+        for e in p {
+            put(&mut w, &e.encode())?;
+        }
     }
     let sum = w.sum.finish().to_le_bytes();
-    w.inner.write_all(&sum)?;
-    let file = w.inner.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(w.bytes + CHECKSUM_LEN as u64)
+    let finish = |mut w: SummingWriter| -> std::io::Result<u64> {
+        w.inner.write_all(&sum)?;
+        let file = w.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(w.bytes + CHECKSUM_LEN as u64)
+    };
+    written.bytes = finish(w).with_context(|| format!("cannot write {}", tmp.display()))?;
+    Ok(Some(written))
+}
+
+/// Reads the rest of an old file only to verify it: a day about to be
+/// removed as empty must not have been damaged either.
+fn drain(mut o: OldFile, keep: &[bool]) -> Result<()> {
+    debug_assert!(keep.iter().all(|k| !k));
+    let total = o.header.base + o.header.pending;
+    o.copy(total, None)?;
+    o.finish()
+}
+
+/// The header, pending run id and segment table of a version 2 file.
+fn encode_header(run_id: &str, segments: &[Segment], base: usize, pending: usize) -> Vec<u8> {
+    let mut table = Vec::new();
+    for s in segments {
+        table.extend_from_slice(&(s.run_id.len() as u32).to_le_bytes());
+        table.extend_from_slice(&(s.count as u64).to_le_bytes());
+        table.extend_from_slice(s.run_id.as_bytes());
+    }
+    let mut b = Vec::with_capacity(HEADER_LEN + run_id.len() + table.len());
+    b.extend_from_slice(&MAGIC);
+    b.extend_from_slice(&VERSION.to_le_bytes());
+    b.extend_from_slice(&(run_id.len() as u32).to_le_bytes());
+    b.extend_from_slice(&(base as u64).to_le_bytes());
+    b.extend_from_slice(&(pending as u64).to_le_bytes());
+    b.extend_from_slice(&(segments.len() as u32).to_le_bytes());
+    b.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    b.extend_from_slice(run_id.as_bytes());
+    b.extend_from_slice(&table);
+    b
+}
+
+/// Writes one index file from memory (synced) and returns its size: a
+/// base of one segment of no recorded run. Tests and the legacy format's
+/// tests use it.
+#[cfg(test)]
+fn write_file(tmp: &Path, run_id: &str, base: &[Entry], pending: &[Entry]) -> std::io::Result<u64> {
+    let plan = Rewrite {
+        drop_run: None,
+        old_pending: OldPending::Drop,
+        extra: base,
+        pending: Some((run_id, pending)),
+    };
+    let nowhere = tmp.with_extension("none");
+    match write_day(tmp, &nowhere, &plan) {
+        Ok(w) => Ok(w.map_or(0, |w| w.bytes)),
+        Err(e) => Err(std::io::Error::other(format!("{e:#}"))),
+    }
 }
 
 struct SummingWriter {
@@ -930,44 +1397,74 @@ impl SummingWriter {
 }
 
 struct Header {
-    bytes: [u8; HEADER_LEN],
-    run_id_bytes: Vec<u8>,
+    /// Everything before the records, as read (for the checksum).
+    bytes: Vec<u8>,
     run_id: String,
     base: usize,
     pending: usize,
+    /// The base's segments in file order; their counts add up to `base`.
+    segments: Vec<Segment>,
 }
 
-/// Reads and checks an index file's header and run id: its magic, its
-/// version, and that its counts match the file's length.
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b[..4].try_into().expect("4 bytes"))
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+/// Reads and checks an index file's header, run id and segment table:
+/// its magic, its version (1 or 2), and that its counts match the
+/// file's length.
 fn read_header(file: &mut File, path: &Path) -> Result<Header> {
     let ctx = || format!("cannot read duplicate index {}", path.display());
     let actual = file.metadata().with_context(ctx)?.len();
-    if actual < (HEADER_LEN + CHECKSUM_LEN) as u64 {
+    if actual < (V1_HEADER_LEN + CHECKSUM_LEN) as u64 {
         bail!(
             "duplicate index {} is truncated: {actual} bytes, shorter than any index",
             path.display()
         );
     }
-    let mut header = [0u8; HEADER_LEN];
-    file.read_exact(&mut header).with_context(ctx)?;
-    if header[..8] != MAGIC {
+    let mut bytes = vec![0u8; V1_HEADER_LEN];
+    file.read_exact(&mut bytes).with_context(ctx)?;
+    if bytes[..8] != MAGIC {
         bail!(
             "{} is not a duplicate index written by sdrate (bad magic)",
             path.display()
         );
     }
-    let version = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
-    if version != VERSION {
+    let version = le_u32(&bytes[8..]);
+    if version != VERSION && version != 1 {
         bail!(
-            "duplicate index {} has format version {version}; this sdrate reads version {VERSION}",
+            "duplicate index {} has format version {version}; this sdrate reads versions 1 and {VERSION}",
             path.display()
         );
     }
-    let run_id_len = u32::from_le_bytes(header[12..16].try_into().expect("4 bytes")) as u64;
-    let base_count = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
-    let pending_count = u64::from_le_bytes(header[24..32].try_into().expect("8 bytes"));
-    let expected = (HEADER_LEN + CHECKSUM_LEN) as u128
+    let run_id_len = le_u32(&bytes[12..]) as u64;
+    let base_count = le_u64(&bytes[16..]);
+    let pending_count = le_u64(&bytes[24..]);
+    let (header_len, segment_count, table_len) = if version == 1 {
+        (V1_HEADER_LEN, 0, 0)
+    } else {
+        if actual < (HEADER_LEN + CHECKSUM_LEN) as u64 {
+            bail!(
+                "duplicate index {} is truncated: {actual} bytes, shorter than any index",
+                path.display()
+            );
+        }
+        bytes.resize(HEADER_LEN, 0);
+        file.read_exact(&mut bytes[V1_HEADER_LEN..])
+            .with_context(ctx)?;
+        (
+            HEADER_LEN,
+            le_u32(&bytes[32..]) as u64,
+            le_u32(&bytes[36..]) as u64,
+        )
+    };
+    let expected = (header_len + CHECKSUM_LEN) as u128
         + run_id_len as u128
+        + table_len as u128
         + RECORD_LEN as u128 * (base_count as u128 + pending_count as u128);
     if expected != actual as u128 {
         bail!(
@@ -982,29 +1479,97 @@ fn read_header(file: &mut File, path: &Path) -> Result<Header> {
             path.display()
         );
     }
-    // The counts now fit in the file, so the allocations are bounded.
-    let mut run_id_bytes = vec![0u8; run_id_len as usize];
-    file.read_exact(&mut run_id_bytes).with_context(ctx)?;
-    let run_id = String::from_utf8(run_id_bytes.clone()).map_err(|_| {
-        anyhow::anyhow!(
-            "duplicate index {} is damaged: the run id is not UTF-8",
-            path.display()
-        )
-    })?;
+    // The lengths now fit in the file, so the allocations are bounded.
+    let start = bytes.len();
+    bytes.resize(start + (run_id_len + table_len) as usize, 0);
+    file.read_exact(&mut bytes[start..]).with_context(ctx)?;
+    let damaged =
+        |what: &str| anyhow::anyhow!("duplicate index {} is damaged: {what}", path.display());
+    let id_end = start + run_id_len as usize;
+    let run_id = std::str::from_utf8(&bytes[start..id_end])
+        .map_err(|_| damaged("the run id is not UTF-8"))?
+        .to_owned();
+    let mut segments = Vec::new();
+    if version == 1 {
+        if base_count > 0 {
+            segments.push(Segment {
+                run_id: String::new(),
+                count: base_count as usize,
+            });
+        }
+    } else {
+        let mut t = &bytes[id_end..];
+        for _ in 0..segment_count {
+            if t.len() < 12 {
+                return Err(damaged("its segment table is cut short"));
+            }
+            let len = le_u32(t) as usize;
+            let count = le_u64(&t[4..]);
+            t = &t[12..];
+            if t.len() < len {
+                return Err(damaged("its segment table is cut short"));
+            }
+            let id = std::str::from_utf8(&t[..len])
+                .map_err(|_| damaged("a segment's run id is not UTF-8"))?;
+            t = &t[len..];
+            segments.push(Segment {
+                run_id: id.to_owned(),
+                count: usize::try_from(count).unwrap_or(usize::MAX),
+            });
+        }
+        if !t.is_empty() {
+            return Err(damaged("its segment table is longer than its segments"));
+        }
+        let total: u128 = segments.iter().map(|s| s.count as u128).sum();
+        if total != base_count as u128 {
+            return Err(damaged("its segments do not add up to its base"));
+        }
+    }
     Ok(Header {
-        bytes: header,
-        run_id_bytes,
+        bytes,
         run_id,
         base: base_count as usize,
         pending: pending_count as usize,
+        segments,
     })
 }
 
 struct Loaded {
     run_id: String,
+    /// The base's segments; their records lie in `base` in this order,
+    /// each sorted.
+    segments: Vec<Segment>,
     /// With spare capacity for `pending`, so merging does not reallocate.
     base: Vec<Entry>,
     pending: Vec<Entry>,
+}
+
+impl Loaded {
+    /// The base as one sorted list without repeats (what lookups need);
+    /// the segments are forgotten.
+    fn into_sorted_base(mut self) -> (String, Vec<Entry>, Vec<Entry>) {
+        if self.segments.len() > 1 {
+            // A day's SDRs come from a few nights, so a handful of
+            // segments: sorting the concatenation is simpler than a k-way
+            // merge and as fast for k beyond 2.
+            self.base.sort_unstable_by_key(|e| e.fp);
+            self.base.dedup_by_key(|e| e.fp);
+        }
+        (self.run_id, self.base, self.pending)
+    }
+
+    /// The run whose segment holds `fp` (the first, if several do).
+    fn segment_of(&self, fp: Fp) -> Option<&Segment> {
+        let mut start = 0;
+        for s in &self.segments {
+            let part = &self.base[start..start + s.count];
+            if part.binary_search_by_key(&fp, |e| e.fp).is_ok() {
+                return Some(s);
+            }
+            start += s.count;
+        }
+        None
+    }
 }
 
 /// Reads and verifies an index file; `None` if there is none.
@@ -1018,11 +1583,12 @@ fn load(path: &Path) -> Result<Option<Loaded>> {
     let header = read_header(&mut file, path)?;
     let mut sum = Checksum::new_with_keys(CHECKSUM_KEY.0, CHECKSUM_KEY.1);
     sum.write(&header.bytes);
-    sum.write(&header.run_id_bytes);
     let (base_count, pending_count) = (header.base, header.pending);
     let mut base = Vec::with_capacity(base_count + pending_count);
     let mut pending = Vec::with_capacity(pending_count);
-    read_entries(&mut file, base_count, &mut sum, &mut base, path, "base")?;
+    for s in &header.segments {
+        read_entries(&mut file, s.count, &mut sum, &mut base, path, "base")?;
+    }
     read_entries(
         &mut file,
         pending_count,
@@ -1041,6 +1607,7 @@ fn load(path: &Path) -> Result<Option<Loaded>> {
     }
     Ok(Some(Loaded {
         run_id: header.run_id,
+        segments: header.segments,
         base,
         pending,
     }))
@@ -1590,7 +2157,203 @@ mod tests {
             v
         };
         fs::create_dir_all(dir).unwrap();
-        write_file(&dir.join(LEGACY_FILE), run, &sorted(base), &sorted(pending)).unwrap();
+        write_v1(&dir.join(LEGACY_FILE), run, &sorted(base), &sorted(pending));
+    }
+
+    /// A file in format version 1 (no segment table), as earlier versions
+    /// wrote them.
+    fn write_v1(path: &Path, run: &str, base: &[Entry], pending: &[Entry]) {
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&(run.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(base.len() as u64).to_le_bytes());
+        b.extend_from_slice(&(pending.len() as u64).to_le_bytes());
+        b.extend_from_slice(run.as_bytes());
+        for e in base.iter().chain(pending) {
+            b.extend_from_slice(&e.encode());
+        }
+        let mut sum = Checksum::new_with_keys(CHECKSUM_KEY.0, CHECKSUM_KEY.1);
+        sum.write(&b);
+        b.extend_from_slice(&sum.finish().to_le_bytes());
+        fs::write(path, b).unwrap();
+    }
+
+    fn sorted_entries(keys: &[Key]) -> Vec<Entry> {
+        let mut v: Vec<Entry> = keys.iter().map(Key::entry).collect();
+        v.sort_unstable_by_key(|e| e.fp);
+        v
+    }
+
+    fn billed(ix: &DuplicateIndex, keys: &[&Key]) -> Vec<Billed> {
+        let fps: Vec<Fingerprint> = keys.iter().map(|k| k.fingerprint()).collect();
+        ix.billed_by(&fps).unwrap()
+    }
+
+    fn by(run: &str) -> Billed {
+        Billed::By(run.to_string())
+    }
+
+    #[test]
+    fn the_index_records_which_run_billed_each_sdr() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = key("p", 1, "2026-11-20T10:00:00Z");
+        let b = key("p", 2, "2026-11-20T11:00:00Z");
+        let c = key("p", 3, "2026-11-21T10:00:00Z");
+        let d = key("p", 4, "2026-11-20T12:00:00Z");
+        let never = key("p", 5, "2026-11-20T13:00:00Z");
+        let mut ix = open(dir.path(), &[]);
+        ix.check_and_stage(&a).unwrap();
+        ix.check_and_stage(&c).unwrap();
+        ix.commit("run-1").unwrap();
+        let mut ix = open(dir.path(), &["run-1"]);
+        ix.check_and_stage(&b).unwrap();
+        ix.commit("run-2").unwrap();
+        let mut ix = open(dir.path(), &["run-1", "run-2"]);
+        ix.check_and_stage(&d).unwrap();
+        ix.commit("run-3").unwrap();
+
+        // run-3 published: its pending SDR counts and is named.
+        let ix = open(dir.path(), &["run-3"]);
+        assert_eq!(
+            billed(&ix, &[&a, &b, &c, &d, &never]),
+            [
+                by("run-1"),
+                by("run-2"),
+                by("run-1"),
+                by("run-3"),
+                Billed::NotBilled
+            ]
+        );
+        // run-3 not published: its SDR was not billed.
+        let ix = open(dir.path(), &[]);
+        assert_eq!(billed(&ix, &[&d]), [Billed::NotBilled]);
+        // Out of the window either way.
+        let ix = DuplicateIndex::open(dir.path(), window(NOW, 1), |_| Ok(true)).unwrap();
+        let future = key("p", 6, "2026-11-27T00:00:00Z");
+        assert_eq!(
+            billed(&ix, &[&a, &future]),
+            [Billed::TooOld, Billed::Future]
+        );
+
+        let listed = runs(dir.path()).unwrap();
+        let row = |id: &str, sdrs, first: &str, last: &str, pending| IndexedRun {
+            run_id: id.into(),
+            sdrs,
+            first_day: first.into(),
+            last_day: last.into(),
+            pending,
+        };
+        assert_eq!(
+            listed,
+            [
+                row("run-1", 2, "2026-11-20", "2026-11-21", false),
+                row("run-2", 1, "2026-11-20", "2026-11-20", false),
+                row("run-3", 1, "2026-11-20", "2026-11-20", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn undoing_a_run_takes_out_its_sdrs_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = key("p", 1, "2026-11-20T10:00:00Z");
+        let b = key("p", 2, "2026-11-20T11:00:00Z");
+        let c = key("p", 3, "2026-11-21T10:00:00Z");
+        let d = key("p", 4, "2026-11-22T10:00:00Z");
+        let e = key("p", 5, "2026-11-20T12:00:00Z");
+        let mut ix = open(dir.path(), &[]);
+        ix.check_and_stage(&a).unwrap();
+        ix.commit("run-1").unwrap();
+        let mut ix = open(dir.path(), &["run-1"]);
+        ix.check_and_stage(&b).unwrap();
+        ix.check_and_stage(&c).unwrap();
+        ix.commit("run-2").unwrap();
+        let mut ix = open(dir.path(), &["run-2"]);
+        ix.check_and_stage(&d).unwrap();
+        ix.check_and_stage(&e).unwrap();
+        ix.commit("run-3").unwrap();
+
+        // run-2, folded into the base of two days.
+        assert_eq!(
+            undo_run(dir.path(), "run-2").unwrap(),
+            Undone { sdrs: 2, days: 2 }
+        );
+        // 2026-11-21 held only run-2's SDR: the file is gone.
+        assert!(!day_path(dir.path(), "2026-11-21").exists());
+        let mut ix = open(dir.path(), &["run-3"]);
+        for (k, v) in [
+            (&a, Verdict::Duplicate),
+            (&b, Verdict::New),
+            (&c, Verdict::New),
+            (&d, Verdict::Duplicate),
+            (&e, Verdict::Duplicate),
+        ] {
+            assert_eq!(ix.check(k).unwrap(), v, "{k:?}");
+        }
+        drop(ix);
+        // Again: nothing left to undo.
+        assert_eq!(undo_run(dir.path(), "run-2").unwrap(), Undone::default());
+
+        // run-3, the last run, still pending in two days.
+        assert_eq!(
+            undo_run(dir.path(), "run-3").unwrap(),
+            Undone { sdrs: 2, days: 2 }
+        );
+        let mut ix = open(dir.path(), &["run-3"]);
+        assert_eq!(ix.check(&a).unwrap(), Verdict::Duplicate);
+        assert_eq!(ix.check(&d).unwrap(), Verdict::New);
+        assert_eq!(ix.check(&e).unwrap(), Verdict::New);
+        assert_eq!(
+            runs(dir.path())
+                .unwrap()
+                .iter()
+                .map(|r| r.run_id.as_str())
+                .collect::<Vec<_>>(),
+            ["run-1"]
+        );
+    }
+
+    #[test]
+    fn undo_keeps_the_last_runs_pending_part_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = key("p", 1, "2026-11-20T10:00:00Z");
+        let b = key("p", 2, "2026-11-20T11:00:00Z");
+        let mut ix = open(dir.path(), &[]);
+        ix.check_and_stage(&a).unwrap();
+        ix.commit("run-1").unwrap();
+        let mut ix = open(dir.path(), &["run-1"]);
+        ix.check_and_stage(&b).unwrap();
+        ix.commit("run-2").unwrap();
+        undo_run(dir.path(), "run-1").unwrap();
+        // run-2 still counts only if published.
+        assert_eq!(
+            open(dir.path(), &["run-2"]).check(&b).unwrap(),
+            Verdict::Duplicate
+        );
+        assert_eq!(open(dir.path(), &[]).check(&b).unwrap(), Verdict::New);
+        assert_eq!(open(dir.path(), &[]).check(&a).unwrap(), Verdict::New);
+    }
+
+    #[test]
+    fn a_version_1_day_file_is_read_and_rewritten_as_version_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = key("p", 1, "2026-11-20T10:00:00Z");
+        let b = key("p", 2, "2026-11-20T11:00:00Z");
+        let c = key("p", 3, "2026-11-20T12:00:00Z");
+        fs::create_dir_all(dir.path().join(INDEX_DIR)).unwrap();
+        let path = day_path(dir.path(), "2026-11-20");
+        write_v1(&path, "old", &sorted_entries(&[a]), &sorted_entries(&[b]));
+        let mut ix = open(dir.path(), &["old"]);
+        assert_eq!(ix.check(&a).unwrap(), Verdict::Duplicate);
+        assert_eq!(ix.check(&b).unwrap(), Verdict::Duplicate);
+        assert_eq!(billed(&ix, &[&a, &b]), [by(""), by("old")]);
+        ix.check_and_stage(&c).unwrap();
+        ix.commit("new").unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(le_u32(&bytes[8..]), VERSION);
+        let ix = open(dir.path(), &["new"]);
+        assert_eq!(billed(&ix, &[&a, &b, &c]), [by(""), by("old"), by("new")]);
     }
 
     #[test]
@@ -1704,12 +2467,15 @@ mod tests {
     fn a_damaged_index_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let good = sample(dir.path());
-        assert_eq!(good.len(), HEADER_LEN + 2 + 3 * RECORD_LEN + CHECKSUM_LEN);
+        // Header, the pending run id "r2", the segment table (run "r1": 12
+        // bytes and its id), three records, the checksum.
+        let records = HEADER_LEN + 2 + 14;
+        assert_eq!(good.len(), records + 3 * RECORD_LEN + CHECKSUM_LEN);
         let path = day_path(dir.path(), "2026-01-01");
 
         // A flipped bit in a record.
         let mut bad = good.clone();
-        bad[HEADER_LEN + 2 + 5] ^= 0x10;
+        bad[records + 5] ^= 0x10;
         fs::write(&path, &bad).unwrap();
         assert!(open_err(dir.path()).contains("checksum"));
 
@@ -1725,9 +2491,9 @@ mod tests {
         fs::write(&path, &bad).unwrap();
         assert!(open_err(dir.path()).contains("magic"));
         let mut bad = good.clone();
-        bad[8] = 2;
+        bad[8] = 3;
         fs::write(&path, &bad).unwrap();
-        assert!(open_err(dir.path()).contains("version 2"));
+        assert!(open_err(dir.path()).contains("version 3"));
 
         // Counts that do not match the length.
         let mut bad = good.clone();
@@ -1737,7 +2503,7 @@ mod tests {
 
         // Records out of order, with a checksum that matches.
         let mut bad = good.clone();
-        let r = HEADER_LEN + 2;
+        let r = records;
         let (first, second) = bad[r..r + 2 * RECORD_LEN].split_at_mut(RECORD_LEN);
         first.swap_with_slice(second);
         let n = bad.len() - CHECKSUM_LEN;
