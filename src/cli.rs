@@ -123,6 +123,23 @@ pub enum Command {
     /// again one by one; with --write-off-broken they leave the suspense
     /// area instead, audited in STATE/written-off.csv.
     Recycle(RecycleArgs),
+    /// Look into and manage the suspense area of a state directory.
+    ///
+    /// `list`: counts by cause and age; `show`: one CSV row per entry;
+    /// `write-off`: chosen SDRs leave the suspense area for the audit
+    /// (STATE/written-off.csv and .dat), with a reason. Every change is
+    /// made under the state lock and logged in STATE/audit.csv.
+    #[command(subcommand)]
+    Suspense(SuspenseCommand),
+    /// Look into and correct the duplicate index of a state directory.
+    ///
+    /// `runs`: the runs whose SDRs it holds; `why`: which run billed the
+    /// SDRs of a file (the duplicates.sdr of a run, say); `undo-run`: take
+    /// a published run's SDRs out of it (and its inputs out of the
+    /// consumed list) when that run was billed in error, so the corrected
+    /// run can bill them. Under the state lock, logged in STATE/audit.csv.
+    #[command(subcommand)]
+    Index(IndexCommand),
     /// Explain how the price of one SDR or one multi-party session was
     /// made, to answer a customer's question.
     ///
@@ -299,12 +316,139 @@ pub struct RecycleArgs {
     /// area that cannot be framed as records, for REASON. They leave the
     /// suspense area; STATE/written-off.csv records when, why, where each
     /// came from, and STATE/written-off.dat keeps the bytes.
-    #[arg(long, value_name = "REASON", conflicts_with_all = ["out", "dry_run", "summary_json"])]
+    #[arg(long, value_name = "REASON", conflicts_with_all = ["out", "dry_run", "summary_json", "cause"])]
     pub write_off_broken: Option<String>,
+    /// Recycle only the suspense entries of this cause (as `sdrate
+    /// suspense list` shows it; `eventRow` for event-log rows); repeat or
+    /// separate with commas. The rest stays in suspense as it was.
+    #[arg(long, value_name = "CAUSE", value_delimiter = ',')]
+    pub cause: Vec<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SuspenseCommand {
+    /// Counts of the suspense area by cause and age (days from the time
+    /// of use to now).
+    List(SuspenseListArgs),
+    /// One CSV row per suspense entry (kind, input file, offset, cause,
+    /// SDR identifier, producer, time of use, age in days), filtered.
+    Show(SuspenseShowArgs),
+    /// Write off the chosen SDRs and broken stretches: they leave the
+    /// suspense area into STATE/written-off.csv (one audit row each) and
+    /// STATE/written-off.dat (the bytes). The counts before, written off
+    /// and after must balance or nothing changes.
+    WriteOff(SuspenseWriteOffArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SuspenseListArgs {
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+    /// The clock ages are counted to (RFC 3339); default now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// Which suspense entries: every criterion given must hold.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SuspenseFilterArgs {
+    /// Only entries of this cause (as `suspense list` shows it:
+    /// unableToLocateServiceUser, tooOldForDuplicateCheck, brokenFraming,
+    /// eventRow...); repeat or separate with commas.
+    #[arg(long, value_name = "CAUSE", value_delimiter = ',')]
+    pub cause: Vec<String>,
+    /// Only entries whose time of use is at least DAYS old.
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<i64>,
+    /// Only this entry, by input file and offset as `suspense show` and
+    /// faults.csv name it (FILE:OFFSET); repeatable.
+    #[arg(long, value_name = "FILE:OFFSET")]
+    pub entry: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SuspenseShowArgs {
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+    #[command(flatten)]
+    pub filter: SuspenseFilterArgs,
+    /// The clock ages are counted to (RFC 3339); default now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SuspenseWriteOffArgs {
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+    /// Why: kept in every audit row.
+    #[arg(long, required = true)]
+    pub reason: String,
+    #[command(flatten)]
+    pub filter: SuspenseFilterArgs,
+    /// The clock ages are counted to (RFC 3339); default now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// The runs whose SDRs the duplicate index holds: SDRs, first and last
+    /// day of origin, and whether the run is the last (pending) one.
+    Runs(IndexRunsArgs),
+    /// For each SDR of FILE...: whether the duplicate index holds it, and
+    /// which run billed it (CSV on stdout).
+    Why(IndexWhyArgs),
+    /// Take a run's SDRs out of the duplicate index and its inputs out of
+    /// the consumed list, when that run was billed in error.
+    UndoRun(IndexUndoArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IndexRunsArgs {
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IndexWhyArgs {
+    /// SDR files (a run's duplicates.sdr, an input).
+    #[arg(required = true, value_hint = ValueHint::FilePath)]
+    pub inputs: Vec<PathBuf>,
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+    /// The run's clock the window counts from (RFC 3339); default now.
+    #[arg(long, env = "SDRATE_PRICING_TIME")]
+    pub pricing_time: Option<String>,
+    #[arg(
+        long,
+        env = "SDRATE_DUPLICATE_WINDOW",
+        default_value_t = sdrate::group::duplicates::DEFAULT_WINDOW_DAYS,
+        value_name = "DAYS"
+    )]
+    pub duplicate_window: u32,
+    #[arg(
+        long,
+        env = "SDRATE_FUTURE_TOLERANCE",
+        default_value_t = sdrate::group::duplicates::DEFAULT_FUTURE_TOLERANCE_HOURS,
+        value_name = "HOURS"
+    )]
+    pub future_tolerance: u32,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IndexUndoArgs {
+    /// The run id (manifest.json's run_id; `sdrate index runs` lists them).
+    pub run_id: String,
+    #[arg(long, env = "SDRATE_STATE", value_hint = ValueHint::DirPath)]
+    pub state: PathBuf,
+    /// Why: kept in the audit row.
+    #[arg(long, required = true)]
+    pub reason: String,
 }
 
 #[derive(clap::Args, Debug)]

@@ -7,11 +7,13 @@ pub mod completions;
 pub mod encode;
 pub mod explain;
 pub mod generate;
+pub mod index;
 pub mod inspect;
 pub mod man;
 pub mod rate;
 pub mod recycle;
 pub mod rerate;
+pub mod suspense;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -100,6 +102,8 @@ pub fn run() -> Result<ExitCode> {
         Command::Recycle(args) => recycle::run(args, verbosity),
         Command::Rerate(args) => rerate::run(&args, verbosity),
         Command::Check(args) => check::run(&args, verbosity),
+        Command::Suspense(command) => suspense::run(command, verbosity),
+        Command::Index(command) => index::run(command, verbosity),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, verbosity),

@@ -40,6 +40,7 @@ pub(crate) fn options(
         state: None,
         force: false,
         recycle: false,
+        selection: None,
         duplicate_window: run.duplicate_window,
         future_tolerance_hours: run.future_tolerance,
         dry_run: run.dry_run,

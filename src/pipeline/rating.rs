@@ -60,6 +60,9 @@ pub struct Options {
     /// The inputs are the state directory's suspense area: they are
     /// replaced by what still faults, never consumed.
     pub recycle: bool,
+    /// A recycle of part of the suspense area (`recycle --cause`): what it
+    /// takes (its inputs) and what it leaves in suspense untouched.
+    pub selection: Option<crate::state::suspense::Selection>,
     /// Days the duplicate index looks back.
     pub duplicate_window: u32,
     /// Hours a time of origin may lie after the pricing time before the
@@ -323,8 +326,9 @@ impl Prepared {
         };
         // A recycle reads kept files: their indexes name the original
         // inputs.
-        let kept_files = match &self.state {
-            Some(s) if opts.recycle => s.suspense_inputs(),
+        let kept_files = match (&self.state, &opts.selection) {
+            (Some(_), Some(sel)) if opts.recycle => sel.inputs.clone(),
+            (Some(s), None) if opts.recycle => s.suspense_inputs(),
             _ => Vec::new(),
         };
         let plan: Vec<PlannedInput> = self
@@ -412,7 +416,11 @@ impl Prepared {
                     hash: h.hash.clone(),
                     run_id: id.clone(),
                 }));
-                let suspense = suspense_after(s, staging.dir(), opts.recycle);
+                let mut suspense = suspense_after(s, staging.dir(), opts.recycle);
+                if let Some(sel) = &opts.selection {
+                    // What the recycle did not take stays as it was.
+                    suspense.add_front(sel.left.clone());
+                }
                 // State first (staged, not yet current), then the output,
                 // then the state becomes current: a crash anywhere is
                 // settled by the next run (see crate::state).

@@ -9,7 +9,9 @@
 //! | `suspense.sdr`, `suspense-events.csv`, `suspense-events.jsonl` | the suspense area: what faulted in published runs, until `sdrate recycle` prices it (JSON lines of event logs byte for byte) |
 //! | `suspense-index.csv` | where each record of `suspense.sdr` came from (input file and offset; see `read::origins`) |
 //! | `suspense-broken.dat`, `suspense-broken.csv` | stretches of input that could not be framed as records, byte for byte, and their index; recycled one by one, or written off (`sdrate recycle --write-off-broken`) |
-//! | `written-off.csv`, `written-off.dat` | the audit of what was written off: when, by which run, why, and the bytes |
+//! | `written-off.csv`, `written-off.dat` | the audit of what was written off: when, why, where it came from, and the bytes (`sdrate suspense write-off`, `sdrate recycle --write-off-broken`) |
+//! | `audit.csv` | every management action: write-offs, recycles by cause, runs taken out of the duplicate index (see `state::suspense`) |
+//! | `WRITE-OFF`, `*.new`, `recycle-selection/` | a write-off between deciding and renaming, and what a recycle by cause takes and leaves: finished or removed by the next open |
 //! | `duplicates/YYYY-MM-DD.idx` | SDRs already billed, one file per UTC day of origin (see `group::duplicates`), committed before publishing, counted once published; a legacy `duplicates.idx` is split into days by the next commit |
 //! | `staged/`, `STAGED` | the next state of a run that has not finished publishing |
 //!
@@ -23,6 +25,7 @@
 //! nothing is lost.
 
 pub mod publish;
+pub mod suspense;
 
 use std::fs::{self, File, TryLockError};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -156,7 +159,7 @@ fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
 }
 
 /// What the suspense area holds after a run: the files to concatenate.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Suspense {
     /// Kept records, each file with its index.
     pub sdrs: Vec<(PathBuf, PathBuf)>,
@@ -166,6 +169,20 @@ pub struct Suspense {
     pub rows: Vec<PathBuf>,
     /// JSON-lines files.
     pub lines: Vec<PathBuf>,
+}
+
+impl Suspense {
+    /// Puts `other`'s files before this one's.
+    pub fn add_front(&mut self, other: Suspense) {
+        fn front<T>(v: &mut Vec<T>, mut before: Vec<T>) {
+            before.append(v);
+            *v = before;
+        }
+        front(&mut self.sdrs, other.sdrs);
+        front(&mut self.broken, other.broken);
+        front(&mut self.rows, other.rows);
+        front(&mut self.lines, other.lines);
+    }
 }
 
 /// Concatenates the existing files of `from` into `to`, flushed to disk;
@@ -318,7 +335,7 @@ impl StateDir {
     /// opened (after a run killed half-way) and when a run fails after
     /// staging, so a failed run leaves no `staged/` behind.
     pub fn settle(&self) -> Result<Option<String>> {
-        let mut recovered = None;
+        let mut recovered = suspense::finish_journal(&self.dir)?;
         let note_path = self.dir.join(STAGED_NOTE);
         let staged = self.dir.join(STAGED_DIR);
         let note: Option<StagedNote> = match fs::read(&note_path) {
@@ -367,6 +384,23 @@ impl StateDir {
     /// The inputs published runs have consumed.
     pub fn consumed(&self) -> Result<Vec<Consumed>> {
         read_jsonl(&self.dir.join(CONSUMED), "a consumed-input entry")
+    }
+
+    /// Forgets the inputs `run_id` consumed (when that run is undone), so
+    /// the corrected run rates them again; returns how many. The list is
+    /// replaced atomically.
+    pub fn forget_consumed(&self, run_id: &str) -> Result<usize> {
+        let all = self.consumed()?;
+        let kept: Vec<Consumed> = all.iter().filter(|c| c.run_id != run_id).cloned().collect();
+        let gone = all.len() - kept.len();
+        if gone > 0 {
+            let tmp = self.dir.join(format!(".{CONSUMED}.tmp"));
+            write_jsonl(&tmp, &kept)?;
+            fs::rename(&tmp, self.dir.join(CONSUMED))
+                .with_context(|| format!("cannot replace {}", self.dir.join(CONSUMED).display()))?;
+            sync_dir(&self.dir)?;
+        }
+        Ok(gone)
     }
 
     /// The suspense files that hold anything, each with its index where
