@@ -1299,17 +1299,16 @@ fn write_day(tmp: &Path, old: &Path, plan: &Rewrite) -> Result<Option<Written>> 
         &encode_header(&pending_id, &segments, written.base, pending_count),
     )?;
     if let Some(mut o) = old {
-        let n = o.header.segments.len();
-        for i in 0..n {
-            let count = o.header.segments[i].count;
-            o.copy(count, keep[i].then_some(&mut w))?;
+        let counts: Vec<usize> = o.header.segments.iter().map(|s| s.count).collect();
+        for (count, k) in counts.into_iter().zip(&keep) {
+            o.copy(count, k.then_some(&mut w))?;
         }
         let p = o.header.pending;
         let copy_pending = matches!(plan.old_pending, OldPending::Fold | OldPending::Keep);
         // A kept pending part goes last, after the extra segment; the
         // extra segment only exists when migrating, never with Keep.
         ensure!(
-            !(plan.old_pending == OldPending::Keep && !plan.extra.is_empty()),
+            plan.old_pending != OldPending::Keep || plan.extra.is_empty(),
             "internal error: a kept pending part with migrated SDRs"
         );
         o.copy(p, copy_pending.then_some(&mut w))?;
@@ -1362,24 +1361,6 @@ fn encode_header(run_id: &str, segments: &[Segment], base: usize, pending: usize
     b.extend_from_slice(run_id.as_bytes());
     b.extend_from_slice(&table);
     b
-}
-
-/// Writes one index file from memory (synced) and returns its size: a
-/// base of one segment of no recorded run. Tests and the legacy format's
-/// tests use it.
-#[cfg(test)]
-fn write_file(tmp: &Path, run_id: &str, base: &[Entry], pending: &[Entry]) -> std::io::Result<u64> {
-    let plan = Rewrite {
-        drop_run: None,
-        old_pending: OldPending::Drop,
-        extra: base,
-        pending: Some((run_id, pending)),
-    };
-    let nowhere = tmp.with_extension("none");
-    match write_day(tmp, &nowhere, &plan) {
-        Ok(w) => Ok(w.map_or(0, |w| w.bytes)),
-        Err(e) => Err(std::io::Error::other(format!("{e:#}"))),
-    }
 }
 
 struct SummingWriter {

@@ -25,6 +25,7 @@ mod rerate;
 mod routing_participations;
 mod sessions;
 mod state_lasts;
+mod suspense_management;
 
 /// The `sdrate` binary, with every `SDRATE_*` and colour variable of the
 /// environment removed: a developer's settings never change a result.
