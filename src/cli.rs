@@ -85,13 +85,18 @@ pub enum Command {
     /// each time of use.
     ///
     /// Writes into OUT: priced/<input name> (priced SDRs), answers.sdr
-    /// (price requests), not-priced.sdr (quality-assurance and service-
-    /// management SDRs), participations.sdr and participations.csv (one
-    /// priced SDR per participation in a multi-party session), costs.csv,
-    /// usage.csv and usage.svg, session-events.sdr and session-events.csv
-    /// (session events as they arrived), faults.sdr, faulted-events.csv and
+    /// (price requests), not-priced.sdr (quality-assurance and
+    /// service-management SDRs) and quality-assurance.csv (what the
+    /// quality-assurance SDRs would cost), duplicates.sdr (SDRs already
+    /// billed), participations.sdr and participations.csv (one priced SDR
+    /// per participation in a multi-party session), costs.csv, usage.csv
+    /// and usage.svg, session-events.sdr and session-events.csv (session
+    /// events as they arrived), late-events.csv, faults.sdr,
+    /// faults-index.csv, broken.dat, broken.csv, faulted-events.csv and
     /// faults.csv (faulty records and rows, kept for recycling),
-    /// summary.json. Sessions still open wait in the state directory.
+    /// subscribers/ (with --routing), summary.json and manifest.json
+    /// (written last: the run id, every input and list with its hash).
+    /// Sessions still open wait in the state directory.
     Rate(RateArgs),
     /// Price already priced SDRs again and report old against new prices.
     ///
@@ -261,7 +266,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PERCENT")]
     pub max_fault_share: Option<rust_decimal::Decimal>,
     /// A previous run's output to compare totals with: writes
-    /// total-differences.csv (per currency and marketing company).
+    /// difference-totals.csv (per currency and marketing company).
     #[arg(long, env = "SDRATE_PREVIOUS", value_hint = ValueHint::DirPath)]
     pub previous: Option<PathBuf>,
     /// Quality-assurance threshold (needs --previous): exit 6 when the

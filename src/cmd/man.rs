@@ -41,12 +41,48 @@ fn write_pages(cmd: clap::Command, dir: &Path, written: &mut Vec<PathBuf>) -> Re
     let mut buf = Vec::new();
     page.render(&mut buf)
         .with_context(|| format!("cannot render {}", path.display()))?;
+    buf.extend_from_slice(extra_sections(&cmd).as_bytes());
     fs::write(&path, th_first(buf)).with_context(|| format!("cannot write {}", path.display()))?;
     written.push(path);
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         write_pages(sub.clone(), dir, written)?;
     }
     Ok(())
+}
+
+/// EXIT STATUS (every page: one table for every command) and ENVIRONMENT
+/// (the variables this command's options read), which clap_mangen does
+/// not write.
+fn extra_sections(cmd: &clap::Command) -> String {
+    let escape = |t: &str| t.replace('\\', "\\e").replace('-', "\\-");
+    let mut s = String::from(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in crate::exit::MEANINGS {
+        s.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", escape(meaning)));
+    }
+    let mut vars: Vec<(String, String)> = cmd
+        .get_arguments()
+        .filter_map(|a| {
+            let env = a.get_env()?.to_str()?.to_owned();
+            let name = a
+                .get_long()
+                .map_or_else(|| a.get_id().to_string(), |l| format!("--{l}"));
+            Some((env, name))
+        })
+        .collect();
+    vars.sort();
+    vars.dedup();
+    if !vars.is_empty() {
+        s.push_str(".SH ENVIRONMENT\n");
+        for (env, option) in vars {
+            s.push_str(&format!(
+                ".TP\n\\fB{}\\fR\nthe default of \\fB{}\\fR; the option wins\n",
+                escape(&env),
+                escape(&option)
+            ));
+        }
+        s.push_str(".TP\n\\fBNO_COLOR\\fR\nno colour in help and messages\n");
+    }
+    s
 }
 
 /// Moves the `.TH` title line to the top of the page. clap_mangen puts the

@@ -145,11 +145,13 @@ fn report(summary: &Summary, opts: &Options) {
     if s.events_read + s.events_carried_in + s.event_rows_faulted > 0 {
         let kept = match &opts.state {
             Some(st) => format!("pending in {}", st.display()),
-            None => format!(
-                "pending (no --state: listed in {}/{} only)",
-                opts.out.display(),
-                names::PENDING_REPORT
+            // Joined as a path: `--out out/` gave `out//...`. The file is
+            // written only when a session is left open.
+            None if s.sessions_pending > 0 => format!(
+                "pending (no --state: listed in {} only)",
+                opts.out.join(names::PENDING_REPORT).display()
             ),
+            None => "pending".to_owned(),
         };
         eprintln!(
             "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} {kept}; {} duplicates dropped, {} late (after their session's end), {} bad event-log rows",

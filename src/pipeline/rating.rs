@@ -218,7 +218,10 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
             .iter()
             .find(|c| c.size == h.size && c.hash == h.hash);
         match seen {
-            Some(c) if !opts.force && !opts.dry_run => {
+            // A dry run skips what a billing run would skip: pointed at
+            // the spool, it shows what tonight would bill, not the files
+            // already billed as duplicates.
+            Some(c) if !opts.force => {
                 skip_notices.push(format!(
                     "skipping {}: already rated by run {} (as {}); --force rates it again",
                     h.path, c.run_id, c.path
@@ -382,12 +385,17 @@ impl Prepared {
             }
         }
         let t = &opts.thresholds;
+        // Every input already billed: tonight's totals are not a night's,
+        // and "moved 100 %" would page for a run with nothing to do.
+        let nothing_rated = summary.records_read == 0
+            && summary.sessions.event_log_rows == 0
+            && !self.skipped.is_empty();
         let moved = match &t.previous {
             Some(prev) => compare_totals(
                 &summary,
                 prev,
                 &staging.dir().join(TOTAL_DIFFERENCES),
-                t.max_total_change,
+                t.max_total_change.filter(|_| !nothing_rated),
             )?,
             None => Vec::new(),
         };
@@ -503,8 +511,10 @@ fn write_pending_report(staging: &Staging, pending: &[Session]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Written with `--previous`: totals now against the previous run's.
-pub const TOTAL_DIFFERENCES: &str = "total-differences.csv";
+/// Written with `--previous`: totals now against the previous run's,
+/// under the name rerate gives its totals (earlier versions wrote
+/// `total-differences.csv`).
+pub const TOTAL_DIFFERENCES: &str = names::DIFFERENCE_TOTALS;
 
 fn total_faults(s: &Summary) -> u64 {
     s.faulted + s.sessions.events_faulted + s.sessions.event_rows_faulted

@@ -37,10 +37,12 @@ pub(super) enum Done {
         DupKey,
         Option<Box<ServiceDetailRecord>>,
     ),
-    /// Where its answer lies in its group's buffer.
-    Answered(Range<usize>),
-    /// Passed on unpriced; a quality-assurance SDR with its report line.
-    NotPriced(Option<Vec<String>>),
+    /// Where its answer lies in its group's buffer, and the answer itself
+    /// when subscribers are routed.
+    Answered(Range<usize>, Option<Box<ServiceDetailRecord>>),
+    /// Passed on unpriced; a quality-assurance SDR with its report line;
+    /// the SDR itself when subscribers are routed.
+    NotPriced(Option<Vec<String>>, Option<Box<ServiceDetailRecord>>),
     /// Archived as it is; its events go to the session stage.
     SessionEvent(Vec<Event>),
     Fault {
@@ -205,13 +207,23 @@ fn rate_record(
             Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
         Outcome::Answered(spms, _) => match label_into(&spms) {
-            Ok(b) => Done::Answered(b),
+            Ok(b) => {
+                // The seed's subscription service returns answers too.
+                let keep = needs.routed.then(|| {
+                    let mut answer = Box::new(sdr.clone());
+                    answer.service_pricing_modules = Some(spms);
+                    answer
+                });
+                Done::Answered(b, keep)
+            }
             Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
-        Outcome::NotPriced if Rater::is_quality_assurance(sdr) => {
-            Done::NotPriced(Some(qa_line(rater, sdr)))
+        Outcome::NotPriced => {
+            let qa = Rater::is_quality_assurance(sdr).then(|| qa_line(rater, sdr));
+            // Quality-assurance and service-management SDRs go to the
+            // subscribers that asked for them (a QA team, operations).
+            Done::NotPriced(qa, needs.routed.then(|| Box::new(sdr.clone())))
         }
-        Outcome::NotPriced => Done::NotPriced(None),
         Outcome::SessionEvent => Done::SessionEvent(events_of(sdr, file, rec)),
         Outcome::Fault(f) => {
             let labelled = if f.spms.is_empty() {
@@ -341,13 +353,20 @@ impl BlockWriter<'_, '_> {
                         }
                     }
                 }
-                Done::Answered(range) => {
+                Done::Answered(range, sdr) => {
                     summary.price_requests += 1;
+                    let bytes = &group_bytes[range];
                     out.answers
-                        .write_all(&group_bytes[range])
+                        .write_all(bytes)
                         .with_context(|| write_err(names::ANSWERS))?;
+                    if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
+                        subs.route(&sdr, bytes)?;
+                    }
                 }
-                Done::NotPriced(qa) => {
+                Done::NotPriced(qa, sdr) => {
+                    if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
+                        subs.route(&sdr, rec.bytes)?;
+                    }
                     if let Some(row) = qa {
                         summary.quality_assurance += 1;
                         out.qa_report

@@ -274,7 +274,9 @@ pub struct PriceListDef {
     pub customer: Option<String>,
     /// cost lists: the service provider paid.
     pub provider: Option<String>,
+    #[serde(deserialize_with = "rfc3339")]
     pub valid_from: DateTime<FixedOffset>,
+    #[serde(default, deserialize_with = "rfc3339_opt")]
     pub valid_to: Option<DateTime<FixedOffset>>,
     #[serde(default)]
     pub cancelled: bool,
@@ -479,12 +481,42 @@ pub(crate) fn config_error(
     Failure::Config(format!("{}{at}: {msg}", path.display())).into()
 }
 
+/// A validity time: RFC 3339 with its UTC offset. chrono's own message for
+/// a bare date (`2026-01-01`) is "premature end of input", which names
+/// neither the format nor the fix.
+fn rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_validity(&s).map_err(serde::de::Error::custom)
+}
+
+fn rfc3339_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_validity(&s).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn parse_validity(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(s).map_err(|e| {
+        format!(
+            "`{s}` is not an RFC 3339 time ({e}): give a date, a time and the UTC offset of the list's time zone, such as 2026-01-01T00:00:00+01:00"
+        )
+    })
+}
+
 impl PriceLists {
     /// Loads every `*.toml` under `dir` (recursively, sorted) and checks
     /// them; the first problem stops the load.
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let mut files = Vec::new();
         let profiles = dir.join(profile::DIR);
+        if !dir.exists() {
+            return Err(Failure::Config(format!(
+                "there is no price-list directory {}: give the directory with --price-lists DIR (or SDRATE_PRICE_LISTS); sdrate looks in ./price_lists by default",
+                dir.display()
+            ))
+            .into());
+        }
         collect_toml(dir, &profiles, &mut files)
             .with_context(|| format!("cannot read price lists in {}", dir.display()))?;
         files.sort();

@@ -491,3 +491,39 @@ fn marketing_company_disagreeing_with_the_registry_is_a_fault_kept_for_recycling
     assert_eq!(summary["faulted"], 1);
     assert_eq!(summary["faults_by_cause"]["marketingCompanyMismatch"], 1);
 }
+
+/// A validity written as a bare date said only "premature end of input".
+#[test]
+fn a_validity_without_time_and_offset_names_the_format() {
+    Lists::shipped()
+        .edit(
+            "bb/basic.toml",
+            r#"valid_from = "2026-01-01T00:00:00+01:00""#,
+            r#"valid_from = "2026-01-01""#,
+        )
+        .refused(
+            "bb/basic.toml",
+            6,
+            14,
+            &["`2026-01-01` is not an RFC 3339 time", "such as 2026-01-01T00:00:00+01:00"],
+        );
+}
+
+/// No ./price_lists where sdrate runs: the error says which option to use.
+#[test]
+fn a_missing_price_list_directory_points_at_the_option() {
+    let t = tempfile::tempdir().unwrap();
+    let out = sdrate()
+        .current_dir(t.path())
+        .args(["rate"])
+        .arg(Path::new(ROOT).join("fixtures/vpn.sdr"))
+        .args(["--out", "out"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("there is no price-list directory price_lists: give the directory with --price-lists DIR"),
+        "{stderr}"
+    );
+}

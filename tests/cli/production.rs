@@ -1042,20 +1042,20 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
     let state_before = tree(&dir.join("state"));
     let billed_before = tree(&dir.join("billed"));
 
-    let reports = |out: &str, input: &str| {
-        let d = rate_shipped(
-            dir,
-            &[input],
-            &[
-                "--dry-run",
-                "--out",
-                out,
-                "--state",
-                "state",
-                "--routing",
-                "routing.toml",
-            ],
-        );
+    let reports_with = |out: &str, input: &str, force: bool| {
+        let mut args = vec![
+            "--dry-run",
+            "--out",
+            out,
+            "--state",
+            "state",
+            "--routing",
+            "routing.toml",
+        ];
+        if force {
+            args.push("--force");
+        }
+        let d = rate_shipped(dir, &[input], &args);
         assert!(d.code == 0 || d.code == 1, "{}", d.stderr);
         assert!(d.stderr.contains("dry run"), "{}", d.stderr);
         assert_same_tree(&tree(&dir.join("state")), &state_before, "state");
@@ -1088,14 +1088,20 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
         assert_eq!(manifest["dry_run"], true);
         s
     };
+    let reports = |out: &str, input: &str| reports_with(out, input, false);
     // New input: what the run would bill.
     let s = reports("report", "b.sdr");
     assert!(n(&s, "priced") > 10_000, "{s:#}");
     assert!(dir.join("report/usage.csv").exists() && dir.join("report/usage.svg").exists());
     assert_eq!(n(&s, "duplicates"), 0);
-    // The consumed input is rated (a dry run skips nothing) and checked
-    // against the duplicate index: all of it would be duplicates.
+    // The consumed input is skipped, as the billing run would skip it
+    // (the QA run pointed at the spool shows what tonight bills).
     let s = reports("report2", "a.sdr");
+    assert_eq!((n(&s, "records_read"), n(&s, "priced")), (0, 0), "{s:#}");
+    assert_eq!(s["skipped_inputs"], serde_json::json!(["a.sdr"]), "{s:#}");
+    // Forced, it is rated and checked against the duplicate index: all
+    // of it would be duplicates.
+    let s = reports_with("report2", "a.sdr", true);
     assert_eq!(
         (n(&s, "priced"), n(&s, "duplicates")),
         (0, billed_priced),
@@ -1105,7 +1111,7 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
     assert_eq!(s["sessions"]["sessions_priced"], 0, "{s:#}");
     assert!(!dir.join("report2/usage.csv").exists());
     // A dry-run report is replaced by the next dry run.
-    let s = reports("report", "a.sdr");
+    let s = reports_with("report", "a.sdr", true);
     assert_eq!(n(&s, "duplicates"), billed_priced);
 
     // Never over a directory that is not an sdrate output, such as one
@@ -1191,7 +1197,8 @@ fn subscribers_get_exactly_the_priced_sdrs_they_want() {
         call(3, "K3", "ccom", "2026-11-21T10:02:00+01:00", 30),
         acme[1].clone(),
         call(5, "K2", "bcom", "2026-11-21T10:04:00+01:00", 150),
-        // Not priced, so not routed.
+        // Not priced: offered too, but nobody subscribes to acme's
+        // quality-assurance SDRs, so discarded and counted.
         call_of_type(
             6,
             "K1",
@@ -1222,7 +1229,7 @@ fn subscribers_get_exactly_the_priced_sdrs_they_want() {
     );
     assert_eq!(
         s["routing"],
-        json!({"by_subscriber": {"acme-invoicing": 2, "bcom-billing": 2}, "discarded": 1})
+        json!({"by_subscriber": {"acme-invoicing": 2, "bcom-billing": 2}, "discarded": 2})
     );
     let subs: Vec<String> = tree(&dir.join("out/subscribers")).into_keys().collect();
     assert_eq!(subs, ["acme-invoicing.sdr", "bcom-billing.csv"]);

@@ -74,7 +74,7 @@ fn totals_are_compared_with_a_previous_run() {
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("more than --max-total-change 0%"), "{err}");
     // Every (currency, company) row: previous, now and the difference.
-    let diff = fs::read_to_string(t.path().join("qa/total-differences.csv")).unwrap();
+    let diff = fs::read_to_string(t.path().join("qa/difference-totals.csv")).unwrap();
     let mut lines = diff.lines();
     assert_eq!(
         lines.next(),

@@ -189,7 +189,7 @@ fn recycle_is_a_full_billing_run_routing_and_thresholds_included() {
     assert_eq!(rows.len(), 2, "{feed}");
     assert!(rows[1].starts_with("1301,C04711,"), "{feed}");
     // --previous compared the totals with the night's.
-    assert!(dir.join("recycle-1/total-differences.csv").is_file());
+    assert!(dir.join("recycle-1/difference-totals.csv").is_file());
     // The recycle's output is a published run that rerate understands.
     let rerate = sdrate(
         dir,
