@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use sdrate::read::{CHUNK_BYTES, MAX_RECORD_BYTES, Reader};
 
-use crate::common::{PRICING_TIME, ROOT, csv_maps, files, run, run_in, sdrate, summary};
+use crate::common::{PRICING_TIME, ROOT, csv_maps, files, run, sdrate, sdrate_in, summary};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -260,11 +260,22 @@ fn a_directory_says_what_it_does_not_read() {
     // re-rated.
     write(dir.path(), "again/events.csv", &fixture("conference-events.csv"));
     write(dir.path(), "again/priced.sdr", &fixture("priced.sdr"));
-    write(dir.path(), "again/old/", b"").ok();
+    fs::create_dir_all(dir.path().join("again/old")).unwrap();
     let r = run_in(dir.path(), &["rerate", "again/", "--out", "out3"]);
     assert!(r.code <= 1, "{}", r.stderr);
     assert!(r.stderr.contains("again/: 1 event log not read (events.csv)"), "{}", r.stderr);
-    assert_eq!(summary(&dir.path().join("out3"))["not_read"]["entries"], 1);
+    assert!(r.stderr.contains("again/: 1 subdirectory not read (old)"), "{}", r.stderr);
+    assert_eq!(summary(&dir.path().join("out3"))["not_read"]["entries"], 2);
+}
+
+/// `sdrate ARGS` in `dir` (so that directories are named as a user names
+/// them), with the shipped price lists.
+fn run_in(dir: &Path, args: &[&str]) -> crate::common::Run {
+    let lists = Path::new(ROOT).join("price_lists");
+    run(sdrate_in(dir)
+        .env("SDRATE_PRICE_LISTS", &lists)
+        .env("SDRATE_CUSTOMERS", lists.join("customers.csv"))
+        .args(args))
 }
 
 fn rated_plain(dir: &Path) -> PathBuf {
