@@ -42,7 +42,11 @@ use stage::{SessionStage, read_event_log};
 /// compression suffix (priced SDRs are written plain: `x.sdr.gz` gives
 /// `x.sdr`), made unique by position when two inputs share a name.
 pub(crate) fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
-    let plain = |p: &Path| read::compressed::inner_name(p).file_name().map(|n| n.to_owned());
+    let plain = |p: &Path| {
+        read::compressed::inner_name(p)
+            .file_name()
+            .map(|n| n.to_owned())
+    };
     let name = plain(path).map_or_else(
         || "stdin.sdr".to_owned(),
         |n| n.to_string_lossy().into_owned(),

@@ -367,7 +367,9 @@ mod tests {
     }
 
     fn text(n: usize) -> Vec<u8> {
-        (0..n).flat_map(|i| format!("line {i}\n").into_bytes()).collect()
+        (0..n)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect()
     }
 
     #[test]

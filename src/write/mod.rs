@@ -247,7 +247,14 @@ pub fn damaged_stream(
         "{} stream damaged at offset {} of its decompressed stream: {}; the rest of the file cannot be read and nothing of it is kept: have it delivered again (its records already billed are caught as duplicates)",
         damaged.compression, damaged.offset, damaged.cause
     );
-    fault_row(report, src, None, "", FaultCause::DamagedCompression, &detail)
+    fault_row(
+        report,
+        src,
+        None,
+        "",
+        FaultCause::DamagedCompression,
+        &detail,
+    )
 }
 
 fn fault_row(

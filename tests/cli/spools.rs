@@ -118,12 +118,26 @@ fn compressed_event_logs_are_read_as_their_plain_copies() {
     let (plain_out, packed_out) = (dir.path().join("o1"), dir.path().join("o2"));
     let refs = |v: &[PathBuf; 3]| v.iter().map(PathBuf::clone).collect::<Vec<_>>();
     let (a, b) = (refs(&plain_in), refs(&packed_in));
-    let (c1, e1) = rate(&a.iter().map(|p| p.as_path()).collect::<Vec<_>>(), &plain_out, &[]);
-    let (c2, e2) = rate(&b.iter().map(|p| p.as_path()).collect::<Vec<_>>(), &packed_out, &[]);
+    let (c1, e1) = rate(
+        &a.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
+        &plain_out,
+        &[],
+    );
+    let (c2, e2) = rate(
+        &b.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
+        &packed_out,
+        &[],
+    );
     assert_eq!(c1, c2, "{e1}\n{e2}");
     let (s1, s2) = (summary(&plain_out), summary(&packed_out));
-    assert!(s1["sessions"]["event_log_rows"].as_u64().unwrap() > 10, "{s1}");
-    assert!(s1["sessions"]["sessions_priced"].as_u64().unwrap() > 0, "{s1}");
+    assert!(
+        s1["sessions"]["event_log_rows"].as_u64().unwrap() > 10,
+        "{s1}"
+    );
+    assert!(
+        s1["sessions"]["sessions_priced"].as_u64().unwrap() > 0,
+        "{s1}"
+    );
     assert_eq!(counts(&s1), counts(&s2));
     for report in ["participations.csv", "costs.csv", "session-events.csv"] {
         let strip = |out: &Path| {
@@ -142,7 +156,14 @@ fn compressed_event_logs_are_read_as_their_plain_copies() {
 fn generated(dir: &Path, count: u32) -> Vec<u8> {
     let p = dir.join(format!("gen-{count}.sdr"));
     let r = run(sdrate()
-        .args(["generate", "--count", &count.to_string(), "--seed", "7", "-o"])
+        .args([
+            "generate",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            "7",
+            "-o",
+        ])
         .arg(&p));
     assert_eq!(r.code, 0, "{}", r.stderr);
     fs::read(&p).unwrap()
@@ -192,7 +213,12 @@ fn a_cut_gzip_file_is_a_fault_naming_it_after_its_records_are_rated() {
     let r = run(sdrate().arg("inspect").arg(&cut));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stdout.lines().count() > 500);
-    assert!(r.stderr.contains(&format!("{}: gzip stream damaged at offset", cut.display())), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("{}: gzip stream damaged at offset", cut.display())),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -207,7 +233,10 @@ fn a_compressed_input_is_consumed_as_the_file_on_disk() {
     let consumed = fs::read_to_string(state.join("consumed.jsonl")).unwrap();
     let hash = sdrate::state::publish::hash_file(&input).unwrap();
     assert!(consumed.contains(&hash.hash), "{consumed}");
-    assert!(consumed.contains(&format!("\"size\":{}", packed.len())), "{consumed}");
+    assert!(
+        consumed.contains(&format!("\"size\":{}", packed.len())),
+        "{consumed}"
+    );
     // The same file again, under another name: skipped.
     let again = write(dir.path(), "spool2/renamed.gz", &packed);
     let r = run(sdrate()
@@ -228,7 +257,17 @@ fn a_directory_says_what_it_does_not_read() {
     write(dir.path(), "nest/README.txt", b"spool of switch 3\n");
     write(dir.path(), "nest/.CDR0042.sdr", &vpn[..10]);
     write(dir.path(), "nest/vpn.sdr.gz", &gzip(&vpn));
-    let r = run_in(dir.path(), &["rate", "nest/", "--out", "out", "--pricing-time", PRICING_TIME]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "rate",
+            "nest/",
+            "--out",
+            "out",
+            "--pricing-time",
+            PRICING_TIME,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     for said in [
         "nest/: 1 subdirectory not read (sub): sdrate does not descend into subdirectories",
@@ -247,24 +286,44 @@ fn a_directory_says_what_it_does_not_read() {
         .collect();
     assert_eq!(whys, ["hidden", "unknownName", "subdirectory"]);
     // The compressed file of the directory was read.
-    assert_eq!(s["records_read"], summary(&rated_plain(dir.path()))["records_read"]);
+    assert_eq!(
+        s["records_read"],
+        summary(&rated_plain(dir.path()))["records_read"]
+    );
 
     // The case: nothing but a subdirectory. 0 records, said.
     write(dir.path(), "only/sub/x.sdr", &vpn);
     let r = run_in(dir.path(), &["rate", "only/", "--out", "out2"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("only/: 1 subdirectory not read (sub)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("only/: 1 subdirectory not read (sub)"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(summary(&dir.path().join("out2"))["not_read"]["entries"], 1);
 
     // rerate lists directories the same way, and says event logs are not
     // re-rated.
-    write(dir.path(), "again/events.csv", &fixture("conference-events.csv"));
+    write(
+        dir.path(),
+        "again/events.csv",
+        &fixture("conference-events.csv"),
+    );
     write(dir.path(), "again/priced.sdr", &fixture("priced.sdr"));
     fs::create_dir_all(dir.path().join("again/old")).unwrap();
     let r = run_in(dir.path(), &["rerate", "again/", "--out", "out3"]);
     assert!(r.code <= 1, "{}", r.stderr);
-    assert!(r.stderr.contains("again/: 1 event log not read (events.csv)"), "{}", r.stderr);
-    assert!(r.stderr.contains("again/: 1 subdirectory not read (old)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("again/: 1 event log not read (events.csv)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("again/: 1 subdirectory not read (old)"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(summary(&dir.path().join("out3"))["not_read"]["entries"], 2);
 }
 
@@ -327,6 +386,10 @@ fn a_compressed_input_streams_within_the_block_bound() {
     for (path, want) in [(&gz, size), (&zst, size / 4)] {
         let (largest, padding) = largest_block(path);
         assert_eq!(padding, want, "{}", path.display());
-        assert!(largest <= bound, "{}: a block of {largest} bytes", path.display());
+        assert!(
+            largest <= bound,
+            "{}: a block of {largest} bytes",
+            path.display()
+        );
     }
 }
