@@ -393,3 +393,27 @@ fn a_compressed_input_streams_within_the_block_bound() {
         );
     }
 }
+
+/// A damaged event log stops the run (exit 4) naming the file and the
+/// decompressed offset reached: its events would reach sessions that stay
+/// pending on a half-read log (docs/operations.md, "Compressed spools").
+#[test]
+fn a_cut_compressed_event_log_stops_the_run_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = fixture("conference-events.csv").repeat(20);
+    let whole = zstd(&log);
+    let cut = write(
+        dir.path(),
+        "ev/conference-events.csv.zst",
+        &whole[..whole.len() / 2],
+    );
+    let out = dir.path().join("out");
+    let (code, err) = rate(&[&cut], &out, &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains(&format!("{}: zstd stream damaged at offset", cut.display())),
+        "{err}"
+    );
+    assert!(err.contains("of its decompressed stream"), "{err}");
+    assert!(!out.exists(), "nothing published");
+}
