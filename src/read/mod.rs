@@ -293,7 +293,8 @@ impl Reader {
     }
 
     /// A reader over any byte source, handing out blocks of about `target`
-    /// bytes.
+    /// bytes. The bytes are framed as they are: only [`Reader::open`]
+    /// recognises a compressed input.
     pub fn from_source(
         name: impl Into<PathBuf>,
         source: Box<dyn Read + Send>,
