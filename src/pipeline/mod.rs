@@ -185,9 +185,12 @@ pub fn run(
             priced_path: &priced_path,
             file: &file,
             origins: &mut origins,
-            progress,
+            progress: progress_of(&reader, progress),
         };
         let drove = blocks::drive(&mut reader, &job, &mut writer, &mut spare);
+        if reader.compression().is_some() {
+            progress.inc(fs::metadata(path).map_or(0, |m| m.len()));
+        }
         if let Some(d) = damage_of(drove)? {
             // Counted as a broken stretch is, with nothing kept.
             summary.records_read += 1;
@@ -236,6 +239,16 @@ pub fn run(
     summary.settle_totals()?;
     summary.accounting_identity_holds = summary.identity_holds();
     Ok((summary, pending, hashes))
+}
+
+/// Where the bytes of records read are counted: a display's total is the
+/// inputs' size on disk, so a compressed input, whose records are
+/// decompressed bytes, counts its size on disk once it is read.
+pub(crate) fn progress_of<'a>(reader: &Reader, progress: &'a dyn Progress) -> &'a dyn Progress {
+    match reader.compression() {
+        Some(_) => &Silent,
+        None => progress,
+    }
 }
 
 /// What reading an input ended with: a compressed stream that broke off

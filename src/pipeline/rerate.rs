@@ -637,9 +637,12 @@ pub fn rerate(
             totals: &mut totals,
             priced: &mut priced,
             file: &file,
-            progress,
+            progress: super::progress_of(&reader, progress),
         };
         let drove = blocks::drive(&mut reader, &job, &mut writer, &mut spare);
+        if reader.compression().is_some() {
+            progress.inc(fs::metadata(&input.path).map_or(0, |m| m.len()));
+        }
         if let Some(d) = super::damage_of(drove)? {
             // A compressed stream that broke off: a fault, as in `rate`.
             summary.records_read += 1;
