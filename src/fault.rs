@@ -26,6 +26,10 @@ pub enum FaultCause {
     Status(StatusIndicator),
     /// A stretch of input that cannot be framed as records.
     BrokenFraming,
+    /// A compressed input whose stream breaks off (cut short, or corrupt):
+    /// what it held after that point cannot be read
+    /// (`read::compressed`).
+    DamagedCompression,
     /// A record that frames but does not decode as an SDR.
     Undecodable,
     /// Older than the duplicate-check window (a record, or every event of a
@@ -46,8 +50,9 @@ pub enum FaultCause {
 
 impl FaultCause {
     /// The causes the engine itself names, beside the status indicators.
-    pub const ENGINE: [FaultCause; 7] = [
+    pub const ENGINE: [FaultCause; 8] = [
         FaultCause::BrokenFraming,
+        FaultCause::DamagedCompression,
         FaultCause::Undecodable,
         FaultCause::TooOldForDuplicateCheck,
         FaultCause::FutureTimeOfOrigin,
@@ -75,6 +80,7 @@ impl FaultCause {
         Some(match self {
             FaultCause::Status(s) => return s.name(),
             FaultCause::BrokenFraming => "brokenFraming",
+            FaultCause::DamagedCompression => "damagedCompression",
             FaultCause::Undecodable => "undecodable",
             FaultCause::TooOldForDuplicateCheck => "tooOldForDuplicateCheck",
             FaultCause::FutureTimeOfOrigin => "futureTimeOfOrigin",

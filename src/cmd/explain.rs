@@ -352,6 +352,10 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         ))
         .into());
     }
+    // What of a directory named is not read is said, as `rate` says it.
+    for w in read::list_inputs(&args.inputs)?.warnings() {
+        eprintln!("sdrate: {w}");
+    }
     let (lists, customers) =
         sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
     let rater = Rater {

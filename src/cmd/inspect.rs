@@ -20,12 +20,30 @@ struct Line<'a> {
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let mut out = super::output(None)?;
     let mut faults = 0u64;
-    for path in read::expand_inputs(&args.inputs)? {
+    let inputs = read::list_inputs(&args.inputs)?;
+    for w in inputs.warnings() {
+        eprintln!("sdrate: {w}");
+    }
+    for path in inputs.files {
         let mut reader = Reader::open(&path)?.max_record(args.reading.max_record());
         let file = path.display().to_string();
         // Runs of fill bytes: (runs, bytes, where the last ended).
         let mut padding = (0u64, 0u64, None::<u64>);
-        while let Some(block) = reader.next_chunk()? {
+        loop {
+            let block = match reader.next_chunk() {
+                Ok(Some(block)) => block,
+                Ok(None) => break,
+                // A compressed stream that breaks off: a fault, after the
+                // records decompressed before it.
+                Err(e) => match e.downcast_ref::<read::compressed::Damaged>() {
+                    Some(d) => {
+                        faults += 1;
+                        eprintln!("sdrate: {d}");
+                        break;
+                    }
+                    None => return Err(e),
+                },
+            };
             for (offset, length) in block.padding() {
                 if padding.2 != Some(offset) {
                     padding.0 += 1;

@@ -97,6 +97,15 @@ pub(crate) fn execute(
             .iter()
             .for_each(|note| eprintln!("sdrate: {note}")),
     }
+    // Entries of input directories not read are said before the run (the
+    // summary counts and lists them too); not under -q, where a spool
+    // directory that keeps, say, an archive/ subdirectory would say so
+    // every night.
+    if !verbosity.is_quiet() {
+        for w in sdrate::read::not_read_warnings(&prepared.not_read) {
+            eprintln!("sdrate: {w}");
+        }
+    }
     if let Some(id) = &prepared.already_done {
         eprintln!(
             "sdrate: {} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",

@@ -33,7 +33,12 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
         &args.engine.tariff.customers,
     )?;
     let customers_hash = publish::hash_file(&args.engine.tariff.customers)?;
-    let inputs = rerate::plan_inputs(&args.inputs)?;
+    let planned = rerate::plan_inputs(&args.inputs)?;
+    if !verbosity.is_quiet() {
+        for w in sdrate::read::not_read_warnings(&planned.not_read) {
+            eprintln!("sdrate: {w}");
+        }
+    }
     let list_revisions = publish::list_revisions(&lists);
     let rater = Rater {
         lists,
@@ -44,7 +49,8 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
     };
     let plan = Plan {
         rater: &rater,
-        inputs,
+        inputs: planned.inputs,
+        not_read: planned.not_read,
         list_revisions,
         customers: customers_hash,
         out: &args.out,

@@ -30,7 +30,7 @@ mod summary;
 pub use crate::write::names;
 pub use outputs::Outputs;
 pub use record::{QA_COLUMNS, events_of};
-pub use summary::{Money, PaddingReport, PaddingRun, SessionCounts, Summary};
+pub use summary::{Money, NotReadReport, PaddingReport, PaddingRun, SessionCounts, Summary};
 
 use blocks::Spare;
 use dedup::Dedup;
@@ -38,10 +38,16 @@ use outputs::create;
 use record::{BlockWriter, Needs, RateJob};
 use stage::{SessionStage, read_event_log};
 
-/// Name of the priced output for an input: its file name, made unique by
-/// position when two inputs share a name.
+/// Name of the priced output for an input: its file name, without a
+/// compression suffix (priced SDRs are written plain: `x.sdr.gz` gives
+/// `x.sdr`), made unique by position when two inputs share a name.
 pub(crate) fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String {
-    let name = path.file_name().map_or_else(
+    let plain = |p: &Path| {
+        read::compressed::inner_name(p)
+            .file_name()
+            .map(|n| n.to_owned())
+    };
+    let name = plain(path).map_or_else(
         || "stdin.sdr".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
@@ -53,7 +59,7 @@ pub(crate) fn priced_name(path: &Path, index: usize, all: &[PathBuf]) -> String 
     let clash = all
         .iter()
         .enumerate()
-        .any(|(i, p)| i != index && p.file_name() == path.file_name());
+        .any(|(i, p)| i != index && plain(p) == plain(path));
     if clash {
         format!("{index:04}-{name}")
     } else {
@@ -179,15 +185,28 @@ pub fn run(
             priced_path: &priced_path,
             file: &file,
             origins: &mut origins,
-            progress,
+            progress: progress_of(&reader, progress),
         };
-        blocks::drive(&mut reader, &job, &mut writer, &mut spare)?;
+        let drove = blocks::drive(&mut reader, &job, &mut writer, &mut spare);
+        if reader.compression().is_some() {
+            progress.inc(fs::metadata(path).map_or(0, |m| m.len()));
+        }
+        if let Some(d) = damage_of(drove)? {
+            // Counted as a broken stretch is, with nothing kept.
+            summary.records_read += 1;
+            summary.count_fault(crate::fault::FaultCause::DamagedCompression);
+            crate::write::damaged_stream(&mut out.fault_report, &d)?;
+        }
         priced
             .flush()
             .with_context(|| write_err(&priced_path.display().to_string()))?;
-        hashes[index] = reader
-            .hash()
-            .map(|(digest, size)| InputFile::hashed(file.clone(), size, digest));
+        hashes[index] = match reader.hash() {
+            Some((digest, size)) => Some(InputFile::hashed(file.clone(), size, digest)),
+            // A compressed input: its hash is that of the file on disk,
+            // which the decompressing read did not see.
+            None if plan[index].hash_while_reading => Some(crate::state::publish::hash_file(path)?),
+            None => None,
+        };
     }
     let pending = stage.finish(&mut out, &mut summary)?;
     progress.finish();
@@ -220,6 +239,30 @@ pub fn run(
     summary.settle_totals()?;
     summary.accounting_identity_holds = summary.identity_holds();
     Ok((summary, pending, hashes))
+}
+
+/// Where the bytes of records read are counted: a display's total is the
+/// inputs' size on disk, so a compressed input, whose records are
+/// decompressed bytes, counts its size on disk once it is read.
+pub(crate) fn progress_of<'a>(reader: &Reader, progress: &'a dyn Progress) -> &'a dyn Progress {
+    match reader.compression() {
+        Some(_) => &Silent,
+        None => progress,
+    }
+}
+
+/// What reading an input ended with: a compressed stream that broke off
+/// is one fault (`damagedCompression`) of the run, not the end of it (see
+/// [`read::compressed`]): the records before it were rated. Other errors
+/// end the run.
+pub(crate) fn damage_of(drove: Result<()>) -> Result<Option<read::compressed::Damaged>> {
+    match drove {
+        Ok(()) => Ok(None),
+        Err(e) => match e.downcast::<read::compressed::Damaged>() {
+            Ok(d) => Ok(Some(d)),
+            Err(e) => Err(e),
+        },
+    }
 }
 
 /// Files of a run that bill or feed other systems; a dry run removes them

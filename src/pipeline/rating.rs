@@ -157,6 +157,9 @@ pub struct Prepared {
     pub skip_notices: Vec<String>,
     /// `out` already holds this very run: nothing to do.
     pub already_done: Option<String>,
+    /// Entries of input directories not read (see
+    /// [`read::not_read_warnings`] for the words).
+    pub not_read: Vec<read::NotRead>,
 }
 
 /// A run published.
@@ -178,7 +181,10 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
         .as_deref()
         .map(publish::hash_file)
         .transpose()?;
-    let inputs = read::expand_inputs(&opts.inputs)?;
+    let read::Inputs {
+        files: inputs,
+        not_read,
+    } = read::list_inputs(&opts.inputs)?;
     let mut skip_notices = Vec::new();
     // The state directory is locked for the whole run and settled first:
     // a run killed earlier is rolled forward or back before we look.
@@ -251,6 +257,7 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
         recovered,
         skip_notices,
         already_done: None,
+        not_read,
     };
     if published_here {
         // Every input was hashed above.
@@ -366,6 +373,7 @@ impl Prepared {
         summary.run_id = id.clone();
         summary.dry_run = opts.dry_run;
         summary.skipped_inputs = self.skipped.iter().map(|s| s.path.clone()).collect();
+        summary.not_read = super::NotReadReport::of(&self.not_read);
         if self.state.is_none() && !pending_out.is_empty() {
             write_pending_report(&staging, &pending_out)?;
         }

@@ -76,6 +76,9 @@ pub struct Summary {
     /// Individual prices per currency, old against new (the `currency`
     /// rows of difference-totals.csv).
     pub totals: BTreeMap<String, Change>,
+    /// Entries of input directories that were not read (as in `rate`'s
+    /// summary; event logs among them, which are not re-rated).
+    pub not_read: super::NotReadReport,
 }
 
 impl Summary {
@@ -105,11 +108,22 @@ fn is_run_output(dir: &Path) -> bool {
     dir.join(publish::MANIFEST).is_file()
 }
 
+/// The inputs of a rerate, and what of the directories named is not read.
+pub struct Planned {
+    pub inputs: Vec<RerateInput>,
+    /// Entries of directories named that are not read (see
+    /// [`read::list_inputs`]; event logs too: sessions are not re-rated).
+    /// A run's output directory is sdrate's own: only its priced SDRs are
+    /// wanted, and nothing else of it is listed.
+    pub not_read: Vec<read::NotRead>,
+}
+
 /// The input files, in order: files as named, directories' SDR files
 /// (sorted), and for a run's output directory its priced/ files (sorted)
 /// and its answers.sdr.
-pub fn plan_inputs(paths: &[PathBuf]) -> Result<Vec<RerateInput>> {
+pub fn plan_inputs(paths: &[PathBuf]) -> Result<Planned> {
     let mut out = Vec::new();
+    let mut not_read = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             return Err(Failure::Refused(
@@ -155,16 +169,21 @@ pub fn plan_inputs(paths: &[PathBuf]) -> Result<Vec<RerateInput>> {
                 .into());
             }
         } else if p.is_dir() {
-            let files = read::expand_inputs(std::slice::from_ref(p))?;
-            out.extend(
-                files
-                    .into_iter()
-                    .filter(|f| !read::is_event_log(f))
-                    .map(|path| RerateInput {
+            let listed = read::list_inputs(std::slice::from_ref(p))?;
+            not_read.extend(listed.not_read);
+            for path in listed.files {
+                if read::is_event_log(&path) {
+                    not_read.push(read::NotRead {
+                        path,
+                        why: read::NotReadWhy::EventLog,
+                    });
+                } else {
+                    out.push(RerateInput {
                         path,
                         run_answers: false,
-                    }),
-            );
+                    });
+                }
+            }
         } else if read::is_event_log(p) {
             return Err(Failure::Refused(format!(
                 "{} is a session event log: sessions are priced by `sdrate rate`, not re-rated",
@@ -178,7 +197,10 @@ pub fn plan_inputs(paths: &[PathBuf]) -> Result<Vec<RerateInput>> {
             });
         }
     }
-    Ok(out)
+    Ok(Planned {
+        inputs: out,
+        not_read,
+    })
 }
 
 /// A run id that depends only on what the run reads and how.
@@ -615,9 +637,30 @@ pub fn rerate(
             totals: &mut totals,
             priced: &mut priced,
             file: &file,
-            progress,
+            progress: super::progress_of(&reader, progress),
         };
-        blocks::drive(&mut reader, &job, &mut writer, &mut spare)?;
+        let drove = blocks::drive(&mut reader, &job, &mut writer, &mut spare);
+        if reader.compression().is_some() {
+            progress.inc(fs::metadata(&input.path).map_or(0, |m| m.len()));
+        }
+        if let Some(d) = super::damage_of(drove)? {
+            // A compressed stream that broke off: a fault, as in `rate`.
+            summary.records_read += 1;
+            let cause = FaultCause::DamagedCompression;
+            summary.count_fault(cause);
+            write::damaged_stream(&mut out.fault_report, &d)?;
+            Row {
+                file: &file,
+                offset: d.offset,
+                facts: None,
+                old: None,
+                new: None,
+                outcome: "faulted",
+                status: &cause.name(),
+                cause: &d.to_string(),
+            }
+            .write(&mut out.differences)?;
+        }
         priced.finish()?;
     }
     progress.finish();
@@ -635,6 +678,8 @@ pub struct Plan<'a> {
     pub customers: InputFile,
     pub out: &'a Path,
     pub max_record: usize,
+    /// Entries of input directories not read ([`Planned::not_read`]).
+    pub not_read: Vec<read::NotRead>,
 }
 
 /// What a rerate did.
@@ -694,6 +739,7 @@ impl Plan<'_> {
         summary.run_id = id.clone();
         summary.as_of = as_of;
         summary.pricing_time = pricing_time;
+        summary.not_read = super::NotReadReport::of(&self.not_read);
         totals.write_csv(&staging.dir().join(names::DIFFERENCE_TOTALS))?;
         summary.totals = totals.by_currency()?;
         // Checked before anything is published: a run whose records do not

@@ -503,10 +503,23 @@ fn keep_faulted_row(path: &Path, f: &RowFault, out: &mut Outputs) -> Result<()> 
         Some(LineBytes::At { offset, length }) => {
             let (offset, length) = (*offset, *length);
             use std::io::{Read, Seek, SeekFrom};
-            let mut src =
-                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            src.seek(SeekFrom::Start(offset))
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            // The offset is in the decompressed stream of a compressed
+            // log: it is decompressed again up to there.
+            let src: Box<dyn Read> = match crate::read::compressed::of_file(path)? {
+                None => {
+                    let mut f = File::open(path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    f.seek(SeekFrom::Start(offset))
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Box::new(f)
+                }
+                Some(_) => {
+                    let (mut d, _) = crate::read::compressed::open(path)?;
+                    std::io::copy(&mut (&mut d).take(offset), &mut std::io::sink())
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    d
+                }
+            };
             let copied = std::io::copy(&mut src.take(length), lines)
                 .with_context(|| write_err(names::FAULTED_EVENT_LINES))?;
             if copied != length {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::fault::FaultCause;
 use crate::rate::Totals;
+use crate::read::NotRead;
 use crate::sdr::Text;
 use crate::write::subscribers::RouteCounts;
 
@@ -41,6 +42,9 @@ pub struct Summary {
     pub padding: PaddingReport,
     /// Session events and what became of them.
     pub sessions: SessionCounts,
+    /// Entries of input directories that were not read (subdirectories,
+    /// hidden files, names of no known kind): counted, the first listed.
+    pub not_read: NotReadReport,
     /// Priced SDRs per subscriber, and those nobody subscribed to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<RouteCounts>,
@@ -67,6 +71,27 @@ pub struct PaddingReport {
     /// cut in two is one run.
     #[serde(skip)]
     last_end: Option<(String, u64)>,
+}
+
+/// Entries of input directories not read: how many, and the first
+/// [`PaddingReport::LISTED`] of them (a bounded list, as for padding).
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct NotReadReport {
+    pub entries: u64,
+    pub first: Vec<NotRead>,
+}
+
+impl NotReadReport {
+    pub fn of(not_read: &[NotRead]) -> Self {
+        NotReadReport {
+            entries: not_read.len() as u64,
+            first: not_read
+                .iter()
+                .take(PaddingReport::LISTED)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]

@@ -141,8 +141,8 @@ pub struct RowFault {
 pub enum LineBytes {
     /// The line, held (at most [`MAX_JSON_LINE`] bytes).
     Held(#[serde(with = "hex")] Vec<u8>),
-    /// A longer line, not held in memory: where it is in its file, to be
-    /// copied from there.
+    /// A longer line, not held in memory: where it is in its file (in the
+    /// decompressed stream of a compressed file), to be copied from there.
     At { offset: u64, length: u64 },
 }
 
@@ -197,15 +197,19 @@ struct JsonSource {
 
 impl EventLog {
     /// Opens an event log file: JSON lines for `.jsonl` and `.ndjson`,
-    /// CSV otherwise. Event logs are files only (no `-` for stdin).
+    /// CSV otherwise, decided by the name without a compression suffix
+    /// (`x.jsonl.gz` is JSON lines); a gzip or zstd file is decompressed
+    /// as it is read ([`super::compressed`]: lines, and the offsets of
+    /// long lines, are those of the decompressed stream; a damaged stream
+    /// is an error naming the file and the decompressed offset reached).
+    /// Event logs are files only (no `-` for stdin).
     pub fn open(path: &Path) -> Result<EventLog> {
-        let json = path
+        let json = super::compressed::inner_name(path)
             .extension()
             .and_then(|x| x.to_str())
             .is_some_and(|x| x.eq_ignore_ascii_case("jsonl") || x.eq_ignore_ascii_case("ndjson"));
-        let file =
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        Self::from_reader(&path.display().to_string(), json, Box::new(file))
+        let (source, _) = super::compressed::open(path)?;
+        Self::from_reader(&path.display().to_string(), json, source)
     }
 
     /// An event log over any byte source; `name` is the file named in

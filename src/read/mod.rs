@@ -26,14 +26,18 @@
 //! file of zeros (6.2 GB peak) and `/dev/zero` (killed by the OOM killer),
 //! and scanning each zero pair as a record made 1 MiB of padding
 //! quadratic.
+//!
+//! Compressed inputs (gzip, zstd) are decompressed as they are read, into
+//! the same framing ([`compressed`]): offsets are those of the
+//! decompressed stream, and the bound grows by the decoder's window only.
 
+pub mod compressed;
 pub mod events;
 pub mod origins;
 /// BER framing (in the format crate).
 pub use crate::sdr::tlv;
 
 use std::fmt;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +55,8 @@ pub struct Input {
 }
 
 impl Input {
-    /// Reads a file, or standard input for `-`, into memory.
+    /// Reads a file, or standard input for `-`, into memory (decompressed,
+    /// when it is compressed).
     pub fn open(path: &Path) -> Result<Self> {
         let mut data = Vec::new();
         open_source(path)?
@@ -90,11 +95,7 @@ fn display(path: &Path) -> String {
 }
 
 fn open_source(path: &Path) -> Result<Box<dyn Read + Send>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::stdin()));
-    }
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(file))
+    Ok(compressed::open(path)?.0)
 }
 
 /// Default size of the blocks a [`Reader`] hands out: small enough that a
@@ -238,6 +239,11 @@ pub struct Reader {
     max_record: usize,
     /// The last span was a broken stretch: see [`frame`].
     resyncing: bool,
+    /// The input is compressed: see [`compressed`].
+    compression: Option<compressed::Compression>,
+    /// The compressed stream broke here; given out (as an error) once the
+    /// bytes decompressed before it were.
+    damaged: Option<compressed::Damaged>,
     /// xxh3-128 of every byte read, when asked for ([`Reader::hashing`]).
     hasher: Option<Box<xxhash_rust::xxh3::Xxh3>>,
     /// Ends of the pieces framed each on its own ([`Reader::pieces`]),
@@ -277,13 +283,18 @@ impl Chunk {
 }
 
 impl Reader {
-    /// Opens a file, or standard input for `-`.
+    /// Opens a file, or standard input for `-`, decompressing it when its
+    /// first bytes say it is compressed ([`compressed`]).
     pub fn open(path: &Path) -> Result<Self> {
-        Ok(Self::from_source(path, open_source(path)?, CHUNK_BYTES))
+        let (source, compression) = compressed::open(path)?;
+        let mut reader = Self::from_source(path, source, CHUNK_BYTES);
+        reader.compression = compression;
+        Ok(reader)
     }
 
     /// A reader over any byte source, handing out blocks of about `target`
-    /// bytes.
+    /// bytes. The bytes are framed as they are: only [`Reader::open`]
+    /// recognises a compressed input.
     pub fn from_source(
         name: impl Into<PathBuf>,
         source: Box<dyn Read + Send>,
@@ -300,6 +311,8 @@ impl Reader {
             target: target.max(1),
             max_record: MAX_RECORD_BYTES,
             resyncing: false,
+            compression: None,
+            damaged: None,
             hasher: None,
             pieces: None,
             piece_end: None,
@@ -334,10 +347,19 @@ impl Reader {
 
     /// Hashes every byte as it is read (xxh3-128, as
     /// `write::publish::hash_file` does), so that a file whose hash is only
-    /// needed once it is rated is not read twice.
+    /// needed once it is rated is not read twice. Not for a compressed
+    /// input, whose hash is that of the file on disk, which this reader
+    /// never sees: it hashes nothing, and [`Reader::hash`] is None.
     pub fn hashing(mut self) -> Self {
-        self.hasher = Some(Box::default());
+        if self.compression.is_none() {
+            self.hasher = Some(Box::default());
+        }
         self
+    }
+
+    /// How the input is compressed, if it is.
+    pub fn compression(&self) -> Option<compressed::Compression> {
+        self.compression
     }
 
     /// The hash of what was read so far, when hashing, and how many bytes
@@ -359,12 +381,27 @@ impl Reader {
             let before = self.carry.len();
             // read_to_end on a `take` reads into spare capacity without
             // zeroing it first, and retries interrupted reads.
-            let n = self
+            let n = match self
                 .source
                 .by_ref()
                 .take(need as u64)
                 .read_to_end(&mut self.carry)
-                .with_context(|| format!("cannot read {}", display(&self.name)))?;
+            {
+                Ok(n) => n,
+                // What was decompressed before the damage is in `carry`
+                // (read_to_end keeps it) and is framed as the end of the
+                // input; the damage is given out after it.
+                Err(e) => match compressed::Damaged::of(&e) {
+                    Some(d) => {
+                        self.damaged = Some(d.clone());
+                        0
+                    }
+                    None => {
+                        return Err(e)
+                            .with_context(|| format!("cannot read {}", display(&self.name)));
+                    }
+                },
+            };
             if let Some(h) = self.hasher.as_mut() {
                 // Still in cache from the read.
                 h.update(&self.carry[before..]);
@@ -390,12 +427,19 @@ impl Reader {
     /// The next block of whole records, padding and broken stretches, or
     /// None at the end of the input. Holds at most the block size plus
     /// twice the maximum record size.
+    ///
+    /// A compressed input whose stream is damaged gives its blocks up to
+    /// the damage, then a [`compressed::Damaged`] error (once; None after
+    /// it).
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let mut want = self.target;
         loop {
             self.fill(want)?;
             if self.carry.is_empty() {
-                return Ok(None);
+                return match self.damaged.take() {
+                    Some(d) => Err(d.into()),
+                    None => Ok(None),
+                };
             }
             let mut end = 0;
             let mut ends = std::mem::take(&mut self.spare_ends);
@@ -615,31 +659,130 @@ fn one_line(s: &str) -> String {
         .join(" ")
 }
 
-/// SDR file extensions taken from a directory given as input.
+/// SDR file extensions taken from a directory given as input (each also
+/// with a compression suffix, see [`compressed::SUFFIXES`]).
 pub const SDR_EXTENSIONS: [&str; 2] = ["sdr", "ber"];
 
 /// Event log extensions taken from a directory given as input (see
-/// [`events`]): CSV, and JSON lines.
+/// [`events`]): CSV, and JSON lines (each also with a compression suffix).
 pub const EVENT_LOG_EXTENSIONS: [&str; 3] = ["csv", "jsonl", "ndjson"];
 
 fn has_extension(path: &Path, known: &[&str]) -> bool {
-    path.extension()
+    compressed::inner_name(path)
+        .extension()
         .and_then(|x| x.to_str())
         .is_some_and(|x| known.iter().any(|k| k.eq_ignore_ascii_case(x)))
 }
 
 /// Whether a path names an event log rather than an SDR file, by its
-/// extension (case-insensitive, see [`EVENT_LOG_EXTENSIONS`]).
+/// extension (case-insensitive, see [`EVENT_LOG_EXTENSIONS`]) once a
+/// compression suffix is taken off: `x.csv.gz` is an event log.
 pub fn is_event_log(path: &Path) -> bool {
     has_extension(path, &EVENT_LOG_EXTENSIONS)
 }
 
+/// Why an entry of an input directory is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NotReadWhy {
+    /// Directories are not descended into.
+    Subdirectory,
+    /// A name starting with `.`: a collector's file still being written.
+    Hidden,
+    /// Neither an SDR file nor an event log by its name.
+    UnknownName,
+    /// Not a regular file (a FIFO, a socket, a dangling link).
+    NotAFile,
+    /// An event log where only SDRs are read (`rerate`).
+    EventLog,
+}
+
+/// An entry of an input directory that is not read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotRead {
+    pub path: PathBuf,
+    pub why: NotReadWhy,
+}
+
+/// The inputs named, directories expanded, and what of those directories
+/// is not read.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub files: Vec<PathBuf>,
+    pub not_read: Vec<NotRead>,
+}
+
+impl Inputs {
+    /// One line per directory and reason, naming the first few entries and
+    /// what to do: nothing in an input directory is left out unsaid.
+    pub fn warnings(&self) -> Vec<String> {
+        not_read_warnings(&self.not_read)
+    }
+}
+
+/// See [`Inputs::warnings`].
+pub fn not_read_warnings(not_read: &[NotRead]) -> Vec<String> {
+    const NAMED: usize = 5;
+    let mut groups: Vec<(&Path, NotReadWhy, Vec<String>)> = Vec::new();
+    for n in not_read {
+        let dir = n.path.parent().unwrap_or(Path::new(""));
+        let name = n
+            .path
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        match groups.iter_mut().find(|(d, w, _)| *d == dir && *w == n.why) {
+            Some((.., names)) => names.push(name),
+            None => groups.push((dir, n.why, vec![name])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(dir, why, names)| {
+            let n = names.len();
+            let (what, hint) = match why {
+                NotReadWhy::Subdirectory => (
+                    plural(n, "subdirectory", "subdirectories"),
+                    "sdrate does not descend into subdirectories: name one as an input to read it",
+                ),
+                NotReadWhy::Hidden => (
+                    plural(n, "hidden file", "hidden files"),
+                    "a name starting with `.` is taken to be a file still being written",
+                ),
+                NotReadWhy::UnknownName => (
+                    plural(n, "file", "files"),
+                    "not an SDR file or event log by its name (.sdr, .ber, .csv, .jsonl, .ndjson, each also .gz or .zst): name it as an input to read it as SDRs",
+                ),
+                NotReadWhy::EventLog => (
+                    plural(n, "event log", "event logs"),
+                    "sessions are priced by `sdrate rate`, not re-rated",
+                ),
+                NotReadWhy::NotAFile => (
+                    plural(n, "entry that is not a regular file", "entries that are not regular files"),
+                    "FIFOs, sockets and dangling links are never read from a directory",
+                ),
+            };
+            let mut listed = names.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+            if n > NAMED {
+                listed.push_str(&format!(", and {} more", n - NAMED));
+            }
+            let dir = dir.display().to_string();
+            let dir = if dir.ends_with('/') { dir } else { format!("{dir}/") };
+            format!("{dir}: {what} not read ({listed}): {hint}")
+        })
+        .collect()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Expands directories into the SDR files and event logs they hold (by
 /// extension, see [`SDR_EXTENSIONS`] and [`EVENT_LOG_EXTENSIONS`]; not
-/// recursive; hidden files skipped), sorted so a run's input order is
-/// stable. Files named explicitly are always taken.
-pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// recursive; hidden files not read), sorted so a run's input order is
+/// stable, and notes every entry not read. Files named explicitly are
+/// always taken.
+pub fn list_inputs(paths: &[PathBuf]) -> Result<Inputs> {
+    let mut out = Inputs::default();
     for p in paths {
         if p.as_os_str() != "-" && p.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
@@ -647,16 +790,34 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .map(|e| e.map(|e| e.path()))
                 .collect::<Result<_, _>>()
                 .with_context(|| format!("cannot list {}", p.display()))?;
-            entries.retain(|e| {
-                let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let known = has_extension(e, &SDR_EXTENSIONS) || is_event_log(e);
-                e.is_file() && known && !name.starts_with('.')
-            });
             entries.sort();
-            out.extend(entries);
+            for e in entries {
+                let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let why = if e.is_dir() {
+                    Some(NotReadWhy::Subdirectory)
+                } else if name.starts_with('.') {
+                    Some(NotReadWhy::Hidden)
+                } else if !e.is_file() {
+                    Some(NotReadWhy::NotAFile)
+                } else if !(has_extension(&e, &SDR_EXTENSIONS) || is_event_log(&e)) {
+                    Some(NotReadWhy::UnknownName)
+                } else {
+                    None
+                };
+                match why {
+                    Some(why) => out.not_read.push(NotRead { path: e, why }),
+                    None => out.files.push(e),
+                }
+            }
         } else {
-            out.push(p.clone());
+            out.files.push(p.clone());
         }
     }
     Ok(out)
+}
+
+/// The files of [`list_inputs`], for callers that say nothing of what is
+/// not read.
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    Ok(list_inputs(paths)?.files)
 }

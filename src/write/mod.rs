@@ -230,6 +230,33 @@ pub fn broken_stretch(
     fault_row(report, src, None, "", FaultCause::BrokenFraming, &detail)
 }
 
+/// A compressed input whose stream breaks off: one row in the fault
+/// report at the decompressed offset reached, with nothing kept (there is
+/// nothing to keep: the bytes after it cannot be decompressed). What was
+/// decompressed before it was read as usual.
+pub fn damaged_stream(
+    report: &mut csv::Writer<impl std::io::Write>,
+    damaged: &crate::read::compressed::Damaged,
+) -> Result<()> {
+    let src = Source {
+        file: &damaged.file,
+        offset: damaged.offset,
+        length: 0,
+    };
+    let detail = format!(
+        "{} stream damaged at offset {} of its decompressed stream: {}; the rest of the file cannot be read and nothing of it is kept: have it delivered again (its records already billed are caught as duplicates)",
+        damaged.compression, damaged.offset, damaged.cause
+    );
+    fault_row(
+        report,
+        src,
+        None,
+        "",
+        FaultCause::DamagedCompression,
+        &detail,
+    )
+}
+
 fn fault_row(
     report: &mut csv::Writer<impl std::io::Write>,
     src: Source<'_>,

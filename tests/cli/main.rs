@@ -24,6 +24,7 @@ mod regression_every_pricing_module;
 mod rerate;
 mod routing_participations;
 mod sessions;
+mod spools;
 mod state_lasts;
 mod suspense_management;
 
