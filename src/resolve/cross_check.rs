@@ -1,6 +1,6 @@
-//! Cross-checks of price lists against the customer registry: what loads
-//! but will fault usage or never apply. `sdrate check` prints them as
-//! warnings; a run does not need them.
+//! Cross-checks of price lists against the customer registry, and of the
+//! registry's periods: what loads but will fault usage or never apply.
+//! `sdrate check` prints them as warnings; a run does not need them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,8 +27,14 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
         .map(|l| l.def.service.as_str())
         .collect();
     let mut per_company: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut last = None;
     for c in customers.iter() {
-        *per_company.entry(&c.marketing_company).or_default() += 1;
+        // A customer's rows come together: one with several rows in a
+        // company counts once.
+        if last != Some((c.customer_id, c.marketing_company)) {
+            *per_company.entry(c.marketing_company).or_default() += 1;
+        }
+        last = Some((c.customer_id, c.marketing_company));
     }
     for (company, n) in &per_company {
         let missing: Vec<&str> = services
@@ -49,7 +55,7 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
     // customer, naming its lists.
     let members: BTreeSet<(&str, &str)> = customers
         .iter()
-        .filter_map(|c| Some((c.marketing_company.as_str(), c.group.as_deref()?)))
+        .filter_map(|c| Some((c.marketing_company, c.group?)))
         .collect();
     let mut empty_groups: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
     let mut unknown_customers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -62,7 +68,7 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
                     empty_groups.entry((company, g)).or_default().insert(&d.id);
                 }
             }
-            (ListKind::Customer, _, Some(c)) if customers.get(c).is_none() => {
+            (ListKind::Customer, _, Some(c)) if !customers.contains(c) => {
                 unknown_customers.entry(c).or_default().insert(&d.id);
             }
             _ => {}
@@ -83,7 +89,7 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
     }
     for p in lists.interactions.profiles() {
         if let Some(c) = &p.customer
-            && customers.get(c).is_none()
+            && !customers.contains(c)
         {
             warnings.push(format!(
                 "customer `{c}` is not in the customer registry: profile {} r{} applies to nobody",
@@ -99,5 +105,33 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
             }
         }
     }
+    warnings.extend(gaps(customers));
     warnings
+}
+
+/// At most this many gaps are named one by one: a registry of millions
+/// could have as many, and the first few show the pattern.
+const GAPS_NAMED: usize = 10;
+
+/// Periods between two rows of one customer that no row covers: usage then
+/// faults as if the customer were unknown.
+fn gaps(customers: &Customers) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut more = 0;
+    for (id, gap, before, after) in customers.gaps() {
+        if out.len() == GAPS_NAMED {
+            more += 1;
+            continue;
+        }
+        out.push(format!(
+            "customer `{id}` has no row valid {gap} (between lines {before} and {after}): its usage then will not price"
+        ));
+    }
+    if more > 0 {
+        out.push(format!(
+            "{} more without a row valid between two of theirs",
+            plural(more, "gap"),
+        ));
+    }
+    out
 }
