@@ -366,12 +366,12 @@ mod tests {
         services.push("HOLO".into());
         let mut companies: Vec<String> = customers
             .iter()
-            .map(|c| c.marketing_company.clone())
+            .map(|c| c.marketing_company.to_owned())
             .collect();
         companies.sort();
         companies.dedup();
         companies.push("nobody".into());
-        let mut ids: Vec<String> = customers.iter().map(|c| c.customer_id.clone()).collect();
+        let mut ids: Vec<String> = customers.iter().map(|c| c.customer_id.to_owned()).collect();
         ids.sort();
         ids.push("C99999".into());
         let mut checked = 0u64;
