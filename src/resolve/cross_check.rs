@@ -146,7 +146,9 @@ mod tests {
         let path = dir.path().join("customers.csv");
         let mut text = String::from("customer_id,marketing_company,group,valid_from,valid_to\n");
         for n in 1..=12 {
-            text.push_str(&format!("C{n:02},acme,,,2026-03-01\nC{n:02},acme,,2026-03-02,\n"));
+            text.push_str(&format!(
+                "C{n:02},acme,,,2026-03-01\nC{n:02},acme,,2026-03-02,\n"
+            ));
         }
         // Rows that touch leave no gap.
         text.push_str("D1,acme,,,2026-03-01\nD1,acme,gold,2026-03-01,\n");
@@ -159,6 +161,9 @@ mod tests {
              2026-03-02T00:00:00Z (between lines 2 and 3): its usage then will not price"
         );
         assert!(w[9].starts_with("customer `C10` "), "{}", w[9]);
-        assert_eq!(w[10], "2 gaps more without a row valid between two of theirs");
+        assert_eq!(
+            w[10],
+            "2 gaps more without a row valid between two of theirs"
+        );
     }
 }

@@ -202,7 +202,9 @@ fn parse_bound(cell: &str, column: &str) -> Result<Option<i64>, String> {
         return Ok(None);
     }
     if let Ok(d) = NaiveDate::parse_from_str(cell, "%Y-%m-%d") {
-        return Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()));
+        return Ok(Some(
+            d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp(),
+        ));
     }
     match DateTime::parse_from_rfc3339(cell) {
         Ok(t) if t.timestamp_subsec_nanos() == 0 => Ok(Some(t.timestamp())),
@@ -291,7 +293,8 @@ impl Customers {
             if company.trim().is_empty() {
                 return Err(at(&format!("customer {id} has an empty marketing_company")).into());
             }
-            let from = parse_bound(cell(from_col, "valid_from")?, "valid_from").map_err(|e| at(&e))?;
+            let from =
+                parse_bound(cell(from_col, "valid_from")?, "valid_from").map_err(|e| at(&e))?;
             let to = parse_bound(cell(to_col, "valid_to")?, "valid_to").map_err(|e| at(&e))?;
             let valid = Period {
                 from: from.unwrap_or(i64::MIN),
@@ -336,7 +339,10 @@ impl Customers {
         if let Some((earlier, later)) = c.first_overlap() {
             let id = id_of(&c.ids, &c.ends, later.customer);
             let msg = if earlier.valid.is_always() && later.valid.is_always() {
-                format!("customer {id} is listed twice: first at line {}", earlier.line)
+                format!(
+                    "customer {id} is listed twice: first at line {}",
+                    earlier.line
+                )
             } else {
                 format!(
                     "customer {id} valid {} overlaps its row at line {} (valid {}): \
@@ -504,8 +510,10 @@ impl Customers {
     /// after). Usage in a gap faults; a customer who left and came back
     /// has one on purpose, a `valid_to` a day short by mistake.
     pub fn gaps(&self) -> impl Iterator<Item = (&str, Period, u32, u32)> {
-        self.rows.windows(2).filter_map(|w| {
-            (w[0].customer == w[1].customer && w[0].valid.to < w[1].valid.from).then(|| {
+        self.rows
+            .windows(2)
+            .filter(|w| w[0].customer == w[1].customer && w[0].valid.to < w[1].valid.from)
+            .map(|w| {
                 (
                     id_of(&self.ids, &self.ends, w[0].customer),
                     Period {
@@ -516,7 +524,6 @@ impl Customers {
                     w[1].line,
                 )
             })
-        })
     }
 
     /// Puts `c` in the registry, valid always, replacing any rows it had.
@@ -595,7 +602,11 @@ mod tests {
     fn an_old_three_column_file_is_valid_always() {
         let c = registry("customer_id,marketing_company,group\nC1,acme,gold\nC2,acme,\n").unwrap();
         assert_eq!((c.len(), c.row_count(), c.dated_rows()), (2, 2, 0));
-        for at in ["1970-01-01T00:00:00Z", "2026-03-15T12:00:00+01:00", "9999-12-31T23:59:59Z"] {
+        for at in [
+            "1970-01-01T00:00:00Z",
+            "2026-03-15T12:00:00+01:00",
+            "9999-12-31T23:59:59Z",
+        ] {
             assert_eq!(who(&c, "C1", at), some("acme", Some("gold")), "{at}");
             assert_eq!(who(&c, "C2", at), some("acme", None), "{at}");
         }
@@ -620,18 +631,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.len(), c.row_count(), c.dated_rows()), (2, 3, 2));
-        assert_eq!(who(&c, "C1", "2026-03-01T10:00:00Z"), some("acme", Some("gold")));
+        assert_eq!(
+            who(&c, "C1", "2026-03-01T10:00:00Z"),
+            some("acme", Some("gold"))
+        );
         // valid_to is exclusive: the last second of the 14th is gold, the
         // first of the 15th silver.
-        assert_eq!(who(&c, "C1", "2026-03-14T23:59:59Z"), some("acme", Some("gold")));
+        assert_eq!(
+            who(&c, "C1", "2026-03-14T23:59:59Z"),
+            some("acme", Some("gold"))
+        );
         assert_eq!(
             who(&c, "C1", "2026-03-14T23:59:59.999+00:00"),
             some("acme", Some("gold"))
         );
-        assert_eq!(who(&c, "C1", "2026-03-15T00:00:00Z"), some("acme", Some("silver")));
+        assert_eq!(
+            who(&c, "C1", "2026-03-15T00:00:00Z"),
+            some("acme", Some("silver"))
+        );
         // A date is 00:00 UTC, whatever the offset the usage is written in.
-        assert_eq!(who(&c, "C1", "2026-03-15T00:30:00+01:00"), some("acme", Some("gold")));
-        assert_eq!(who(&c, "C1", "2030-01-01T00:00:00Z"), some("acme", Some("silver")));
+        assert_eq!(
+            who(&c, "C1", "2026-03-15T00:30:00+01:00"),
+            some("acme", Some("gold"))
+        );
+        assert_eq!(
+            who(&c, "C1", "2030-01-01T00:00:00Z"),
+            some("acme", Some("silver"))
+        );
         // Before its first row the customer exists, with other validity.
         assert_eq!(who(&c, "C1", "2025-12-31T23:59:59Z"), None);
         assert_eq!(
@@ -656,7 +682,10 @@ mod tests {
         assert_eq!(who(&c, "C1", "2026-03-14T22:59:59Z"), some("acme", None));
         assert_eq!(who(&c, "C1", "2026-03-14T23:00:00Z"), None);
         assert_eq!(who(&c, "C1", "2026-04-01T00:00:00Z"), some("beta", None));
-        let gaps: Vec<_> = c.gaps().map(|(id, p, a, b)| (id, p.to_string(), a, b)).collect();
+        let gaps: Vec<_> = c
+            .gaps()
+            .map(|(id, p, a, b)| (id, p.to_string(), a, b))
+            .collect();
         assert_eq!(
             gaps,
             [(
@@ -754,8 +783,14 @@ mod tests {
         c.insert(cust("C2", Some("gold")));
         c.insert(cust("C1", Some("silver")));
         assert_eq!((c.len(), c.row_count()), (2, 2));
-        assert_eq!(who(&c, "C1", "2026-03-15T00:00:00Z"), some("acme", Some("silver")));
-        assert_eq!(who(&c, "C2", "2026-03-15T00:00:00Z"), some("acme", Some("gold")));
+        assert_eq!(
+            who(&c, "C1", "2026-03-15T00:00:00Z"),
+            some("acme", Some("silver"))
+        );
+        assert_eq!(
+            who(&c, "C2", "2026-03-15T00:00:00Z"),
+            some("acme", Some("gold"))
+        );
         assert!(c.contains("C2") && !c.contains("C3"));
     }
 }

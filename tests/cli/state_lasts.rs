@@ -346,7 +346,14 @@ fn a_customer_who_moved_group_mid_month_is_priced_and_rerated_with_the_group_of_
     ];
     crate::common::encode(dir, "in.jsonl", "in.sdr", &records);
     let tariff = ["--price-lists", "lists", "--customers", "customers.csv"];
-    let mut args = vec!["rate", "in.sdr", "--out", "out", "--pricing-time", MOVE_PRICED_AT];
+    let mut args = vec![
+        "rate",
+        "in.sdr",
+        "--out",
+        "out",
+        "--pricing-time",
+        MOVE_PRICED_AT,
+    ];
     args.extend(tariff);
     let r = run_in(dir, &args);
     assert_eq!(r.code, 1, "K2's call faults: {}", r.stderr);
@@ -355,7 +362,12 @@ fn a_customer_who_moved_group_mid_month_is_priced_and_rerated_with_the_group_of_
     // 1. 90 s, basic 0.60 × 90/60 = 0.90; gold 10 % off: 0.81.
     // 2. 150 s, basic 0.60 × 150/60 = 1.50; silver's own 0.30 × 150/60 = 0.75.
     let s = |id, basic: &str, individual: &str, table: &str| {
-        (id, basic.to_owned(), individual.to_owned(), table.to_owned())
+        (
+            id,
+            basic.to_owned(),
+            individual.to_owned(),
+            table.to_owned(),
+        )
     };
     let want = vec![
         s(1, "0.90", "0.81", "vpn-acme-gold"),
@@ -376,7 +388,14 @@ fn a_customer_who_moved_group_mid_month_is_priced_and_rerated_with_the_group_of_
     );
 
     // Re-rated, the same SDRs get the same prices from the same lists.
-    let mut args = vec!["rerate", "out", "--out", "rerated", "--pricing-time", MOVE_PRICED_AT];
+    let mut args = vec![
+        "rerate",
+        "out",
+        "--out",
+        "rerated",
+        "--pricing-time",
+        MOVE_PRICED_AT,
+    ];
     args.extend(tariff);
     let r = run_in(dir, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
