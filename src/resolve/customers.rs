@@ -39,12 +39,15 @@
 //! - marketing companies and groups interned as `u32` (a registry has a
 //!   handful of companies and at most thousands of groups).
 //!
-//! That is about 55 bytes a customer with one row: 3 M customers take about
-//! 165 MB, read in about a second (benches/customers.sh, BENCHMARKS.md). The
-//! rows keep their line so that an error or `explain` can name it; the
-//! arrays are sized from a count of the file's lines before reading, so
-//! none is reallocated (a doubling `Vec` of 3 M rows would briefly hold
-//! 200 MB).
+//! That is about 56 bytes a customer with one row and an id of 8
+//! characters: 3 M customers hold about 168 MB, and loading them peaks
+//! about 24 MB higher while the id string is trimmed to its length. A run
+//! with them peaks at 205 MiB (840 MB before) and loads them in 2 to 3
+//! seconds on a shared 2-core host (benches/customers.sh, BENCHMARKS.md).
+//! The rows keep their line so that an error, a fault's cause or `explain`
+//! can name it; the arrays are sized from a count of the file's lines
+//! before reading, so none is reallocated (a doubling `Vec` of 3 M rows
+//! would briefly hold 200 MB).
 
 use std::fmt;
 use std::hash::BuildHasher;
