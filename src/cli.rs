@@ -285,7 +285,8 @@ pub struct TariffArgs {
     /// Directory of price lists (*.toml, searched recursively).
     #[arg(long, env = "SDRATE_PRICE_LISTS", default_value = DEFAULT_PRICE_LISTS, value_hint = ValueHint::DirPath)]
     pub price_lists: PathBuf,
-    /// Customer registry (CSV: customer_id,marketing_company,group).
+    /// Customer registry (CSV: customer_id,marketing_company,group,
+    /// optionally valid_from,valid_to).
     #[arg(long, env = "SDRATE_CUSTOMERS", default_value = DEFAULT_CUSTOMERS, value_hint = ValueHint::FilePath)]
     pub customers: PathBuf,
 }

@@ -503,9 +503,9 @@ impl Rater {
             let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
             let components = self.lists.interactions.applicable(
                 &sum.service_feature_code,
-                &r.customer.customer_id,
+                r.customer.customer_id,
                 &sum.marketing_company,
-                r.customer.group.as_deref(),
+                r.customer.group,
                 own_lists_allowed,
                 q.time_of_use,
             );

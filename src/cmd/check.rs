@@ -225,17 +225,32 @@ fn report(
 
     interactions_report(&mut out, lists_dir, &lists.interactions);
 
+    // A customer counts in every company and group it is in at some time
+    // (once, however many rows say so).
     let mut groups: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut last = None;
     for c in customers.iter() {
-        *groups
-            .entry((&c.marketing_company, c.group.as_deref().unwrap_or("-")))
-            .or_default() += 1;
+        let key = (c.marketing_company, c.group.unwrap_or("-"));
+        if last != Some((c.customer_id, key)) {
+            *groups.entry(key).or_default() += 1;
+        }
+        last = Some((c.customer_id, key));
     }
+    let dated = customers.dated_rows();
     let _ = writeln!(
         out,
-        "\ncustomers in {}: {}\n",
+        "\ncustomers in {}: {}{}\n",
         customers_path.display(),
-        customers.len()
+        customers.len(),
+        if dated == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({}, {} with valid_from or valid_to)",
+                plural(customers.row_count(), "row"),
+                dated
+            )
+        }
     );
     let mut rows = vec![
         ["marketing company", "group", "customers"]

@@ -588,8 +588,8 @@ pub fn price_session_traced(
             .clone()
             .or_else(|| {
                 customers
-                    .get(&part.billed_party)
-                    .map(|c| Text::from(c.marketing_company.as_str()))
+                    .at(&part.billed_party, &f.start.0)
+                    .map(|c| Text::from(c.marketing_company))
             })
             .unwrap_or_default();
         let q = Query {
@@ -742,7 +742,7 @@ pub fn price_session_traced(
         }
         out.push(PricedParticipation {
             part: part.clone(),
-            customer: Text::from(r.customer.customer_id.as_str()),
+            customer: Text::from(r.customer.customer_id),
             marketing_company: company,
             currency: Text::from(r.base.def.currency.as_deref().unwrap_or_default()),
             vat_percent: r
@@ -886,9 +886,9 @@ pub fn price_session_traced(
         for (p, r) in out.iter_mut().zip(&resolved) {
             let Some(app) = lists.interactions.applicable(
                 &f.service,
-                &r.customer.customer_id,
+                r.customer.customer_id,
                 &p.marketing_company,
-                r.customer.group.as_deref(),
+                r.customer.group,
                 true,
                 &f.start.0,
             ) else {

@@ -457,13 +457,19 @@ fn resolution_text(c: &Candidates, w: &mut String, ind: &str) {
         c.service,
         time(&c.time_of_use)
     );
-    let customer = match (&c.customer_id, c.customer_found) {
-        (None, _) => "the SDR names no customer".to_owned(),
-        (Some(id), false) => format!("{id}: NOT in the customer registry"),
-        (Some(id), true) => format!(
-            "{id}: in the registry, marketing company {}, group {}",
+    let customer = match (&c.customer_id, c.customer_found, &c.registry_validity) {
+        (None, _, _) => "the SDR names no customer".to_owned(),
+        (Some(id), false, None) => format!("{id}: NOT in the customer registry"),
+        (Some(id), false, Some(valid)) => {
+            format!("{id}: in the registry, but NO row of it is valid then ({valid})")
+        }
+        (Some(id), true, valid) => format!(
+            "{id}: in the registry, marketing company {}, group {}{}",
             c.registry_company.as_deref().unwrap_or("-"),
-            c.group.as_deref().unwrap_or("none")
+            c.group.as_deref().unwrap_or("none"),
+            valid
+                .as_ref()
+                .map_or_else(String::new, |v| format!(" (row {v})"))
         ),
     };
     let _ = writeln!(w, "{ind}  customer            {customer}");

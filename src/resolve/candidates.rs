@@ -118,6 +118,11 @@ pub struct Candidates {
     /// The customer's marketing company and group in the registry.
     pub registry_company: Option<String>,
     pub group: Option<String>,
+    /// When the registry row used is valid, for a customer with dated
+    /// rows; for a customer with no row valid at the time of use, when its
+    /// rows are. None for a customer valid always, or not in the registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_validity: Option<String>,
     /// The usage's marketing company: whose base and group lists count.
     pub marketing_company: String,
     pub customer_price: Option<bool>,
@@ -188,7 +193,8 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
         (Some(_), None) => true,
         (None, _) => false,
     };
-    let customer = q.customer_id.and_then(|id| customers.get(id));
+    // The registry row valid at the time of use, as `resolve` takes it.
+    let customer = q.customer_id.and_then(|id| customers.at(id, t));
     let company = Owner::Company(q.marketing_company);
     let (base_revs, base) = revisions(lists, q.service, company, t);
     // The same checks, in the same order, as `resolve`.
@@ -208,12 +214,9 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
     } else if q.customer_id.is_none() {
         Some("the SDR names no customer".to_owned())
     } else if customer.is_none() {
-        Some(format!(
-            "customer `{}` is not in the customer registry",
-            q.customer_id.unwrap_or_default()
-        ))
+        Some(customers.absence(q.customer_id.unwrap_or_default(), t))
     } else if let Some(c) = customer.filter(|c| c.marketing_company != q.marketing_company) {
-        Some(super::company_mismatch(q.marketing_company, c))
+        Some(super::company_mismatch(q.marketing_company, &c))
     } else if base_revs.is_empty() {
         Some(format!(
             "marketing company `{}` has no price list for {}",
@@ -253,7 +256,7 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
             (Some(by), true, true) => Verdict::Overridden { by },
         }
     };
-    let customer_owner = customer.map(|c| c.customer_id.as_str());
+    let customer_owner = customer.map(|c| c.customer_id);
     {
         let (revs, valid) = match customer_owner {
             Some(id) => revisions(lists, q.service, Owner::Customer(id), t),
@@ -271,7 +274,7 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
         });
     }
     {
-        let group = customer.and_then(|c| c.group.as_deref());
+        let group = customer.and_then(|c| c.group);
         let (revs, valid) = match group {
             Some(g) => revisions(lists, q.service, Owner::Group(q.marketing_company, g), t),
             None => (Vec::new(), None),
@@ -322,8 +325,13 @@ pub fn candidates(lists: &PriceLists, customers: &Customers, q: &Query<'_>) -> C
         service_revision_known,
         customer_id: q.customer_id.map(str::to_owned),
         customer_found: customer.is_some(),
-        registry_company: customer.map(|c| c.marketing_company.clone()),
-        group: customer.and_then(|c| c.group.clone()),
+        registry_company: customer.map(|c| c.marketing_company.to_owned()),
+        group: customer.and_then(|c| c.group.map(str::to_owned)),
+        registry_validity: match customer {
+            Some(c) if c.valid.is_always() => None,
+            Some(c) => Some(format!("valid {}, line {}", c.valid, c.line)),
+            None => q.customer_id.and_then(|id| customers.validity_of(id)),
+        },
         marketing_company: q.marketing_company.to_owned(),
         customer_price: q.customer_price,
         market_price: q.market_price,
@@ -358,12 +366,12 @@ mod tests {
         services.push("HOLO".into());
         let mut companies: Vec<String> = customers
             .iter()
-            .map(|c| c.marketing_company.clone())
+            .map(|c| c.marketing_company.to_owned())
             .collect();
         companies.sort();
         companies.dedup();
         companies.push("nobody".into());
-        let mut ids: Vec<String> = customers.iter().map(|c| c.customer_id.clone()).collect();
+        let mut ids: Vec<String> = customers.iter().map(|c| c.customer_id.to_owned()).collect();
         ids.sort();
         ids.push("C99999".into());
         let mut checked = 0u64;

@@ -1,6 +1,6 @@
-//! Cross-checks of price lists against the customer registry: what loads
-//! but will fault usage or never apply. `sdrate check` prints them as
-//! warnings; a run does not need them.
+//! Cross-checks of price lists against the customer registry, and of the
+//! registry's periods: what loads but will fault usage or never apply.
+//! `sdrate check` prints them as warnings; a run does not need them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,8 +27,14 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
         .map(|l| l.def.service.as_str())
         .collect();
     let mut per_company: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut last = None;
     for c in customers.iter() {
-        *per_company.entry(&c.marketing_company).or_default() += 1;
+        // A customer's rows come together: one with several rows in a
+        // company counts once.
+        if last != Some((c.customer_id, c.marketing_company)) {
+            *per_company.entry(c.marketing_company).or_default() += 1;
+        }
+        last = Some((c.customer_id, c.marketing_company));
     }
     for (company, n) in &per_company {
         let missing: Vec<&str> = services
@@ -47,10 +53,14 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
 
     // Group and customer lists nobody resolves to, one line per group or
     // customer, naming its lists.
-    let members: BTreeSet<(&str, &str)> = customers
-        .iter()
-        .filter_map(|c| Some((c.marketing_company.as_str(), c.group.as_deref()?)))
-        .collect();
+    // Inserted one by one: collecting would first gather a pair per row (96
+    // MB for 3 M customers) to sort the few distinct ones out.
+    let mut members: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for c in customers.iter() {
+        if let Some(g) = c.group {
+            members.insert((c.marketing_company, g));
+        }
+    }
     let mut empty_groups: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
     let mut unknown_customers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for l in &all {
@@ -62,7 +72,7 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
                     empty_groups.entry((company, g)).or_default().insert(&d.id);
                 }
             }
-            (ListKind::Customer, _, Some(c)) if customers.get(c).is_none() => {
+            (ListKind::Customer, _, Some(c)) if !customers.contains(c) => {
                 unknown_customers.entry(c).or_default().insert(&d.id);
             }
             _ => {}
@@ -83,7 +93,7 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
     }
     for p in lists.interactions.profiles() {
         if let Some(c) = &p.customer
-            && customers.get(c).is_none()
+            && !customers.contains(c)
         {
             warnings.push(format!(
                 "customer `{c}` is not in the customer registry: profile {} r{} applies to nobody",
@@ -99,5 +109,65 @@ pub fn cross_check(lists: &PriceLists, customers: &Customers) -> Vec<String> {
             }
         }
     }
+    warnings.extend(gaps(customers));
     warnings
+}
+
+/// At most this many gaps are named one by one: a registry of millions
+/// could have as many, and the first few show the pattern.
+const GAPS_NAMED: usize = 10;
+
+/// Periods between two rows of one customer that no row covers: usage then
+/// faults as if the customer were unknown.
+fn gaps(customers: &Customers) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut more = 0;
+    for (id, gap, before, after) in customers.gaps() {
+        if out.len() == GAPS_NAMED {
+            more += 1;
+            continue;
+        }
+        out.push(format!(
+            "customer `{id}` has no row valid {gap} (between lines {before} and {after}): its usage then will not price"
+        ));
+    }
+    if more > 0 {
+        out.push(format!(
+            "{} more without a row valid between two of theirs",
+            plural(more, "gap"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_named_up_to_ten_then_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("customers.csv");
+        let mut text = String::from("customer_id,marketing_company,group,valid_from,valid_to\n");
+        for n in 1..=12 {
+            text.push_str(&format!(
+                "C{n:02},acme,,,2026-03-01\nC{n:02},acme,,2026-03-02,\n"
+            ));
+        }
+        // Rows that touch leave no gap.
+        text.push_str("D1,acme,,,2026-03-01\nD1,acme,gold,2026-03-01,\n");
+        std::fs::write(&path, text).unwrap();
+        let w = gaps(&Customers::load(&path).unwrap());
+        assert_eq!(w.len(), 11, "{w:?}");
+        assert_eq!(
+            w[0],
+            "customer `C01` has no row valid from 2026-03-01T00:00:00Z until \
+             2026-03-02T00:00:00Z (between lines 2 and 3): its usage then will not price"
+        );
+        assert!(w[9].starts_with("customer `C10` "), "{}", w[9]);
+        assert_eq!(
+            w[10],
+            "2 gaps more without a row valid between two of theirs"
+        );
+    }
 }

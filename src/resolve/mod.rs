@@ -1,6 +1,9 @@
 //! Finding the price list for a usage: customer-unique, else the customer's
 //! group, else the marketing company's base list, all valid at the time of
-//! use (never the time of rating).
+//! use (never the time of rating). The customer's marketing company and
+//! group are those of its registry row valid at that same time
+//! ([`customers`]), so a customer who moved group mid-month is priced with
+//! the group of the day of use.
 
 pub mod candidates;
 pub mod cross_check;
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use crate::sdr::StatusIndicator;
-pub use customers::{Customer, Customers};
+pub use customers::{Customer, CustomerRow, Customers, Period};
 pub use price_list::{Owner, PriceList, PriceLists};
 
 /// Loads and checks the price lists and the customer registry: the first
@@ -44,7 +47,8 @@ pub struct Resolved<'a> {
     pub base: &'a Arc<PriceList>,
     /// The list resolution chose: defines the individual price.
     pub chosen: &'a Arc<PriceList>,
-    pub customer: &'a Customer,
+    /// The customer's registry row valid at the time of use.
+    pub customer: CustomerRow<'a>,
 }
 
 /// Why no list could be found, as the seed's status indicator plus detail.
@@ -61,7 +65,7 @@ pub struct Unresolved {
 /// SDR or the registry is corrected. The text starts with
 /// [`COMPANY_MISMATCH`] so reports can tell it from a company without
 /// lists.
-pub fn company_mismatch(sdr_company: &str, customer: &Customer) -> String {
+pub fn company_mismatch(sdr_company: &str, customer: &CustomerRow<'_>) -> String {
     format!(
         "{COMPANY_MISMATCH}: the usage names `{sdr_company}`, the customer registry has customer `{}` in `{}`",
         customer.customer_id, customer.marketing_company
@@ -127,16 +131,15 @@ pub fn resolve<'a>(
             "the SDR names no customer".into(),
         )
     })?;
-    let customer = customers.get(id).ok_or_else(|| {
-        unresolved(
-            S::UnableToLocateServiceUser,
-            format!("customer `{id}` is not in the customer registry"),
-        )
-    })?;
+    // No row valid at the time of use is the fault of an unknown
+    // customer: the cause says when the customer is known.
+    let customer = customers
+        .at(id, t)
+        .ok_or_else(|| unresolved(S::UnableToLocateServiceUser, customers.absence(id, t)))?;
     if customer.marketing_company != q.marketing_company {
         return Err(unresolved(
             S::MarketingCompanyMismatch,
-            company_mismatch(q.marketing_company, customer),
+            company_mismatch(q.marketing_company, &customer),
         ));
     }
     let company = Owner::Company(q.marketing_company);
@@ -161,11 +164,10 @@ pub fn resolve<'a>(
     let own_lists_allowed = q.market_price != Some(true) && q.customer_price != Some(false);
     let chosen = if own_lists_allowed {
         lists
-            .list_at(Owner::Customer(&customer.customer_id), t)
+            .list_at(Owner::Customer(customer.customer_id), t)
             .or_else(|| {
                 customer
                     .group
-                    .as_ref()
                     .and_then(|g| lists.list_at(Owner::Group(q.marketing_company, g), t))
             })
             .unwrap_or(base)

@@ -526,4 +526,70 @@ fn a_missing_price_list_directory_points_at_the_option() {
         stderr.contains("there is no price-list directory price_lists: give the directory with --price-lists DIR"),
         "{stderr}"
     );
+/// A registry over time (docs/price-lists.md, "Customer registry"): `check`
+/// counts the dated rows and warns about a gap between two rows of one
+/// customer (a failure with `--strict`); rows that overlap do not load,
+/// naming both lines.
+#[test]
+fn dated_customer_rows_are_counted_gaps_warned_and_overlaps_refused() {
+    let lists = Lists::shipped();
+    let shipped = fs::read_to_string(lists.customers()).unwrap();
+    let registry = |second_from: &str| {
+        let mut out = String::from("customer_id,marketing_company,group,valid_from,valid_to\n");
+        for row in shipped.lines().skip(1) {
+            if row == "C00300,megacom,corporate" {
+                out.push_str("C00300,megacom,corporate,,2026-03-14\n");
+                out.push_str(&format!("C00300,megacom,,{second_from},\n"));
+            } else {
+                out.push_str(&format!("{row},,\n"));
+            }
+        }
+        out
+    };
+    // C00300's rows: the header is line 1, so its first row is the line
+    // after the row before it in the shipped file.
+    let first = shipped
+        .lines()
+        .position(|l| l == "C00300,megacom,corporate")
+        .expect("C00300 is shipped")
+        + 1;
+    let second = first + 1;
+    let customers = shipped.lines().skip(1).count();
+
+    lists.write("customers.csv", &registry("2026-03-15"));
+    let out = sdrate()
+        .args(["check", "--price-lists"])
+        .arg(&lists.root)
+        .arg("--customers")
+        .arg(lists.customers())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            ": {customers} ({} rows, 2 with valid_from or valid_to)\n",
+            customers + 1
+        )),
+        "{stdout}"
+    );
+    let gap = format!(
+        "warning: customer `C00300` has no row valid from 2026-03-14T00:00:00Z until \
+         2026-03-15T00:00:00Z (between lines {first} and {second}): its usage then will not price"
+    );
+    assert!(stderr.contains(&gap), "{stderr}");
+    let (code, stderr) = lists.check();
+    assert_eq!(code, 3, "--strict fails on the gap: {stderr}");
+
+    lists.write("customers.csv", &registry("2026-03-13"));
+    let (code, stderr) = lists.check();
+    assert_eq!(code, 3, "{stderr}");
+    let overlap = format!(
+        "customers.csv: line {second}: customer C00300 valid from 2026-03-13T00:00:00Z overlaps \
+         its row at line {first} (valid until 2026-03-14T00:00:00Z)"
+    );
+    assert!(stderr.contains(&overlap), "{stderr}");
 }

@@ -253,3 +253,165 @@ fn an_event_after_its_session_ended_is_counted_late_not_a_new_session() {
     let pending = fs::read_to_string(dir.join("state/pending-sessions.jsonl")).unwrap_or_default();
     assert!(!pending.contains("conf-20261122-0100"), "{pending}");
 }
+
+// ---------------------------------------------------------------------------
+// Customers over time: the registry row valid at the time of use
+
+/// acme's base list: 0.60 a minute, charged per second.
+const MOVE_BASE: &str = r#"
+id = "vpn-acme-base"
+revision = 1
+kind = "base"
+service = "VPN"
+based_on = "vpn-basic"
+marketing_company = "acme"
+valid_from = "2026-01-01T00:00:00+01:00"
+currency = "SEK"
+vat_percent = "25"
+
+[[charge]]
+item = "call"
+per = "duration"
+price = "0.60"
+"#;
+
+/// acme's group silver: its own charge, 0.30 a minute.
+const MOVE_SILVER: &str = r#"
+id = "vpn-acme-silver"
+revision = 1
+kind = "group"
+service = "VPN"
+based_on = "vpn-basic"
+marketing_company = "acme"
+group = "silver"
+valid_from = "2026-01-01T00:00:00+01:00"
+
+[[charge]]
+item = "call"
+per = "duration"
+price = "0.30"
+"#;
+
+/// Within the duplicate window of the calls below.
+const MOVE_PRICED_AT: &str = "2026-03-31T02:00:00+02:00";
+
+/// K1 is in gold until 15 March 2026 00:00 UTC and in silver from then; K2
+/// joins acme on 1 April.
+const MOVE_CUSTOMERS: &str = "\
+customer_id,marketing_company,group,valid_from,valid_to
+K1,acme,gold,,2026-03-15
+K1,acme,silver,2026-03-15,
+K2,acme,,2026-04-01T00:00:00Z,
+";
+
+/// (sdrIdentifier, basic price, individual price, table) of every SDR of
+/// a priced file.
+fn prices(file: &Path) -> Vec<(u64, String, String, String)> {
+    crate::common::inspect(file)
+        .iter()
+        .map(|v| {
+            let sdr = &v["sdr"];
+            let item = &sdr["servicePricingModules"][0]["prices"][0];
+            let s = |k: &str| item[k].as_str().unwrap_or_default().to_owned();
+            (
+                sdr["serviceHeader"]["sdrIdentifier"].as_u64().unwrap(),
+                s("basicPrice"),
+                s("individualPrice"),
+                s("priceTableIdentifier"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_customer_who_moved_group_mid_month_is_priced_and_rerated_with_the_group_of_the_day() {
+    use crate::common::{Call, csv_maps, data_list};
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let lists = dir.join("lists");
+    fs::create_dir_all(&lists).unwrap();
+    fs::write(lists.join("basic.toml"), data_list("vpn-basic")).unwrap();
+    fs::write(lists.join("base.toml"), MOVE_BASE).unwrap();
+    // gold: 10 % off the base list.
+    fs::write(lists.join("gold.toml"), data_list("vpn-acme-gold")).unwrap();
+    fs::write(lists.join("silver.toml"), MOVE_SILVER).unwrap();
+    fs::write(dir.join("customers.csv"), MOVE_CUSTOMERS).unwrap();
+    let records = [
+        // 14 March 23:30 UTC: the last day in gold.
+        Call::new(1, "K1", "acme", "2026-03-15T00:30:00+01:00", 90).json(),
+        // 15 March 09:00 UTC: silver.
+        Call::new(2, "K1", "acme", "2026-03-15T10:00:00+01:00", 150).json(),
+        // Before K2's first row.
+        Call::new(3, "K2", "acme", "2026-03-20T10:00:00+01:00", 60).json(),
+    ];
+    crate::common::encode(dir, "in.jsonl", "in.sdr", &records);
+    let tariff = ["--price-lists", "lists", "--customers", "customers.csv"];
+    let mut args = vec![
+        "rate",
+        "in.sdr",
+        "--out",
+        "out",
+        "--pricing-time",
+        MOVE_PRICED_AT,
+    ];
+    args.extend(tariff);
+    let r = run_in(dir, &args);
+    assert_eq!(r.code, 1, "K2's call faults: {}", r.stderr);
+
+    // By hand:
+    // 1. 90 s, basic 0.60 × 90/60 = 0.90; gold 10 % off: 0.81.
+    // 2. 150 s, basic 0.60 × 150/60 = 1.50; silver's own 0.30 × 150/60 = 0.75.
+    let s = |id, basic: &str, individual: &str, table: &str| {
+        (
+            id,
+            basic.to_owned(),
+            individual.to_owned(),
+            table.to_owned(),
+        )
+    };
+    let want = vec![
+        s(1, "0.90", "0.81", "vpn-acme-gold"),
+        s(2, "1.50", "0.75", "vpn-acme-silver"),
+    ];
+    assert_eq!(prices(&dir.join("out/priced/in.sdr")), want);
+    // K2 exists, but not yet: the unknown customer's fault, saying so.
+    let faults = csv_maps(&dir.join("out/faults.csv"));
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    let cause = faults[0].values().cloned().collect::<Vec<_>>().join("|");
+    assert!(cause.contains("unableToLocateServiceUser"), "{cause}");
+    assert!(
+        cause.contains(
+            "customer `K2` is in the customer registry with other validity: no row of it is \
+             valid at 2026-03-20 10:00:00 +01:00 (valid from 2026-04-01T00:00:00Z, line 4)"
+        ),
+        "{cause}"
+    );
+
+    // Re-rated, the same SDRs get the same prices from the same lists.
+    let mut args = vec![
+        "rerate",
+        "out",
+        "--out",
+        "rerated",
+        "--pricing-time",
+        MOVE_PRICED_AT,
+    ];
+    args.extend(tariff);
+    let r = run_in(dir, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(prices(&dir.join("rerated/priced/in.sdr")), want);
+
+    // `explain` takes the same row.
+    let mut args = vec!["explain", "in.sdr", "--sdr-id", "2"];
+    args.extend(tariff);
+    let r = run_in(dir, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "K1: in the registry, marketing company acme, group silver (row valid from \
+             2026-03-15T00:00:00Z, line 3)"
+        ),
+        "{}",
+        r.stdout
+    );
+}
