@@ -203,6 +203,7 @@ impl Summary {
                     marketing_company,
                     basic: m.basic,
                     individual: m.individual,
+                    modules: Default::default(),
                 },
             )?;
         }
