@@ -349,10 +349,14 @@ impl UsageAnalysis {
                         anyhow!("{what} in {currency} on {day} overflows, summed for the chart")
                     };
                     let d = &mut panel.days[day_index];
-                    let by = d.revenue.entry(service.to_string()).or_default();
-                    *by = by
-                        .checked_add(r.revenue)
-                        .ok_or_else(|| overflow("revenue"))?;
+                    d.used = true;
+                    // A service with only cost draws no empty revenue bar.
+                    if !r.revenue.is_zero() {
+                        let by = d.revenue.entry(service.to_string()).or_default();
+                        *by = by
+                            .checked_add(r.revenue)
+                            .ok_or_else(|| overflow("revenue"))?;
+                    }
                     d.cost = d.cost.checked_add(r.cost).ok_or_else(|| overflow("cost"))?;
                 }
             }
@@ -402,9 +406,8 @@ pub fn readable(d: Decimal) -> String {
         0
     };
     let mut v = v.round_dp_with_strategy(dp, DISPLAY_ROUNDING);
-    // 999.96 k rounds to 1000.0 k: say 1.00 M.
-    if !suffix.is_empty() && v.abs() >= Decimal::ONE_THOUSAND && scale < Decimal::from(1_000_000_000)
-    {
+    // 999.996 rounds to 1000.00, 999.96 k to 1000.0 k: say 1.00 k, 1.00 M.
+    if v.abs() >= Decimal::ONE_THOUSAND && scale < Decimal::from(1_000_000_000) {
         let next = scale * Decimal::ONE_THOUSAND;
         return readable(if d.is_sign_negative() { -next } else { next });
     }
@@ -478,6 +481,8 @@ mod chart {
         /// Revenue per service (sorted).
         pub revenue: BTreeMap<String, Decimal>,
         pub cost: Decimal,
+        /// Whether the day has any usage in the panel's currency.
+        pub used: bool,
     }
 
     impl Day {
@@ -780,19 +785,29 @@ mod chart {
                     readable(d.revenue()),
                 );
             }
-            margins.push((cx, y(f(d.margin())), d.margin(), day));
+            // Over the cost bar, clear of the revenue label.
+            if d.used {
+                margins.push((cx + 1.0 + bar / 2.0, y(f(d.margin())), d.margin(), day));
+            }
         }
 
-        // Margin: diamonds joined day to day.
-        if margins.len() > 1 {
-            let points: Vec<String> = margins
-                .iter()
-                .map(|(x, y, _, _)| format!("{x:.1},{y:.1}"))
-                .collect();
+        // Margin: diamonds, joined where days follow each other (a line
+        // across a day without usage would invent one).
+        let mut runs: Vec<Vec<String>> = Vec::new();
+        let mut previous: Option<NaiveDate> = None;
+        for (x, my, _, day) in &margins {
+            let follows = previous.and_then(|p| p.succ_opt()) == Some(**day);
+            match runs.last_mut() {
+                Some(run) if follows => run.push(format!("{x:.1},{my:.1}")),
+                _ => runs.push(vec![format!("{x:.1},{my:.1}")]),
+            }
+            previous = Some(**day);
+        }
+        for run in runs.iter().filter(|r| r.len() > 1) {
             let _ = writeln!(
                 s,
                 "<polyline class=\"margin\" points=\"{}\" fill=\"none\" stroke=\"{MARGIN}\" stroke-width=\"1.5\"/>",
-                points.join(" ")
+                run.join(" ")
             );
         }
         for (x, my, m, day) in &margins {
@@ -885,5 +900,379 @@ mod chart {
             Err(_) => number,
         };
         format!("{number}{suffix}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate::Modules;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A self-contained usage module: (service, day, seconds, events,
+    /// units, basic, individual).
+    fn module(
+        service: &str,
+        d: &str,
+        (seconds, events, units): (u64, u64, u64),
+        basic: &str,
+        individual: &str,
+    ) -> ModuleUsage {
+        ModuleUsage {
+            service: Text::from(service),
+            day: day(d),
+            seconds,
+            events,
+            units,
+            basic: dec(basic),
+            individual: dec(individual),
+        }
+    }
+
+    /// A billed SDR in `currency` with `modules` (its totals as the rater
+    /// sums them).
+    fn record(currency: &str, modules: Vec<ModuleUsage>) -> Totals {
+        let mut m = Modules::default();
+        let (mut basic, mut individual) = (Decimal::ZERO, Decimal::ZERO);
+        for u in modules {
+            basic += u.basic;
+            individual += u.individual;
+            m.push(u);
+        }
+        Totals {
+            currency: Text::from(currency),
+            marketing_company: Text::from("acme"),
+            basic,
+            individual,
+            modules: m,
+        }
+    }
+
+    fn part(currency: &str, active_seconds: u64, basic: &str, individual: &str) -> Participation {
+        Participation {
+            currency: Text::from(currency),
+            active_seconds,
+            basic: dec(basic),
+            individual: dec(individual),
+        }
+    }
+
+    fn session(
+        a: &mut UsageAnalysis,
+        service: &str,
+        d: &str,
+        parts: &[Participation],
+        cost: &[(&str, &str)],
+    ) -> Result<()> {
+        let cost: Vec<(Text, Decimal)> = cost.iter().map(|(c, v)| (Text::from(*c), dec(v))).collect();
+        a.add_session(&SessionUsage {
+            service,
+            day: day(d),
+            participations: parts,
+            cost: &cost,
+        })
+    }
+
+    fn csv_text(a: &UsageAnalysis) -> String {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        a.write_rows(&mut out).unwrap();
+        String::from_utf8(out.into_inner().unwrap()).unwrap()
+    }
+
+    fn svg_text(a: &UsageAnalysis) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.svg");
+        a.write_svg(&path).unwrap();
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// VPN and BB records over two days, a conference session, in SEK and
+    /// EUR.
+    fn sample() -> UsageAnalysis {
+        let mut a = UsageAnalysis::default();
+        let vpn = |d, secs, b, i| record("SEK", vec![module("VPN", d, (secs, 0, 0), b, i)]);
+        a.add_record(&vpn("2026-11-21", 120, "2.40", "2.16")).unwrap();
+        a.add_record(&vpn("2026-11-21", 61, "1.22", "1.22")).unwrap();
+        a.add_record(&vpn("2026-11-22", 30, "0.60", "0.54")).unwrap();
+        // A broadband record of two modules: both count.
+        a.add_record(&record(
+            "EUR",
+            vec![
+                module("BB", "2026-11-21", (600, 1, 1_000_000), "1.50", "1.35"),
+                module("BB", "2026-11-21", (0, 1, 500), "0.05", "0.05"),
+            ],
+        ))
+        .unwrap();
+        session(
+            &mut a,
+            "CONF",
+            "2026-11-21",
+            &[
+                part("SEK", 1800, "21.00", "21.00"),
+                part("SEK", 1140, "11.40", "10.26"),
+            ],
+            &[("SEK", "4.50"), ("SEK", "1.25")],
+        )
+        .unwrap();
+        a
+    }
+
+    #[test]
+    fn csv_rows_per_day_service_and_currency() {
+        // 2026-11-21 BB EUR: 2 modules, 600 s = 10.00 min, events 1 + 1,
+        // units 1,000,000 + 500; basic 1.50 + 0.05, revenue 1.35 + 0.05.
+        // CONF SEK: 1 session, 2 participations, 1800 + 1140 = 2940 s =
+        // 49.00 min; basic 21.00 + 11.40, revenue 21.00 + 10.26 = 31.26,
+        // cost 4.50 + 1.25 = 5.75, margin 25.51.
+        // VPN SEK: 120 + 61 = 181 s = 3.0166 = 3.02 min; basic 2.40 + 1.22,
+        // revenue 2.16 + 1.22 = 3.38, no cost.
+        // 2026-11-22 VPN SEK: 30 s = 0.50 min.
+        let expected = "\
+day,service,currency,usage_modules,sessions,participations,minutes,events,units,basic_price,revenue,cost,margin
+2026-11-21,BB,EUR,2,0,0,10.00,2,1000500,1.55,1.40,0,1.40
+2026-11-21,CONF,SEK,0,1,2,49.00,0,0,32.40,31.26,5.75,25.51
+2026-11-21,VPN,SEK,2,0,0,3.02,0,0,3.62,3.38,0,3.38
+2026-11-22,VPN,SEK,1,0,0,0.50,0,0,0.60,0.54,0,0.54
+";
+        assert_eq!(csv_text(&sample()), expected);
+    }
+
+    #[test]
+    fn empty_analysis_writes_only_the_header() {
+        let a = UsageAnalysis::default();
+        assert!(a.is_empty());
+        assert_eq!(csv_text(&a), format!("{}\n", CSV_HEADER.join(",")));
+    }
+
+    #[test]
+    fn a_session_counts_once_in_its_first_participations_currency() {
+        let mut a = UsageAnalysis::default();
+        session(
+            &mut a,
+            "GAME",
+            "2026-01-05",
+            &[part("EUR", 60, "1.00", "1.00"), part("SEK", 90, "11", "10")],
+            &[("EUR", "0.30"), ("SEK", "12.50")],
+        )
+        .unwrap();
+        // Nothing billed at all: still a session, in no currency.
+        session(&mut a, "GAME", "2026-01-06", &[], &[]).unwrap();
+        assert_eq!(
+            csv_text(&a).lines().skip(1).collect::<Vec<_>>(),
+            [
+                "2026-01-05,GAME,EUR,0,1,1,1.00,0,0,1.00,1.00,0.30,0.70",
+                // Cost above revenue: a negative margin.
+                "2026-01-05,GAME,SEK,0,0,1,1.50,0,0,11,10,12.50,-2.50",
+                "2026-01-06,GAME,,0,1,0,0.00,0,0,0,0,0,0",
+            ]
+        );
+    }
+
+    #[test]
+    fn overflow_is_an_error_and_changes_nothing() {
+        let max = Decimal::MAX.to_string();
+        let mut a = UsageAnalysis::default();
+        let one = |b: &str, i: &str| record("SEK", vec![module("S", "2026-01-01", (1, 0, 0), b, i)]);
+        a.add_record(&one("0", &max)).unwrap();
+        let before = csv_text(&a);
+
+        let e = a.add_record(&one("0", "1")).unwrap_err();
+        assert!(e.to_string().contains("S on 2026-01-01 in SEK: revenue overflows"), "{e}");
+        // Within one record: the second module overflows, the first (a new
+        // row) is not added either.
+        let e = a
+            .add_record(&record(
+                "SEK",
+                vec![
+                    module("T", "2026-01-01", (1, 0, 0), "0", "1"),
+                    module("S", "2026-01-01", (1, 0, 0), "0", "1"),
+                ],
+            ))
+            .unwrap_err();
+        assert!(e.to_string().contains("revenue overflows"), "{e}");
+        // A margin that cannot be represented.
+        let e = session(&mut a, "S", "2026-01-01", &[], &[("SEK", "-1")]).unwrap_err();
+        assert!(e.to_string().contains("margin overflows"), "{e}");
+        // Counts.
+        let e = a
+            .add_record(&record(
+                "SEK",
+                vec![module("S", "2026-01-01", (u64::MAX, 0, 0), "0", "0")],
+            ))
+            .unwrap_err();
+        assert!(e.to_string().contains("seconds overflows"), "{e}");
+        assert_eq!(csv_text(&a), before);
+
+        // A currency's total over days, summed for the chart.
+        a.add_record(&record("SEK", vec![module("S", "2026-01-02", (1, 0, 0), "0", "1")]))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let e = a.write_svg(&dir.path().join("x.svg")).unwrap_err();
+        assert!(e.to_string().contains("total revenue in SEK overflows"), "{e}");
+    }
+
+    #[test]
+    fn amounts_need_a_currency() {
+        let mut a = UsageAnalysis::default();
+        let r = record("", vec![module("S", "2026-01-01", (1, 0, 0), "1", "1")]);
+        assert!(a.add_record(&r).is_err());
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn readable_numbers() {
+        for (value, shown) in [
+            ("3549845.16", "3.55 M"),
+            ("21034567.12", "21.0 M"),
+            ("812345", "812 k"),
+            ("999999", "1.00 M"),
+            ("999.994", "999.99"),
+            ("999.996", "1.00 k"),
+            ("1234", "1.23 k"),
+            ("1235", "1.24 k"),
+            ("-1235", "-1.24 k"),
+            ("46.5", "46.50"),
+            ("0.005", "0.01"),
+            ("0", "0.00"),
+            ("-0.001", "0.00"),
+            ("7250000000", "7.25 bn"),
+        ] {
+            assert_eq!(readable(dec(value)), shown, "{value}");
+        }
+        assert_eq!(grouped(dec("21034567.12")), "21,034,567.12");
+        assert_eq!(grouped(dec("-1234")), "-1,234");
+        assert_eq!(grouped(dec("999.5")), "999.5");
+        assert_eq!(grouped(dec("100000")), "100,000");
+    }
+
+    /// The attribute `name` of the first tag in `tag`.
+    fn attr(tag: &str, name: &str) -> f64 {
+        let start = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        let len = tag[start..].find('"').unwrap();
+        tag[start..start + len].parse().unwrap()
+    }
+
+    /// The `<rect>`s of `class`, as (x, y, height).
+    fn bars(svg: &str, class: &str) -> Vec<(f64, f64, f64)> {
+        svg.split("<rect")
+            .skip(1)
+            .filter(|t| t.starts_with(&format!(" class=\"{class}\"")))
+            .map(|t| (attr(t, "x"), attr(t, "y"), attr(t, "height")))
+            .collect()
+    }
+
+    /// The contents of the `<text>` and `<title>` elements.
+    fn texts(svg: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for tag in ["text", "title"] {
+            for t in svg.split(&format!("<{tag}")).skip(1) {
+                let body = &t[t.find('>').unwrap() + 1..t.find(&format!("</{tag}>")).unwrap()];
+                out.push(body.trim().to_owned());
+            }
+        }
+        out
+    }
+
+    fn has(svg: &str, label: &str) -> bool {
+        texts(svg).iter().any(|t| t.contains(label))
+    }
+
+    #[test]
+    fn chart_has_a_panel_per_currency_with_dates_ticks_and_totals() {
+        let svg = svg_text(&sample());
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<g class=\"panel\"").count(), 2, "{svg}");
+        for label in [
+            "Usage by day of use (UTC), 2026-11-21 to 2026-11-22",
+            "2026-11-21",
+            "2026-11-22",
+            "EUR (excl. VAT)",
+            "SEK (excl. VAT)",
+            "day of use (UTC)",
+            // SEK: revenue 31.26 + 3.38 + 0.54, cost 5.75.
+            ": revenue 35.18 SEK, cost 5.75 SEK, margin 29.43 SEK",
+            ": revenue 1.40 EUR, cost 0 EUR, margin 1.40 EUR",
+            // Legends: services with their totals, cost, margin.
+            "CONF 31.26",
+            "VPN 3.92",
+            "BB 1.40",
+            "cost 5.75",
+            "margin 29.43",
+            // Tooltips with exact amounts.
+            "2026-11-21 CONF: revenue 31.26 SEK",
+            "2026-11-21: cost 5.75 SEK",
+            "2026-11-21: margin 28.89 SEK",
+        ] {
+            assert!(has(&svg, label), "{label} not in {:?}", texts(&svg));
+        }
+        // SEK ticks: 0 to 35 in steps of 5 (the 2026-11-21 stack is 34.64:
+        // a step of 5 gives 7 intervals, the most allowed).
+        for tick in ["0", "5", "20", "35"] {
+            assert!(texts(&svg).iter().any(|t| t == tick), "tick {tick}");
+        }
+        // EUR ticks 0 to 1.4 by 0.2 (stack 1.40).
+        for tick in ["0.2", "1.4"] {
+            assert!(texts(&svg).iter().any(|t| t == tick), "tick {tick}");
+        }
+        assert_eq!(svg, svg_text(&sample()), "same analysis, same bytes");
+    }
+
+    #[test]
+    fn chart_bars_are_proportional_to_the_amounts() {
+        let mut a = UsageAnalysis::default();
+        let r = |s, d, i| record("SEK", vec![module(s, d, (0, 1, 0), i, i)]);
+        a.add_record(&r("A", "2026-02-01", "300")).unwrap();
+        a.add_record(&r("B", "2026-02-01", "100")).unwrap();
+        a.add_record(&r("A", "2026-02-02", "200")).unwrap();
+        session(&mut a, "C", "2026-02-02", &[], &[("SEK", "50")]).unwrap();
+        let svg = svg_text(&a);
+        let revenue = bars(&svg, "revenue");
+        // Day 1: A then B stacked on it; day 2: A.
+        assert_eq!(revenue.len(), 3, "{svg}");
+        let (a1, b1, a2) = (revenue[0], revenue[1], revenue[2]);
+        assert!((a1.2 / b1.2 - 3.0).abs() < 0.01, "{a1:?} {b1:?}");
+        assert!((a1.2 / a2.2 - 1.5).abs() < 0.01);
+        // B sits on A; both days share the baseline.
+        assert!((b1.1 + b1.2 - a1.1).abs() < 0.11);
+        assert!((a1.1 + a1.2 - (a2.1 + a2.2)).abs() < 0.11);
+        let cost = bars(&svg, "cost");
+        assert_eq!(cost.len(), 2);
+        assert_eq!(cost[0].2, 0.0);
+        assert!((a2.2 / cost[1].2 - 4.0).abs() < 0.01, "{svg}");
+        // Cost to the right of revenue.
+        assert!(cost[1].0 > a2.0);
+    }
+
+    #[test]
+    fn chart_of_nothing_says_so() {
+        let svg = svg_text(&UsageAnalysis::default());
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(has(&svg, "no priced usage in this run"), "{svg}");
+        assert!(bars(&svg, "revenue").is_empty());
+        assert_eq!(svg.matches("<g class=\"panel\"").count(), 0);
+    }
+
+    #[test]
+    fn negative_revenue_draws_down_from_zero() {
+        let mut a = UsageAnalysis::default();
+        let r = |s, i| record("EUR", vec![module(s, "2026-03-01", (0, 1, 0), i, i)]);
+        a.add_record(&r("credit", "-2")).unwrap();
+        a.add_record(&r("sale", "4")).unwrap();
+        let svg = svg_text(&a);
+        let b = bars(&svg, "revenue");
+        assert_eq!(b.len(), 2);
+        let (credit, sale) = (b[0], b[1]);
+        // The credit starts where the sale does: at zero.
+        assert!((credit.1 - (sale.1 + sale.2)).abs() < 0.11, "{svg}");
+        assert!((sale.2 / credit.2 - 2.0).abs() < 0.01);
+        assert!(has(&svg, "credit: revenue -2 EUR"));
+        assert!(texts(&svg).iter().any(|t| t == "-2"), "a tick below zero");
     }
 }
