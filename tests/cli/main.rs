@@ -24,6 +24,7 @@ mod regression_every_pricing_module;
 mod rerate;
 mod routing_participations;
 mod sessions;
+mod usage;
 mod state_lasts;
 
 /// The `sdrate` binary, with every `SDRATE_*` and colour variable of the
