@@ -488,7 +488,9 @@ mod chart {
     impl Day {
         fn revenue(&self) -> Decimal {
             // Checked when the panel totals were summed.
-            self.revenue.values().fold(Decimal::ZERO, |a, v| a.saturating_add(*v))
+            self.revenue
+                .values()
+                .fold(Decimal::ZERO, |a, v| a.saturating_add(*v))
         }
         fn margin(&self) -> Decimal {
             self.revenue().saturating_sub(self.cost)
@@ -836,7 +838,9 @@ mod chart {
         }
         present.sort();
         let square = |fill: &str, ly: f64| {
-            format!("<rect x=\"{lx:.1}\" y=\"{ly:.1}\" width=\"12\" height=\"12\" fill=\"{fill}\"/>")
+            format!(
+                "<rect x=\"{lx:.1}\" y=\"{ly:.1}\" width=\"12\" height=\"12\" fill=\"{fill}\"/>"
+            )
         };
         let mut entries: Vec<(String, String)> = present
             .into_iter()
@@ -971,7 +975,8 @@ mod tests {
         parts: &[Participation],
         cost: &[(&str, &str)],
     ) -> Result<()> {
-        let cost: Vec<(Text, Decimal)> = cost.iter().map(|(c, v)| (Text::from(*c), dec(v))).collect();
+        let cost: Vec<(Text, Decimal)> =
+            cost.iter().map(|(c, v)| (Text::from(*c), dec(v))).collect();
         a.add_session(&SessionUsage {
             service,
             day: day(d),
@@ -998,9 +1003,12 @@ mod tests {
     fn sample() -> UsageAnalysis {
         let mut a = UsageAnalysis::default();
         let vpn = |d, secs, b, i| record("SEK", vec![module("VPN", d, (secs, 0, 0), b, i)]);
-        a.add_record(&vpn("2026-11-21", 120, "2.40", "2.16")).unwrap();
-        a.add_record(&vpn("2026-11-21", 61, "1.22", "1.22")).unwrap();
-        a.add_record(&vpn("2026-11-22", 30, "0.60", "0.54")).unwrap();
+        a.add_record(&vpn("2026-11-21", 120, "2.40", "2.16"))
+            .unwrap();
+        a.add_record(&vpn("2026-11-21", 61, "1.22", "1.22"))
+            .unwrap();
+        a.add_record(&vpn("2026-11-22", 30, "0.60", "0.54"))
+            .unwrap();
         // A broadband record of two modules: both count.
         a.add_record(&record(
             "EUR",
@@ -1079,12 +1087,17 @@ day,service,currency,usage_modules,sessions,participations,minutes,events,units,
     fn overflow_is_an_error_and_changes_nothing() {
         let max = Decimal::MAX.to_string();
         let mut a = UsageAnalysis::default();
-        let one = |b: &str, i: &str| record("SEK", vec![module("S", "2026-01-01", (1, 0, 0), b, i)]);
+        let one =
+            |b: &str, i: &str| record("SEK", vec![module("S", "2026-01-01", (1, 0, 0), b, i)]);
         a.add_record(&one("0", &max)).unwrap();
         let before = csv_text(&a);
 
         let e = a.add_record(&one("0", "1")).unwrap_err();
-        assert!(e.to_string().contains("S on 2026-01-01 in SEK: revenue overflows"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("S on 2026-01-01 in SEK: revenue overflows"),
+            "{e}"
+        );
         // Within one record: the second module overflows, the first (a new
         // row) is not added either.
         let e = a
@@ -1111,11 +1124,17 @@ day,service,currency,usage_modules,sessions,participations,minutes,events,units,
         assert_eq!(csv_text(&a), before);
 
         // A currency's total over days, summed for the chart.
-        a.add_record(&record("SEK", vec![module("S", "2026-01-02", (1, 0, 0), "0", "1")]))
-            .unwrap();
+        a.add_record(&record(
+            "SEK",
+            vec![module("S", "2026-01-02", (1, 0, 0), "0", "1")],
+        ))
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let e = a.write_svg(&dir.path().join("x.svg")).unwrap_err();
-        assert!(e.to_string().contains("total revenue in SEK overflows"), "{e}");
+        assert!(
+            e.to_string().contains("total revenue in SEK overflows"),
+            "{e}"
+        );
     }
 
     #[test]

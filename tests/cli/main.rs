@@ -24,8 +24,8 @@ mod regression_every_pricing_module;
 mod rerate;
 mod routing_participations;
 mod sessions;
-mod usage;
 mod state_lasts;
+mod usage;
 
 /// The `sdrate` binary, with every `SDRATE_*` and colour variable of the
 /// environment removed: a developer's settings never change a result.

@@ -70,7 +70,14 @@ fn usage_covers_every_priced_usage_of_the_main_job() {
     assert_eq!(
         fields(
             row(&rows, "2026-11-21", "VPN", "SEK"),
-            &["usage_modules", "sessions", "minutes", "revenue", "cost", "margin"]
+            &[
+                "usage_modules",
+                "sessions",
+                "minutes",
+                "revenue",
+                "cost",
+                "margin"
+            ]
         ),
         ["1", "0", "3.33", "0.75", "0", "0.75"]
     );
@@ -103,7 +110,9 @@ fn usage_covers_every_priced_usage_of_the_main_job() {
     let start_of: BTreeMap<String, String> = {
         let mut m: BTreeMap<String, String> = BTreeMap::new();
         for p in &parts {
-            let e = m.entry(p["session_id"].clone()).or_insert(p["first_join"].clone());
+            let e = m
+                .entry(p["session_id"].clone())
+                .or_insert(p["first_join"].clone());
             if chrono::DateTime::parse_from_rfc3339(&p["first_join"]).unwrap()
                 < chrono::DateTime::parse_from_rfc3339(e).unwrap()
             {
@@ -195,7 +204,10 @@ fn a_run_without_sessions_still_analyses_and_charts_its_usage() {
     assert_eq!(rate(&["fixtures/vpn.sdr"], &out), 0);
     let rows = csv_maps(&out.join("usage.csv"));
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r["service"] == "VPN" && r["sessions"] == "0"));
+    assert!(
+        rows.iter()
+            .all(|r| r["service"] == "VPN" && r["sessions"] == "0")
+    );
     let svg = fs::read_to_string(out.join("usage.svg")).unwrap();
     assert_eq!(svg.matches("<g class=\"panel\"").count(), 1, "SEK only");
     assert!(svg.contains("data-currency=\"SEK\""));
