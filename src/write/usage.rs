@@ -396,9 +396,7 @@ pub fn readable(d: Decimal) -> String {
     .find(|(s, _)| d.abs() >= *s)
     .unwrap_or((Decimal::ONE, ""));
     let v = d / scale;
-    let dp = if suffix.is_empty() {
-        2
-    } else if v.abs() < Decimal::TEN {
+    let dp = if suffix.is_empty() || v.abs() < Decimal::TEN {
         2
     } else if v.abs() < Decimal::ONE_HUNDRED {
         1
@@ -626,9 +624,9 @@ mod chart {
         let panels = data.panels.len().max(1);
         let height = TOP + panels as f64 * PANEL + 10.0;
         let mut s = String::new();
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" {FONT}>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" {FONT}>"
         );
         let _ = writeln!(
             s,
