@@ -226,14 +226,13 @@ impl UsageAnalysis {
     /// Adds `rows` (which may share keys), or nothing when any sum would
     /// overflow or an amount has no currency.
     fn apply(&mut self, rows: &[(NaiveDate, &str, &str, Row)]) -> Result<()> {
+        if let [(day, service, currency, add)] = rows {
+            return self.add_one(*day, service, currency, add);
+        }
         // Check first: each row's new total is the current one plus every
         // row of this call up to it with the same key (a handful at most).
         for (i, (day, service, currency, _)) in rows.iter().enumerate() {
-            let r = &rows[i].3;
-            let has_money = !r.revenue.is_zero() || !r.cost.is_zero() || !r.basic.is_zero();
-            if currency.is_empty() && has_money {
-                return Err(anyhow!("{service} on {day}: an amount without a currency"));
-            }
+            no_currency(*day, service, currency, &rows[i].3)?;
             let mut total = self.row(*day, service, currency);
             for (d, s, c, add) in &rows[..=i] {
                 if (d, s, c) == (day, service, currency) {
@@ -258,6 +257,31 @@ impl UsageAnalysis {
                 .checked_add(add)
                 .map_err(|what| anyhow!("{what} overflows"))?;
         }
+        Ok(())
+    }
+
+    /// [`Self::apply`] of one row, the writer's case for nearly every
+    /// record: one look-up when the row exists.
+    fn add_one(&mut self, day: NaiveDate, service: &str, currency: &str, add: &Row) -> Result<()> {
+        no_currency(day, service, currency, add)?;
+        let overflow =
+            |what| anyhow!("usage of {service} on {day} in {currency}: {what} overflows");
+        let existing = self
+            .days
+            .get_mut(&day)
+            .and_then(|s| s.get_mut(service))
+            .and_then(|c| c.get_mut(currency));
+        if let Some(row) = existing {
+            *row = row.checked_add(add).map_err(overflow)?;
+            return Ok(());
+        }
+        let row = Row::default().checked_add(add).map_err(overflow)?;
+        let services = self.days.entry(day).or_default();
+        let currencies = match services.get_mut(service) {
+            Some(c) => c,
+            None => services.entry(Text::from(service)).or_default(),
+        };
+        currencies.insert(Text::from(currency), row);
         Ok(())
     }
 
@@ -365,6 +389,15 @@ impl UsageAnalysis {
         data.totals()?;
         Ok(data)
     }
+}
+
+/// An amount must name its currency (a count need not: a session that
+/// billed nothing).
+fn no_currency(day: NaiveDate, service: &str, currency: &str, r: &Row) -> Result<()> {
+    if currency.is_empty() && (!r.revenue.is_zero() || !r.cost.is_zero() || !r.basic.is_zero()) {
+        return Err(anyhow!("{service} on {day}: an amount without a currency"));
+    }
+    Ok(())
 }
 
 /// Seconds as minutes, two decimals, half away from zero.
