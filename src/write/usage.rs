@@ -43,7 +43,11 @@
 //! ordered maps by borrowed `&str` (no allocation unless the row is new) and
 //! does one checked addition per column; the writer does it for every
 //! billed record, so it stays in the one thread that writes and the output
-//! is the same at any thread count.
+//! is the same at any thread count. Measured on a generated 1 M-record mix
+//! (611,082 priced SDRs plus sessions; 7 interleaved runs each, on 2 cores
+//! shared with other work, so the spread is wide): median user time 2.26 s
+//! before, 2.45 s with the analysis; median wall time 7.01 s and 7.24 s.
+//! Every other output is byte-identical.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
