@@ -32,6 +32,51 @@ pub struct Totals {
     pub marketing_company: Text,
     pub basic: Decimal,
     pub individual: Decimal,
+    /// Its usage modules one by one, for the usage analysis.
+    pub modules: Modules,
+}
+
+/// One priced usage module, as the usage analysis counts it (in the
+/// currency of its [`Totals`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleUsage {
+    pub service: Text,
+    /// UTC date of the start of use: the earliest time of use of its items.
+    pub day: chrono::NaiveDate,
+    /// Quantities of its items by kind, charged or free.
+    pub seconds: u64,
+    pub events: u64,
+    pub units: u64,
+    pub basic: Decimal,
+    pub individual: Decimal,
+}
+
+/// The usage modules of one priced SDR. Nearly every SDR has one: it is
+/// kept inline, and only further modules go to the heap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Modules {
+    first: Option<ModuleUsage>,
+    more: Vec<ModuleUsage>,
+}
+
+impl Modules {
+    pub fn one(m: ModuleUsage) -> Self {
+        Modules {
+            first: Some(m),
+            more: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, m: ModuleUsage) {
+        match self.first {
+            None => self.first = Some(m),
+            Some(_) => self.more.push(m),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ModuleUsage> {
+        self.first.iter().chain(&self.more)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -341,6 +386,9 @@ impl Rater {
                                 (Some(b), Some(i)) => {
                                     acc.basic = b;
                                     acc.individual = i;
+                                    for m in t.modules.iter() {
+                                        acc.modules.push(m.clone());
+                                    }
                                 }
                                 _ => {
                                     let u =
@@ -688,6 +736,7 @@ impl Rater {
             prices,
             unknown_items: None,
         };
+        let module = module_usage(sum, &items, total_basic, total_individual);
         Ok(Some((
             spm,
             Totals {
@@ -695,8 +744,39 @@ impl Rater {
                 marketing_company: sum.marketing_company.clone(),
                 basic: total_basic,
                 individual: total_individual,
+                modules: Modules::one(module),
             },
         )))
+    }
+}
+
+/// What the usage analysis counts of a priced usage module with `items`
+/// (never empty: a module without items is a fault).
+fn module_usage(
+    sum: &ServiceUsageModule,
+    items: &[UsageItem<'_>],
+    basic: Decimal,
+    individual: Decimal,
+) -> ModuleUsage {
+    let (mut seconds, mut events, mut units) = (0u64, 0u64, 0u64);
+    for u in items {
+        // Saturating: one module's quantities come from u64 fields, and a
+        // count that cannot be summed is no reason to refuse a price.
+        match u.quantity {
+            Quantity::Seconds(n) => seconds = seconds.saturating_add(n),
+            Quantity::Events(n) => events = events.saturating_add(n),
+            Quantity::Units(n) => units = units.saturating_add(n),
+        }
+    }
+    let start = items.iter().map(|u| u.at.0).min().unwrap_or_default();
+    ModuleUsage {
+        service: sum.service_feature_code.clone(),
+        day: start.naive_utc().date(),
+        seconds,
+        events,
+        units,
+        basic,
+        individual,
     }
 }
 

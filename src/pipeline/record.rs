@@ -304,6 +304,7 @@ impl BlockWriter<'_, '_> {
                         Verdict::New => {
                             summary.priced += 1;
                             summary.add_totals(&t)?;
+                            stage.usage.add_record(&t)?;
                             priced
                                 .write_all(bytes)
                                 .with_context(|| write_err(&priced_path.display().to_string()))?;

@@ -22,7 +22,7 @@ use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
 use crate::sdr::Text;
 use crate::write::sessions;
-use crate::write::usage::{SessionUsage, UsageAnalysis};
+use crate::write::usage::{Participation, SessionUsage, UsageAnalysis};
 
 use super::dedup::{Dedup, DupKey};
 use super::outputs::Outputs;
@@ -283,8 +283,7 @@ impl SessionStage<'_> {
         summary: &mut Summary,
     ) -> Result<()> {
         let write_err = |what: &str| format!("cannot write {what}");
-        let mut revenue = Vec::with_capacity(priced.participations.len());
-        let mut active = 0u64;
+        let mut usage = Vec::with_capacity(priced.participations.len());
         for (p, bytes) in priced.participations.iter().zip(encoded) {
             summary.sessions.participations += 1;
             out.participations
@@ -306,9 +305,14 @@ impl SessionStage<'_> {
                 marketing_company: p.marketing_company.clone(),
                 basic: p.basic,
                 individual: p.individual,
+                modules: Default::default(),
             })?;
-            revenue.push((p.currency.clone(), p.individual));
-            active = active.saturating_add(p.part.active_seconds());
+            usage.push(Participation {
+                currency: p.currency.clone(),
+                active_seconds: p.part.active_seconds(),
+                basic: p.basic,
+                individual: p.individual,
+            });
         }
         out.participation_report
             .write_all(&rows.participations)
@@ -321,12 +325,10 @@ impl SessionStage<'_> {
             .iter()
             .map(|c| (Text::from(c.currency.as_str()), c.amount))
             .collect();
-        self.usage.add(&SessionUsage {
+        self.usage.add_session(&SessionUsage {
             service: &priced.facts.service,
-            day: priced.facts.start.0.date_naive(),
-            participations: priced.participations.len() as u64,
-            active_seconds: active,
-            revenue: &revenue,
+            day: priced.facts.start.0.naive_utc().date(),
+            participations: &usage,
             cost: &cost,
         })
     }
@@ -353,10 +355,9 @@ impl SessionStage<'_> {
         summary.sessions.sessions_pending = finished.pending.len() as u64;
         summary.sessions.events_pending =
             finished.pending.iter().map(|s| s.events.len() as u64).sum();
-        if !self.usage.is_empty() {
-            self.usage.write_csv(&out.dir.join(names::USAGE))?;
-            self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
-        }
+        // Written on every run, an empty one too: "no usage" is an answer.
+        self.usage.write_csv(&out.dir.join(names::USAGE))?;
+        self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
         Ok(finished.pending)
     }
 }

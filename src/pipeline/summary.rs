@@ -228,6 +228,7 @@ impl Summary {
                     marketing_company,
                     basic: m.basic,
                     individual: m.individual,
+                    modules: Default::default(),
                 },
             )?;
         }

@@ -27,6 +27,7 @@ mod sessions;
 mod spools;
 mod state_lasts;
 mod suspense_management;
+mod usage;
 
 /// The `sdrate` binary, with every `SDRATE_*` and colour variable of the
 /// environment removed: a developer's settings never change a result.

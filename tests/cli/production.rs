@@ -1060,8 +1060,7 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
         assert!(d.stderr.contains("dry run"), "{}", d.stderr);
         assert_same_tree(&tree(&dir.join("state")), &state_before, "state");
         assert_same_tree(&tree(&dir.join("billed")), &billed_before, "billed");
-        // The usage analysis exists when sessions priced (not when they
-        // were all billed before); checked below.
+        // The usage analysis is written on every run; checked below.
         let files: Vec<String> = tree(&dir.join(out))
             .into_keys()
             .filter(|f| !f.starts_with("usage."))
@@ -1107,9 +1106,13 @@ fn a_dry_run_writes_only_reports_and_changes_nothing() {
         (0, billed_priced),
         "{s:#}"
     );
-    // Its sessions were billed too: none priced again, no usage to analyse.
+    // Its sessions were billed too: none priced again, no usage to
+    // analyse, and the chart says so.
     assert_eq!(s["sessions"]["sessions_priced"], 0, "{s:#}");
-    assert!(!dir.join("report2/usage.csv").exists());
+    let usage = fs::read_to_string(dir.join("report2/usage.csv")).unwrap();
+    assert_eq!(usage.lines().count(), 1, "{usage}");
+    let chart = fs::read_to_string(dir.join("report2/usage.svg")).unwrap();
+    assert!(chart.contains("no priced usage in this run"));
     // A dry-run report is replaced by the next dry run.
     let s = reports_with("report", "a.sdr", true);
     assert_eq!(n(&s, "duplicates"), billed_priced);

@@ -1533,15 +1533,17 @@ fn costs_and_usage_of_the_seed_examples() {
     // g1 play: game time 20:00-21:00 = 60 min x 0.40 = 24.00, once, not
     //   per player.
     //
-    // Usage: CONF 3720 s = 62.00 min; revenue = individual prices 21.00 +
+    // Usage, by the UTC day of the first event (CONF 09:00 UTC on 20 Nov,
+    // GAME 19:00 UTC on 21 Nov): CONF 3720 s = 62.00 min; basic prices
+    //   21.00 + 11.40 + 7.80 = 40.20; revenue = individual prices 21.00 +
     //   10.26 + 7.80 = 39.06; cost 0.75 + 6.20 = 6.95; margin 32.11.
-    // GAME 2400 + 2700 + 3000 = 8100 s = 135.00 min; revenue 21.00 + 21.00
-    //   + 30.00 = 72.00; cost 24.00; margin 48.00.
+    // GAME 2400 + 2700 + 3000 = 8100 s = 135.00 min; basic and revenue
+    //   21.00 + 21.00 + 30.00 = 72.00; cost 24.00; margin 48.00.
     assert_eq!(
         run.read("usage.csv"),
-        "service,day,currency,sessions,participations,active_minutes,revenue,cost,margin\n\
-         CONF,2026-11-20,SEK,1,3,62.00,39.06,6.95,32.11\n\
-         GAME,2026-11-21,SEK,1,3,135.00,72.00,24.00,48.00\n"
+        "day,service,currency,usage_modules,sessions,participations,minutes,events,units,basic_price,revenue,cost,margin\n\
+         2026-11-20,CONF,SEK,0,1,3,62.00,0,0,40.20,39.06,6.95,32.11\n\
+         2026-11-21,GAME,SEK,0,1,3,135.00,0,0,72.00,72.00,24.00,48.00\n"
     );
     let svg = run.read("usage.svg");
     assert!(svg.starts_with("<svg"), "{svg}");
