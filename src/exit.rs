@@ -28,13 +28,34 @@ pub const THRESHOLD: u8 = 6;
 
 /// Every exit code with its meaning, for the man pages' EXIT STATUS.
 pub const MEANINGS: [(u8, &str); 7] = [
-    (SUCCESS, "success: every record was read (and priced, where that applies)"),
-    (FAULTS, "finished, but some records were faulty; they are reported and kept for recycling"),
-    (USAGE, "usage error: bad arguments or options, or an output that must not be overwritten"),
-    (CONFIG, "bad configuration: price lists, customer data or the routing file do not load"),
-    (IO, "I/O error: an input could not be read or an output written"),
-    (LOCKED, "another run holds the state directory's lock; nothing was done"),
-    (THRESHOLD, "finished, but a quality-assurance threshold was exceeded"),
+    (
+        SUCCESS,
+        "success: every record was read (and priced, where that applies)",
+    ),
+    (
+        FAULTS,
+        "finished, but some records were faulty; they are reported and kept for recycling",
+    ),
+    (
+        USAGE,
+        "usage error: bad arguments or options, or an output that must not be overwritten",
+    ),
+    (
+        CONFIG,
+        "bad configuration: price lists, customer data or the routing file do not load",
+    ),
+    (
+        IO,
+        "I/O error: an input could not be read or an output written",
+    ),
+    (
+        LOCKED,
+        "another run holds the state directory's lock; nothing was done",
+    ),
+    (
+        THRESHOLD,
+        "finished, but a quality-assurance threshold was exceeded",
+    ),
 ];
 
 /// Code for a run that completed, given whether it met faulty records.

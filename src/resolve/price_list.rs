@@ -493,7 +493,9 @@ fn rfc3339_opt<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
     let s = String::deserialize(d)?;
-    parse_validity(&s).map(Some).map_err(serde::de::Error::custom)
+    parse_validity(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 fn parse_validity(s: &str) -> Result<DateTime<FixedOffset>, String> {

@@ -257,9 +257,14 @@ fn man_writes_one_page_per_command() {
     // The sections clap does not write: every exit code, and each
     // variable with the option it stands for.
     assert!(rate.contains(".SH \"EXIT STATUS\""), "{rate}");
-    assert!(rate.contains(".TP\n\\fB6\\fR\nfinished, but a quality\\-assurance threshold was exceeded"));
+    assert!(
+        rate.contains(".TP\n\\fB6\\fR\nfinished, but a quality\\-assurance threshold was exceeded")
+    );
     assert!(rate.contains(".SH ENVIRONMENT"), "{rate}");
-    assert!(rate.contains("\\fBSDRATE_ROUTING\\fR\nthe default of \\fB\\-\\-routing\\fR"), "{rate}");
+    assert!(
+        rate.contains("\\fBSDRATE_ROUTING\\fR\nthe default of \\fB\\-\\-routing\\fR"),
+        "{rate}"
+    );
     assert!(rate.contains("\\fBSDRATE_DUPLICATE_WINDOW\\fR"), "{rate}");
     assert!(!dir.join("sdrate-help.1").exists());
     // -q: nothing said; the directory can also come from the environment.

@@ -505,7 +505,10 @@ fn a_validity_without_time_and_offset_names_the_format() {
             "bb/basic.toml",
             6,
             14,
-            &["`2026-01-01` is not an RFC 3339 time", "such as 2026-01-01T00:00:00+01:00"],
+            &[
+                "`2026-01-01` is not an RFC 3339 time",
+                "such as 2026-01-01T00:00:00+01:00",
+            ],
         );
 }
 
@@ -526,6 +529,8 @@ fn a_missing_price_list_directory_points_at_the_option() {
         stderr.contains("there is no price-list directory price_lists: give the directory with --price-lists DIR"),
         "{stderr}"
     );
+}
+
 /// A registry over time (docs/price-lists.md, "Customer registry"): `check`
 /// counts the dated rows and warns about a gap between two rows of one
 /// customer (a failure with `--strict`); rows that overlap do not load,

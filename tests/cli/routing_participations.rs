@@ -94,7 +94,10 @@ sdr_types = ["statistics"]
         .iter()
         .find(|a| a["sdr"]["serviceHeader"]["sdrIdentifier"] == 1004)
         .unwrap();
-    assert_eq!(routed[0]["sdr"], first["sdr"], "the answer as returned, priced");
+    assert_eq!(
+        routed[0]["sdr"], first["sdr"],
+        "the answer as returned, priced"
+    );
     assert!(routed[0]["sdr"]["servicePricingModules"].is_array());
     let s = summary(&out);
     assert_eq!(s["routing"]["by_subscriber"]["publicom-quality"], 1);
