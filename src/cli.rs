@@ -236,6 +236,12 @@ pub struct RunArgs {
     /// PATH, or to stdout with `-`, for a scheduler to pick up.
     #[arg(long, env = "SDRATE_SUMMARY_JSON", value_name = "PATH|-", value_hint = ValueHint::FilePath)]
     pub summary_json: Option<String>,
+    /// Also write the run's metrics in the Prometheus text format to FILE,
+    /// replaced whole at the end of every run (failed ones too, with their
+    /// exit code): for node_exporter's textfile collector, say
+    /// /var/lib/node_exporter/textfile/sdrate.prom.
+    #[arg(long, env = "SDRATE_METRICS", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub metrics: Option<PathBuf>,
     /// How far back (whole days, from the pricing time) the state
     /// directory remembers billed SDRs to refuse duplicates; an SDR older
     /// than that is a fault, never billed unchecked.

@@ -60,7 +60,13 @@ pub const MEANINGS: [(u8, &str); 7] = [
 
 /// Code for a run that completed, given whether it met faulty records.
 pub fn completed(faults: u64) -> ExitCode {
-    ExitCode::from(if faults == 0 { SUCCESS } else { FAULTS })
+    ExitCode::from(completed_code(faults))
+}
+
+/// [`completed`] as a number, for a command that also reports it (the
+/// metrics of `rate` and `recycle`).
+pub fn completed_code(faults: u64) -> u8 {
+    if faults == 0 { SUCCESS } else { FAULTS }
 }
 
 pub use sdrate::error::Failure;

@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 mod exit;
+mod metrics;
 mod ui;
 
 use std::process::ExitCode;

@@ -67,9 +67,6 @@ fn progress_style(color: bool) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// Writes the run summary for `--summary-json`: to stdout for `-`, else to
-/// the file `dest`, replaced whole (written beside it, then renamed) so a
-/// scheduler polling for it never reads half a summary.
 /// Checks, before a run starts, that `--summary-json` can be written where
 /// [`write_summary_json`] will write it: found only after publishing, a bad
 /// path failed a run whose rerun is a no-op, so the scheduler never got
@@ -78,14 +75,19 @@ pub fn check_summary_json(dest: &str) -> Result<()> {
     if dest == "-" {
         return Ok(());
     }
-    let path = Path::new(dest);
+    check_writable("--summary-json", Path::new(dest))
+}
+
+/// Checks, before a run starts, that [`replace_file`] can write `path`
+/// (the file given to `option`): refused (exit 2) when it cannot.
+pub fn check_writable(option: &str, path: &Path) -> Result<()> {
     let refuse = |why: String| -> Result<()> {
-        Err(sdrate::error::Failure::Refused(format!("--summary-json {dest}: {why}")).into())
+        Err(sdrate::error::Failure::Refused(format!("{option} {}: {why}", path.display())).into())
     };
     if path.is_dir() {
         return refuse("is a directory".into());
     }
-    let tmp = summary_tmp(path);
+    let tmp = tmp_path(path);
     match fs::File::create(&tmp) {
         Ok(_) => {
             let _ = fs::remove_file(&tmp);
@@ -95,13 +97,28 @@ pub fn check_summary_json(dest: &str) -> Result<()> {
     }
 }
 
-/// The file the summary is written to before it is renamed into place.
-fn summary_tmp(path: &Path) -> std::path::PathBuf {
+/// The file `path` is written to before it is renamed into place: beside
+/// it (a rename never crosses file systems), under a name no reader of
+/// `*.json` or `*.prom` takes.
+fn tmp_path(path: &Path) -> std::path::PathBuf {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     tmp.into()
 }
 
+/// Replaces `path` whole with `bytes`: written beside it, then renamed,
+/// so a reader polling for it never reads half a file.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = &tmp_path(path);
+    fs::write(tmp, bytes)
+        .and_then(|()| fs::rename(tmp, path))
+        .inspect_err(|_| {
+            let _ = fs::remove_file(tmp);
+        })
+}
+
+/// Writes the run summary for `--summary-json`: to stdout for `-`, else to
+/// the file `dest`, replaced whole ([`replace_file`]).
 pub fn write_summary_json(dest: &str, json: &[u8]) -> Result<()> {
     if dest == "-" {
         let mut out = io::stdout().lock();
@@ -110,14 +127,7 @@ pub fn write_summary_json(dest: &str, json: &[u8]) -> Result<()> {
             .context("cannot write the summary to standard output")?;
         return Ok(());
     }
-    let path = Path::new(dest);
-    let tmp = &summary_tmp(path);
-    fs::write(tmp, json)
-        .and_then(|()| fs::rename(tmp, path))
-        .with_context(|| format!("cannot write summary {dest}"))
-        .inspect_err(|_| {
-            let _ = fs::remove_file(tmp);
-        })
+    replace_file(Path::new(dest), json).with_context(|| format!("cannot write summary {dest}"))
 }
 
 #[cfg(test)]

@@ -6,18 +6,22 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::cli::{EngineArgs, RateArgs, RunArgs, Verbosity};
+use crate::metrics::Outcome;
 use sdrate::error::Failure;
 use sdrate::pipeline::rating::{self, Options, Thresholds};
 use sdrate::pipeline::{Summary, names};
 use sdrate::sdr::Timestamp;
 
 pub fn run(args: RateArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    let opts = Options {
-        state: args.state,
-        force: args.force,
-        ..options(args.inputs, args.out, &args.engine, &args.run)?
-    };
-    execute(opts, &args.engine, &args.run, verbosity)
+    let metrics = args.run.metrics.clone();
+    crate::metrics::around("rate", metrics.as_deref(), |outcome| {
+        let opts = Options {
+            state: args.state,
+            force: args.force,
+            ..options(args.inputs, args.out, &args.engine, &args.run)?
+        };
+        execute(opts, &args.engine, &args.run, verbosity, outcome)
+    })
 }
 
 /// The plan of a run from the groups `rate` and `recycle` share; what
@@ -60,13 +64,15 @@ pub(crate) fn options(
     })
 }
 
-/// Plans, runs and reports a `rate` or `recycle` run.
+/// Plans, runs and reports a `rate` or `recycle` run; its exit code, and
+/// its summary in `outcome` for the metrics.
 pub(crate) fn execute(
     opts: Options,
     engine: &EngineArgs,
     run: &RunArgs,
     verbosity: Verbosity,
-) -> Result<ExitCode> {
+    outcome: &mut Outcome,
+) -> Result<u8> {
     if engine.threads == Some(0) {
         return Err(Failure::Refused("--threads must be at least 1".into()).into());
     }
@@ -111,7 +117,7 @@ pub(crate) fn execute(
             "sdrate: {} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",
             opts.out.display()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(crate::exit::SUCCESS);
     }
     let bar = crate::ui::Bar::new(verbosity.is_quiet());
     let done = pool.install(|| prepared.execute(&bar))?;
@@ -121,16 +127,16 @@ pub(crate) fn execute(
     if !verbosity.is_quiet() {
         report(&done.summary, &opts);
     }
+    let s = &done.summary;
+    let faults = s.faulted + s.sessions.events_faulted + s.sessions.event_rows_faulted;
+    outcome.summary = Some(done.summary);
     if !done.breaches.is_empty() {
         for b in &done.breaches {
             eprintln!("sdrate: quality-assurance threshold exceeded: {b}");
         }
-        return Ok(ExitCode::from(crate::exit::THRESHOLD));
+        return Ok(crate::exit::THRESHOLD);
     }
-    let s = &done.summary;
-    Ok(crate::exit::completed(
-        s.faulted + s.sessions.events_faulted + s.sessions.event_rows_faulted,
-    ))
+    Ok(crate::exit::completed_code(faults))
 }
 
 /// The end-of-run lines on stderr.

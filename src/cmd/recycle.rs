@@ -7,15 +7,16 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::cli::{RecycleArgs, Verbosity};
+use crate::metrics::Outcome;
 use sdrate::pipeline::rating::Options;
 use sdrate::state::suspense;
 use sdrate::state::{StateDir, WRITTEN_OFF};
 
 /// `sdrate recycle`: a `rate` run over the state directory's suspense area.
 pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    // Settle an unfinished run first, so the suspense area is current.
-    let state = StateDir::open(&args.state)?;
     if let Some(reason) = &args.write_off_broken {
+        // Settle an unfinished run first, so the suspense area is current.
+        let state = StateDir::open(&args.state)?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let (pieces, bytes) = state.write_off_broken(reason, &now)?;
         if pieces > 0 {
@@ -36,6 +37,16 @@ pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let metrics = args.run.metrics.clone();
+    crate::metrics::around("recycle", metrics.as_deref(), |outcome| {
+        recycle(&args, verbosity, outcome)
+    })
+}
+
+/// A recycle run (not a write-off): its exit code.
+fn recycle(args: &RecycleArgs, verbosity: Verbosity, outcome: &mut Outcome) -> Result<u8> {
+    // Settle an unfinished run first, so the suspense area is current.
+    let state = StateDir::open(&args.state)?;
     // A recycle by cause takes part of the suspense area: the selection
     // is copied aside (outside the state for a dry run, which changes no
     // state) and the rest carried into the suspense the run leaves.
@@ -82,7 +93,7 @@ pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
         if selection.is_some() && !args.run.dry_run {
             suspense::clear_selection(&args.state)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(crate::exit::SUCCESS);
     }
     let out = args
         .out
@@ -99,7 +110,7 @@ pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
         selection,
         ..super::rate::options(inputs, out, &args.engine, &args.run)?
     };
-    let code = super::rate::execute(opts, &args.engine, &args.run, verbosity);
+    let code = super::rate::execute(opts, &args.engine, &args.run, verbosity, outcome);
     if let Some(taken) = taken
         && !args.run.dry_run
     {

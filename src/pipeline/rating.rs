@@ -420,6 +420,8 @@ impl Prepared {
             inputs: &hashed,
             skipped_inputs: &self.skipped,
             price_lists: &self.list_revisions,
+            customers: &self.customers_hash,
+            routing: self.routing_hash.as_ref(),
             summary: &summary,
         };
         match (&self.state, opts.dry_run) {

@@ -754,6 +754,8 @@ impl Plan<'_> {
             inputs: &hashed,
             skipped_inputs: &[],
             price_lists: &self.list_revisions,
+            customers: &self.customers,
+            routing: None,
             summary: &summary,
         };
         staging.publish(&manifest)?;

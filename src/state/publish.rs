@@ -107,6 +107,12 @@ pub struct Manifest<'a, S: Serialize> {
     /// Inputs a published run had already consumed; not rated again.
     pub skipped_inputs: &'a [InputFile],
     pub price_lists: &'a [ListRevision],
+    /// The customer registry the run priced with (path, size, hash): with
+    /// the price lists, what answers "which customer data priced this run?".
+    pub customers: &'a InputFile,
+    /// The routing file of subscribers, when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<&'a InputFile>,
     pub summary: &'a S,
 }
 

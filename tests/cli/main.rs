@@ -11,6 +11,7 @@ mod fixtures;
 mod golden;
 mod interactions;
 mod malformed;
+mod metrics;
 mod nothing_lost;
 mod price_list_validation;
 mod pricing_truth;

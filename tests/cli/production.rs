@@ -1226,6 +1226,21 @@ fn subscribers_get_exactly_the_priced_sdrs_they_want() {
     assert_eq!(d.code, 1, "one fault: {}", d.stderr);
     let s = summary(&dir.join("out"));
     check_identity(&s);
+    // The manifest answers "which customer data and routing priced this
+    // run?": path, size and content hash of each.
+    let m = common::json_file(&dir.join("out/manifest.json"));
+    for (field, file) in [("customers", "customers.csv"), ("routing", "routing.toml")] {
+        let bytes = fs::read(dir.join(file)).unwrap();
+        assert_eq!(
+            m[field],
+            json!({
+                "path": file,
+                "size": bytes.len(),
+                "hash": format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)),
+            }),
+            "{m:#}"
+        );
+    }
     assert_eq!(
         (n(&s, "priced"), n(&s, "not_priced"), n(&s, "faulted")),
         (5, 1, 1)
