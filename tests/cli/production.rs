@@ -1293,7 +1293,8 @@ fn subscribers_get_exactly_the_priced_sdrs_they_want() {
     assert_eq!(subs, ["ccom.sdr"]);
     assert_eq!(
         summary(&dir.join("out"))["routing"],
-        json!({"by_subscriber": {"ccom": 1}, "discarded": 4})
+        // The four other priced SDRs and the QA SDR.
+        json!({"by_subscriber": {"ccom": 1}, "discarded": 5})
     );
     let unrouted = rate_own(dir, &["in.sdr"], &["--out", "out"]);
     assert_eq!(unrouted.code, 1, "{}", unrouted.stderr);
