@@ -242,6 +242,34 @@ pub struct RunArgs {
     /// /var/lib/node_exporter/textfile/sdrate.prom.
     #[arg(long, env = "SDRATE_METRICS", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Quality-assurance threshold: exit 6 when more records or event rows
+    /// than this fault.
+    #[arg(long, value_name = "N")]
+    pub max_faults: Option<u64>,
+    /// Quality-assurance threshold: exit 6 when faults exceed this share
+    /// (percent) of records and event-log rows read.
+    #[arg(long, value_name = "PERCENT")]
+    pub max_fault_share: Option<rust_decimal::Decimal>,
+    /// A previous run's output to compare totals with: writes
+    /// difference-totals.csv (per currency and marketing company).
+    #[arg(long, env = "SDRATE_PREVIOUS", value_hint = ValueHint::DirPath)]
+    pub previous: Option<PathBuf>,
+    /// Quality-assurance threshold (needs --previous): exit 6 when the
+    /// total of any currency moves by more than this percentage.
+    #[arg(long, value_name = "PERCENT", requires = "previous")]
+    pub max_total_change: Option<rust_decimal::Decimal>,
+    /// Routing file of subscribers (TOML, see docs/subscribers.md): each
+    /// priced SDR also goes to every matching subscriber's output.
+    #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
+    pub routing: Option<PathBuf>,
+}
+
+/// The duplicate index's window around the run's clock: shared by the
+/// billing runs and `index why`, which must answer as the night did.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WindowArgs {
     /// How far back (whole days, from the pricing time) the state
     /// directory remembers billed SDRs to refuse duplicates; an SDR older
     /// than that is a fault, never billed unchecked.
@@ -263,26 +291,6 @@ pub struct RunArgs {
         value_name = "HOURS"
     )]
     pub future_tolerance: u32,
-    /// Quality-assurance threshold: exit 6 when more records or event rows
-    /// than this fault.
-    #[arg(long, value_name = "N")]
-    pub max_faults: Option<u64>,
-    /// Quality-assurance threshold: exit 6 when faults exceed this share
-    /// (percent) of records and event-log rows read.
-    #[arg(long, value_name = "PERCENT")]
-    pub max_fault_share: Option<rust_decimal::Decimal>,
-    /// A previous run's output to compare totals with: writes
-    /// difference-totals.csv (per currency and marketing company).
-    #[arg(long, env = "SDRATE_PREVIOUS", value_hint = ValueHint::DirPath)]
-    pub previous: Option<PathBuf>,
-    /// Quality-assurance threshold (needs --previous): exit 6 when the
-    /// total of any currency moves by more than this percentage.
-    #[arg(long, value_name = "PERCENT", requires = "previous")]
-    pub max_total_change: Option<rust_decimal::Decimal>,
-    /// Routing file of subscribers (TOML, see docs/subscribers.md): each
-    /// priced SDR also goes to every matching subscriber's output.
-    #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
-    pub routing: Option<PathBuf>,
 }
 
 /// Where prices come from: shared by every command that prices.
@@ -436,20 +444,8 @@ pub struct IndexWhyArgs {
     /// The run's clock the window counts from (RFC 3339); default now.
     #[arg(long, env = "SDRATE_PRICING_TIME")]
     pub pricing_time: Option<String>,
-    #[arg(
-        long,
-        env = "SDRATE_DUPLICATE_WINDOW",
-        default_value_t = sdrate::group::duplicates::DEFAULT_WINDOW_DAYS,
-        value_name = "DAYS"
-    )]
-    pub duplicate_window: u32,
-    #[arg(
-        long,
-        env = "SDRATE_FUTURE_TOLERANCE",
-        default_value_t = sdrate::group::duplicates::DEFAULT_FUTURE_TOLERANCE_HOURS,
-        value_name = "HOURS"
-    )]
-    pub future_tolerance: u32,
+    #[command(flatten)]
+    pub window: WindowArgs,
 }
 
 #[derive(clap::Args, Debug)]

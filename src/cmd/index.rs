@@ -10,7 +10,6 @@ use chrono::{TimeDelta, Utc};
 use crate::cli::{IndexCommand, IndexUndoArgs, IndexWhyArgs, Verbosity};
 use sdrate::error::Failure;
 use sdrate::group::duplicates::{self, Billed, DuplicateIndex, Fingerprint, Key, Window};
-use sdrate::state::StateDir;
 use sdrate::state::suspense::audit;
 
 pub fn run(command: IndexCommand, verbosity: Verbosity) -> Result<ExitCode> {
@@ -21,19 +20,8 @@ pub fn run(command: IndexCommand, verbosity: Verbosity) -> Result<ExitCode> {
     }
 }
 
-fn open(state: &std::path::Path) -> Result<StateDir> {
-    if !state.is_dir() {
-        return Err(Failure::Refused(format!(
-            "the state directory {} does not exist",
-            state.display()
-        ))
-        .into());
-    }
-    StateDir::open(state)
-}
-
 fn runs(state: &std::path::Path) -> Result<ExitCode> {
-    let s = open(state)?;
+    let s = super::existing_state(state)?;
     let last = s.last_run_id();
     let listed = duplicates::runs(s.path())?;
     let mut w = csv::Writer::from_writer(super::output(None)?);
@@ -62,15 +50,15 @@ fn runs(state: &std::path::Path) -> Result<ExitCode> {
 }
 
 fn why(a: &IndexWhyArgs) -> Result<ExitCode> {
-    let s = open(&a.state)?;
+    let s = super::existing_state(&a.state)?;
     let now = match &a.pricing_time {
         Some(t) => super::parse_time("--pricing-time", t)?.to_utc(),
         None => Utc::now(),
     };
     let window = Window {
         now,
-        retention: TimeDelta::days(i64::from(a.duplicate_window)),
-        future_tolerance: TimeDelta::hours(i64::from(a.future_tolerance)),
+        retention: TimeDelta::days(i64::from(a.window.duplicate_window)),
+        future_tolerance: TimeDelta::hours(i64::from(a.window.future_tolerance)),
     };
     let last = s.last_run_id();
     let index = DuplicateIndex::open(s.path(), window, |id| Ok(last.as_deref() == Some(id)))?;
@@ -159,7 +147,7 @@ fn why(a: &IndexWhyArgs) -> Result<ExitCode> {
 }
 
 fn undo(a: &IndexUndoArgs, verbosity: Verbosity) -> Result<ExitCode> {
-    let s = open(&a.state)?;
+    let s = super::existing_state(&a.state)?;
     let undone = duplicates::undo_run(s.path(), &a.run_id)?;
     let inputs = s.forget_consumed(&a.run_id)?;
     if undone.sdrs == 0 && inputs == 0 {

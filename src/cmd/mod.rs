@@ -69,6 +69,19 @@ fn refuse_special_inputs(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Opens (locks and settles) a state directory that must already exist:
+/// managing a mistyped path would create an empty one and report nothing.
+pub(crate) fn existing_state(state: &Path) -> Result<sdrate::state::StateDir> {
+    if !state.is_dir() {
+        return Err(sdrate::error::Failure::Refused(format!(
+            "the state directory {} does not exist",
+            state.display()
+        ))
+        .into());
+    }
+    sdrate::state::StateDir::open(state)
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> Result<ExitCode> {
     let cli = match crate::cli::parse_from(std::env::args_os()) {

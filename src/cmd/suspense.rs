@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{SuspenseCommand, SuspenseFilterArgs, Verbosity};
 use sdrate::error::Failure;
-use sdrate::state::StateDir;
 use sdrate::state::suspense::{self, AGE_BUCKETS, Filter, age_bucket};
 
 pub fn run(command: SuspenseCommand, verbosity: Verbosity) -> Result<ExitCode> {
@@ -55,19 +54,6 @@ pub(crate) fn filter(a: &SuspenseFilterArgs, now: DateTime<Utc>) -> Result<Filte
     })
 }
 
-/// A state directory that must exist: managing a mistyped path would
-/// create an empty one and report an empty suspense area.
-fn open(state: &std::path::Path) -> Result<StateDir> {
-    if !state.is_dir() {
-        return Err(Failure::Refused(format!(
-            "the state directory {} does not exist",
-            state.display()
-        ))
-        .into());
-    }
-    StateDir::open(state)
-}
-
 #[derive(Default)]
 struct Row {
     count: u64,
@@ -78,7 +64,7 @@ struct Row {
 }
 
 fn list(state: &std::path::Path, now: DateTime<Utc>) -> Result<ExitCode> {
-    let s = open(state)?;
+    let s = super::existing_state(state)?;
     let mut rows: BTreeMap<(String, &'static str), Row> = BTreeMap::new();
     suspense::for_each(s.path(), |e| {
         let r = rows.entry((e.cause.clone(), e.kind.name())).or_default();
@@ -167,7 +153,7 @@ pub const SHOW_COLUMNS: [&str; 11] = [
 ];
 
 fn show(state: &std::path::Path, f: Filter) -> Result<ExitCode> {
-    let s = open(state)?;
+    let s = super::existing_state(state)?;
     let now = f.now.unwrap_or_else(Utc::now);
     let mut w = csv::Writer::from_writer(super::output(None)?);
     w.write_record(SHOW_COLUMNS)?;
@@ -208,7 +194,7 @@ fn write_off(
         )
         .into());
     }
-    let s = open(state)?;
+    let s = super::existing_state(state)?;
     let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let done = suspense::write_off(&s, f, reason, &at)?;
     if done.written_off > 0 {
