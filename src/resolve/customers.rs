@@ -271,11 +271,21 @@ impl Customers {
                 } else {
                     "marketing_company"
                 };
+                // A spreadsheet saved in a locale whose list separator is
+                // `;` gives one column named `customer_id;marketing_company...`.
+                let semicolons =
+                    headers.len() == 1 && headers.get(0).is_some_and(|h| h.contains(&b';'));
+                let hint = if semicolons {
+                    "; its columns are separated by `;`: the registry is comma-separated CSV \
+                     (save it with `,` as the separator)"
+                } else {
+                    ""
+                };
                 return Err(at_line(
                     1,
                     &format!(
                         "no {missing} column (the header is customer_id,marketing_company,group, \
-                         optionally with valid_from,valid_to)"
+                         optionally with valid_from,valid_to){hint}"
                     ),
                 )
                 .into());
@@ -576,6 +586,16 @@ mod tests {
 
     fn error(text: &str) -> String {
         registry(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_semicolon_separated_registry_says_so() {
+        let e = error("customer_id;marketing_company;group\nC1;acme;gold\n");
+        assert!(e.contains("line 1: no customer_id column"), "{e}");
+        assert!(e.contains("its columns are separated by `;`"), "{e}");
+        // A comma-separated file missing the column gets no such hint.
+        let e = error("id,marketing_company\nC1,acme\n");
+        assert!(!e.contains("`;`"), "{e}");
     }
 
     fn t(s: &str) -> DateTime<FixedOffset> {
