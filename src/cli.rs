@@ -283,6 +283,42 @@ pub struct RunArgs {
     /// priced SDR also goes to every matching subscriber's output.
     #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
     pub routing: Option<PathBuf>,
+    /// Also write the priced records for analytics to OUT: one row per
+    /// priced usage module (priced-usage.jsonl) and per priced
+    /// participation (participations.jsonl), listed in the manifest.
+    /// Repeat it or give a comma list.
+    #[arg(
+        long,
+        env = "SDRATE_EXPORT",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FORMAT"
+    )]
+    pub export: Vec<ExportFormat>,
+}
+
+/// A format of `--export`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON lines: one object a line, money as exact decimal strings.
+    Jsonl,
+}
+
+impl RunArgs {
+    /// The formats of `--export`, each once, in a fixed order.
+    pub fn export_formats(&self) -> Vec<sdrate::write::export::Format> {
+        use sdrate::write::export::Format;
+        let mut v: Vec<Format> = self
+            .export
+            .iter()
+            .map(|f| match f {
+                ExportFormat::Jsonl => Format::Jsonl,
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 /// Where prices come from: shared by every command that prices.
