@@ -284,8 +284,9 @@ pub struct RunArgs {
     #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
     pub routing: Option<PathBuf>,
     /// Also write the priced records for analytics to OUT: one row per
-    /// priced usage module (priced-usage.jsonl) and per priced
-    /// participation (participations.jsonl), listed in the manifest.
+    /// priced usage module (priced-usage.parquet|jsonl) and per priced
+    /// participation (participations.parquet|jsonl), listed in the
+    /// manifest.
     /// Repeat it or give a comma list.
     #[arg(
         long,
@@ -302,6 +303,8 @@ pub struct RunArgs {
 pub enum ExportFormat {
     /// JSON lines: one object a line, money as exact decimal strings.
     Jsonl,
+    /// Apache Parquet: typed columns, money as DECIMAL(38, 10).
+    Parquet,
 }
 
 impl RunArgs {
@@ -313,6 +316,7 @@ impl RunArgs {
             .iter()
             .map(|f| match f {
                 ExportFormat::Jsonl => Format::Jsonl,
+                ExportFormat::Parquet => Format::Parquet,
             })
             .collect();
         v.sort_unstable();

@@ -51,3 +51,6 @@ pub const SKIPPED: &str = "skipped.sdr";
 /// per priced participation (write::export).
 pub const EXPORT_USAGE_JSONL: &str = "priced-usage.jsonl";
 pub const EXPORT_PARTICIPATIONS_JSONL: &str = "participations.jsonl";
+/// `--export parquet`: the same rows as Apache Parquet.
+pub const EXPORT_USAGE_PARQUET: &str = "priced-usage.parquet";
+pub const EXPORT_PARTICIPATIONS_PARQUET: &str = "participations.parquet";
