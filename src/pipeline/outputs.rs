@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::group::EVENT_COLUMNS;
-use crate::write::subscribers::{self, Routing};
 use crate::write::export::{self, Export};
+use crate::write::subscribers::{self, Routing};
 use crate::write::{Kept, sessions};
 
 use super::record::QA_COLUMNS;
@@ -86,11 +86,7 @@ impl Outputs {
         start_writeback(self.participation_report.get_ref());
     }
 
-    pub fn open(
-        dir: &Path,
-        routing: Option<&Routing>,
-        exports: &[export::Format],
-    ) -> Result<Self> {
+    pub fn open(dir: &Path, routing: Option<&Routing>, exports: &[export::Format]) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         Ok(Outputs {

@@ -233,9 +233,8 @@ impl Export {
                 Format::Jsonl => {
                     e.usage
                         .push(Lines::create(dir.join(names::EXPORT_USAGE_JSONL))?);
-                    e.participations.push(Lines::create(
-                        dir.join(names::EXPORT_PARTICIPATIONS_JSONL),
-                    )?);
+                    e.participations
+                        .push(Lines::create(dir.join(names::EXPORT_PARTICIPATIONS_JSONL))?);
                 }
             }
         }
@@ -346,7 +345,10 @@ pub fn file_names(formats: &[Format]) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = formats
         .iter()
         .flat_map(|f| match f {
-            Format::Jsonl => [names::EXPORT_USAGE_JSONL, names::EXPORT_PARTICIPATIONS_JSONL],
+            Format::Jsonl => [
+                names::EXPORT_USAGE_JSONL,
+                names::EXPORT_PARTICIPATIONS_JSONL,
+            ],
             Format::Parquet => [
                 names::EXPORT_USAGE_PARQUET,
                 names::EXPORT_PARTICIPATIONS_PARQUET,
@@ -423,12 +425,13 @@ impl<C: Columns> Table<C> {
             return Ok(());
         }
         self.rows = 0;
-        let batch = RecordBatch::try_new(self.schema.clone(), self.columns.take()).map_err(
-            |source| ExportError::Arrow {
-                path: self.path.clone(),
-                source,
-            },
-        )?;
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), self.columns.take()).map_err(|source| {
+                ExportError::Arrow {
+                    path: self.path.clone(),
+                    source,
+                }
+            })?;
         let parquet = |source| ExportError::Parquet {
             path: self.path.clone(),
             source,
@@ -442,10 +445,13 @@ impl<C: Columns> Table<C> {
     fn finish(mut self) -> Result<PathBuf, ExportError> {
         self.flush_group()?;
         let path = self.path;
-        let mut w = self.writer.into_inner().map_err(|source| ExportError::Parquet {
-            path: path.clone(),
-            source,
-        })?;
+        let mut w = self
+            .writer
+            .into_inner()
+            .map_err(|source| ExportError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
         w.flush().map_err(|source| ExportError::Io {
             path: path.clone(),
             source,

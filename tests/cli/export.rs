@@ -167,5 +167,9 @@ fn export_from_the_environment_and_none_by_default() {
         .args(["--pricing-time", PRICING_TIME]));
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     assert!(!plain.join("priced-usage.jsonl").exists());
-    assert!(json_file(&plain.join("manifest.json")).get("exports").is_none());
+    assert!(
+        json_file(&plain.join("manifest.json"))
+            .get("exports")
+            .is_none()
+    );
 }
