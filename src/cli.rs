@@ -303,7 +303,7 @@ pub struct RunArgs {
 pub enum ExportFormat {
     /// JSON lines: one object a line, money as exact decimal strings.
     Jsonl,
-    /// Apache Parquet: typed columns, money as DECIMAL(38, 10).
+    /// Apache Parquet: typed columns, money as DECIMAL(38, 18).
     Parquet,
 }
 

@@ -11,12 +11,13 @@
 //! - The single writer appends rows in input order, so the files are byte
 //!   for byte the same at any thread count, like every other output.
 //! - Money is never a float. JSON lines: exact decimal strings ("0.0125").
-//!   Parquet: DECIMAL(38, 10) (Arrow Decimal128), a fixed scale so every
-//!   file of every run has one schema: prices are rounded to the
-//!   currency's minor unit (at most 4 places) and VAT levels are whole or
-//!   a few places, so 10 places hold every amount exactly, and 28 integer
-//!   digits leave room for any total a reader sums. An amount that does
-//!   not fit is an error ([`ExportError::Amount`]), never rounded.
+//!   Parquet: DECIMAL(38, 18) (Arrow Decimal128), one fixed scale so every
+//!   file of every run has one schema. 18 places is the most a price list
+//!   may round to (`resolve::validate::MAX_DECIMALS`), and a pricing
+//!   module's amount is a 64-bit integer of units, so at most 19 integer
+//!   digits: every amount fits exactly, with room for the sums a reader
+//!   makes. An amount that does not fit is an error
+//!   ([`ExportError::Amount`]), never rounded.
 //! - Times: `start_of_use` of a usage module is the UTC date of its
 //!   earliest item (what [`ModuleUsage`] keeps: Parquet DATE, JSON
 //!   "YYYY-MM-DD"); a participation's is its first join (Parquet
@@ -78,7 +79,7 @@ pub enum Format {
 pub const ROW_GROUP: usize = 1 << 16;
 
 /// Decimal places of every amount in Parquet (see the module docs).
-pub const SCALE: i8 = 10;
+pub const SCALE: i8 = 18;
 
 /// Export failures, as the caller tells them apart.
 #[derive(Debug, thiserror::Error)]
@@ -709,9 +710,15 @@ mod tests {
     fn amounts_scale_exactly_or_not_at_all() {
         let p = Path::new("x");
         let d = |s: &str| s.parse::<Decimal>().unwrap();
-        assert_eq!(scaled(d("0.19"), p).unwrap(), 1_900_000_000);
-        assert_eq!(scaled(d("-2.50000000000000"), p).unwrap(), -25_000_000_000);
-        assert_eq!(scaled(d("25"), p).unwrap(), 250_000_000_000);
-        assert!(scaled(d("0.00000000001"), p).is_err());
+        assert_eq!(scaled(d("0.19"), p).unwrap(), 190_000_000_000_000_000);
+        assert_eq!(
+            scaled(d("-2.50000000000000"), p).unwrap(),
+            -2_500_000_000_000_000_000
+        );
+        assert_eq!(scaled(d("25"), p).unwrap(), 25_000_000_000_000_000_000);
+        // The largest pricing-module amount at 0 and at 18 decimals.
+        assert!(scaled(Decimal::from(i64::MAX), p).is_ok());
+        assert!(scaled(Decimal::from_i128_with_scale(i64::MAX.into(), 18), p).is_ok());
+        assert!(scaled(d("0.0000000000000000001"), p).is_err());
     }
 }

@@ -68,9 +68,9 @@ fn parquet_sums(path: &Path, sums: &mut BTreeMap<String, Decimal>) -> usize {
             .as_any()
             .downcast_ref::<Decimal128Array>()
             .unwrap();
-        assert_eq!(price.scale(), 10);
+        assert_eq!(price.scale(), 18);
         for i in 0..batch.num_rows() {
-            let v = Decimal::from_i128_with_scale(price.value(i), 10);
+            let v = Decimal::from_i128_with_scale(price.value(i), 18);
             *sums.entry(cur.value(i).to_owned()).or_insert(Decimal::ZERO) += v;
         }
         rows += batch.num_rows();

@@ -6,7 +6,7 @@ C++ implementation. This check runs the README's main job with
 `--export parquet`, reads priced-usage.parquet and participations.parquet
 with pyarrow, and checks:
 
-  a. the schema: money columns are DECIMAL(38, 10), start_of_use of a usage
+  a. the schema: money columns are DECIMAL(38, 18), start_of_use of a usage
      module a date and of a participation a UTC timestamp;
   b. the per-currency sum of individual_price over both files equals
      summary.json's totals (over marketing companies), as exact decimals;
@@ -70,8 +70,8 @@ def main():
             rows[name] = table.num_rows
             for col in ("basic_price", "individual_price"):
                 t = table.schema.field(col).type
-                if t != pa.decimal128(38, 10):
-                    fail(f"{name}: {col} is {t}, not decimal128(38, 10)")
+                if t != pa.decimal128(38, 18):
+                    fail(f"{name}: {col} is {t}, not decimal128(38, 18)")
             start = table.schema.field("start_of_use").type
             if name.startswith("priced-usage") and start != pa.date32():
                 fail(f"{name}: start_of_use is {start}, not date32")
