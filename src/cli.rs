@@ -264,6 +264,19 @@ pub struct RunArgs {
     /// priced SDR also goes to every matching subscriber's output.
     #[arg(long, env = "SDRATE_ROUTING", value_hint = ValueHint::FilePath)]
     pub routing: Option<PathBuf>,
+    /// Also write the priced records for analytics to OUT: one row per
+    /// priced usage module (priced-usage.parquet|jsonl) and per priced
+    /// participation (participations.parquet|jsonl), listed in the
+    /// manifest.
+    /// Repeat it or give a comma list.
+    #[arg(
+        long,
+        env = "SDRATE_EXPORT",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FORMAT"
+    )]
+    pub export: Vec<ExportFormat>,
 }
 
 /// The duplicate index's window around the run's clock: shared by the
@@ -291,6 +304,33 @@ pub struct WindowArgs {
         value_name = "HOURS"
     )]
     pub future_tolerance: u32,
+}
+
+/// A format of `--export`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON lines: one object a line, money as exact decimal strings.
+    Jsonl,
+    /// Apache Parquet: typed columns, money as DECIMAL(38, 18).
+    Parquet,
+}
+
+impl RunArgs {
+    /// The formats of `--export`, each once, in a fixed order.
+    pub fn export_formats(&self) -> Vec<sdrate::write::export::Format> {
+        use sdrate::write::export::Format;
+        let mut v: Vec<Format> = self
+            .export
+            .iter()
+            .map(|f| match f {
+                ExportFormat::Jsonl => Format::Jsonl,
+                ExportFormat::Parquet => Format::Parquet,
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 /// Where prices come from: shared by every command that prices.

@@ -61,6 +61,7 @@ pub(crate) fn options(
             previous: run.previous.clone(),
             max_total_change: run.max_total_change,
         },
+        export: run.export_formats(),
     })
 }
 

@@ -117,6 +117,7 @@ pub fn run(
     let needs = Needs {
         routed: out.subscribers.is_some(),
         indexed: dedup.is_some(),
+        export: out.export.is_some(),
     };
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
@@ -232,6 +233,9 @@ pub fn run(
         (&mut out.qa_report, names::QA_REPORT),
     ] {
         w.flush().with_context(|| write_err(name))?;
+    }
+    if let Some(e) = out.export.take() {
+        e.finish()?;
     }
     if let Some(subs) = out.subscribers.take() {
         summary.routing = Some(subs.finish()?);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::group::EVENT_COLUMNS;
+use crate::write::export::{self, Export};
 use crate::write::subscribers::{self, Routing};
 use crate::write::{Kept, sessions};
 
@@ -34,6 +35,8 @@ pub struct Outputs {
     pub(super) duplicates: BufWriter<File>,
     pub(super) qa_report: csv::Writer<File>,
     pub(super) subscribers: Option<subscribers::Outputs>,
+    /// Priced records for analytics (`--export`), when asked for.
+    pub(super) export: Option<Export>,
 }
 
 pub(super) fn csv_with_header(
@@ -83,7 +86,7 @@ impl Outputs {
         start_writeback(self.participation_report.get_ref());
     }
 
-    pub fn open(dir: &Path, routing: Option<&Routing>) -> Result<Self> {
+    pub fn open(dir: &Path, routing: Option<&Routing>, exports: &[export::Format]) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         Ok(Outputs {
@@ -114,6 +117,7 @@ impl Outputs {
             subscribers: routing
                 .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
                 .transpose()?,
+            export: Export::open(dir, exports)?,
         })
     }
 }

@@ -79,6 +79,9 @@ pub struct Options {
     pub pricing_time_given: bool,
     pub max_record: usize,
     pub thresholds: Thresholds,
+    /// Priced records for analytics (`--export`): files in OUT, listed in
+    /// the manifest with their hashes.
+    pub export: Vec<crate::write::export::Format>,
 }
 
 /// A run id that depends only on what the run reads and how: the same
@@ -310,7 +313,7 @@ impl Prepared {
         // Without a state directory a run is a report to look at, replaced
         // by the next; with one, published output is never overwritten.
         let staging = Staging::begin(&opts.out, self.state.is_none() || opts.dry_run)?;
-        let outputs = super::Outputs::open(staging.dir(), self.routing.as_ref())?;
+        let outputs = super::Outputs::open(staging.dir(), self.routing.as_ref(), &opts.export)?;
         // The duplicate index counts the SDRs of the last run only if that
         // run was published (see group::duplicates); its window counts from
         // the pricing time.
@@ -412,6 +415,14 @@ impl Prepared {
             .chain(moved)
             .collect();
         let json = staging.write_summary(&summary)?;
+        let exports = crate::write::export::file_names(&opts.export)
+            .into_iter()
+            .map(|name| {
+                let mut h = crate::state::publish::hash_file(&staging.dir().join(name))?;
+                h.path = name.to_owned();
+                Ok(h)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let manifest = Manifest {
             sdrate_version: env!("CARGO_PKG_VERSION"),
             run_id: &id,
@@ -422,6 +433,7 @@ impl Prepared {
             price_lists: &self.list_revisions,
             customers: &self.customers_hash,
             routing: self.routing_hash.as_ref(),
+            exports: &exports,
             summary: &summary,
         };
         match (&self.state, opts.dry_run) {

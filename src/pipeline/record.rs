@@ -15,6 +15,7 @@ use crate::read::origins::{Origins, Source};
 use crate::read::{self, Framed};
 use crate::sdr::ServiceDetailRecord;
 use crate::sdr::StatusIndicator;
+use crate::write::export::Head;
 use crate::write::{append_priced, priced_bytes};
 
 use super::Progress;
@@ -36,6 +37,7 @@ pub(super) enum Done {
         Totals,
         DupKey,
         Option<Box<ServiceDetailRecord>>,
+        Option<Box<Head>>,
     ),
     /// Where its answer lies in its group's buffer, and the answer itself
     /// when subscribers are routed.
@@ -136,6 +138,8 @@ pub(super) struct Needs {
     /// Duplicate-check keys for the state directory's index (else for a
     /// check within the run).
     pub indexed: bool,
+    /// The header fields of export rows (`--export`).
+    pub export: bool,
 }
 
 /// The rating job: one SDR decoded, rated and labelled with its pricing
@@ -202,7 +206,15 @@ fn rate_record(
                     priced.service_pricing_modules = Some(spms);
                     priced
                 });
-                Done::Priced(b, t, key, keep)
+                let head = needs.export.then(|| {
+                    let h = &sdr.service_header;
+                    Box::new(Head {
+                        sdr_identifier: h.sdr_identifier,
+                        producer: h.producer_identity.clone(),
+                        customer: h.customer_identity.clone().unwrap_or_default(),
+                    })
+                });
+                Done::Priced(b, t, key, keep, head)
             }
             Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
         },
@@ -297,7 +309,7 @@ impl BlockWriter<'_, '_> {
             let rec = &rec;
             summary.records_read += 1;
             match d {
-                Done::Priced(range, t, key, sdr) => {
+                Done::Priced(range, t, key, sdr, head) => {
                     let bytes = &group_bytes[range];
                     let verdict = stage.dedup.check_and_stage(key)?;
                     match verdict {
@@ -310,6 +322,10 @@ impl BlockWriter<'_, '_> {
                                 .with_context(|| write_err(&priced_path.display().to_string()))?;
                             if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
                                 subs.route(&sdr, bytes)?;
+                            }
+                            if let (Some(ex), Some(head)) = (out.export.as_mut(), head) {
+                                let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                                ex.priced(&head, &t, src.file, src.offset)?;
                             }
                         }
                         Verdict::Duplicate => {

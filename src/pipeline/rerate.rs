@@ -756,6 +756,7 @@ impl Plan<'_> {
             price_lists: &self.list_revisions,
             customers: &self.customers,
             routing: None,
+            exports: &[],
             summary: &summary,
         };
         staging.publish(&manifest)?;

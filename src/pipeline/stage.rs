@@ -300,6 +300,9 @@ impl SessionStage<'_> {
                 })?;
                 subs.route(&sdr, bytes)?;
             }
+            if let Some(ex) = out.export.as_mut() {
+                ex.participation(&priced.facts.session_id, &priced.facts.service, p)?;
+            }
             summary.add_totals(&Totals {
                 currency: p.currency.clone(),
                 marketing_company: p.marketing_company.clone(),

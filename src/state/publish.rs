@@ -113,6 +113,9 @@ pub struct Manifest<'a, S: Serialize> {
     /// The routing file of subscribers, when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<&'a InputFile>,
+    /// The export files (`--export`), by name in OUT, with their hashes.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub exports: &'a [InputFile],
     pub summary: &'a S,
 }
 

@@ -7,6 +7,7 @@
 //! through unchanged.
 
 pub mod differences;
+pub mod export;
 pub mod names;
 pub mod sessions;
 pub mod subscribers;

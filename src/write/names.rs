@@ -46,3 +46,11 @@ pub const DIFFERENCES: &str = "differences.csv";
 pub const DIFFERENCE_TOTALS: &str = "difference-totals.csv";
 /// `sdrate rerate`: records it does not price, as they were read.
 pub const SKIPPED: &str = "skipped.sdr";
+
+/// `--export jsonl`: one JSON object a line per priced usage module and
+/// per priced participation (write::export).
+pub const EXPORT_USAGE_JSONL: &str = "priced-usage.jsonl";
+pub const EXPORT_PARTICIPATIONS_JSONL: &str = "participations.jsonl";
+/// `--export parquet`: the same rows as Apache Parquet.
+pub const EXPORT_USAGE_PARQUET: &str = "priced-usage.parquet";
+pub const EXPORT_PARTICIPATIONS_PARQUET: &str = "participations.parquet";

@@ -7,6 +7,7 @@ mod cli_exit_codes;
 mod cli_ux;
 mod common;
 mod explain;
+mod export;
 mod fixtures;
 mod golden;
 mod interactions;
