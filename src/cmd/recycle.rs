@@ -18,7 +18,14 @@ pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
         // Settle an unfinished run first, so the suspense area is current.
         let state = StateDir::open(&args.state)?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let (pieces, bytes) = state.write_off_broken(reason, &now)?;
+        // The same balanced, journalled write-off as `suspense write-off
+        // --cause brokenFraming`.
+        let filter = suspense::Filter {
+            causes: vec![suspense::BROKEN_CAUSE.to_owned()],
+            ..Default::default()
+        };
+        let done = suspense::write_off(&state, &filter, reason, &now)?;
+        let (pieces, bytes) = (done.written_off, done.bytes);
         if pieces > 0 {
             suspense::audit(
                 state.path(),

@@ -458,7 +458,6 @@ pub struct Selection {
     /// recycle leaves.
     pub left: Suspense,
     pub taken: u64,
-    pub kept: u64,
 }
 
 /// Splits the suspense area of `state` for a recycle of the entries
@@ -489,7 +488,7 @@ pub fn select(state: &StateDir, filter: &Filter, into: &Path) -> Result<Selectio
         // Named as in the suspense area, so the recycle's priced output
         // is priced/suspense.sdr either way.
         let p = |part: &str, name: &str| sel.join(part).join(name);
-        let (taken, left) = split_kept(
+        let (taken, _) = split_kept(
             dir,
             data,
             index,
@@ -499,7 +498,6 @@ pub fn select(state: &StateDir, filter: &Filter, into: &Path) -> Result<Selectio
             (&p("left", data), &p("left", index)),
         )?;
         out.taken += taken;
-        out.kept += left;
         if taken > 0 {
             out.inputs.push((
                 p("taken", data),
@@ -545,7 +543,6 @@ pub fn select(state: &StateDir, filter: &Filter, into: &Path) -> Result<Selectio
             }
         }
     } else {
-        out.kept += events;
         // Copied, since the recycle replaces the suspense files.
         let (r, l) = (
             sel.join("left").join(SUSPENSE_ROWS),
@@ -650,18 +647,15 @@ pub fn write_off(state: &StateDir, filter: &Filter, reason: &str, now: &str) -> 
         let mut rows = csv::Reader::from_path(&ti)?;
         for row in rows.deserialize::<IndexRow>() {
             let row = row?;
-            let cause = if kind == Kind::Broken {
-                format!("{BROKEN_CAUSE}: {}", row.cause)
-            } else {
-                row.cause.clone()
-            };
+            // As the index has it: a fault status for an SDR, why it
+            // could not be framed for a broken stretch.
             audit.write_record([
                 now,
                 reason,
                 &row.file,
                 &row.offset.to_string(),
                 &row.length.to_string(),
-                &cause,
+                &row.cause,
                 &(base + row.position).to_string(),
             ])?;
         }
