@@ -20,6 +20,18 @@ pub const DEFAULT_CUSTOMERS: &str = "price_lists/customers.csv";
 pub struct Cli {
     #[command(flatten)]
     pub verbosity: Verbosity,
+    /// How diagnostics on stderr are written: `text`, a line with the time
+    /// (UTC), the level and the message; or `json`, one object per line for
+    /// log shippers.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "SDRATE_LOG_FORMAT",
+        help_heading = "Global options"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -68,6 +80,14 @@ impl Verbosity {
     pub fn is_verbose(self, n: u8) -> bool {
         self.level() >= i8::try_from(n).unwrap_or(i8::MAX)
     }
+}
+
+/// The format of the lines on stderr (see `crate::log`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]

@@ -52,7 +52,15 @@ mod layers {
     /// comments), with the top-level module the file belongs to.
     fn uses() -> Vec<(String, String, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let binary = ["main.rs", "cli.rs", "ui.rs", "exit.rs", "metrics.rs", "cmd"];
+        let binary = [
+            "main.rs",
+            "cli.rs",
+            "ui.rs",
+            "exit.rs",
+            "log.rs",
+            "metrics.rs",
+            "cmd",
+        ];
         let mut out = Vec::new();
         let mut stack = vec![root.clone()];
         while let Some(dir) = stack.pop() {

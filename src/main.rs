@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 mod exit;
+mod log;
 mod metrics;
 mod ui;
 
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
             // The full chain, so an operator sees the file and the cause;
             // nothing when the reader of our output just stopped reading.
             if !exit::is_broken_pipe(&err) {
-                eprintln!("sdrate: error: {err:#}");
+                tracing::error!("{err:#}");
             }
             ExitCode::from(exit::code_for(&err))
         }

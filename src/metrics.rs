@@ -75,10 +75,7 @@ pub fn around(
     let previous = fs::read_to_string(dest).ok();
     let text = render(&run, previous.as_deref());
     if let Err(e) = crate::ui::replace_file(dest, text.as_bytes()) {
-        eprintln!(
-            "sdrate: warning: metrics not written to {}: {e}",
-            dest.display()
-        );
+        tracing::warn!("metrics not written to {}: {e}", dest.display());
     }
     result.map(ExitCode::from)
 }

@@ -27,8 +27,12 @@ fn color_enabled_for(no_color: Option<&std::ffi::OsStr>) -> bool {
 pub struct Bar(ProgressBar);
 
 impl Bar {
+    /// Hidden with `-q`, and with `-v`, whose lines during the run would
+    /// be drawn over by the bar.
     pub fn new(quiet: bool) -> Self {
-        Bar(progress_bar(0, quiet))
+        let verbose = tracing::level_filters::LevelFilter::current()
+            >= tracing::level_filters::LevelFilter::DEBUG;
+        Bar(progress_bar(0, quiet || verbose))
     }
 }
 

@@ -35,7 +35,7 @@ pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
         .and_then(|()| out.flush())
         .context("cannot write to standard output")?;
     for w in &warnings {
-        eprintln!("sdrate: warning: {w}");
+        tracing::warn!("{w}");
     }
     if args.strict && !warnings.is_empty() {
         return Err(Failure::Config(format!(

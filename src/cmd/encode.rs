@@ -106,7 +106,7 @@ pub fn run(args: &EncodeArgs) -> Result<ExitCode> {
                 Ok(l) => l.sdr,
                 Err(e) => {
                     faults += 1;
-                    eprintln!("sdrate: {name}: line {}: {e}", n + 1);
+                    tracing::warn!("{name}: line {}: {e}", n + 1);
                     continue;
                 }
             };
@@ -114,8 +114,8 @@ pub fn run(args: &EncodeArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{name}: line {}: cannot encode: {e}", n + 1))?;
             if let Err(e) = sdrate::read::decode(&buf) {
                 faults += 1;
-                eprintln!(
-                    "sdrate: {name}: line {}: the encoded record would not read back ({e}); not written",
+                tracing::warn!(
+                    "{name}: line {}: the encoded record would not read back ({e}); not written",
                     n + 1
                 );
                 buf.clear();

@@ -354,7 +354,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     }
     // What of a directory named is not read is said, as `rate` says it.
     for w in read::list_inputs(&args.inputs)?.warnings() {
-        eprintln!("sdrate: {w}");
+        tracing::warn!("{w}");
     }
     let (lists, customers) =
         sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
@@ -378,8 +378,8 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
             match read::decode(&f.bytes) {
                 Ok(sdr) => vec![(f, Some(sdr))],
                 Err(e) => {
-                    eprintln!(
-                        "sdrate: {}: offset {}: record of {} bytes cannot be decoded: {e}",
+                    tracing::warn!(
+                        "{}: offset {}: record of {} bytes cannot be decoded: {e}",
                         f.file,
                         f.offset,
                         f.bytes.len()
@@ -422,8 +422,8 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
                         )
                     })
                     .collect();
-                eprintln!(
-                    "sdrate: {} SDRs have identifier {id} ({}); each is explained, give --producer to choose one",
+                tracing::warn!(
+                    "{} SDRs have identifier {id} ({}); each is explained, give --producer to choose one",
                     found.len(),
                     which.join("; ")
                 );
@@ -546,7 +546,7 @@ fn explain_session(
 ) -> Result<ExitCode> {
     let gathered = gather_session(rater, &args.inputs, id, read::MAX_RECORD_BYTES)?;
     for why in &gathered.left_out {
-        eprintln!("sdrate: {why}");
+        tracing::warn!("{why}");
     }
     let (events, duplicates) = (gathered.events, gathered.duplicates);
     if events == 0 {
@@ -563,14 +563,14 @@ fn explain_session(
     let session = match gathered.found {
         SessionFound::Complete(s) => s,
         SessionFound::Expired(why) => {
-            eprintln!(
-                "sdrate: session {id} is not priced: {why}; `rate` faults it (sessionIncomplete)"
+            tracing::warn!(
+                "session {id} is not priced: {why}; `rate` faults it (sessionIncomplete)"
             );
             return Ok(ExitCode::from(exit::FAULTS));
         }
         SessionFound::Incomplete => {
-            eprintln!(
-                "sdrate: session {id} is not complete in these inputs ({events} events: no end, or a gap in its sequence numbers); `rate` keeps it pending until the rest arrives"
+            tracing::warn!(
+                "session {id} is not complete in these inputs ({events} events: no end, or a gap in its sequence numbers); `rate` keeps it pending until the rest arrives"
             );
             return Ok(ExitCode::from(exit::FAULTS));
         }

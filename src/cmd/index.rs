@@ -86,8 +86,8 @@ fn why(a: &IndexWhyArgs) -> Result<ExitCode> {
                     Ok(rec) => rec,
                     Err(broken) => {
                         failed = true;
-                        eprintln!(
-                            "sdrate: {file}: offset {}: {} bytes cannot be framed as records: {}",
+                        tracing::warn!(
+                            "{file}: offset {}: {} bytes cannot be framed as records: {}",
                             broken.offset,
                             broken.bytes.len(),
                             broken.error
@@ -108,8 +108,8 @@ fn why(a: &IndexWhyArgs) -> Result<ExitCode> {
                     }
                     Err(e) => {
                         failed = true;
-                        eprintln!(
-                            "sdrate: {file}: offset {}: record cannot be decoded: {e}",
+                        tracing::warn!(
+                            "{file}: offset {}: record cannot be decoded: {e}",
                             rec.offset
                         );
                     }

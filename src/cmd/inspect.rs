@@ -22,7 +22,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let mut faults = 0u64;
     let inputs = read::list_inputs(&args.inputs)?;
     for w in inputs.warnings() {
-        eprintln!("sdrate: {w}");
+        tracing::warn!("{w}");
     }
     for path in inputs.files {
         let mut reader = Reader::open(&path)?.max_record(args.reading.max_record());
@@ -38,7 +38,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
                 Err(e) => match e.downcast_ref::<read::compressed::Damaged>() {
                     Some(d) => {
                         faults += 1;
-                        eprintln!("sdrate: {d}");
+                        tracing::warn!("{d}");
                         break;
                     }
                     None => return Err(e),
@@ -69,8 +69,8 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
                         }
                         Err(e) => {
                             faults += 1;
-                            eprintln!(
-                                "sdrate: {file}: offset {}: record of {} bytes cannot be decoded: {e}",
+                            tracing::warn!(
+                                "{file}: offset {}: record of {} bytes cannot be decoded: {e}",
                                 rec.offset,
                                 rec.bytes.len()
                             );
@@ -78,8 +78,8 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
                     },
                     Err(broken) => {
                         faults += 1;
-                        eprintln!(
-                            "sdrate: {file}: offset {}: {} bytes cannot be framed as records: {}; reading goes on after them",
+                        tracing::warn!(
+                            "{file}: offset {}: {} bytes cannot be framed as records: {}; reading goes on after them",
                             broken.offset,
                             broken.bytes.len(),
                             broken.error
@@ -89,9 +89,10 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
             }
         }
         if padding.0 > 0 {
-            eprintln!(
-                "sdrate: {file}: {} bytes of padding (00 or FF) in {} run(s) skipped",
-                padding.1, padding.0
+            tracing::warn!(
+                "{file}: {} bytes of padding (00 or FF) in {} run(s) skipped",
+                padding.1,
+                padding.0
             );
         }
     }

@@ -20,15 +20,11 @@ pub fn run(args: &ManArgs, verbosity: Verbosity) -> Result<ExitCode> {
     write_pages(cmd, dir, &mut written)?;
     if verbosity.is_verbose(1) {
         for p in &written {
-            eprintln!("sdrate: wrote {}", p.display());
+            tracing::info!("wrote {}", p.display());
         }
     }
     if !verbosity.is_quiet() {
-        eprintln!(
-            "sdrate: {} man pages written to {}",
-            written.len(),
-            dir.display()
-        );
+        tracing::info!("{} man pages written to {}", written.len(), dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }

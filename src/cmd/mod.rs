@@ -98,6 +98,7 @@ pub fn run() -> Result<ExitCode> {
         }
     };
     let verbosity = cli.verbosity;
+    crate::log::init(verbosity, cli.log_format);
     let named: &[PathBuf] = match &cli.command {
         Command::Inspect(a) => &a.inputs,
         Command::Encode(a) => &a.inputs,

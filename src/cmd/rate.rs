@@ -90,19 +90,19 @@ pub(crate) fn execute(
         .as_ref()
         .filter(|_| !verbosity.is_quiet())
     {
-        eprintln!("sdrate: {note}");
+        tracing::info!("{note}");
     }
     // Skipped inputs are said even under -q, an operator must see them;
     // there as one count, not one line a file every night.
     match prepared.skip_notices.len() {
         0 => {}
-        n if verbosity.is_quiet() => eprintln!(
-            "sdrate: skipped {n} input(s) already rated by published runs (--force rates them again; without -q each is named)"
+        n if verbosity.is_quiet() => tracing::warn!(
+            "skipped {n} input(s) already rated by published runs (--force rates them again; without -q each is named)"
         ),
         _ => prepared
             .skip_notices
             .iter()
-            .for_each(|note| eprintln!("sdrate: {note}")),
+            .for_each(|note| tracing::info!("{note}")),
     }
     // Entries of input directories not read are said before the run (the
     // summary counts and lists them too); not under -q, where a spool
@@ -110,12 +110,13 @@ pub(crate) fn execute(
     // every night.
     if !verbosity.is_quiet() {
         for w in sdrate::read::not_read_warnings(&prepared.not_read) {
-            eprintln!("sdrate: {w}");
+            tracing::warn!("{w}");
         }
     }
     if let Some(id) = &prepared.already_done {
-        eprintln!(
-            "sdrate: {} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",
+        // Said under -q too: a command that did nothing should say so.
+        tracing::warn!(
+            "{} already holds run {id} (same inputs, price lists, pricing time and routing): nothing to do",
             opts.out.display()
         );
         return Ok(crate::exit::SUCCESS);
@@ -133,7 +134,7 @@ pub(crate) fn execute(
     outcome.summary = Some(done.summary);
     if !done.breaches.is_empty() {
         for b in &done.breaches {
-            eprintln!("sdrate: quality-assurance threshold exceeded: {b}");
+            tracing::error!("quality-assurance threshold exceeded: {b}");
         }
         return Ok(crate::exit::THRESHOLD);
     }
@@ -142,8 +143,8 @@ pub(crate) fn execute(
 
 /// The end-of-run lines on stderr.
 fn report(summary: &Summary, opts: &Options) {
-    eprintln!(
-        "sdrate: {} records read: {} priced, {} price requests, {} not priced, {} session events, {} faulted, {} duplicates ({})",
+    tracing::info!(
+        "{} records read: {} priced, {} price requests, {} not priced, {} session events, {} faulted, {} duplicates ({})",
         summary.records_read,
         summary.priced,
         summary.price_requests,
@@ -169,8 +170,8 @@ fn report(summary: &Summary, opts: &Options) {
             ),
             None => "pending".to_owned(),
         };
-        eprintln!(
-            "sdrate: {} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} {kept}; {} duplicates dropped, {} late (after their session's end), {} bad event-log rows",
+        tracing::info!(
+            "{} session events ({} carried in): {} sessions priced ({} participations), {} faulted, {} {kept}; {} duplicates dropped, {} late (after their session's end), {} bad event-log rows",
             s.events_read,
             s.events_carried_in,
             s.sessions_priced,
@@ -183,8 +184,8 @@ fn report(summary: &Summary, opts: &Options) {
         );
     }
     if opts.dry_run {
-        eprintln!(
-            "sdrate: dry run: reports only in {}; nothing billed, no state changed",
+        tracing::info!(
+            "dry run: reports only in {}; nothing billed, no state changed",
             opts.out.display()
         );
     }

@@ -36,8 +36,8 @@ pub fn run(args: RecycleArgs, verbosity: Verbosity) -> Result<ExitCode> {
             )?;
         }
         if !verbosity.is_quiet() {
-            eprintln!(
-                "sdrate: wrote off {pieces} broken stretch(es), {bytes} bytes, from the suspense area of {}: {reason} (audit: {})",
+            tracing::info!(
+                "wrote off {pieces} broken stretch(es), {bytes} bytes, from the suspense area of {}: {reason} (audit: {})",
                 args.state.display(),
                 args.state.join(WRITTEN_OFF).display()
             );
@@ -92,8 +92,8 @@ fn recycle(args: &RecycleArgs, verbosity: Verbosity, outcome: &mut Outcome) -> R
             } else {
                 format!("holds nothing of cause {}", args.cause.join(", "))
             };
-            eprintln!(
-                "sdrate: the suspense area of {} {what}: nothing to recycle",
+            tracing::info!(
+                "the suspense area of {} {what}: nothing to recycle",
                 args.state.display()
             );
         }

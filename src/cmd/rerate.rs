@@ -36,7 +36,7 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
     let planned = rerate::plan_inputs(&args.inputs)?;
     if !verbosity.is_quiet() {
         for w in sdrate::read::not_read_warnings(&planned.not_read) {
-            eprintln!("sdrate: {w}");
+            tracing::warn!("{w}");
         }
     }
     let list_revisions = publish::list_revisions(&lists);
@@ -63,8 +63,8 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
     let bar = crate::ui::Bar::new(verbosity.is_quiet());
     match pool.install(|| plan.execute(&bar))? {
         Rerated::AlreadyDone(id) => {
-            eprintln!(
-                "sdrate: {} already holds rerate run {id} (same inputs, price lists, pricing time and as-of): nothing to do",
+            tracing::info!(
+                "{} already holds rerate run {id} (same inputs, price lists, pricing time and as-of): nothing to do",
                 args.out.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -80,8 +80,8 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
 
 /// The end-of-run lines on stderr.
 fn report(summary: &Summary, args: &RerateArgs, verbosity: Verbosity) {
-    eprintln!(
-        "sdrate: {} records read: {} repriced ({} changed, {} unchanged), {} faulted, {} skipped as not priceable ({})",
+    tracing::info!(
+        "{} records read: {} repriced ({} changed, {} unchanged), {} faulted, {} skipped as not priceable ({})",
         summary.records_read,
         summary.repriced,
         summary.changed,
@@ -95,17 +95,19 @@ fn report(summary: &Summary, args: &RerateArgs, verbosity: Verbosity) {
         }
     );
     for (currency, c) in &summary.totals {
-        eprintln!(
-            "sdrate: {currency}: old {} new {} difference {}",
-            c.old, c.new, c.difference
+        tracing::info!(
+            "{currency}: old {} new {} difference {}",
+            c.old,
+            c.new,
+            c.difference
         );
     }
     if let Some(t) = &summary.as_of {
-        eprintln!("sdrate: what-if: price lists chosen as valid at {t}");
+        tracing::info!("what-if: price lists chosen as valid at {t}");
     }
     if verbosity.is_verbose(1) {
-        eprintln!(
-            "sdrate: differences per SDR in {}/{}, totals in {}/{}",
+        tracing::info!(
+            "differences per SDR in {}/{}, totals in {}/{}",
             args.out.display(),
             names::DIFFERENCES,
             args.out.display(),

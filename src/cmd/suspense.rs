@@ -207,8 +207,8 @@ fn write_off(
         )?;
     }
     if !verbosity.is_quiet() {
-        eprintln!(
-            "sdrate: wrote off {} of {} suspense entries ({} bytes), {} left: {reason} (audit: {})",
+        tracing::info!(
+            "wrote off {} of {} suspense entries ({} bytes), {} left: {reason} (audit: {})",
             done.written_off,
             done.before,
             done.bytes,

@@ -6,6 +6,7 @@
 use std::fs::{self};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 
@@ -30,7 +31,10 @@ mod summary;
 pub use crate::write::names;
 pub use outputs::Outputs;
 pub use record::{QA_COLUMNS, events_of};
-pub use summary::{Money, NotReadReport, PaddingReport, PaddingRun, SessionCounts, Summary};
+pub use summary::{
+    Money, NotReadReport, PaddingReport, PaddingRun, Phases, SessionCounts, Summary, Timing,
+    millis, wall_clock,
+};
 
 use blocks::Spare;
 use dedup::Dedup;
@@ -150,12 +154,15 @@ pub fn run(
     // block cost page faults.
     let mut spare = Spare::default();
     let mut hashes = vec![None; inputs.len()];
+    let reading = Instant::now();
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();
+        let (began, before) = (Instant::now(), InputCounts::of(&summary));
         if read::is_event_log(path) {
             summary.inputs.push(file.clone());
             read_event_log(path, &mut stage, &mut out, &mut summary)?;
             progress.inc(fs::metadata(path).map_or(0, |m| m.len()));
+            InputCounts::of(&summary).log(&before, &file, began);
             continue;
         }
         let mut reader = Reader::open(path)?.max_record(max_record);
@@ -208,9 +215,21 @@ pub fn run(
             None if plan[index].hash_while_reading => Some(crate::state::publish::hash_file(path)?),
             None => None,
         };
+        InputCounts::of(&summary).log(&before, &file, began);
     }
+    summary.timing.phases_ms.read_and_price = millis(reading.elapsed());
+    let closing = Instant::now();
     let pending = stage.finish(&mut out, &mut summary)?;
     progress.finish();
+    summary.timing.phases_ms.sessions = millis(closing.elapsed());
+    tracing::debug!(
+        sessions_priced = summary.sessions.sessions_priced,
+        participations = summary.sessions.participations,
+        pending = pending.len(),
+        ms = summary.timing.phases_ms.sessions,
+        "sessions closed"
+    );
+    let flushing = Instant::now();
     for (w, name) in [
         (&mut out.answers, names::ANSWERS),
         (&mut out.not_priced, names::NOT_PRICED),
@@ -242,7 +261,48 @@ pub fn run(
     }
     summary.settle_totals()?;
     summary.accounting_identity_holds = summary.identity_holds();
+    summary.timing.phases_ms.outputs = millis(flushing.elapsed());
+    tracing::debug!(ms = summary.timing.phases_ms.outputs, "outputs flushed");
     Ok((summary, pending, hashes))
+}
+
+/// The counts one input moves, for its `-v` line.
+#[derive(Clone, Copy)]
+struct InputCounts {
+    records: u64,
+    priced: u64,
+    faulted: u64,
+    duplicates: u64,
+    session_events: u64,
+    event_rows: u64,
+}
+
+impl InputCounts {
+    fn of(s: &Summary) -> Self {
+        InputCounts {
+            records: s.records_read,
+            priced: s.priced + s.price_requests,
+            faulted: s.faulted + s.sessions.event_rows_faulted,
+            duplicates: s.duplicates,
+            session_events: s.session_events,
+            event_rows: s.sessions.event_log_rows,
+        }
+    }
+
+    /// One debug line per input: what it held and how long it took.
+    fn log(self, before: &Self, file: &str, began: Instant) {
+        tracing::debug!(
+            input = file,
+            records = self.records - before.records,
+            event_rows = self.event_rows - before.event_rows,
+            priced = self.priced - before.priced,
+            faulted = self.faulted - before.faulted,
+            duplicates = self.duplicates - before.duplicates,
+            session_events = self.session_events - before.session_events,
+            ms = millis(began.elapsed()),
+            "input read and priced"
+        );
+    }
 }
 
 /// Where the bytes of records read are counted: a display's total is the

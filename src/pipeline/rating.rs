@@ -18,11 +18,14 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::{BILLING_OUTPUTS, PlannedInput, Progress, Summary, names};
+use super::{
+    BILLING_OUTPUTS, Phases, PlannedInput, Progress, Summary, Timing, millis, names, wall_clock,
+};
 use crate::error::Failure;
 use crate::group::assemble::Session;
 use crate::group::duplicates::{self, DuplicateIndex};
@@ -153,6 +156,9 @@ pub struct Prepared {
     to_rate: Vec<(PathBuf, Option<InputFile>)>,
     /// Inputs a published run already consumed.
     skipped: Vec<InputFile>,
+    /// When planning began: the wall clock for the summary, the monotonic
+    /// clock for its durations.
+    started: (chrono::DateTime<chrono::Utc>, Instant),
     /// An earlier run killed and settled now, in words.
     pub recovered: Option<String>,
     /// Each input skipped as already consumed, in words (which run rated
@@ -174,8 +180,35 @@ pub struct Published {
     pub breaches: Vec<String>,
 }
 
+/// The summary's timing once the run is priced and reported: the phases
+/// the engine measured, planning and reporting added here.
+fn timing(
+    started: (chrono::DateTime<chrono::Utc>, Instant),
+    prepare_ms: u64,
+    reporting: Instant,
+    summary: &Summary,
+) -> Timing {
+    let duration = started.1.elapsed();
+    let ended = started.0 + chrono::TimeDelta::from_std(duration).unwrap_or_default();
+    let records = summary.records_read + summary.sessions.event_log_rows;
+    let micros = duration.as_micros().max(1);
+    Timing {
+        started: wall_clock(started.0),
+        ended: wall_clock(ended),
+        duration_ms: millis(duration),
+        records_per_second: u64::try_from(u128::from(records) * 1_000_000 / micros)
+            .unwrap_or(u64::MAX),
+        phases_ms: Phases {
+            prepare: prepare_ms,
+            report: millis(reporting.elapsed()),
+            ..summary.timing.phases_ms.clone()
+        },
+    }
+}
+
 /// Plans a run (see the module documentation).
 pub fn prepare(opts: Options) -> Result<Prepared> {
+    let started = (chrono::Utc::now(), Instant::now());
     let (lists, customers) = crate::resolve::load(&opts.price_lists, &opts.customers)?;
     let customers_hash = publish::hash_file(&opts.customers)?;
     let routing = opts.routing.as_deref().map(Routing::load).transpose()?;
@@ -257,6 +290,7 @@ pub fn prepare(opts: Options) -> Result<Prepared> {
         consumed,
         to_rate,
         skipped,
+        started,
         recovered,
         skip_notices,
         already_done: None,
@@ -310,6 +344,14 @@ impl Prepared {
     /// Rates, checks and publishes (see the module documentation).
     pub fn execute(self, progress: &dyn Progress) -> Result<Published> {
         let opts = &self.opts;
+        let prepare_ms = millis(self.started.1.elapsed());
+        tracing::debug!(
+            inputs = self.to_rate.len(),
+            skipped = self.skipped.len(),
+            price_lists = self.list_revisions.len(),
+            ms = prepare_ms,
+            "prepared"
+        );
         // Without a state directory a run is a report to look at, replaced
         // by the next; with one, published output is never overwritten.
         let staging = Staging::begin(&opts.out, self.state.is_none() || opts.dry_run)?;
@@ -372,9 +414,14 @@ impl Prepared {
             .zip(read_hashes)
             .filter_map(|((_, before), read)| before.clone().or(read))
             .collect();
+        let reporting = Instant::now();
         let id = self.id_of(&hashed);
         summary.run_id = id.clone();
         summary.dry_run = opts.dry_run;
+        summary.pricing_time = opts
+            .pricing_time
+            .0
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
         summary.skipped_inputs = self.skipped.iter().map(|s| s.path.clone()).collect();
         summary.not_read = super::NotReadReport::of(&self.not_read);
         if self.state.is_none() && !pending_out.is_empty() {
@@ -414,6 +461,7 @@ impl Prepared {
             .into_iter()
             .chain(moved)
             .collect();
+        summary.timing = timing(self.started, prepare_ms, reporting, &summary);
         let json = staging.write_summary(&summary)?;
         let exports = crate::write::export::file_names(&opts.export)
             .into_iter()
@@ -423,6 +471,7 @@ impl Prepared {
                 Ok(h)
             })
             .collect::<Result<Vec<_>>>()?;
+        let published = Instant::now();
         let manifest = Manifest {
             sdrate_version: env!("CARGO_PKG_VERSION"),
             run_id: &id,
@@ -472,6 +521,12 @@ impl Prepared {
             }
             _ => staging.publish(&manifest)?,
         }
+        tracing::debug!(
+            run = id.as_str(),
+            out = %opts.out.display(),
+            ms = millis(published.elapsed()),
+            "published"
+        );
         Ok(Published {
             summary,
             json,

@@ -19,6 +19,9 @@ pub struct Summary {
     pub sdrate_version: &'static str,
     pub run_id: String,
     pub dry_run: bool,
+    /// The time every pricing module of the run carries (RFC 3339, whole
+    /// milliseconds): `--pricing-time`, else the clock at the start.
+    pub pricing_time: String,
     pub inputs: Vec<String>,
     /// Inputs a published run had already consumed: not rated again.
     pub skipped_inputs: Vec<String>,
@@ -57,6 +60,52 @@ pub struct Summary {
     /// run ends ([`Summary::settle_totals`]).
     #[serde(skip)]
     pub(super) running: Vec<(Text, Text, Money)>,
+    /// When the run started and ended, and how fast it went: the one part
+    /// of the summary two runs of the same command on the same data do not
+    /// share (tests comparing outputs leave it out).
+    pub timing: Timing,
+}
+
+/// Wall-clock facts of a run, for a scheduler and for capacity planning.
+/// Whole milliseconds and whole records a second keep the summary exact
+/// (no floating point in a billing document).
+#[derive(Debug, Default, Serialize, PartialEq, Eq, Clone)]
+pub struct Timing {
+    /// When the run began planning (RFC 3339, UTC, milliseconds).
+    pub started: String,
+    /// When the summary was written: everything but publishing, which
+    /// takes a few renames.
+    pub ended: String,
+    pub duration_ms: u64,
+    /// Records read (SDRs and event-log rows) per second of the duration.
+    pub records_per_second: u64,
+    /// Where the duration went.
+    pub phases_ms: Phases,
+}
+
+/// The phases of a run, in order; their sum is about the duration.
+#[derive(Debug, Default, Serialize, PartialEq, Eq, Clone)]
+pub struct Phases {
+    /// Price lists, customers, routing, state and skipped inputs.
+    pub prepare: u64,
+    /// Reading, pricing and writing the records, input by input.
+    pub read_and_price: u64,
+    /// Completing, pricing and carrying the sessions left at the end.
+    pub sessions: u64,
+    /// Flushing the outputs, the exports and the subscribers' files.
+    pub outputs: u64,
+    /// Thresholds, totals and the summary.
+    pub report: u64,
+}
+
+/// Whole milliseconds of a duration, saturating.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A wall-clock time as the summary writes it.
+pub fn wall_clock(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Runs of fill bytes the reader skipped: how many, how many bytes, and

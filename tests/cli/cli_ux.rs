@@ -191,7 +191,7 @@ fn check_warns_and_strict_makes_warnings_fatal() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("sdrate: warning: customer `C9` is not in the customer registry"),
+            .contains("WARN sdrate: customer `C9` is not in the customer registry"),
         "{}",
         r.stderr
     );
@@ -204,7 +204,7 @@ fn check_warns_and_strict_makes_warnings_fatal() {
     let r = check(true);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
-        r.stderr.contains("sdrate: warning: customer `C9`"),
+        r.stderr.contains("WARN sdrate: customer `C9`"),
         "{}",
         r.stderr
     );

@@ -141,6 +141,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// file's contents, `None` for a directory.
 pub type Tree = BTreeMap<String, Option<Vec<u8>>>;
 
+/// The run's timing in summary.json and manifest.json (when it started,
+/// how long it took) is the one thing two runs of the same command on the
+/// same data do not share: [`tree`] and [`files`] show it as
+/// `[timing]`, so outputs compare byte for byte everywhere else.
 pub fn tree(dir: &Path) -> Tree {
     fn walk(root: &Path, dir: &Path, into: &mut Tree) {
         for e in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -150,13 +154,60 @@ pub fn tree(dir: &Path) -> Tree {
                 into.insert(rel, None);
                 walk(root, &p, into);
             } else {
-                into.insert(rel, Some(fs::read(&p).unwrap()));
+                let bytes = fs::read(&p).unwrap();
+                let name = p.file_name().unwrap();
+                let bytes = if name == "summary.json" || name == "manifest.json" {
+                    without_timing(&String::from_utf8(bytes).unwrap()).into_bytes()
+                } else {
+                    bytes
+                };
+                into.insert(rel, Some(bytes));
             }
         }
     }
     let mut t = Tree::new();
     walk(dir, dir, &mut t);
     t
+}
+
+/// The lines of a command's stderr without their time and level: from
+/// `sdrate: ` on (lines of another shape, kept whole).
+pub fn messages(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .map(|l| l.find(" sdrate: ").map_or(l, |at| &l[at + 1..]))
+        .collect()
+}
+
+/// Pretty JSON with every `"timing": {...}` object replaced by
+/// `"timing": "[timing]"`; anything else unchanged.
+pub fn without_timing(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut skipping: Option<String> = None;
+    for line in json.split_inclusive('\n') {
+        if let Some(indent) = &skipping {
+            let t = line.trim_end();
+            if t.strip_prefix(indent.as_str())
+                .is_some_and(|rest| rest == "}" || rest == "},")
+            {
+                out.push_str(&format!(
+                    "{indent}\"timing\": \"[timing]\"{}",
+                    &t[indent.len() + 1..]
+                ));
+                out.push('\n');
+                skipping = None;
+            }
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("\"timing\": {") {
+            skipping = Some(line[..line.len() - trimmed.len()].to_owned());
+            continue;
+        }
+        out.push_str(line);
+    }
+    assert!(skipping.is_none(), "an unclosed timing object in {json}");
+    out
 }
 
 /// Every file under `dir` (directories left out): relative path → bytes.

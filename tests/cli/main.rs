@@ -11,6 +11,7 @@ mod export;
 mod fixtures;
 mod golden;
 mod interactions;
+mod logs;
 mod malformed;
 mod metrics;
 mod nothing_lost;

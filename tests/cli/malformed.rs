@@ -52,8 +52,8 @@ impl Run {
     /// The stderr lines that report a fault (padding is reported, but is
     /// not a fault).
     fn faults(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
+        crate::common::messages(&self.stderr)
+            .into_iter()
             .filter(|l| !l.trim().is_empty() && !l.contains("bytes of padding"))
             .collect()
     }
@@ -519,11 +519,11 @@ fn zero_padding_is_no_records_and_no_fault() {
     assert_eq!(run.code, 0);
     assert!(run.offsets.is_empty());
     assert_eq!(
-        run.stderr,
-        format!(
-            "sdrate: {}: 4096 bytes of padding (00 or FF) in 1 run(s) skipped\n",
+        crate::common::messages(&run.stderr),
+        [format!(
+            "sdrate: {}: 4096 bytes of padding (00 or FF) in 1 run(s) skipped",
             path.display()
-        )
+        )]
     );
 }
 

@@ -582,7 +582,7 @@ fn dated_customer_rows_are_counted_gaps_warned_and_overlaps_refused() {
         "{stdout}"
     );
     let gap = format!(
-        "warning: customer `C00300` has no row valid from 2026-03-14T00:00:00Z until \
+        "WARN sdrate: customer `C00300` has no row valid from 2026-03-14T00:00:00Z until \
          2026-03-15T00:00:00Z (between lines {first} and {second}): its usage then will not price"
     );
     assert!(stderr.contains(&gap), "{stderr}");

@@ -53,7 +53,7 @@ fn rate(inputs: &[&Path], out: &Path, extra: &[&str]) -> (i32, String) {
 fn counts(s: &Value) -> Value {
     let mut s = s.clone();
     let o = s.as_object_mut().unwrap();
-    for k in ["run_id", "inputs", "sdrate_version"] {
+    for k in ["run_id", "inputs", "sdrate_version", "timing"] {
         o.remove(k);
     }
     s
