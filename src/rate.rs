@@ -43,6 +43,13 @@ pub struct ModuleUsage {
     pub service: Text,
     /// UTC date of the start of use: the earliest time of use of its items.
     pub day: chrono::NaiveDate,
+    /// That start of use itself, for the analytics export (computed for
+    /// `day` anyway; kept so the export needs no second look at the items).
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// The customer group of the registry row the module was priced for
+    /// (its first item's resolution); a group name is short, so this is
+    /// an inline copy, not an allocation.
+    pub customer_group: Option<Text>,
     /// Quantities of its items by kind, charged or free.
     pub seconds: u64,
     pub events: u64,
@@ -255,6 +262,24 @@ fn usage_items<'a>(
         ServicePart::SessionEvent(_) | ServicePart::ParticipationSummary(_) => return Ok(None),
     };
     Ok(Some(items))
+}
+
+/// The kinds of usage item of a usage module, each once in the order
+/// they first appear (`event`, `time`, `volume` of a broadband module),
+/// read from the decoded SDR as pricing reads them. For the analytics
+/// export only, so pricing keeps no list of names; empty for a module
+/// that has no items of its own (a session event) or cannot be read.
+pub fn item_names(sdr: &ServiceDetailRecord, sum: &ServiceUsageModule) -> Vec<Text> {
+    let Ok(Some(items)) = usage_items(sdr, sum) else {
+        return Vec::new();
+    };
+    let mut names: Vec<Text> = Vec::with_capacity(items.len());
+    for u in &items {
+        if !names.iter().any(|n| n.as_str() == u.item) {
+            names.push(Text::from(u.item));
+        }
+    }
+    names
 }
 
 fn fault_spm(rater: &Rater, sum: &ServiceUsageModule, u: &Unresolved) -> ServicePricingModule {
@@ -473,6 +498,8 @@ impl Rater {
         // Zeros in the lists' decimals: 0.00.
         let mut free: Vec<(&str, PriceType, &str, u16, Decimal, Decimal)> = Vec::new();
         let mut last: Option<(chrono::DateTime<chrono::FixedOffset>, resolve::Resolved<'_>)> = None;
+        // The customer group of the first resolution, for ModuleUsage.
+        let mut group: Option<Option<&str>> = None;
         for u in &items {
             let q = Query {
                 service: &sum.service_feature_code,
@@ -491,6 +518,7 @@ impl Rater {
                 Some((at, r)) if at == q.time_of_use => r.clone(),
                 _ => {
                     let r = resolve::resolve(&self.lists, &self.customers, &q)?;
+                    group.get_or_insert(r.customer.group);
                     last = Some((*q.time_of_use, r.clone()));
                     r
                 }
@@ -736,7 +764,8 @@ impl Rater {
             prices,
             unknown_items: None,
         };
-        let module = module_usage(sum, &items, total_basic, total_individual);
+        let group = group.flatten().map(Text::from);
+        let module = module_usage(sum, &items, total_basic, total_individual, group);
         Ok(Some((
             spm,
             Totals {
@@ -757,6 +786,7 @@ fn module_usage(
     items: &[UsageItem<'_>],
     basic: Decimal,
     individual: Decimal,
+    customer_group: Option<Text>,
 ) -> ModuleUsage {
     let (mut seconds, mut events, mut units) = (0u64, 0u64, 0u64);
     for u in items {
@@ -772,6 +802,8 @@ fn module_usage(
     ModuleUsage {
         service: sum.service_feature_code.clone(),
         day: start.naive_utc().date(),
+        start: start.to_utc(),
+        customer_group,
         seconds,
         events,
         units,

@@ -203,7 +203,16 @@ pub fn run(
             // Counted as a broken stretch is, with nothing kept.
             summary.records_read += 1;
             summary.count_fault(crate::fault::FaultCause::DamagedCompression);
-            crate::write::damaged_stream(&mut out.fault_report, &d)?;
+            let detail = crate::write::damaged_stream(&mut out.fault_report, &d)?;
+            if let Some(ex) = out.export.as_mut() {
+                ex.fault(
+                    &Default::default(),
+                    crate::fault::FaultCause::DamagedCompression,
+                    &detail,
+                    &d.file,
+                    d.offset,
+                )?;
+            }
         }
         priced
             .flush()

@@ -15,7 +15,7 @@ use crate::read::origins::{Origins, Source};
 use crate::read::{self, Framed};
 use crate::sdr::ServiceDetailRecord;
 use crate::sdr::StatusIndicator;
-use crate::write::export::Head;
+use crate::write::export::{FaultHead, Head};
 use crate::write::{append_priced, priced_bytes};
 
 use super::Progress;
@@ -54,6 +54,8 @@ pub(super) enum Done {
         producer: Option<String>,
         cause: FaultCause,
         detail: String,
+        /// What its export row says of it (`--export`).
+        head: Option<Box<FaultHead>>,
     },
 }
 
@@ -161,6 +163,7 @@ impl Job for RateJob<'_> {
                 producer: None,
                 cause: FaultCause::Undecodable,
                 detail: e.to_string(),
+                head: None,
             },
         })
     }
@@ -188,35 +191,37 @@ fn rate_record(
             }
         }
     };
-    let fault = |sdr: &ServiceDetailRecord, status: StatusIndicator, detail: String, labelled| {
-        Done::Fault {
-            labelled,
-            sdr_identifier: Some(sdr.service_header.sdr_identifier),
-            producer: Some(sdr.service_header.producer_identity.to_string()),
-            cause: status.into(),
-            detail,
-        }
+    let fault = |sdr: &ServiceDetailRecord,
+                 status: StatusIndicator,
+                 detail: String,
+                 labelled,
+                 spms: &[crate::sdr::ServicePricingModule]| Done::Fault {
+        labelled,
+        sdr_identifier: Some(sdr.service_header.sdr_identifier),
+        producer: Some(sdr.service_header.producer_identity.to_string()),
+        cause: status.into(),
+        detail,
+        head: needs.export.then(|| Box::new(FaultHead::of(sdr, spms))),
     };
     match rater.rate(sdr) {
         Outcome::Priced(spms, t) => match label_into(&spms) {
             Ok(b) => {
                 let key = DupKey::of(&Key::of(&sdr.service_header), needs.indexed);
+                let head = needs.export.then(|| Box::new(Head::priced(sdr, &spms)));
                 let keep = needs.routed.then(|| {
                     let mut priced = Box::new(sdr.clone());
                     priced.service_pricing_modules = Some(spms);
                     priced
                 });
-                let head = needs.export.then(|| {
-                    let h = &sdr.service_header;
-                    Box::new(Head {
-                        sdr_identifier: h.sdr_identifier,
-                        producer: h.producer_identity.clone(),
-                        customer: h.customer_identity.clone().unwrap_or_default(),
-                    })
-                });
                 Done::Priced(b, t, key, keep, head)
             }
-            Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
+            Err(e) => fault(
+                sdr,
+                StatusIndicator::TechnicalError,
+                format!("{e:#}"),
+                None,
+                &[],
+            ),
         },
         Outcome::Answered(spms, _) => match label_into(&spms) {
             Ok(b) => {
@@ -228,7 +233,13 @@ fn rate_record(
                 });
                 Done::Answered(b, keep)
             }
-            Err(e) => fault(sdr, StatusIndicator::TechnicalError, format!("{e:#}"), None),
+            Err(e) => fault(
+                sdr,
+                StatusIndicator::TechnicalError,
+                format!("{e:#}"),
+                None,
+                &[],
+            ),
         },
         Outcome::NotPriced => {
             let qa = Rater::is_quality_assurance(sdr).then(|| qa_line(rater, sdr));
@@ -243,7 +254,7 @@ fn rate_record(
             } else {
                 label(&f.spms).ok()
             };
-            fault(sdr, f.status, f.detail, labelled)
+            fault(sdr, f.status, f.detail, labelled, &f.spms)
         }
     }
 }
@@ -367,6 +378,10 @@ impl BlockWriter<'_, '_> {
                                 cause,
                                 detail,
                             )?;
+                            if let (Some(ex), Some(head)) = (out.export.as_mut(), head) {
+                                let h = FaultHead::refused(&head, &t);
+                                ex.fault(&h, cause, detail, src.file, src.offset)?;
+                            }
                         }
                     }
                 }
@@ -416,6 +431,7 @@ impl BlockWriter<'_, '_> {
                     producer,
                     cause,
                     detail,
+                    head,
                 } => {
                     summary.count_fault(cause);
                     let src = origin(origins, file, rec.offset, rec.bytes.len())?;
@@ -430,6 +446,12 @@ impl BlockWriter<'_, '_> {
                         cause,
                         &detail,
                     )?;
+                    if let Some(ex) = out.export.as_mut() {
+                        // An undecodable record has no head: its row has
+                        // only the cause and where it lies.
+                        let h = head.map(|h| *h).unwrap_or_default();
+                        ex.fault(&h, cause, &detail, src.file, src.offset)?;
+                    }
                 }
             }
             Ok(())
@@ -455,7 +477,13 @@ fn write_broken(
     summary.count_fault(FaultCause::BrokenFraming);
     progress.inc(bytes.len() as u64);
     let src = origin(origins, file, offset, bytes.len())?;
-    crate::write::broken_stretch(&mut out.broken, &mut out.fault_report, src, bytes, &error)
+    let detail =
+        crate::write::broken_stretch(&mut out.broken, &mut out.fault_report, src, bytes, &error)?;
+    if let Some(ex) = out.export.as_mut() {
+        let h = FaultHead::default();
+        ex.fault(&h, FaultCause::BrokenFraming, &detail, src.file, src.offset)?;
+    }
+    Ok(())
 }
 
 /// Where the `length` bytes at `offset` of input `file` came from: the

@@ -451,6 +451,9 @@ pub struct PricedParticipation {
     pub part: Participation,
     pub customer: Text,
     pub marketing_company: Text,
+    /// The customer's group in the registry, if any (for the analytics
+    /// export).
+    pub customer_group: Option<Text>,
     pub currency: Text,
     pub vat_percent: Decimal,
     /// The list that set the individual price.
@@ -744,6 +747,7 @@ pub fn price_session_traced(
             part: part.clone(),
             customer: Text::from(r.customer.customer_id),
             marketing_company: company,
+            customer_group: r.customer.group.map(Text::from),
             currency: Text::from(r.base.def.currency.as_deref().unwrap_or_default()),
             vat_percent: r
                 .chosen

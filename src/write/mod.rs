@@ -214,31 +214,32 @@ pub fn fault_record(
 
 /// A stretch of input that cannot be framed as records: kept in the
 /// broken file, never among records (see [`crate::read::origins`]), and
-/// one row in the fault report.
+/// one row in the fault report, whose detail it returns.
 pub fn broken_stretch(
     broken: &mut Kept,
     report: &mut csv::Writer<impl std::io::Write>,
     src: Source<'_>,
     bytes: &[u8],
     error: &crate::read::FrameError,
-) -> Result<()> {
+) -> Result<String> {
     broken.keep(bytes, src, &error.to_string())?;
     let detail = format!(
         "{error}; {} bytes cannot be framed as records (kept whole in {}); reading goes on after them",
         bytes.len(),
         broken.name
     );
-    fault_row(report, src, None, "", FaultCause::BrokenFraming, &detail)
+    fault_row(report, src, None, "", FaultCause::BrokenFraming, &detail)?;
+    Ok(detail)
 }
 
 /// A compressed input whose stream breaks off: one row in the fault
 /// report at the decompressed offset reached, with nothing kept (there is
 /// nothing to keep: the bytes after it cannot be decompressed). What was
-/// decompressed before it was read as usual.
+/// decompressed before it was read as usual. Returns the row's detail.
 pub fn damaged_stream(
     report: &mut csv::Writer<impl std::io::Write>,
     damaged: &crate::read::compressed::Damaged,
-) -> Result<()> {
+) -> Result<String> {
     let src = Source {
         file: &damaged.file,
         offset: damaged.offset,
@@ -255,7 +256,8 @@ pub fn damaged_stream(
         "",
         FaultCause::DamagedCompression,
         &detail,
-    )
+    )?;
+    Ok(detail)
 }
 
 fn fault_row(

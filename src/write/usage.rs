@@ -967,6 +967,8 @@ mod tests {
         ModuleUsage {
             service: Text::from(service),
             day: day(d),
+            start: day(d).and_time(chrono::NaiveTime::MIN).and_utc(),
+            customer_group: None,
             seconds,
             events,
             units,

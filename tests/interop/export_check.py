@@ -6,11 +6,14 @@ C++ implementation. This check runs the README's main job with
 `--export parquet`, reads priced-usage.parquet and participations.parquet
 with pyarrow, and checks:
 
-  a. the schema: money columns are DECIMAL(38, 18), start_of_use of a usage
-     module a date and of a participation a UTC timestamp;
+  a. the schema: every column the docs list is there; money columns are
+     DECIMAL(38, 18), start_of_use a UTC timestamp, a usage module's day a
+     date, items a list of strings;
   b. the per-currency sum of individual_price over both files equals
      summary.json's totals (over marketing companies), as exact decimals;
-  c. the manifest lists both files with their sizes.
+  c. priced-usage.parquet has one row of status "fault" per faulted record,
+     as many as summary.json's `faulted`, each with a cause and no price;
+  d. the manifest lists both files with their sizes.
 
 Usage: python3 tests/interop/export_check.py --sdrate target/release/sdrate
 Exit status 0 when everything agrees, 1 on any disagreement, 2 when the
@@ -33,6 +36,32 @@ except ImportError as e:  # pragma: no cover
     sys.exit(2)
 
 PRICING_TIME = "2026-11-22T02:00:00+01:00"
+
+MONEY = pa.decimal128(38, 18)
+UTC = pa.timestamp("us", tz="UTC")
+ITEMS = pa.list_(pa.string())
+
+# The columns docs/operations.md lists, with their Arrow types.
+COLUMNS = {
+    "priced-usage.parquet": {
+        "sdr_identifier": pa.uint32(), "producer": pa.string(), "customer": pa.string(),
+        "marketing_company": pa.string(), "customer_group": pa.string(),
+        "service": pa.string(), "items": ITEMS, "start_of_use": UTC, "day": pa.date32(),
+        "seconds": pa.uint64(), "events": pa.uint64(), "units": pa.uint64(),
+        "price_list": pa.string(), "revision": pa.uint16(), "currency": pa.string(),
+        "vat_percent": MONEY, "basic_price": MONEY, "individual_price": MONEY,
+        "status": pa.string(), "fault_cause": pa.string(), "fault_detail": pa.string(),
+        "file": pa.string(), "offset": pa.uint64(),
+    },
+    "participations.parquet": {
+        "session_identifier": pa.string(), "participant": pa.string(), "role": pa.string(),
+        "customer": pa.string(), "marketing_company": pa.string(),
+        "customer_group": pa.string(), "service": pa.string(), "items": ITEMS,
+        "start_of_use": UTC, "seconds": pa.uint64(), "price_list": pa.string(),
+        "revision": pa.uint16(), "currency": pa.string(), "vat_percent": MONEY,
+        "basic_price": MONEY, "individual_price": MONEY, "status": pa.string(),
+    },
+}
 
 
 def fail(msg):
@@ -65,21 +94,34 @@ def main():
                     m["individual"])
         got = {}
         rows = {}
-        for name in ("priced-usage.parquet", "participations.parquet"):
+        faults = 0
+        for name, columns in COLUMNS.items():
             table = pq.read_table(os.path.join(out, name))
             rows[name] = table.num_rows
-            for col in ("basic_price", "individual_price"):
+            names = table.schema.names
+            if names != list(columns):
+                fail(f"{name}: columns {names}, the docs list {list(columns)}")
+            for col, want_type in columns.items():
                 t = table.schema.field(col).type
-                if t != pa.decimal128(38, 18):
-                    fail(f"{name}: {col} is {t}, not decimal128(38, 18)")
-            start = table.schema.field("start_of_use").type
-            if name.startswith("priced-usage") and start != pa.date32():
-                fail(f"{name}: start_of_use is {start}, not date32")
-            if name.startswith("participations") and start != pa.timestamp("us", tz="UTC"):
-                fail(f"{name}: start_of_use is {start}, not timestamp[us, UTC]")
-            for cur, price in zip(table.column("currency").to_pylist(),
-                                  table.column("individual_price").to_pylist()):
-                got[cur] = got.get(cur, decimal.Decimal(0)) + price
+                # The list's item field name is the writer's choice.
+                same = t.equals(want_type) if not pa.types.is_list(t) else (
+                    pa.types.is_list(want_type) and t.value_type == want_type.value_type)
+                if not same:
+                    fail(f"{name}: {col} is {t}, not {want_type}")
+            for r in table.select(["status", "currency", "individual_price",
+                                   *(["fault_cause"] if "fault_cause" in columns else [])]
+                                  ).to_pylist():
+                if r["status"] == "fault":
+                    faults += 1
+                    if r["individual_price"] is not None or not r.get("fault_cause"):
+                        fail(f"{name}: a fault row with a price or without a cause: {r}")
+                    continue
+                if r["status"] != "priced":
+                    fail(f"{name}: status {r['status']!r}")
+                cur = r["currency"]
+                got[cur] = got.get(cur, decimal.Decimal(0)) + r["individual_price"]
+        if faults != summary["faulted"]:
+            fail(f"{faults} fault rows, summary.json counts {summary['faulted']} faulted records")
         if got != want:
             fail(f"individual totals {got} differ from summary.json's {want}")
         with open(os.path.join(out, "manifest.json")) as f:
@@ -88,7 +130,8 @@ def main():
             size = os.path.getsize(os.path.join(out, name))
             if listed.get(name) != size:
                 fail(f"manifest lists {name} as {listed.get(name)}, the file has {size} bytes")
-        print(f"export_check: {rows} rows; totals {sorted(got.items())} agree with summary.json")
+        print(f"export_check: {rows} rows, {faults} faults; totals {sorted(got.items())} "
+              "agree with summary.json")
 
 
 if __name__ == "__main__":
