@@ -186,6 +186,7 @@ impl Stage {
     /// A participation SDR read: the old price of its session and
     /// participant. A second one for the same pair is reported and not
     /// used: the first read is the old price.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn old_participation(
         &mut self,
         key: PartKey,
