@@ -122,17 +122,23 @@ pub enum Command {
     ///
     /// With corrected price lists (the lists valid at each time of use), or
     /// with --as-of as a what-if under the lists valid at another time.
-    /// INPUT is priced SDR files, directories of them, or the output
-    /// directory of an earlier run (one holding manifest.json: its
-    /// priced/ files and answers.sdr). The pricing modules on each SDR are
-    /// replaced, never added to. Writes into OUT: priced/<input name>
-    /// (priced SDRs), answers.sdr (price requests), faults.sdr and
-    /// faults.csv (SDRs that no longer price), skipped.sdr (records rerate
-    /// does not price: quality-assurance and service-management SDRs,
-    /// session events, participations), differences.csv (one row per
-    /// record: old and new individual price), difference-totals.csv,
-    /// summary.json and manifest.json. OUT is published atomically; it may
-    /// replace an earlier rerate output, never another run's output.
+    /// INPUT is priced SDR files, directories of them, session event logs,
+    /// or the output directory of an earlier run (one holding
+    /// manifest.json: its priced/ files, answers.sdr, participations.sdr
+    /// and archived session events). The pricing modules on each SDR are
+    /// replaced, never added to; multi-party sessions are priced again
+    /// from their events. Writes into OUT: priced/<input name> (priced
+    /// SDRs), answers.sdr (price requests), participations.sdr,
+    /// participations.csv and costs.csv (sessions priced again),
+    /// session-events.sdr and session-events.csv (the events read),
+    /// pending-sessions.jsonl (sessions incomplete in the inputs),
+    /// faults.sdr, faulted-events.csv and faults.csv (what no longer
+    /// prices), skipped.sdr (records rerate does not price:
+    /// quality-assurance and service-management SDRs), differences.csv
+    /// (one row per record or participation: old and new individual
+    /// price), difference-totals.csv, summary.json and manifest.json. OUT
+    /// is published atomically; it may replace an earlier rerate output,
+    /// never another run's output.
     ///
     /// Re-rating keeps no state: there is no state directory, it is not
     /// caught by the duplicate check, and it neither moves the duplicate
@@ -521,8 +527,9 @@ pub struct IndexUndoArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct RerateArgs {
-    /// Priced SDR files, directories of them (*.sdr, *.ber), or output
-    /// directories of earlier runs (their priced/ files and answers.sdr).
+    /// Priced SDR files, directories of them (*.sdr, *.ber), session event
+    /// logs (*.csv, *.jsonl), or output directories of earlier runs (their
+    /// priced/ files, answers.sdr, participations and session events).
     #[arg(required = true, value_hint = ValueHint::AnyPath)]
     pub inputs: Vec<PathBuf>,
     /// Output directory. An existing one is replaced only if it holds an

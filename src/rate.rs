@@ -104,7 +104,7 @@ pub struct Rater {
     pub pricing_identifier: Text,
     /// What-if re-rating (`sdrate rerate --as-of`): choose price lists as
     /// valid at this time instead of at each usage's time of use. Rate
-    /// periods still follow the time of use; sessions ignore it.
+    /// periods still follow the time of use, for sessions too.
     pub as_of: Option<Timestamp>,
 }
 

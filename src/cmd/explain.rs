@@ -576,7 +576,13 @@ fn explain_session(
         }
     };
     let mut trace = Trace::default();
-    let result = price_session_traced(&rater.lists, &rater.customers, &session, Some(&mut trace));
+    let result = price_session_traced(
+        &rater.lists,
+        &rater.customers,
+        &session,
+        rater.as_of.as_ref(),
+        Some(&mut trace),
+    );
     let mut e = SessionExplanation {
         session_id: id.to_owned(),
         events: session.events.len(),

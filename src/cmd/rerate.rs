@@ -73,7 +73,9 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
             if !verbosity.is_quiet() {
                 report(&summary, args, verbosity);
             }
-            Ok(crate::exit::completed(summary.faulted))
+            Ok(crate::exit::completed(
+                summary.faulted + summary.sessions.faults(),
+            ))
         }
     }
 }
@@ -94,6 +96,19 @@ fn report(summary: &Summary, args: &RerateArgs, verbosity: Verbosity) {
             "ACCOUNTING MISMATCH"
         }
     );
+    let s = &summary.sessions;
+    if s.events_read + s.event_log_rows + summary.participation_sdrs > 0 {
+        eprintln!(
+            "sdrate: {} session events read: {} sessions priced again ({} participations: {} changed, {} unchanged), {} faulted, {} incomplete in the inputs",
+            s.events_read,
+            s.sessions_priced,
+            s.participations,
+            s.changed,
+            s.unchanged,
+            s.sessions_faulted,
+            s.sessions_incomplete
+        );
+    }
     for (currency, c) in &summary.totals {
         tracing::info!(
             "{currency}: old {} new {} difference {}",

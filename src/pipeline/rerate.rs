@@ -13,6 +13,9 @@
 //! reading, parallel work, in-order writing, buffer reuse and overlap of
 //! working and writing; only what is done per record ([`RerateJob`]) and
 //! how the result is filed ([`RerateWriter`]) are its own.
+//!
+//! Multi-party sessions are priced again from their events ([`sessions`]),
+//! with `rate`'s grouping and session pricing.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -24,18 +27,22 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, Item, Job, Rated, Sink, Spare, with_decoded};
-use super::outputs::{create, csv_with_header};
+use super::outputs::{bytes_with_header, create, csv_with_header};
 use super::{Progress, priced_name};
 use crate::error::Failure;
 use crate::fault::FaultCause;
+use crate::group::{EVENT_COLUMNS, Event, Position};
 use crate::rate::{Outcome, Rater};
 use crate::read::origins::Source;
 use crate::read::{self, Framed, Reader};
 use crate::reprice::{Facts, Old, Side, facts_of, old_pricing, tables_of};
-use crate::sdr::{ServiceDetailRecord, StatusIndicator};
+use crate::sdr::{ServiceDetailRecord, ServicePart, ServiceSpecificPart, StatusIndicator};
 use crate::state::publish::{self, InputFile, ListRevision, Manifest, Staging};
 use crate::write::differences::{Change, DIFFERENCE_COLUMNS, Row, Totals};
 use crate::write::{self, Kept, append_priced, names};
+
+mod sessions;
+pub use sessions::Counts as SessionCounts;
 
 /// The `command` a rerate output's summary (and so its manifest) names:
 /// how a later rerate knows it may replace the output.
@@ -68,8 +75,16 @@ pub struct Summary {
     /// Could not be priced again: in faults.sdr and faults.csv.
     pub faulted: u64,
     /// Not priceable per record (quality-assurance and service-management
-    /// SDRs, session events, participations): in skipped.sdr as read.
+    /// SDRs): in skipped.sdr as read.
     pub skipped_not_priceable: u64,
+    /// SDRs carrying session events: archived to session-events.sdr, their
+    /// events grouped into sessions (`sessions`).
+    pub session_event_sdrs: u64,
+    /// Participation SDRs read: the old prices of participations
+    /// (`sessions`).
+    pub participation_sdrs: u64,
+    /// Session events and participations, priced again per session.
+    pub sessions: SessionCounts,
     pub accounting_identity_holds: bool,
     /// Faults by cause, listed in the order of the causes' spelling.
     pub faults_by_cause: BTreeMap<FaultCause, u64>,
@@ -77,7 +92,8 @@ pub struct Summary {
     /// rows of difference-totals.csv).
     pub totals: BTreeMap<String, Change>,
     /// Entries of input directories that were not read (as in `rate`'s
-    /// summary; event logs among them, which are not re-rated).
+    /// summary; a directory's event logs among them: name one to re-rate
+    /// its sessions).
     pub not_read: super::NotReadReport,
 }
 
@@ -88,19 +104,26 @@ impl Summary {
     }
 
     pub fn identity_holds(&self) -> bool {
-        self.records_read == self.repriced + self.faulted + self.skipped_not_priceable
+        self.records_read
+            == self.repriced
+                + self.faulted
+                + self.skipped_not_priceable
+                + self.session_event_sdrs
+                + self.participation_sdrs
             && self.repriced == self.changed + self.unchanged
             && self.changed >= self.newly_priced
             && self.repriced >= self.price_requests
+            && self.sessions.holds(self.participation_sdrs)
     }
 }
 
-/// One input file. An earlier run's answers.sdr holds price requests: they
-/// go back to answers.sdr, and it gets no priced file of its own unless it
+/// One input file. An earlier run's answers.sdr holds price requests, and
+/// its participations.sdr and session-events.sdr participations and
+/// session events: none of them gets a priced file of its own unless it
 /// holds billing SDRs.
 pub struct RerateInput {
     pub path: PathBuf,
-    pub run_answers: bool,
+    pub run_file: bool,
 }
 
 /// Whether a directory is a run's published output.
@@ -112,15 +135,17 @@ fn is_run_output(dir: &Path) -> bool {
 pub struct Planned {
     pub inputs: Vec<RerateInput>,
     /// Entries of directories named that are not read (see
-    /// [`read::list_inputs`]; event logs too: sessions are not re-rated).
+    /// [`read::list_inputs`]; event logs too: name one to re-rate it).
     /// A run's output directory is sdrate's own: only its priced SDRs are
     /// wanted, and nothing else of it is listed.
     pub not_read: Vec<read::NotRead>,
 }
 
-/// The input files, in order: files as named, directories' SDR files
-/// (sorted), and for a run's output directory its priced/ files (sorted)
-/// and its answers.sdr.
+/// The input files, in order: files as named (SDR files and event logs),
+/// directories' SDR files (sorted), and for a run's output directory its
+/// priced/ files (sorted), its answers.sdr, and what it holds of its
+/// sessions: participations.sdr (the old prices), session-events.sdr and
+/// session-events.csv (the events it consumed).
 pub fn plan_inputs(paths: &[PathBuf]) -> Result<Planned> {
     let mut out = Vec::new();
     let mut not_read = Vec::new();
@@ -151,15 +176,22 @@ pub fn plan_inputs(paths: &[PathBuf]) -> Result<Planned> {
                 files.sort();
                 out.extend(files.into_iter().map(|path| RerateInput {
                     path,
-                    run_answers: false,
+                    run_file: false,
                 }));
             }
-            let answers = p.join(names::ANSWERS);
-            if answers.is_file() {
-                out.push(RerateInput {
-                    path: answers,
-                    run_answers: true,
-                });
+            for name in [
+                names::ANSWERS,
+                names::PARTICIPATIONS,
+                names::SESSION_EVENTS,
+                names::SESSION_EVENT_ROWS,
+            ] {
+                let path = p.join(name);
+                if path.is_file() {
+                    out.push(RerateInput {
+                        path,
+                        run_file: true,
+                    });
+                }
             }
             if out.len() == before {
                 return Err(Failure::Refused(format!(
@@ -180,20 +212,17 @@ pub fn plan_inputs(paths: &[PathBuf]) -> Result<Planned> {
                 } else {
                     out.push(RerateInput {
                         path,
-                        run_answers: false,
+                        run_file: false,
                     });
                 }
             }
-        } else if read::is_event_log(p) {
-            return Err(Failure::Refused(format!(
-                "{} is a session event log: sessions are priced by `sdrate rate`, not re-rated",
-                p.display()
-            ))
-            .into());
         } else {
+            // An event log named is read for its sessions, an SDR file for
+            // its records; only a directory's event logs are left out, as
+            // a spool of SDRs may hold other CSV files.
             out.push(RerateInput {
                 path: p.clone(),
-                run_answers: false,
+                run_file: false,
             });
         }
     }
@@ -263,6 +292,14 @@ pub(super) enum Done {
         status: &'static str,
         cause: &'static str,
     },
+    /// A session-event SDR: archived, its events grouped into sessions.
+    Events(Vec<Event>),
+    /// A participation SDR: the old price of its session and participant.
+    Participation {
+        key: sessions::PartKey,
+        facts: Facts,
+        old: Old,
+    },
     Fault {
         /// The record labelled with its new pricing modules, when it decoded.
         labelled: Option<Vec<u8>>,
@@ -277,6 +314,8 @@ pub(super) enum Done {
 /// with its new pricing modules in place of the old.
 struct RerateJob<'a> {
     rater: &'a Rater,
+    /// The input, named in the events' origins.
+    file: &'a str,
 }
 
 impl Job for RerateJob<'_> {
@@ -310,10 +349,18 @@ impl RerateJob<'_> {
                 };
             }
             Outcome::SessionEvent => {
-                return Done::Skipped {
-                    facts,
-                    status: "sessionEvent",
-                    cause: "session event or participation: priced per session by `sdrate rate`, not re-rated",
+                let participation =
+                    sdr.service_usage_modules
+                        .iter()
+                        .find_map(|sum| match &sum.service_specific {
+                            ServiceSpecificPart::Known(ServicePart::ParticipationSummary(p)) => {
+                                Some((p.session_id.clone(), p.participant_id.clone()))
+                            }
+                            _ => None,
+                        });
+                return match participation {
+                    Some(key) => Done::Participation { key, facts, old },
+                    None => Done::Events(super::events_of(sdr, self.file, rec)),
                 };
             }
             Outcome::Fault(f) => {
@@ -367,6 +414,14 @@ struct Outputs {
     fault_report: csv::Writer<File>,
     skipped: BufWriter<File>,
     differences: csv::Writer<File>,
+    /// The session events read, archived as `rate` archives them, so that
+    /// a rerate output can be re-rated in turn.
+    session_events: BufWriter<File>,
+    event_rows: csv::Writer<File>,
+    faulted_event_rows: csv::Writer<File>,
+    participations: BufWriter<File>,
+    participation_report: BufWriter<File>,
+    cost_report: BufWriter<File>,
 }
 
 impl Outputs {
@@ -381,6 +436,16 @@ impl Outputs {
             fault_report: csv_with_header(dir, names::FAULT_REPORT, &write::FAULT_COLUMNS)?,
             skipped: create(&dir.join(names::SKIPPED))?,
             differences: csv_with_header(dir, names::DIFFERENCES, &DIFFERENCE_COLUMNS)?,
+            session_events: create(&dir.join(names::SESSION_EVENTS))?,
+            event_rows: csv_with_header(dir, names::SESSION_EVENT_ROWS, &EVENT_COLUMNS)?,
+            faulted_event_rows: csv_with_header(dir, names::FAULTED_EVENT_ROWS, &EVENT_COLUMNS)?,
+            participations: create(&dir.join(names::PARTICIPATIONS))?,
+            participation_report: bytes_with_header(
+                dir,
+                names::PARTICIPATION_REPORT,
+                &write::sessions::PARTICIPATION_COLUMNS,
+            )?,
+            cost_report: bytes_with_header(dir, names::COSTS, &write::sessions::COST_COLUMNS)?,
         })
     }
 
@@ -389,6 +454,10 @@ impl Outputs {
         for (w, name) in [
             (&mut self.answers, names::ANSWERS),
             (&mut self.skipped, names::SKIPPED),
+            (&mut self.session_events, names::SESSION_EVENTS),
+            (&mut self.participations, names::PARTICIPATIONS),
+            (&mut self.participation_report, names::PARTICIPATION_REPORT),
+            (&mut self.cost_report, names::COSTS),
         ] {
             w.flush().with_context(|| err(name))?;
         }
@@ -397,6 +466,8 @@ impl Outputs {
         for (w, name) in [
             (&mut self.fault_report, names::FAULT_REPORT),
             (&mut self.differences, names::DIFFERENCES),
+            (&mut self.event_rows, names::SESSION_EVENT_ROWS),
+            (&mut self.faulted_event_rows, names::FAULTED_EVENT_ROWS),
         ] {
             w.flush().with_context(|| err(name))?;
         }
@@ -446,6 +517,7 @@ struct RerateWriter<'a> {
     out: &'a mut Outputs,
     summary: &'a mut Summary,
     totals: &'a mut Totals,
+    sessions: &'a mut sessions::Stage,
     priced: &'a mut PricedFile,
     file: &'a str,
     progress: &'a dyn Progress,
@@ -458,6 +530,7 @@ impl Sink<Done> for RerateWriter<'_> {
             out,
             summary,
             totals,
+            sessions,
             priced,
             file,
             progress,
@@ -483,7 +556,7 @@ impl Sink<Done> for RerateWriter<'_> {
                     )?;
                     let row = Row {
                         file,
-                        offset: rec.offset,
+                        offset: Position::Offset(rec.offset),
                         facts: None,
                         old: None,
                         new: None,
@@ -496,7 +569,7 @@ impl Sink<Done> for RerateWriter<'_> {
             };
             let row = |facts, old, new, outcome, status, cause| Row {
                 file,
-                offset: rec.offset,
+                offset: Position::Offset(rec.offset),
                 facts,
                 old,
                 new,
@@ -541,6 +614,20 @@ impl Sink<Done> for RerateWriter<'_> {
                         &cause,
                     )
                     .write(&mut out.differences)
+                }
+                Done::Events(events) => {
+                    summary.session_event_sdrs += 1;
+                    out.session_events
+                        .write_all(rec.bytes)
+                        .with_context(|| write_err(names::SESSION_EVENTS))?;
+                    for e in events {
+                        sessions.add(e, out, summary)?;
+                    }
+                    Ok(())
+                }
+                Done::Participation { key, facts, old } => {
+                    summary.participation_sdrs += 1;
+                    sessions.old_participation(key, file, rec.offset, facts, old, out, summary)
                 }
                 Done::Skipped {
                     facts,
@@ -615,11 +702,17 @@ pub fn rerate(
             .sum(),
     );
     let paths: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
-    let job = RerateJob { rater };
+    let mut stage = sessions::Stage::new(rater);
     let mut spare = Spare::default();
     for (index, input) in inputs.iter().enumerate() {
         let file = input.path.display().to_string();
         summary.inputs.push(file.clone());
+        if read::is_event_log(&input.path) {
+            sessions::read_event_log(&input.path, &mut stage, &mut out, &mut summary)?;
+            progress.inc(fs::metadata(&input.path).map_or(0, |m| m.len()));
+            continue;
+        }
+        let job = RerateJob { rater, file: &file };
         let mut reader = Reader::open(&input.path)?.max_record(max_record);
         let mut priced = PricedFile {
             path: out
@@ -628,13 +721,14 @@ pub fn rerate(
                 .join(priced_name(&input.path, index, &paths)),
             w: None,
         };
-        if !input.run_answers {
+        if !input.run_file {
             priced.w = Some(create(&priced.path)?);
         }
         let mut writer = RerateWriter {
             out: &mut out,
             summary: &mut summary,
             totals: &mut totals,
+            sessions: &mut stage,
             priced: &mut priced,
             file: &file,
             progress: super::progress_of(&reader, progress),
@@ -651,7 +745,7 @@ pub fn rerate(
             write::damaged_stream(&mut out.fault_report, &d)?;
             Row {
                 file: &file,
-                offset: d.offset,
+                offset: Position::Offset(d.offset),
                 facts: None,
                 old: None,
                 new: None,
@@ -663,6 +757,7 @@ pub fn rerate(
         }
         priced.finish()?;
     }
+    stage.finish(rater, &mut out, &mut summary, &mut totals)?;
     progress.finish();
     out.flush()?;
     summary.accounting_identity_holds = summary.identity_holds();

@@ -13,7 +13,7 @@ use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Assembler, Session};
 use crate::group::duplicates::{Key, Verdict};
 use crate::group::{Event, Position, Raw};
-use crate::price::session::{PricedSession, SessionFault, price_session};
+use crate::price::session::{PricedSession, SessionFault, price_session_as_of};
 use crate::rate::{Rater, Totals};
 use crate::read::events::{EventLog, LineBytes, Row, RowFault};
 use crate::read::origins::Source;
@@ -42,12 +42,12 @@ pub(super) struct SessionStage<'r> {
 }
 
 /// Sessions priced together, in parallel.
-const SESSION_BATCH: usize = 4096;
+pub(super) const SESSION_BATCH: usize = 4096;
 
 /// A priced session's rows of the participation and cost reports, as CSV.
-struct SessionRows {
-    participations: Vec<u8>,
-    costs: Vec<u8>,
+pub(super) struct SessionRows {
+    pub(super) participations: Vec<u8>,
+    pub(super) costs: Vec<u8>,
 }
 
 /// Bytes a thread's CSV writer wrote, taken after each session.
@@ -118,11 +118,14 @@ fn rows_into(priced: &PricedSession, w: &mut Writers) -> Result<SessionRows, csv
     })
 }
 
-fn price_and_encode(
+/// Prices a complete session (lists as valid at its first event, or at the
+/// rater's `as_of` in a rerate), its participation SDRs encoded and its
+/// report rows formatted: `rate` and `rerate` alike.
+pub(super) fn price_and_encode(
     rater: &Rater,
     s: &Session,
 ) -> Result<(PricedSession, Vec<Vec<u8>>, SessionRows), SessionFault> {
-    let priced = price_session(&rater.lists, &rater.customers, s)?;
+    let priced = price_session_as_of(&rater.lists, &rater.customers, s, rater.as_of.as_ref())?;
     let rows = session_rows(&priced).map_err(|e| SessionFault {
         status: StatusIndicator::TechnicalError,
         detail: format!("session {}: cannot format its report rows: {e}", s.id),
@@ -395,6 +398,25 @@ fn fault_event(
     summary: &mut Summary,
 ) -> Result<()> {
     summary.count_cause(cause);
+    keep_faulted_event(
+        e,
+        cause,
+        detail,
+        &mut out.faults,
+        &mut out.fault_report,
+        &mut out.faulted_event_rows,
+    )
+}
+
+/// [`fault_event`]'s keeping, on the writers of `rate` or `rerate`.
+pub(super) fn keep_faulted_event(
+    e: &Event,
+    cause: FaultCause,
+    detail: &str,
+    faults: &mut crate::write::Kept,
+    fault_report: &mut csv::Writer<File>,
+    faulted_event_rows: &mut csv::Writer<File>,
+) -> Result<()> {
     let write_err = |what: &str| format!("cannot write {what}");
     match (&e.origin.raw, e.origin.position) {
         (Raw::Sdr(bytes), Position::Offset(off)) => {
@@ -404,8 +426,8 @@ fn fault_event(
                 length: bytes.len() as u64,
             };
             crate::write::fault_record(
-                &mut out.faults,
-                &mut out.fault_report,
+                faults,
+                fault_report,
                 src,
                 bytes,
                 None,
@@ -420,14 +442,14 @@ fn fault_event(
                 Raw::Row(r) => r.clone(),
                 Raw::Sdr(_) => e.to_row(),
             };
-            out.faulted_event_rows
+            faulted_event_rows
                 .write_record(&row)
                 .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
             let line = match position {
                 Position::Line(l) => l.to_string(),
                 Position::Offset(_) => String::new(),
             };
-            out.fault_report
+            fault_report
                 .write_record([
                     e.origin.file.as_str(),
                     "",

@@ -541,7 +541,20 @@ pub fn price_session(
     customers: &Customers,
     session: &Session,
 ) -> Result<PricedSession, SessionFault> {
-    price_session_traced(lists, customers, session, None)
+    price_session_traced(lists, customers, session, None, None)
+}
+
+/// [`price_session`] with the lists and the customer registry's rows
+/// chosen as valid at `as_of` (`rerate --as-of`) instead of at the
+/// session's first event, when given; rate periods still follow the time
+/// of use.
+pub fn price_session_as_of(
+    lists: &PriceLists,
+    customers: &Customers,
+    session: &Session,
+    as_of: Option<&Timestamp>,
+) -> Result<PricedSession, SessionFault> {
+    price_session_traced(lists, customers, session, as_of, None)
 }
 
 /// [`price_session`], recording how each price was made into `trace` when
@@ -550,11 +563,15 @@ pub fn price_session_traced(
     lists: &PriceLists,
     customers: &Customers,
     session: &Session,
+    as_of: Option<&Timestamp>,
     mut trace: Option<&mut Trace>,
 ) -> Result<PricedSession, SessionFault> {
     let first = &session.events[0];
-    let policy = policy_at(lists, &first.service, &first.timestamp)?;
+    let policy = policy_at(lists, &first.service, as_of.unwrap_or(&first.timestamp))?;
     let f = facts(session, policy);
+    // When the lists are chosen; `f.start` stays the time of use that
+    // decides rate periods.
+    let lists_at = as_of.map_or(&f.start.0, |t| &t.0);
     explain::record(&mut trace, || explain_session(session, policy, &f));
     if f.parts.is_empty() {
         return Err(SessionFault {
@@ -591,7 +608,7 @@ pub fn price_session_traced(
             .clone()
             .or_else(|| {
                 customers
-                    .at(&part.billed_party, &f.start.0)
+                    .at(&part.billed_party, lists_at)
                     .map(|c| Text::from(c.marketing_company))
             })
             .unwrap_or_default();
@@ -600,7 +617,7 @@ pub fn price_session_traced(
             service_revision: None,
             customer_id: Some(&part.billed_party),
             marketing_company: &company,
-            time_of_use: &f.start.0,
+            time_of_use: lists_at,
             customer_price: None,
             market_price: None,
         };
@@ -894,7 +911,7 @@ pub fn price_session_traced(
                 &p.marketing_company,
                 r.customer.group,
                 true,
-                &f.start.0,
+                lists_at,
             ) else {
                 continue;
             };
@@ -974,7 +991,7 @@ pub fn price_session_traced(
             }
         }
     }
-    let costs = cost_session(lists, policy, &f)?;
+    let costs = cost_session(lists, policy, &f, lists_at)?;
     if let Some(t) = trace {
         for c in &costs {
             t.steps.push(Step::Cost {
@@ -1139,9 +1156,10 @@ fn cost_session(
     lists: &PriceLists,
     policy: &SessionPolicy,
     f: &Facts,
+    lists_at: &DateTime<FixedOffset>,
 ) -> Result<Vec<CostLine>, SessionFault> {
     let mut out = Vec::new();
-    for list in lists.costs_at(&f.service, &f.start.0) {
+    for list in lists.costs_at(&f.service, lists_at) {
         let mut by_item: BTreeMap<&str, Exact> = BTreeMap::new();
         // Shared rates: the participants each charge covers, priced once.
         let mut shared: BTreeMap<usize, (&Charge, Vec<usize>)> = BTreeMap::new();

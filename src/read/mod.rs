@@ -693,7 +693,8 @@ pub enum NotReadWhy {
     UnknownName,
     /// Not a regular file (a FIFO, a socket, a dangling link).
     NotAFile,
-    /// An event log where only SDRs are read (`rerate`).
+    /// An event log in a directory where only SDRs are read (`rerate`:
+    /// event logs named directly are read).
     EventLog,
 }
 
@@ -754,7 +755,7 @@ pub fn not_read_warnings(not_read: &[NotRead]) -> Vec<String> {
                 ),
                 NotReadWhy::EventLog => (
                     plural(n, "event log", "event logs"),
-                    "sessions are priced by `sdrate rate`, not re-rated",
+                    "a directory's event logs are left out: name them to re-rate their sessions",
                 ),
                 NotReadWhy::NotAFile => (
                     plural(n, "entry that is not a regular file", "entries that are not regular files"),

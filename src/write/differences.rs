@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::group::Position;
 use crate::reprice::{Facts, Side};
 use crate::write::names;
 
@@ -200,7 +201,9 @@ fn amount(d: Option<Decimal>) -> String {
 /// One row of differences.csv.
 pub struct Row<'a> {
     pub file: &'a str,
-    pub offset: u64,
+    /// A byte offset, written as a number; an event-log row's line (a
+    /// session known only from event-log rows), written `line N`.
+    pub offset: Position,
     pub facts: Option<&'a Facts>,
     pub old: Option<&'a Side>,
     pub new: Option<&'a Side>,
@@ -227,9 +230,13 @@ impl Row<'_> {
                 )
             }
         };
+        let offset = match self.offset {
+            Position::Offset(o) => o.to_string(),
+            Position::Line(l) => format!("line {l}"),
+        };
         w.write_record([
             self.file,
-            &self.offset.to_string(),
+            &offset,
             &f.and_then(|f| f.sdr_identifier)
                 .map(|i| i.to_string())
                 .unwrap_or_default(),

@@ -607,7 +607,9 @@ fn corrected_revision_reprices_the_archive_by_hand() {
     // Published like a run, with its manifest last.
     let manifest = json_file(&o.join("manifest.json"));
     assert_eq!(manifest["summary"]["command"], "rerate");
-    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 2);
+    // priced/in.sdr and answers.sdr, and the run's participations.sdr,
+    // session-events.sdr and session-events.csv (empty here).
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 5);
     // The earlier output is untouched.
     assert_eq!(before, priced(&d.join("out/priced/in.sdr")));
 }
@@ -823,9 +825,8 @@ fn unpriced_sdrs_have_no_old_price_and_unpriceable_ones_are_skipped() {
     );
     assert_eq!(summary["accounting_identity_holds"], true);
 
-    // Session event logs are not re-rated; neither is standard input.
-    fs::write(d.join("events.csv"), "x\n").unwrap();
-    assert_eq!(rerate(d, "events.csv", "p", &[]).code, 2);
+    // Standard input is not re-rated (session event logs are: see
+    // rerate_prices_sessions_again_from_their_archived_events).
     assert_eq!(rerate(d, "-", "p", &[]).code, 2);
     assert!(!d.join("p").exists());
 }
@@ -888,7 +889,364 @@ fn output_is_byte_identical_at_any_thread_count() {
     // Same lists: every price is what it was.
     assert_eq!(summary["changed"], 0);
     assert!(summary["repriced"].as_u64().unwrap() > 1000, "{summary}");
-    // One difference row per record read.
+    assert_eq!(summary["sessions"]["changed"], 0);
+    assert!(
+        summary["sessions"]["participations"].as_u64().unwrap() > 10,
+        "{summary}"
+    );
+    // One difference row per SDR read, and one per old participation
+    // (every one matched by a participation priced again, or reported).
     let rows = csv_maps(&d.join("t1/differences.csv"));
-    assert_eq!(rows.len() as u64, summary["records_read"].as_u64().unwrap());
+    let count = |k: &str| summary[k].as_u64().unwrap();
+    let of_file = |f: &str| rows.iter().filter(|r| r["file"] == f).count() as u64;
+    let sdr_rows = rows
+        .iter()
+        .filter(|r| r["file"].starts_with("out/priced/") || r["file"] == "out/answers.sdr")
+        .count() as u64;
+    assert_eq!(
+        sdr_rows,
+        count("records_read") - count("session_event_sdrs") - count("participation_sdrs")
+    );
+    assert_eq!(
+        of_file("out/participations.sdr"),
+        count("participation_sdrs")
+    );
+}
+
+/// The shipped CONF lists into `dir/name`; `corrected` adds revision 2 of
+/// megacom's base list (same `valid_from`, so it supersedes revision 1)
+/// with usage at 0.40 a minute instead of 0.50.
+fn conf_lists(dir: &Path, name: &str, corrected: bool) {
+    let to = dir.join(name);
+    fs::create_dir_all(&to).unwrap();
+    let from = Path::new(ROOT).join("price_lists/conf");
+    for e in fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+    if corrected {
+        let r1 = fs::read_to_string(from.join("megacom-base-r1.toml")).unwrap();
+        assert_eq!(r1.matches("price = \"0.50\"").count(), 1, "{r1}");
+        let r2 = r1
+            .replace("revision = 1", "revision = 2")
+            .replace("price = \"0.50\"", "price = \"0.40\"");
+        fs::write(to.join("megacom-base-r2.toml"), r2).unwrap();
+    }
+}
+
+/// A `rate` run with the seed's conference (fixtures/conference-events.csv,
+/// priced and complete) and a second conference still open (no end): the
+/// run archives the events it consumed in session-events.csv and writes
+/// the priced participations to participations.sdr.
+fn sessions_billed(dir: &Path) {
+    conf_lists(dir, "lists1", false);
+    conf_lists(dir, "lists2", true);
+    fs::write(
+        dir.join("customers.csv"),
+        "customer_id,marketing_company,group\nC00081,megacom,\nC00300,megacom,corporate\nC00412,publicom,\n",
+    )
+    .unwrap();
+    let seed = fs::read_to_string(Path::new(ROOT).join("fixtures/conference-events.csv")).unwrap();
+    // The header and the 11 events of conf-20261122-0100 (the fixture's
+    // last row is a bad one, for other tests).
+    let mut log: String = seed.lines().take(12).map(|l| format!("{l}\n")).collect();
+    log.push_str(
+        "conf-open,CONF,sessionRelated,start,2026-11-22T12:00:00+01:00,p1,anna.berg,C00081,organiser,1,prov-conf,\n\
+         conf-open,CONF,participantRelated,join,2026-11-22T12:01:00+01:00,p2,jonas.lind,C00412,participant,2,prov-conf,\n",
+    );
+    fs::write(dir.join("events.csv"), log).unwrap();
+    let r = run_in(
+        dir,
+        &[
+            "rate",
+            "events.csv",
+            "--out",
+            "out",
+            "--price-lists",
+            "lists1",
+            "--customers",
+            "customers.csv",
+            "--pricing-time",
+            RATED_AT,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = json_file(&dir.join("out/summary.json"));
+    assert_eq!(
+        (
+            &s["sessions"]["sessions_priced"],
+            &s["sessions"]["sessions_pending"]
+        ),
+        (&json!(1), &json!(1))
+    );
+}
+
+const PART_COLUMNS: [&str; 13] = [
+    "file",
+    "offset",
+    "customer",
+    "marketing_company",
+    "service",
+    "currency",
+    "old_individual_price",
+    "new_individual_price",
+    "difference",
+    "old_price_table",
+    "new_price_table",
+    "outcome",
+    "status",
+];
+
+/// Issue: `rerate` skipped participations, and the only workaround (rating
+/// the archived events again) gave no differences report. Now the run
+/// directory's archived session events are grouped and priced again as
+/// `rate` does, and each participation is compared with its old
+/// participation SDR.
+#[test]
+fn rerate_prices_sessions_again_from_their_archived_events() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    sessions_billed(d);
+    // Where the old participations lie in the run's participations.sdr.
+    let offsets: Vec<String> = priced(&d.join("out/participations.sdr"))
+        .iter()
+        .map(|p| p.1.to_string())
+        .collect();
+    assert_eq!(offsets.len(), 3);
+
+    let r = rerate(d, "out", "rerated", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let o = d.join("rerated");
+    // Old prices (lists1, docs/sessions.md), new ones under the corrected
+    // megacom base list (0.40 a minute instead of 0.50):
+    // p1, organiser, C00081 (megacom base list): entry 3 participants ×
+    //   2.00 = 6.00; active 10:00-10:50 = 3000 s; 2 invitations × 0.10 =
+    //   0.20. Old 6.00 + 3000 × 0.50 / 60 (= 25.00) + 0.20 = 31.20;
+    //   new 6.00 + 3000 × 0.40 / 60 (= 20.00) + 0.20 = 26.20; −5.00.
+    // p2, C00412 (publicom, list unchanged): (1140 + 900) s = 34 min ×
+    //   0.50 = 17.00, old and new: unchanged.
+    // p3, C00300 (megacom, group corporate, 10 % off the base list):
+    //   10:02-10:30 = 1680 s. Old 1680 × 0.50 / 60 = 14.00 × 0.9 = 12.60;
+    //   new 1680 × 0.40 / 60 = 11.20 × 0.9 = 10.08; −2.52.
+    // conf-open has no end: incomplete in the archive, not priced.
+    let rows = csv_maps(&o.join("differences.csv"));
+    let part = "out/participations.sdr";
+    let archive = "out/session-events.csv";
+    assert_eq!(
+        cols(&rows, &PART_COLUMNS),
+        strs(&[
+            &[
+                part,
+                &offsets[0],
+                "C00081",
+                "megacom",
+                "CONF",
+                "SEK",
+                "31.20",
+                "26.20",
+                "-5.00",
+                "conf-megacom-base:1",
+                "conf-megacom-base:2",
+                "changed",
+                "priced"
+            ],
+            &[
+                part,
+                &offsets[1],
+                "C00412",
+                "publicom",
+                "CONF",
+                "SEK",
+                "17.00",
+                "17.00",
+                "0.00",
+                "conf-publicom-base:1",
+                "conf-publicom-base:1",
+                "unchanged",
+                "priced"
+            ],
+            &[
+                part,
+                &offsets[2],
+                "C00300",
+                "megacom",
+                "CONF",
+                "SEK",
+                "12.60",
+                "10.08",
+                "-2.52",
+                "conf-megacom-corporate:1",
+                "conf-megacom-corporate:1",
+                "changed",
+                "priced"
+            ],
+            // Line 13 of the archive: conf-open's first event.
+            &[
+                archive,
+                "line 13",
+                "C00081",
+                "",
+                "CONF",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "skipped",
+                "sessionIncomplete"
+            ],
+        ])
+    );
+    assert!(rows[3]["cause"].contains("conf-open"), "{:?}", rows[3]);
+    // The participation SDR identity is a hash of session and participant:
+    // priced again, the same identities.
+    let new_parts = priced(&o.join("participations.sdr"));
+    let old_parts = priced(&d.join("out/participations.sdr"));
+    assert_eq!(
+        new_parts.iter().map(|p| p.0).collect::<Vec<_>>(),
+        old_parts.iter().map(|p| p.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        rows[..3]
+            .iter()
+            .map(|r| r["sdr_identifier"].parse::<u64>().unwrap())
+            .collect::<Vec<_>>(),
+        old_parts.iter().map(|p| p.0).collect::<Vec<_>>()
+    );
+    // The incomplete session is listed with its events, not lost.
+    let pending = fs::read_to_string(o.join("pending-sessions.jsonl")).unwrap();
+    assert_eq!(pending.lines().count(), 1, "{pending}");
+    let open: Value = serde_json::from_str(pending.lines().next().unwrap()).unwrap();
+    assert_eq!(open["id"], "conf-open");
+    assert_eq!(open["events"].as_array().unwrap().len(), 2);
+
+    // Totals: old 31.20 + 17.00 + 12.60 = 60.80; new 26.20 + 17.00 +
+    // 10.08 = 53.28; −7.52. megacom: 43.80 → 36.28. The skipped row adds
+    // nothing.
+    let totals = fs::read_to_string(o.join("difference-totals.csv")).unwrap();
+    assert_eq!(
+        totals,
+        "dimension,key,currency,sdrs,old,new,difference\n\
+         currency,SEK,SEK,3,60.80,53.28,-7.52\n\
+         customer,C00081,SEK,1,31.20,26.20,-5.00\n\
+         customer,C00300,SEK,1,12.60,10.08,-2.52\n\
+         customer,C00412,SEK,1,17.00,17.00,0.00\n\
+         marketing_company,megacom,SEK,2,43.80,36.28,-7.52\n\
+         marketing_company,publicom,SEK,1,17.00,17.00,0.00\n\
+         service,CONF,SEK,3,60.80,53.28,-7.52\n"
+    );
+    let s = json_file(&o.join("summary.json"));
+    assert_eq!(s["accounting_identity_holds"], true);
+    assert_eq!(
+        s["totals"]["SEK"],
+        json!({"old": "60.80", "new": "53.28", "difference": "-7.52"})
+    );
+    assert_eq!(s["participation_sdrs"], 3);
+    let c = &s["sessions"];
+    assert_eq!(
+        [
+            "events_read",
+            "events_priced",
+            "events_incomplete",
+            "sessions_priced",
+            "sessions_incomplete",
+            "participations",
+            "changed",
+            "unchanged",
+            "newly_priced",
+            "old_matched",
+            "old_not_repriced",
+        ]
+        .map(|k| c[k].as_u64().unwrap()),
+        [13, 11, 2, 1, 1, 3, 2, 1, 0, 3, 0],
+        "{c}"
+    );
+
+    // The unchanged lists: every participation unchanged, difference 0.
+    let r = run_in(
+        d,
+        &[
+            "rerate",
+            "out",
+            "--out",
+            "same",
+            "--price-lists",
+            "lists1",
+            "--customers",
+            "customers.csv",
+            "--pricing-time",
+            RERATED_AT,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = csv_maps(&d.join("same/differences.csv"));
+    assert_eq!(
+        cols(
+            &rows[..3],
+            &[
+                "customer",
+                "old_individual_price",
+                "new_individual_price",
+                "difference",
+                "outcome"
+            ]
+        ),
+        strs(&[
+            &["C00081", "31.20", "31.20", "0.00", "unchanged"],
+            &["C00412", "17.00", "17.00", "0.00", "unchanged"],
+            &["C00300", "12.60", "12.60", "0.00", "unchanged"],
+        ])
+    );
+    let s = json_file(&d.join("same/summary.json"));
+    assert_eq!(
+        s["totals"]["SEK"],
+        json!({"old": "60.80", "new": "60.80", "difference": "0.00"})
+    );
+    assert_eq!(s["sessions"]["unchanged"], 3);
+
+    // A rerate output archives the events it read, so it is re-rated in
+    // turn: against its own participations, nothing changes.
+    let r = rerate(d, "rerated", "again", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = json_file(&d.join("again/summary.json"));
+    assert_eq!(
+        (&s["sessions"]["unchanged"], &s["totals"]["SEK"]["new"]),
+        (&json!(3), &json!("53.28"))
+    );
+}
+
+/// An event log named directly has no old participations: each is newly
+/// priced, and its rows point at the session's first event.
+#[test]
+fn rerate_of_an_event_log_prices_its_sessions_for_the_first_time() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    sessions_billed(d);
+    let r = rerate(d, "events.csv", "fresh", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = csv_maps(&d.join("fresh/differences.csv"));
+    assert_eq!(
+        cols(
+            &rows,
+            &[
+                "file",
+                "offset",
+                "old_individual_price",
+                "new_individual_price",
+                "difference",
+                "outcome"
+            ]
+        ),
+        strs(&[
+            &["events.csv", "line 2", "", "26.20", "26.20", "changed"],
+            &["events.csv", "line 2", "", "17.00", "17.00", "changed"],
+            &["events.csv", "line 2", "", "10.08", "10.08", "changed"],
+            &["events.csv", "line 13", "", "", "", "skipped"],
+        ])
+    );
+    assert_eq!(rows[0]["cause"], "not priced before");
+    let s = json_file(&d.join("fresh/summary.json"));
+    assert_eq!(s["sessions"]["newly_priced"], 3);
+    assert_eq!(s["accounting_identity_holds"], true);
 }
