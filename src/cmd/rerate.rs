@@ -98,8 +98,8 @@ fn report(summary: &Summary, args: &RerateArgs, verbosity: Verbosity) {
     );
     let s = &summary.sessions;
     if s.events_read + s.event_log_rows + summary.participation_sdrs > 0 {
-        eprintln!(
-            "sdrate: {} session events read: {} sessions priced again ({} participations: {} changed, {} unchanged), {} faulted, {} incomplete in the inputs",
+        tracing::info!(
+            "{} session events read: {} sessions priced again ({} participations: {} changed, {} unchanged), {} faulted, {} incomplete in the inputs",
             s.events_read,
             s.sessions_priced,
             s.participations,
