@@ -33,7 +33,7 @@ pub use outputs::Outputs;
 pub use record::{QA_COLUMNS, events_of};
 pub use summary::{
     Money, NotReadReport, PaddingReport, PaddingRun, Phases, SessionCounts, Summary, Timing,
-    millis, wall_clock,
+    millis, per_second, wall_clock,
 };
 
 use blocks::Spare;

@@ -24,7 +24,8 @@ use anyhow::{Context, Result};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::{
-    BILLING_OUTPUTS, Phases, PlannedInput, Progress, Summary, Timing, millis, names, wall_clock,
+    BILLING_OUTPUTS, Phases, PlannedInput, Progress, Summary, Timing, millis, names, per_second,
+    wall_clock,
 };
 use crate::error::Failure;
 use crate::group::assemble::Session;
@@ -191,13 +192,11 @@ fn timing(
     let duration = started.1.elapsed();
     let ended = started.0 + chrono::TimeDelta::from_std(duration).unwrap_or_default();
     let records = summary.records_read + summary.sessions.event_log_rows;
-    let micros = duration.as_micros().max(1);
     Timing {
         started: wall_clock(started.0),
         ended: wall_clock(ended),
         duration_ms: millis(duration),
-        records_per_second: u64::try_from(u128::from(records) * 1_000_000 / micros)
-            .unwrap_or(u64::MAX),
+        records_per_second: per_second(records, duration),
         phases_ms: Phases {
             prepare: prepare_ms,
             report: millis(reporting.elapsed()),

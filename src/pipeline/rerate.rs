@@ -95,6 +95,9 @@ pub struct Summary {
     /// summary; a directory's event logs among them: name one to re-rate
     /// its sessions).
     pub not_read: super::NotReadReport,
+    /// When the rerate started and ended, as in `rate`'s summary; its
+    /// sessions and outputs are part of `read_and_price`.
+    pub timing: super::Timing,
 }
 
 impl Summary {
@@ -789,6 +792,7 @@ impl Plan<'_> {
     /// earlier rerate output is ever replaced), re-rates into a staged
     /// output, checks the accounting identity and publishes.
     pub fn execute(self, progress: &dyn Progress) -> Result<Rerated> {
+        let started = (chrono::Utc::now(), std::time::Instant::now());
         let hashed = self
             .inputs
             .iter()
@@ -824,6 +828,8 @@ impl Plan<'_> {
             false
         };
         let staging = Staging::begin(self.out, replace)?;
+        let prepare = super::millis(started.1.elapsed());
+        let pricing = std::time::Instant::now();
         let (mut summary, totals) = rerate(
             self.rater,
             &self.inputs,
@@ -831,6 +837,8 @@ impl Plan<'_> {
             self.max_record,
             progress,
         )?;
+        let read_and_price = super::millis(pricing.elapsed());
+        let reporting = std::time::Instant::now();
         summary.run_id = id.clone();
         summary.as_of = as_of;
         summary.pricing_time = pricing_time;
@@ -840,6 +848,22 @@ impl Plan<'_> {
         // Checked before anything is published: a run whose records do not
         // add up publishes nothing.
         Failure::require_balanced(summary.accounting_identity_holds, summary.records_read)?;
+        let duration = started.1.elapsed();
+        let records = summary.records_read + summary.sessions.event_log_rows;
+        summary.timing = super::Timing {
+            started: super::wall_clock(started.0),
+            ended: super::wall_clock(
+                started.0 + chrono::TimeDelta::from_std(duration).unwrap_or_default(),
+            ),
+            duration_ms: super::millis(duration),
+            records_per_second: super::per_second(records, duration),
+            phases_ms: super::Phases {
+                prepare,
+                read_and_price,
+                report: super::millis(reporting.elapsed()),
+                ..Default::default()
+            },
+        };
         staging.write_summary(&summary)?;
         let manifest = Manifest {
             sdrate_version: env!("CARGO_PKG_VERSION"),

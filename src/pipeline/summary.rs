@@ -103,6 +103,12 @@ pub fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Whole records a second over a duration (a zero duration counts as a
+/// microsecond).
+pub fn per_second(records: u64, d: std::time::Duration) -> u64 {
+    u64::try_from(u128::from(records) * 1_000_000 / d.as_micros().max(1)).unwrap_or(u64::MAX)
+}
+
 /// A wall-clock time as the summary writes it.
 pub fn wall_clock(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -205,3 +205,27 @@ fn the_summary_says_when_the_run_started_and_ended_and_how_fast_it_went() {
     let manifest = crate::common::json_file(&out.join("manifest.json"));
     assert_eq!(&manifest["summary"]["timing"], t);
 }
+
+#[test]
+fn a_rerate_summary_has_its_timing_too() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    assert_eq!(rate(&out, &["-q"]).code, 1);
+    let again = dir.path().join("again");
+    let r = run(sdrate()
+        .args(["-q", "rerate"])
+        .arg(&out)
+        .arg("--out")
+        .arg(&again)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert!(r.code <= 1, "{}", r.stderr);
+    let t = &summary(&again)["timing"];
+    let started = DateTime::parse_from_rfc3339(t["started"].as_str().unwrap()).unwrap();
+    let ended = DateTime::parse_from_rfc3339(t["ended"].as_str().unwrap()).unwrap();
+    assert!(ended >= started, "{t}");
+    assert!(
+        t["duration_ms"].is_u64() && t["records_per_second"].is_u64(),
+        "{t}"
+    );
+    assert_eq!(summary(&again)["pricing_time"], "2026-11-22T02:00:00+01:00");
+}
