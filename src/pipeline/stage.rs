@@ -474,41 +474,49 @@ pub(super) fn read_event_log(
     out: &mut Outputs,
     summary: &mut Summary,
 ) -> Result<()> {
-    let write_err = |what: &str| format!("cannot write {what}");
     for row in EventLog::open(path)? {
         summary.sessions.event_log_rows += 1;
         match row? {
             Row::Event(e) => {
                 summary.sessions.events_read += 1;
-                let fields = match &e.origin.raw {
-                    Raw::Row(r) => r.clone(),
-                    Raw::Sdr(_) => e.to_row(),
-                };
-                out.event_rows
-                    .write_record(&fields)
-                    .with_context(|| write_err(names::SESSION_EVENT_ROWS))?;
+                archive_event_row(&mut out.event_rows, &e)?;
                 stage.add(e, out, summary)?;
             }
             Row::Fault(f) => {
                 summary.sessions.event_rows_faulted += 1;
                 summary.count_cause(FaultCause::BadEventRow);
                 keep_faulted_row(path, &f, out)?;
-                out.fault_report
-                    .write_record([
-                        f.file.as_str(),
-                        "",
-                        "",
-                        "",
-                        "",
-                        &FaultCause::BadEventRow.name(),
-                        &f.cause,
-                        &f.line.to_string(),
-                    ])
-                    .with_context(|| write_err(names::FAULT_REPORT))?;
+                report_bad_row(&mut out.fault_report, &f)?;
             }
         }
     }
     stage.price_ready(out, summary)
+}
+
+/// An event-log row as the run's archive keeps it (`session-events.csv`):
+/// the row as read, or an event of an SDR as a row.
+pub(crate) fn archive_event_row(w: &mut csv::Writer<File>, e: &Event) -> Result<()> {
+    let fields = match &e.origin.raw {
+        Raw::Row(r) => r.clone(),
+        Raw::Sdr(_) => e.to_row(),
+    };
+    w.write_record(&fields)
+        .with_context(|| format!("cannot write {}", names::SESSION_EVENT_ROWS))
+}
+
+/// A bad event-log row's line in `faults.csv` (file, cause, line).
+pub(crate) fn report_bad_row(w: &mut csv::Writer<File>, f: &RowFault) -> Result<()> {
+    w.write_record([
+        f.file.as_str(),
+        "",
+        "",
+        "",
+        "",
+        &FaultCause::BadEventRow.name(),
+        &f.cause,
+        &f.line.to_string(),
+    ])
+    .with_context(|| format!("cannot write {}", names::FAULT_REPORT))
 }
 
 /// Keeps a faulted event-log row for recycling: a JSON line byte for byte

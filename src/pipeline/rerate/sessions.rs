@@ -22,9 +22,10 @@ use serde::Serialize;
 use super::{Outputs, Summary};
 use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Assembler, Session};
-use crate::group::{Event, Position, Raw};
+use crate::group::{Event, Position};
 use crate::pipeline::stage::{
-    SESSION_BATCH, SessionRows, keep_faulted_event, max_open_seconds, price_and_encode,
+    SESSION_BATCH, SessionRows, archive_event_row, keep_faulted_event, max_open_seconds,
+    price_and_encode, report_bad_row,
 };
 use crate::price::session::PricedSession;
 use crate::rate::Rater;
@@ -538,31 +539,14 @@ pub(super) fn read_event_log(
         summary.sessions.event_log_rows += 1;
         match row? {
             LogRow::Event(e) => {
-                let fields = match &e.origin.raw {
-                    Raw::Row(r) => r.clone(),
-                    Raw::Sdr(_) => e.to_row(),
-                };
-                out.event_rows
-                    .write_record(&fields)
-                    .with_context(|| write_err(names::SESSION_EVENT_ROWS))?;
+                archive_event_row(&mut out.event_rows, &e)?;
                 stage.add(e, out, summary)?;
             }
             LogRow::Fault(f) => {
                 let cause = FaultCause::BadEventRow;
                 summary.sessions.event_rows_faulted += 1;
                 *summary.faults_by_cause.entry(cause).or_default() += 1;
-                out.fault_report
-                    .write_record([
-                        f.file.as_str(),
-                        "",
-                        "",
-                        "",
-                        "",
-                        &cause.name(),
-                        &f.cause,
-                        &f.line.to_string(),
-                    ])
-                    .with_context(|| write_err(names::FAULT_REPORT))?;
+                report_bad_row(&mut out.fault_report, &f)?;
                 Row {
                     file: &f.file,
                     offset: Position::Line(f.line),
