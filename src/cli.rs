@@ -171,6 +171,15 @@ pub enum Command {
     /// run can bill them. Under the state lock, logged in STATE/audit.csv.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Decode and price for Apache Spark: Arrow IPC streams on stdin and
+    /// stdout, as `DataFrame.mapInArrow` exchanges them (docs/spark.md).
+    ///
+    /// `scan`: a stream of input paths in, one row per record out (where
+    /// it lies, its kind, session id, duplicate key, bytes); `price`:
+    /// scanned rows in, priced rows out, byte for byte what `rate` writes.
+    /// Deterministic: a retried task writes the same bytes.
+    #[command(subcommand)]
+    Spark(SparkCommand),
     /// Explain how the price of one SDR or one multi-party session was
     /// made, to answer a customer's question.
     ///
@@ -413,6 +422,41 @@ pub struct RecycleArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SparkCommand {
+    /// Read an Arrow IPC stream with a `path` column (one input file a
+    /// row: SDR files, .gz/.zst too, and session event logs) on stdin;
+    /// write one row per record on stdout (source_file, offset,
+    /// record_kind, session_id, sequence_number, duplicate_key,
+    /// time_of_origin, raw).
+    Scan(SparkScanArgs),
+    /// Read scanned rows (an Arrow IPC stream as `spark scan` writes) on
+    /// stdin; write one priced row per row on stdout (source_file, offset,
+    /// outcome, priced, fault_cause, fault_detail). Session events pass
+    /// through unpriced.
+    Price(SparkPriceArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SparkScanArgs {
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SparkPriceArgs {
+    /// Date and time of pricing written into pricing modules (RFC 3339).
+    /// Required: a retried task must write the same bytes, so the clock
+    /// is never read.
+    #[arg(long, env = "SDRATE_PRICING_TIME")]
+    pub pricing_time: String,
+    #[command(flatten)]
+    pub tariff: TariffArgs,
+    /// Worker threads; default all cores. Output is identical at any count.
+    #[arg(long, env = "SDRATE_THREADS")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

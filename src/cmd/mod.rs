@@ -13,6 +13,7 @@ pub mod man;
 pub mod rate;
 pub mod recycle;
 pub mod rerate;
+pub mod spark;
 pub mod suspense;
 
 use std::fs::File;
@@ -118,6 +119,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Check(args) => check::run(&args, verbosity),
         Command::Suspense(command) => suspense::run(command, verbosity),
         Command::Index(command) => index::run(command, verbosity),
+        Command::Spark(command) => spark::run(command),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, verbosity),

@@ -334,6 +334,18 @@ impl<'a> Key<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fingerprint(Entry);
 
+impl Fingerprint {
+    /// The 128-bit fingerprint as 16 bytes (big endian), for a key that
+    /// leaves the process: the Arrow exchange's `duplicate_key`, on which
+    /// a cluster groups copies of one SDR.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut b = [0; 16];
+        b[..8].copy_from_slice(&self.0.fp.hi.to_be_bytes());
+        b[8..].copy_from_slice(&self.0.fp.lo.to_be_bytes());
+        b
+    }
+}
+
 impl From<&Key<'_>> for Fingerprint {
     fn from(key: &Key<'_>) -> Self {
         key.fingerprint()

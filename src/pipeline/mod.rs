@@ -20,6 +20,7 @@ use crate::write::usage::UsageAnalysis;
 
 mod blocks;
 mod dedup;
+pub mod exchange;
 pub mod gather;
 mod outputs;
 pub mod rating;

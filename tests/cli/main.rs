@@ -27,6 +27,7 @@ mod regression_every_pricing_module;
 mod rerate;
 mod routing_participations;
 mod sessions;
+mod spark;
 mod spools;
 mod state_lasts;
 mod suspense_management;

@@ -1,0 +1,723 @@
+//! The Arrow exchange: sdrate as the decoder and pricer of a cluster job
+//! (Apache Spark's `DataFrame.mapInArrow`), one process per partition,
+//! Arrow IPC streams on standard input and output (docs/spark.md, "The
+//! Arrow exchange").
+//!
+//! Two steps, each a pure function of its input stream:
+//! - [`scan`] turns a list of input files (a `path` column) into one row
+//!   per record: where it lies, what kind it is, the keys a cluster
+//!   shuffles on (session id, duplicate fingerprint) and the record's
+//!   bytes as read. Nothing is priced.
+//! - [`price`] turns scanned rows into priced rows: each record goes
+//!   through the very job `sdrate rate` runs on it ([`RateJob`]), so a
+//!   priced row's bytes are those `rate` writes into `priced/*.sdr`, and a
+//!   fault's those it keeps in `faults.sdr`.
+//!
+//! Design:
+//! - Deterministic: output depends on the input stream, the price lists,
+//!   the customers and the pricing time only (no clock, no counters, no
+//!   thread scheduling: rows leave in the order they came), so a task the
+//!   cluster retries writes the same bytes.
+//! - Bounded memory: scan emits a batch every [`BATCH_ROWS`] rows or
+//!   [`BATCH_BYTES`] of raw bytes, whichever comes first, and reads files
+//!   block by block as `rate` does; price holds one input batch.
+//! - Columns are types Spark SQL reads: no unsigned integers (Spark has
+//!   none and refuses them), Utf8 and Binary rather than their large
+//!   variants, times as RFC 3339 text (a timestamp column would lose the
+//!   UTC offset the SDR was written with).
+//! - The duplicate check of [`price`] covers the rows of one invocation,
+//!   as `rate` without a state directory covers one run: a cluster that
+//!   sends every copy of an SDR (same `duplicate_key`) to one partition,
+//!   in input order, gets `rate`'s answer.
+//! - Session events pass through, not priced: sessions are priced from
+//!   all their events, which a cluster first gathers by session id.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, Int64Array, LargeBinaryArray, LargeStringArray, RecordBatch,
+    StringArray,
+};
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use rayon::prelude::*;
+
+use crate::fault::FaultCause;
+use crate::group::duplicates::{Key, Verdict};
+use crate::rate::Rater;
+use crate::read::compressed::Damaged;
+use crate::read::events::{EventLog, LineBytes, Row};
+use crate::read::{self, Framed, Reader};
+use crate::sdr::{ServicePart, ServiceSpecificPart};
+
+use super::blocks::{Job, with_decoded};
+use super::dedup::Dedup;
+use super::record::{Done, Needs, RateJob};
+
+/// Rows of a scan batch at most.
+pub const BATCH_ROWS: usize = 8192;
+/// Raw bytes of a scan batch at most (one record may pass it alone).
+pub const BATCH_BYTES: usize = 32 << 20;
+
+/// What is wrong with an exchange stream.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("the Arrow stream on standard input has no column `{0}`")]
+    MissingColumn(&'static str),
+    #[error("column `{column}` of the Arrow stream on standard input is {found}, not {wanted}")]
+    ColumnType {
+        column: &'static str,
+        found: DataType,
+        wanted: &'static str,
+    },
+    #[error("row {row} of an Arrow batch on standard input: `{column}` is null")]
+    Null { column: &'static str, row: usize },
+    #[error("{file} at {offset}: unknown record_kind `{kind}`")]
+    UnknownKind {
+        file: String,
+        offset: i64,
+        kind: String,
+    },
+    #[error("cannot read the Arrow stream on standard input: {0}")]
+    Read(#[source] ArrowError),
+    #[error("cannot write the Arrow stream on standard output: {0}")]
+    Write(#[source] ArrowError),
+}
+
+/// What a scanned row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A decodable SDR that carries no session event.
+    Sdr,
+    /// A decodable SDR carrying session events (`session_id` is its first
+    /// event's).
+    SessionEvent,
+    /// A framed record that does not decode (a fault when priced).
+    Undecodable,
+    /// A stretch that cannot be framed as records (kept whole).
+    Broken,
+    /// Where a compressed input's stream breaks off (no bytes).
+    Damaged,
+    /// A row of a session event log.
+    EventRow,
+    /// A row of an event log that is not a valid event.
+    BadEventRow,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 7] = [
+        RecordKind::Sdr,
+        RecordKind::SessionEvent,
+        RecordKind::Undecodable,
+        RecordKind::Broken,
+        RecordKind::Damaged,
+        RecordKind::EventRow,
+        RecordKind::BadEventRow,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::Sdr => "sdr",
+            RecordKind::SessionEvent => "sessionEvent",
+            RecordKind::Undecodable => "undecodable",
+            RecordKind::Broken => "broken",
+            RecordKind::Damaged => "damaged",
+            RecordKind::EventRow => "eventRow",
+            RecordKind::BadEventRow => "badEventRow",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// The schema [`scan`] writes and [`price`] reads.
+pub fn scan_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("offset", DataType::Int64, false),
+        Field::new("record_kind", DataType::Utf8, false),
+        Field::new("session_id", DataType::Utf8, true),
+        Field::new("sequence_number", DataType::Int64, true),
+        Field::new("duplicate_key", DataType::Binary, true),
+        Field::new("time_of_origin", DataType::Utf8, true),
+        Field::new("raw", DataType::Binary, false),
+    ]))
+}
+
+/// The schema [`price`] writes.
+pub fn price_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("offset", DataType::Int64, false),
+        Field::new("outcome", DataType::Utf8, false),
+        Field::new("priced", DataType::Binary, false),
+        Field::new("fault_cause", DataType::Utf8, true),
+        Field::new("fault_detail", DataType::Utf8, true),
+    ]))
+}
+
+/// One scanned row, borrowed from the block it was read in.
+struct ScanRow<'a> {
+    file: &'a str,
+    offset: u64,
+    kind: RecordKind,
+    session_id: Option<&'a str>,
+    sequence: Option<u32>,
+    duplicate_key: Option<[u8; 16]>,
+    time_of_origin: Option<String>,
+    raw: &'a [u8],
+}
+
+/// The scan stream being written: rows gathered into a batch, written
+/// when it is full.
+struct ScanOut<W: Write> {
+    writer: StreamWriter<W>,
+    source_file: StringBuilder,
+    offset: Int64Builder,
+    kind: StringBuilder,
+    session_id: StringBuilder,
+    sequence: Int64Builder,
+    duplicate_key: BinaryBuilder,
+    time_of_origin: StringBuilder,
+    raw: BinaryBuilder,
+    rows: usize,
+    bytes: usize,
+    written: u64,
+}
+
+impl<W: Write> ScanOut<W> {
+    fn new(out: W) -> Result<Self> {
+        Ok(ScanOut {
+            writer: StreamWriter::try_new(out, &scan_schema()).map_err(ExchangeError::Write)?,
+            source_file: StringBuilder::new(),
+            offset: Int64Builder::new(),
+            kind: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            sequence: Int64Builder::new(),
+            duplicate_key: BinaryBuilder::new(),
+            time_of_origin: StringBuilder::new(),
+            raw: BinaryBuilder::new(),
+            rows: 0,
+            bytes: 0,
+            written: 0,
+        })
+    }
+
+    fn push(&mut self, r: ScanRow<'_>) -> Result<()> {
+        self.source_file.append_value(r.file);
+        self.offset.append_value(r.offset as i64);
+        self.kind.append_value(r.kind.name());
+        self.session_id.append_option(r.session_id);
+        self.sequence.append_option(r.sequence.map(i64::from));
+        self.duplicate_key.append_option(r.duplicate_key);
+        self.time_of_origin.append_option(r.time_of_origin);
+        self.raw.append_value(r.raw);
+        self.rows += 1;
+        self.bytes += r.raw.len();
+        if self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.source_file.finish()),
+            Arc::new(self.offset.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.session_id.finish()),
+            Arc::new(self.sequence.finish()),
+            Arc::new(self.duplicate_key.finish()),
+            Arc::new(self.time_of_origin.finish()),
+            Arc::new(self.raw.finish()),
+        ];
+        let batch = RecordBatch::try_new(scan_schema(), columns).map_err(ExchangeError::Write)?;
+        self.writer.write(&batch).map_err(ExchangeError::Write)?;
+        self.written += self.rows as u64;
+        self.rows = 0;
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+/// What a scan read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCounts {
+    pub files: u64,
+    pub rows: u64,
+}
+
+/// `sdrate spark scan`: reads a stream with a `path` column (Utf8 or
+/// LargeUtf8, one input file a row: SDR files, compressed or not, and
+/// session event logs) and writes the [`scan_schema`] stream, one row a
+/// record in file order, files in row order.
+pub fn scan(input: impl Read, output: impl Write, max_record: usize) -> Result<ScanCounts> {
+    let reader = StreamReader::try_new(input, None).map_err(ExchangeError::Read)?;
+    let mut out = ScanOut::new(output)?;
+    let mut files = 0;
+    for batch in reader {
+        let batch = batch.map_err(ExchangeError::Read)?;
+        let paths = Text::of(&batch, "path")?;
+        for row in 0..batch.num_rows() {
+            let path = paths.get(row).ok_or(ExchangeError::Null {
+                column: "path",
+                row,
+            })?;
+            let before = out.written + out.rows as u64;
+            scan_file(path, max_record, &mut out)?;
+            files += 1;
+            tracing::debug!(
+                file = path,
+                rows = out.written + out.rows as u64 - before,
+                "scanned"
+            );
+        }
+    }
+    out.flush()?;
+    out.writer.finish().map_err(ExchangeError::Write)?;
+    Ok(ScanCounts {
+        files,
+        rows: out.written,
+    })
+}
+
+fn scan_file<W: Write>(file: &str, max_record: usize, out: &mut ScanOut<W>) -> Result<()> {
+    let path = Path::new(file);
+    if read::is_event_log(path) {
+        return scan_event_log(file, out);
+    }
+    let mut reader = Reader::open(path)?.max_record(max_record);
+    loop {
+        let chunk = match reader.next_chunk() {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // What was decompressed before the break was scanned; the
+                // break itself is one row, as it is one fault of `rate`.
+                let d = e.downcast::<Damaged>()?;
+                return out.push(ScanRow {
+                    file,
+                    offset: d.offset,
+                    kind: RecordKind::Damaged,
+                    session_id: None,
+                    sequence: None,
+                    duplicate_key: None,
+                    time_of_origin: None,
+                    raw: &[],
+                });
+            }
+        };
+        for item in chunk.records() {
+            match item {
+                Ok(rec) => scan_record(file, rec, out)?,
+                Err(b) => out.push(ScanRow {
+                    file,
+                    offset: b.offset,
+                    kind: RecordKind::Broken,
+                    session_id: None,
+                    sequence: None,
+                    duplicate_key: None,
+                    time_of_origin: None,
+                    raw: b.bytes,
+                })?,
+            }
+        }
+        reader.recycle(chunk);
+    }
+}
+
+fn scan_record<W: Write>(file: &str, rec: Framed<'_>, out: &mut ScanOut<W>) -> Result<()> {
+    with_decoded(rec.bytes, |decoded| {
+        let Ok(sdr) = decoded else {
+            return out.push(ScanRow {
+                file,
+                offset: rec.offset,
+                kind: RecordKind::Undecodable,
+                session_id: None,
+                sequence: None,
+                duplicate_key: None,
+                time_of_origin: None,
+                raw: rec.bytes,
+            });
+        };
+        let h = &sdr.service_header;
+        let session_id =
+            sdr.service_usage_modules
+                .iter()
+                .find_map(|sum| match &sum.service_specific {
+                    ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) => {
+                        Some(e.session_id.as_str())
+                    }
+                    _ => None,
+                });
+        out.push(ScanRow {
+            file,
+            offset: rec.offset,
+            kind: if session_id.is_some() {
+                RecordKind::SessionEvent
+            } else {
+                RecordKind::Sdr
+            },
+            session_id,
+            sequence: h.sequence_number,
+            duplicate_key: Some(Key::of(h).fingerprint().to_bytes()),
+            time_of_origin: Some(h.time_of_origin.to_string()),
+            raw: rec.bytes,
+        })
+    })
+}
+
+/// An event log: one row a data row, `offset` its 1-based line (the CSV
+/// header is line 1), `raw` its fields in `EVENT_COLUMNS` order as one CSV
+/// line (a faulted JSON line: the line as it is).
+fn scan_event_log<W: Write>(file: &str, out: &mut ScanOut<W>) -> Result<()> {
+    for row in EventLog::open(Path::new(file))? {
+        match row? {
+            Row::Event(e) => {
+                let fields = match &e.origin.raw {
+                    crate::group::Raw::Row(r) => r.clone(),
+                    crate::group::Raw::Sdr(_) => e.to_row(),
+                };
+                let line = match e.origin.position {
+                    crate::group::Position::Line(n) => n,
+                    crate::group::Position::Offset(n) => n,
+                };
+                out.push(ScanRow {
+                    file,
+                    offset: line,
+                    kind: RecordKind::EventRow,
+                    session_id: Some(&e.session_id),
+                    sequence: e.sequence,
+                    duplicate_key: None,
+                    time_of_origin: Some(e.timestamp.to_string()),
+                    raw: &csv_line(&fields)?,
+                })?;
+            }
+            Row::Fault(f) => {
+                let raw = match &f.line_bytes {
+                    Some(LineBytes::Held(bytes)) => bytes.clone(),
+                    _ => csv_line(&f.row)?,
+                };
+                out.push(ScanRow {
+                    file,
+                    offset: f.line,
+                    kind: RecordKind::BadEventRow,
+                    session_id: f.row.first().map(String::as_str).filter(|s| !s.is_empty()),
+                    sequence: None,
+                    duplicate_key: None,
+                    time_of_origin: None,
+                    raw: &raw,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fields as one CSV line, without its line break.
+fn csv_line(fields: &[String]) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(fields)?;
+    let mut line = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    line.pop();
+    Ok(line)
+}
+
+/// A text column, of either offset width.
+enum Text<'a> {
+    Small(&'a StringArray),
+    Large(&'a LargeStringArray),
+}
+
+impl<'a> Text<'a> {
+    fn of(batch: &'a RecordBatch, name: &'static str) -> Result<Self, ExchangeError> {
+        let col = batch
+            .column_by_name(name)
+            .ok_or(ExchangeError::MissingColumn(name))?;
+        match col.data_type() {
+            DataType::Utf8 => Ok(Text::Small(col.as_string::<i32>())),
+            DataType::LargeUtf8 => Ok(Text::Large(col.as_string::<i64>())),
+            other => Err(ExchangeError::ColumnType {
+                column: name,
+                found: other.clone(),
+                wanted: "Utf8",
+            }),
+        }
+    }
+
+    fn get(&self, row: usize) -> Option<&'a str> {
+        match self {
+            Text::Small(a) => a.is_valid(row).then(|| a.value(row)),
+            Text::Large(a) => a.is_valid(row).then(|| a.value(row)),
+        }
+    }
+}
+
+/// A binary column, of either offset width.
+enum Bytes<'a> {
+    Small(&'a BinaryArray),
+    Large(&'a LargeBinaryArray),
+}
+
+impl<'a> Bytes<'a> {
+    fn of(batch: &'a RecordBatch, name: &'static str) -> Result<Self, ExchangeError> {
+        let col = batch
+            .column_by_name(name)
+            .ok_or(ExchangeError::MissingColumn(name))?;
+        match col.data_type() {
+            DataType::Binary => Ok(Bytes::Small(col.as_binary::<i32>())),
+            DataType::LargeBinary => Ok(Bytes::Large(col.as_binary::<i64>())),
+            other => Err(ExchangeError::ColumnType {
+                column: name,
+                found: other.clone(),
+                wanted: "Binary",
+            }),
+        }
+    }
+
+    fn get(&self, row: usize) -> Option<&'a [u8]> {
+        match self {
+            Bytes::Small(a) => a.is_valid(row).then(|| a.value(row)),
+            Bytes::Large(a) => a.is_valid(row).then(|| a.value(row)),
+        }
+    }
+}
+
+/// The columns of a scan batch that pricing reads.
+struct Scanned<'a> {
+    file: Text<'a>,
+    offset: &'a Int64Array,
+    kind: Text<'a>,
+    raw: Bytes<'a>,
+}
+
+impl<'a> Scanned<'a> {
+    fn of(batch: &'a RecordBatch) -> Result<Self, ExchangeError> {
+        let offset = batch
+            .column_by_name("offset")
+            .ok_or(ExchangeError::MissingColumn("offset"))?;
+        let offset = offset
+            .as_primitive_opt::<arrow_array::types::Int64Type>()
+            .ok_or_else(|| ExchangeError::ColumnType {
+                column: "offset",
+                found: offset.data_type().clone(),
+                wanted: "Int64",
+            })?;
+        Ok(Scanned {
+            file: Text::of(batch, "source_file")?,
+            offset,
+            kind: Text::of(batch, "record_kind")?,
+            raw: Bytes::of(batch, "raw")?,
+        })
+    }
+
+    /// A row's file, offset, kind and bytes; a null is an error.
+    fn row(&self, row: usize) -> Result<(&'a str, i64, RecordKind, &'a [u8]), ExchangeError> {
+        let null = |column| ExchangeError::Null { column, row };
+        let file = self.file.get(row).ok_or(null("source_file"))?;
+        if self.offset.is_null(row) {
+            return Err(null("offset"));
+        }
+        let offset = self.offset.value(row);
+        let kind = self.kind.get(row).ok_or(null("record_kind"))?;
+        let kind = RecordKind::parse(kind).ok_or_else(|| ExchangeError::UnknownKind {
+            file: file.to_owned(),
+            offset,
+            kind: kind.to_owned(),
+        })?;
+        let raw = self.raw.get(row).ok_or(null("raw"))?;
+        Ok((file, offset, kind, raw))
+    }
+}
+
+/// What became of a row, as [`price`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PriceOutcome {
+    /// Billed: `priced` is the priced SDR (as in `priced/*.sdr`).
+    Priced,
+    /// A price request answered (as in `answers.sdr`).
+    PriceRequest,
+    /// Passed on unpriced (as in `not-priced.sdr`).
+    NotPriced,
+    /// A second copy of an SDR billed earlier in the stream (as in
+    /// `duplicates.sdr`).
+    Duplicate,
+    /// A record, stretch or stream break that faulted (`faults.sdr`,
+    /// `broken.dat`; a stream break has no bytes).
+    Fault,
+    /// A session-event SDR or event-log row, passed through as read.
+    SessionEvent,
+    /// An event-log row that is not a valid event.
+    BadEventRow,
+}
+
+impl PriceOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            PriceOutcome::Priced => "priced",
+            PriceOutcome::PriceRequest => "priceRequest",
+            PriceOutcome::NotPriced => "notPriced",
+            PriceOutcome::Duplicate => "duplicate",
+            PriceOutcome::Fault => "fault",
+            PriceOutcome::SessionEvent => "sessionEvent",
+            PriceOutcome::BadEventRow => "badEventRow",
+        }
+    }
+}
+
+/// A row worked on (in parallel), before the duplicate check (in order).
+// Nearly every row is rated; boxing it would cost an allocation a row to
+// shrink the rare kept one.
+#[allow(clippy::large_enum_variant)]
+enum Worked {
+    /// Rated: what the rating job made of it, and the bytes it produced.
+    Rated(Done, Vec<u8>),
+    /// Not rated: passed on as it is.
+    Kept(PriceOutcome, Option<FaultCause>),
+}
+
+/// What a price step wrote, by outcome.
+pub type PriceCounts = std::collections::BTreeMap<&'static str, u64>;
+
+/// `sdrate spark price`: reads a [`scan_schema`] stream (extra columns
+/// ignored) and writes the [`price_schema`] stream, one row per row read,
+/// in the same order.
+pub fn price(rater: &Rater, input: impl Read, output: impl Write) -> Result<PriceCounts> {
+    let reader = StreamReader::try_new(input, None).map_err(ExchangeError::Read)?;
+    let mut writer =
+        StreamWriter::try_new(output, &price_schema()).map_err(ExchangeError::Write)?;
+    let mut dedup = Dedup::Run(Default::default());
+    let mut counts = PriceCounts::new();
+    let needs = Needs {
+        routed: false,
+        indexed: false,
+        export: false,
+    };
+    for batch in reader {
+        let batch = batch.map_err(ExchangeError::Read)?;
+        let cols = Scanned::of(&batch)?;
+        let worked = (0..batch.num_rows())
+            .into_par_iter()
+            .map(|row| {
+                let (file, offset, kind, raw) = cols.row(row)?;
+                Ok(match kind {
+                    RecordKind::Sdr | RecordKind::SessionEvent | RecordKind::Undecodable => {
+                        let job = RateJob { rater, file, needs };
+                        let rec = Framed {
+                            offset: offset as u64,
+                            bytes: raw,
+                        };
+                        let mut bytes = Vec::new();
+                        let done = job.work(&rec, &mut bytes);
+                        Worked::Rated(done, bytes)
+                    }
+                    RecordKind::Broken => {
+                        Worked::Kept(PriceOutcome::Fault, Some(FaultCause::BrokenFraming))
+                    }
+                    RecordKind::Damaged => {
+                        Worked::Kept(PriceOutcome::Fault, Some(FaultCause::DamagedCompression))
+                    }
+                    RecordKind::EventRow => Worked::Kept(PriceOutcome::SessionEvent, None),
+                    RecordKind::BadEventRow => {
+                        Worked::Kept(PriceOutcome::BadEventRow, Some(FaultCause::BadEventRow))
+                    }
+                })
+            })
+            .collect::<Result<Vec<Worked>, ExchangeError>>()?;
+        let n = worked.len();
+        let mut file = StringBuilder::new();
+        let mut offset = Int64Builder::with_capacity(n);
+        let mut outcome = StringBuilder::new();
+        let mut priced = BinaryBuilder::new();
+        let mut cause = StringBuilder::new();
+        let mut detail = StringBuilder::new();
+        for (row, w) in worked.into_iter().enumerate() {
+            let (f, o, _, raw) = cols.row(row)?;
+            file.append_value(f);
+            offset.append_value(o);
+            let (what, bytes, fault, why): (_, &[u8], _, _) = match &w {
+                Worked::Kept(what, fault) => (*what, raw, *fault, None),
+                Worked::Rated(done, produced) => match done {
+                    Done::Priced(range, _, key, ..) => match dedup.check_and_stage(*key)? {
+                        Verdict::New => {
+                            (PriceOutcome::Priced, &produced[range.clone()], None, None)
+                        }
+                        Verdict::Duplicate => (PriceOutcome::Duplicate, raw, None, None),
+                        // A check within the stream knows no window.
+                        v @ (Verdict::TooOld | Verdict::Future) => {
+                            anyhow::bail!("{f} at {o}: duplicate check answered {v:?}")
+                        }
+                    },
+                    Done::Answered(range, _) => (
+                        PriceOutcome::PriceRequest,
+                        &produced[range.clone()],
+                        None,
+                        None,
+                    ),
+                    Done::NotPriced(..) => (PriceOutcome::NotPriced, raw, None, None),
+                    Done::SessionEvent(_) => (PriceOutcome::SessionEvent, raw, None, None),
+                    Done::Fault {
+                        labelled,
+                        cause,
+                        detail,
+                        ..
+                    } => (
+                        PriceOutcome::Fault,
+                        labelled.as_deref().unwrap_or(raw),
+                        Some(*cause),
+                        Some(detail.clone()),
+                    ),
+                },
+            };
+            *counts.entry(what.name()).or_default() += 1;
+            outcome.append_value(what.name());
+            priced.append_value(bytes);
+            cause.append_option(fault.map(|c| c.name()));
+            detail.append_option(why);
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(file.finish()),
+            Arc::new(offset.finish()),
+            Arc::new(outcome.finish()),
+            Arc::new(priced.finish()),
+            Arc::new(cause.finish()),
+            Arc::new(detail.finish()),
+        ];
+        let out = RecordBatch::try_new(price_schema(), columns).map_err(ExchangeError::Write)?;
+        writer.write(&out).map_err(ExchangeError::Write)?;
+    }
+    writer.finish().map_err(ExchangeError::Write)?;
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_back() {
+        for k in RecordKind::ALL {
+            assert_eq!(RecordKind::parse(k.name()), Some(k));
+        }
+        assert_eq!(RecordKind::parse("SDR"), None);
+    }
+
+    #[test]
+    fn csv_line_quotes_and_has_no_terminator() {
+        let line = csv_line(&["a".into(), "b,c".into(), String::new()]).unwrap();
+        assert_eq!(line, b"a,\"b,c\",");
+    }
+}
