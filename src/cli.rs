@@ -105,7 +105,8 @@ pub enum Command {
     /// each time of use.
     ///
     /// Writes into OUT: priced/<input name> (priced SDRs), answers.sdr
-    /// (price requests), not-priced.sdr (quality-assurance and
+    /// (price requests) and answers/<producer>.sdr (the same answers, one
+    /// file per producer that asked), not-priced.sdr (quality-assurance and
     /// service-management SDRs) and quality-assurance.csv (what the
     /// quality-assurance SDRs would cost), duplicates.sdr (SDRs already
     /// billed), participations.sdr and participations.csv (one priced SDR
@@ -128,7 +129,8 @@ pub enum Command {
     /// and archived session events). The pricing modules on each SDR are
     /// replaced, never added to; multi-party sessions are priced again
     /// from their events. Writes into OUT: priced/<input name> (priced
-    /// SDRs), answers.sdr (price requests), participations.sdr,
+    /// SDRs), answers.sdr and answers/<producer>.sdr (price requests),
+    /// participations.sdr,
     /// participations.csv and costs.csv (sessions priced again),
     /// session-events.sdr and session-events.csv (the events read),
     /// pending-sessions.jsonl (sessions incomplete in the inputs),

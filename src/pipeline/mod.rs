@@ -241,7 +241,6 @@ pub fn run(
     );
     let flushing = Instant::now();
     for (w, name) in [
-        (&mut out.answers, names::ANSWERS),
         (&mut out.not_priced, names::NOT_PRICED),
         (&mut out.session_events, names::SESSION_EVENTS),
         (&mut out.participations, names::PARTICIPATIONS),
@@ -252,6 +251,7 @@ pub fn run(
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
+    summary.answers_by_producer = out.answers.finish()?;
     out.faults.flush()?;
     out.broken.flush()?;
     for (w, name) in [
@@ -341,11 +341,12 @@ pub(crate) fn damage_of(drove: Result<()>) -> Result<Option<read::compressed::Da
 
 /// Files of a run that bill or feed other systems; a dry run removes them
 /// and keeps only the reports.
-pub const BILLING_OUTPUTS: [&str; 15] = [
+pub const BILLING_OUTPUTS: [&str; 16] = [
     names::DUPLICATES,
     names::SUBSCRIBERS_DIR,
     names::PRICED_DIR,
     names::ANSWERS,
+    names::ANSWERS_DIR,
     names::NOT_PRICED,
     names::SESSION_EVENTS,
     names::FAULTS,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::group::EVENT_COLUMNS;
+use crate::write::answers::Answers;
 use crate::write::export::{self, Export};
 use crate::write::subscribers::{self, Routing};
 use crate::write::{Kept, sessions};
@@ -17,7 +18,7 @@ use crate::write::names;
 /// Where the run writes, opened before any record is read.
 pub struct Outputs {
     pub(super) dir: PathBuf,
-    pub(super) answers: BufWriter<File>,
+    pub(super) answers: Answers,
     pub(super) not_priced: BufWriter<File>,
     pub(super) session_events: BufWriter<File>,
     pub(super) faults: Kept,
@@ -91,7 +92,7 @@ impl Outputs {
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         Ok(Outputs {
             dir: dir.to_path_buf(),
-            answers: create(&dir.join(names::ANSWERS))?,
+            answers: Answers::create(dir)?,
             not_priced: create(&dir.join(names::NOT_PRICED))?,
             session_events: create(&dir.join(names::SESSION_EVENTS))?,
             faults: Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,

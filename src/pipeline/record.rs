@@ -13,8 +13,8 @@ use crate::group::{Event, Origin, Position, Raw};
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::origins::{Origins, Source};
 use crate::read::{self, Framed};
-use crate::sdr::ServiceDetailRecord;
 use crate::sdr::StatusIndicator;
+use crate::sdr::{ServiceDetailRecord, Text};
 use crate::write::export::{FaultHead, Head};
 use crate::write::{append_priced, priced_bytes};
 
@@ -41,7 +41,9 @@ pub(super) enum Done {
     ),
     /// Where its answer lies in its group's buffer, and the answer itself
     /// when subscribers are routed.
-    Answered(Range<usize>, Option<Box<ServiceDetailRecord>>),
+    /// The answer's bytes, the producer that asked, and the answer for
+    /// routing.
+    Answered(Range<usize>, Text, Option<Box<ServiceDetailRecord>>),
     /// Passed on unpriced; a quality-assurance SDR with its report line;
     /// the SDR itself when subscribers are routed.
     NotPriced(Option<Vec<String>>, Option<Box<ServiceDetailRecord>>),
@@ -231,7 +233,7 @@ fn rate_record(
                     answer.service_pricing_modules = Some(spms);
                     answer
                 });
-                Done::Answered(b, keep)
+                Done::Answered(b, sdr.service_header.producer_identity.clone(), keep)
             }
             Err(e) => fault(
                 sdr,
@@ -385,12 +387,10 @@ impl BlockWriter<'_, '_> {
                         }
                     }
                 }
-                Done::Answered(range, sdr) => {
+                Done::Answered(range, producer, sdr) => {
                     summary.price_requests += 1;
                     let bytes = &group_bytes[range];
-                    out.answers
-                        .write_all(bytes)
-                        .with_context(|| write_err(names::ANSWERS))?;
+                    out.answers.write(&producer, bytes)?;
                     if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
                         subs.route(&sdr, bytes)?;
                     }

@@ -38,6 +38,7 @@ use crate::read::{self, Framed, Reader};
 use crate::reprice::{Facts, Old, Side, facts_of, old_pricing, tables_of};
 use crate::sdr::{ServiceDetailRecord, ServicePart, ServiceSpecificPart, StatusIndicator};
 use crate::state::publish::{self, InputFile, ListRevision, Manifest, Staging};
+use crate::write::answers::{AnswerCounts, Answers};
 use crate::write::differences::{Change, DIFFERENCE_COLUMNS, Row, Totals};
 use crate::write::{self, Kept, append_priced, names};
 
@@ -72,6 +73,8 @@ pub struct Summary {
     pub newly_priced: u64,
     /// Of the repriced: price requests (answers).
     pub price_requests: u64,
+    /// The answers per producer that asked, as `rate` counts them.
+    pub answers_by_producer: AnswerCounts,
     /// Could not be priced again: in faults.sdr and faults.csv.
     pub faulted: u64,
     /// Not priceable per record (quality-assurance and service-management
@@ -411,7 +414,7 @@ impl RerateJob<'_> {
 /// Where a rerate writes, one writer per output.
 struct Outputs {
     dir: PathBuf,
-    answers: BufWriter<File>,
+    answers: Answers,
     faults: Kept,
     broken: Kept,
     fault_report: csv::Writer<File>,
@@ -433,7 +436,7 @@ impl Outputs {
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         Ok(Outputs {
             dir: dir.to_path_buf(),
-            answers: create(&dir.join(names::ANSWERS))?,
+            answers: Answers::create(dir)?,
             faults: Kept::create(dir, names::FAULTS, names::FAULT_INDEX)?,
             broken: Kept::create(dir, names::BROKEN, names::BROKEN_INDEX)?,
             fault_report: csv_with_header(dir, names::FAULT_REPORT, &write::FAULT_COLUMNS)?,
@@ -455,7 +458,6 @@ impl Outputs {
     fn flush(&mut self) -> Result<()> {
         let err = |what: &str| format!("cannot write {what}");
         for (w, name) in [
-            (&mut self.answers, names::ANSWERS),
             (&mut self.skipped, names::SKIPPED),
             (&mut self.session_events, names::SESSION_EVENTS),
             (&mut self.participations, names::PARTICIPATIONS),
@@ -592,9 +594,7 @@ impl Sink<Done> for RerateWriter<'_> {
                     summary.repriced += 1;
                     if answered {
                         summary.price_requests += 1;
-                        out.answers
-                            .write_all(bytes)
-                            .with_context(|| write_err(names::ANSWERS))?;
+                        out.answers.write(&facts.producer, bytes)?;
                     } else {
                         priced.write(bytes)?;
                     }
@@ -763,6 +763,7 @@ pub fn rerate(
     stage.finish(rater, &mut out, &mut summary, &mut totals)?;
     progress.finish();
     out.flush()?;
+    summary.answers_by_producer = out.answers.finish()?;
     summary.accounting_identity_holds = summary.identity_holds();
     Ok((summary, totals))
 }

@@ -10,6 +10,7 @@ use crate::fault::FaultCause;
 use crate::rate::Totals;
 use crate::read::NotRead;
 use crate::sdr::Text;
+use crate::write::answers::AnswerCounts;
 use crate::write::subscribers::RouteCounts;
 
 /// Counts and money of one run. Records read always equal priced + price
@@ -37,6 +38,10 @@ pub struct Summary {
     /// Billing SDRs already billed (same producer, SDR identifier and time
     /// of origin), within the duplicate-check window.
     pub duplicates: u64,
+    /// The price requests answered, per producer that asked (each one's
+    /// file under answers/): the first producers listed, the others
+    /// counted.
+    pub answers_by_producer: AnswerCounts,
     pub accounting_identity_holds: bool,
     /// Faults by cause, listed in the order of the causes' spelling.
     pub faults_by_cause: BTreeMap<FaultCause, u64>,

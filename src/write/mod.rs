@@ -6,6 +6,7 @@
 //! copied, never re-encoded, so items this version does not understand pass
 //! through unchanged.
 
+pub mod answers;
 pub mod differences;
 pub mod export;
 pub mod names;

@@ -1,7 +1,10 @@
 //! Output file names inside the output directory.
 
 pub const PRICED_DIR: &str = "priced";
+/// Every answer to a price request, in input order.
 pub const ANSWERS: &str = "answers.sdr";
+/// The same answers, one file per producer (`write::answers`).
+pub const ANSWERS_DIR: &str = "answers";
 pub const NOT_PRICED: &str = "not-priced.sdr";
 pub const SESSION_EVENTS: &str = "session-events.sdr";
 pub const FAULTS: &str = "faults.sdr";

@@ -3,6 +3,7 @@
 //! comes from [`sdrate_command`], which scrubs the environment; the
 //! helpers the modules share are in [`common`].
 
+mod answers;
 mod cli_exit_codes;
 mod cli_ux;
 mod common;
