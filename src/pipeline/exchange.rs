@@ -661,7 +661,7 @@ pub fn price(rater: &Rater, input: impl Read, output: impl Write) -> Result<Pric
                             anyhow::bail!("{f} at {o}: duplicate check answered {v:?}")
                         }
                     },
-                    Done::Answered(range, _) => (
+                    Done::Answered(range, _, _) => (
                         PriceOutcome::PriceRequest,
                         &produced[range.clone()],
                         None,
