@@ -417,10 +417,8 @@ impl Prepared {
         let id = self.id_of(&hashed);
         summary.run_id = id.clone();
         summary.dry_run = opts.dry_run;
-        summary.pricing_time = opts
-            .pricing_time
-            .0
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+        // Spelled as rerate's summary spells it.
+        summary.pricing_time = opts.pricing_time.0.to_rfc3339();
         summary.skipped_inputs = self.skipped.iter().map(|s| s.path.clone()).collect();
         summary.not_read = super::NotReadReport::of(&self.not_read);
         if self.state.is_none() && !pending_out.is_empty() {
