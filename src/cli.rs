@@ -439,6 +439,17 @@ pub enum SparkCommand {
     /// outcome, priced, fault_cause, fault_detail). Session events pass
     /// through unpriced.
     Price(SparkPriceArgs),
+    /// Print the input files that `rate` would read for these paths, one
+    /// per line in `rate`'s order (directories expanded, sorted): the
+    /// order in which a cluster decides which copy of an SDR comes first.
+    List(SparkListArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SparkListArgs {
+    /// SDR files, event logs and directories of them, as given to `rate`.
+    #[arg(required = true, value_hint = ValueHint::AnyPath)]
+    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -459,6 +470,37 @@ pub struct SparkPriceArgs {
     /// Worker threads; default all cores. Output is identical at any count.
     #[arg(long, env = "SDRATE_THREADS")]
     pub threads: Option<usize>,
+    /// Where copies of an SDR billed before are found: `stream` (within
+    /// this stream, as `rate` without a state directory) or `join` (by
+    /// the cluster, joining `duplicate_key` with the keys billed on
+    /// earlier nights; here only the window is checked, row by row, as
+    /// `rate --state` checks it).
+    #[arg(long, value_enum, default_value_t = SparkDuplicates::Stream)]
+    pub duplicates: SparkDuplicates,
+    /// Price multi-party sessions: the input is session rows (sessionEvent
+    /// and eventRow, and the pending rows of the night before) gathered by
+    /// session_id, each session's rows together in arrival order; the
+    /// output is the session schema (participations, faults, pending
+    /// events...; docs/spark.md).
+    #[arg(long)]
+    pub grouped: bool,
+    /// With --grouped: the newest event time of the whole night (UTC
+    /// seconds, the maximum of `event_seconds`), the clock that ages open
+    /// sessions as one machine's run ages them. Default: each session's
+    /// own newest event.
+    #[arg(long, requires = "grouped", value_name = "SECONDS")]
+    pub newest_event: Option<i64>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+/// Where `spark price` finds copies of SDRs billed before.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparkDuplicates {
+    /// Within the stream: the first copy is priced, later ones duplicate.
+    Stream,
+    /// By the cluster's join against billed keys; the window checked here.
+    Join,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,16 +7,18 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{SparkCommand, SparkPriceArgs, SparkScanArgs};
+use crate::cli::{SparkCommand, SparkDuplicates, SparkListArgs, SparkPriceArgs, SparkScanArgs};
 use sdrate::error::Failure;
 use sdrate::pipeline::exchange;
 use sdrate::rate::Rater;
+use sdrate::group::duplicates::Window;
 use sdrate::sdr::Timestamp;
 
 pub fn run(command: SparkCommand) -> Result<ExitCode> {
     match command {
         SparkCommand::Scan(args) => scan(&args),
         SparkCommand::Price(args) => price(&args),
+        SparkCommand::List(args) => list(&args),
     }
 }
 
@@ -55,12 +57,50 @@ fn price(args: &SparkPriceArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start worker threads")?;
     // Unlocked handles: the work runs on the pool's threads.
+    let window = Window {
+        now: given.with_timezone(&chrono::Utc),
+        retention: chrono::TimeDelta::days(i64::from(args.window.duplicate_window)),
+        future_tolerance: chrono::TimeDelta::hours(i64::from(args.window.future_tolerance)),
+    };
+    let duplicates = match args.duplicates {
+        SparkDuplicates::Stream => exchange::DuplicateCheck::Stream,
+        SparkDuplicates::Join => exchange::DuplicateCheck::Join(window),
+    };
+    // Unlocked handles: the work runs on the pool's threads.
     let input = BufReader::with_capacity(1 << 16, io::stdin());
     let mut output = BufWriter::with_capacity(1 << 16, io::stdout());
-    let counts = pool.install(|| exchange::price(&rater, input, &mut output))?;
+    let counts = if args.grouped {
+        let opts = exchange::grouped::Options {
+            newest_event: args.newest_event,
+            window: matches!(args.duplicates, SparkDuplicates::Join).then_some(window),
+        };
+        pool.install(|| exchange::grouped::price(&rater, input, &mut output, &opts))?
+    } else {
+        pool.install(|| exchange::price(&rater, input, &mut output, duplicates))?
+    };
     output.flush().context("cannot write to standard output")?;
     let rows: u64 = counts.values().sum();
     let by: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
     tracing::info!(rows, "priced {rows} row(s): {}", by.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(args: &SparkListArgs) -> Result<ExitCode> {
+    let inputs = sdrate::read::list_inputs(&args.inputs)?;
+    for line in sdrate::read::not_read_warnings(&inputs.not_read) {
+        tracing::warn!("{line}");
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    for f in &inputs.files {
+        let name = f.display().to_string();
+        if name.contains('\n') {
+            return Err(Failure::Refused(format!(
+                "{name:?}: a file name with a line break cannot be listed one per line"
+            ))
+            .into());
+        }
+        writeln!(out, "{name}").context("cannot write to standard output")?;
+    }
+    out.flush().context("cannot write to standard output")?;
     Ok(ExitCode::SUCCESS)
 }

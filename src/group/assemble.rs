@@ -582,6 +582,14 @@ impl Assembler {
         Ok(Added::Held)
     }
 
+    /// Moves the clock that ages open sessions to at least `t` (UTC
+    /// seconds). A cluster assembles one session at a time; before
+    /// [`finish`](Self::finish) it gives each the newest event time of the
+    /// whole night, the clock one machine's run ends with.
+    pub fn saw(&mut self, t: i64) {
+        self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+    }
+
     /// End of the input: what completes now, what expires, what waits.
     /// `max_open` gives a session's allowed age in seconds from its first
     /// event (by its service's policy).

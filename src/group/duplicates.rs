@@ -344,6 +344,12 @@ impl Fingerprint {
         b[8..].copy_from_slice(&self.0.fp.lo.to_be_bytes());
         b
     }
+
+    /// The key's time of origin in whole UTC seconds (what the window is
+    /// checked against).
+    pub fn seconds(&self) -> i64 {
+        self.0.time
+    }
 }
 
 impl From<&Key<'_>> for Fingerprint {
@@ -524,6 +530,33 @@ pub struct Window {
     pub retention: TimeDelta,
     /// How far after `now` a time of origin may lie.
     pub future_tolerance: TimeDelta,
+}
+
+impl Window {
+    /// The cutoff (the start of the UTC day of `now - retention`: earlier
+    /// is `TooOld`) and the latest accepted time of origin (later is
+    /// `Future`), in UTC seconds.
+    fn bounds(&self) -> (i64, i64) {
+        let now = self.now.timestamp();
+        let cutoff = day_of(now.saturating_sub(self.retention.num_seconds())) * SECONDS_PER_DAY;
+        (cutoff, now.saturating_add(self.future_tolerance.num_seconds()))
+    }
+
+    /// The verdict a time of origin (UTC seconds) gets before any lookup: `TooOld` or
+    /// `Future` when it lies outside the window, else None (the index
+    /// decides). The same test [`DuplicateIndex::check`] makes first, for
+    /// a cluster that looks keys up by joining tables instead.
+    pub fn outside(&self, utc_seconds: i64) -> Option<Verdict> {
+        let (cutoff, future_after) = self.bounds();
+        let t = utc_seconds;
+        if t > future_after {
+            Some(Verdict::Future)
+        } else if t < cutoff {
+            Some(Verdict::TooOld)
+        } else {
+            None
+        }
+    }
 }
 
 /// A run whose SDRs were pending in some day file at `open`.
@@ -719,9 +752,7 @@ impl DuplicateIndex {
             "the future tolerance must not be negative (got {})",
             window.future_tolerance
         );
-        let now = window.now.timestamp();
-        let cutoff = day_of(now.saturating_sub(window.retention.num_seconds())) * SECONDS_PER_DAY;
-        let future_after = now.saturating_add(window.future_tolerance.num_seconds());
+        let (cutoff, future_after) = window.bounds();
         let dir = state_dir.join(INDEX_DIR);
 
         let mut files = BTreeMap::new();

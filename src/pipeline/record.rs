@@ -86,6 +86,22 @@ pub fn events_of(sdr: &mut ServiceDetailRecord, file: &str, rec: &Framed<'_>) ->
         .collect()
 }
 
+/// The fault of an SDR the duplicate check refuses (`TooOld`, `Future`):
+/// its cause and detail, as `rate` and the cluster's pricing write them.
+pub(super) fn refusal(verdict: Verdict) -> (FaultCause, &'static str) {
+    if verdict == Verdict::TooOld {
+        (
+            FaultCause::TooOldForDuplicateCheck,
+            "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
+        )
+    } else {
+        (
+            FaultCause::FutureTimeOfOrigin,
+            "time of origin after the pricing time plus --future-tolerance: the producer's clock is wrong; recycle it once it is fixed",
+        )
+    }
+}
+
 /// Columns of the quality-assurance report.
 pub const QA_COLUMNS: [&str; 9] = [
     "sdr_identifier",
@@ -348,17 +364,7 @@ impl BlockWriter<'_, '_> {
                                 .with_context(|| write_err(names::DUPLICATES))?;
                         }
                         Verdict::TooOld | Verdict::Future => {
-                            let (cause, detail) = if verdict == Verdict::TooOld {
-                                (
-                                    FaultCause::TooOldForDuplicateCheck,
-                                    "older than the duplicate-check window: cannot prove it was not billed before; rate it with a longer --duplicate-window",
-                                )
-                            } else {
-                                (
-                                    FaultCause::FutureTimeOfOrigin,
-                                    "time of origin after the pricing time plus --future-tolerance: the producer's clock is wrong; recycle it once it is fixed",
-                                )
-                            };
+                            let (cause, detail) = refusal(verdict);
                             summary.count_fault(cause);
                             let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                             // Rare: the header is decoded again for the row.

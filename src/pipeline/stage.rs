@@ -13,7 +13,9 @@ use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Assembler, Session};
 use crate::group::duplicates::{Key, Verdict};
 use crate::group::{Event, Position, Raw};
-use crate::price::session::{PricedSession, SessionFault, price_session_as_of};
+use crate::price::session::{
+    PricedParticipation, PricedSession, SessionFault, price_session_as_of,
+};
 use crate::rate::{Rater, Totals};
 use crate::read::events::{EventLog, LineBytes, Row, RowFault};
 use crate::read::origins::Source;
@@ -214,17 +216,7 @@ impl SessionStage<'_> {
                         }
                     }
                     v @ (Verdict::TooOld | Verdict::Future) => {
-                        let (cause, detail) = if v == Verdict::TooOld {
-                            (
-                                FaultCause::TooOldForDuplicateCheck,
-                                "the session is older than the duplicate-check window: cannot prove it was not billed before",
-                            )
-                        } else {
-                            (
-                                FaultCause::FutureTimeOfOrigin,
-                                "the session ends after the pricing time plus --future-tolerance: a producer's clock is wrong",
-                            )
-                        };
+                        let (cause, detail) = session_refusal(v);
                         summary.sessions.sessions_faulted += 1;
                         summary.sessions.events_faulted += n;
                         for e in &s.events {
@@ -253,17 +245,7 @@ impl SessionStage<'_> {
         let keys: Vec<DupKey> = priced
             .participations
             .iter()
-            .map(|p| {
-                let key = Key {
-                    producer: sessions::PRODUCER,
-                    sdr_identifier: sessions::participation_id(
-                        &priced.facts.session_id,
-                        &p.part.participant_id,
-                    ),
-                    time_of_origin: priced.facts.end.0,
-                };
-                DupKey::of(&key, indexed)
-            })
+            .map(|p| DupKey::of(&participation_key(priced, p), indexed))
             .collect();
         for k in &keys {
             match d.check(*k)? {
@@ -365,6 +347,38 @@ impl SessionStage<'_> {
         self.usage.write_csv(&out.dir.join(names::USAGE))?;
         self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
         Ok(finished.pending)
+    }
+}
+
+/// A participation's identity for the duplicate check: producer sdrate, a
+/// hash of session and participant, the session's last event.
+pub(super) fn participation_key<'a>(
+    priced: &'a PricedSession,
+    p: &PricedParticipation,
+) -> Key<'a> {
+    Key {
+        producer: sessions::PRODUCER,
+        sdr_identifier: sessions::participation_id(
+            &priced.facts.session_id,
+            &p.part.participant_id,
+        ),
+        time_of_origin: priced.facts.end.0,
+    }
+}
+
+/// The fault of a session the duplicate check refuses (`TooOld`,
+/// `Future`, by its end): cause and detail for each of its events.
+pub(super) fn session_refusal(verdict: Verdict) -> (FaultCause, &'static str) {
+    if verdict == Verdict::TooOld {
+        (
+            FaultCause::TooOldForDuplicateCheck,
+            "the session is older than the duplicate-check window: cannot prove it was not billed before",
+        )
+    } else {
+        (
+            FaultCause::FutureTimeOfOrigin,
+            "the session ends after the pricing time plus --future-tolerance: a producer's clock is wrong",
+        )
     }
 }
 

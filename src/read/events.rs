@@ -596,6 +596,43 @@ fn json_row(file: &str, line: u64, text: &[u8]) -> Row {
     convert(file, line, fields, fault)
 }
 
+/// One row given as a CSV line of its fields in `EVENT_COLUMNS` order,
+/// without its line break (as the events archive and the Arrow exchange
+/// keep rows), at `line` of `file`: an event, or a fault.
+pub fn parse_line(file: &str, line: u64, bytes: &[u8]) -> Row {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let fields = match reader.read_byte_record(&mut record) {
+        Ok(_) => record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            return convert(
+                file,
+                line,
+                vec![String::new(); EVENT_COLUMNS.len()],
+                Some(format!("not a CSV row: {e}")),
+            );
+        }
+    };
+    if fields.len() != EVENT_COLUMNS.len() {
+        let n = fields.len();
+        let mut padded = fields;
+        padded.resize(EVENT_COLUMNS.len(), String::new());
+        return convert(
+            file,
+            line,
+            padded,
+            Some(format!("{n} fields where an event row has {}", EVENT_COLUMNS.len())),
+        );
+    }
+    convert(file, line, fields, None)
+}
+
 /// The shared last step: fields in EVENT_COLUMNS order (empty = absent)
 /// into an event, or a fault (at once when `fault` is given).
 fn convert(file: &str, line: u64, fields: Vec<String>, fault: Option<String>) -> Row {

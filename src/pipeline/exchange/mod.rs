@@ -32,6 +32,8 @@
 //! - Session events pass through, not priced: sessions are priced from
 //!   all their events, which a cluster first gathers by session id.
 
+pub mod grouped;
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -49,7 +51,8 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
 use crate::fault::FaultCause;
-use crate::group::duplicates::{Key, Verdict};
+use crate::group::duplicates::{Key, Verdict, Window};
+use crate::write::export::Head;
 use crate::rate::Rater;
 use crate::read::compressed::Damaged;
 use crate::read::events::{EventLog, LineBytes, Row};
@@ -57,8 +60,8 @@ use crate::read::{self, Framed, Reader};
 use crate::sdr::{ServicePart, ServiceSpecificPart};
 
 use super::blocks::{Job, with_decoded};
-use super::dedup::Dedup;
-use super::record::{Done, Needs, RateJob};
+use super::dedup::{Dedup, DupKey};
+use super::record::{Done, Needs, RateJob, refusal};
 
 /// Rows of a scan batch at most.
 pub const BATCH_ROWS: usize = 8192;
@@ -149,18 +152,35 @@ pub fn scan_schema() -> SchemaRef {
         Field::new("duplicate_key", DataType::Binary, true),
         Field::new("time_of_origin", DataType::Utf8, true),
         Field::new("raw", DataType::Binary, false),
+        Field::new("event_seconds", DataType::Int64, true),
     ]))
 }
 
-/// The schema [`price`] writes.
+/// The schema [`price`] writes: the row's place and keys as scanned
+/// (passed through, so a cluster partitions and joins on them without
+/// keeping the scan), what became of it, and the columns of the
+/// analytics export for a priced SDR.
 pub fn price_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("source_file", DataType::Utf8, false),
         Field::new("offset", DataType::Int64, false),
+        Field::new("record_kind", DataType::Utf8, false),
+        Field::new("session_id", DataType::Utf8, true),
+        Field::new("sequence_number", DataType::Int64, true),
+        Field::new("duplicate_key", DataType::Binary, true),
+        Field::new("time_of_origin", DataType::Utf8, true),
+        Field::new("event_seconds", DataType::Int64, true),
         Field::new("outcome", DataType::Utf8, false),
         Field::new("priced", DataType::Binary, false),
         Field::new("fault_cause", DataType::Utf8, true),
         Field::new("fault_detail", DataType::Utf8, true),
+        Field::new("producer", DataType::Utf8, true),
+        Field::new("sdr_identifier", DataType::Int64, true),
+        Field::new("customer", DataType::Utf8, true),
+        Field::new("marketing_company", DataType::Utf8, true),
+        Field::new("currency", DataType::Utf8, true),
+        Field::new("basic_price", DataType::Utf8, true),
+        Field::new("individual_price", DataType::Utf8, true),
     ]))
 }
 
@@ -174,6 +194,9 @@ struct ScanRow<'a> {
     duplicate_key: Option<[u8; 16]>,
     time_of_origin: Option<String>,
     raw: &'a [u8],
+    /// Session rows: the latest event time in UTC seconds (the clock that
+    /// ages open sessions is the newest event of the night).
+    event_seconds: Option<i64>,
 }
 
 /// The scan stream being written: rows gathered into a batch, written
@@ -188,6 +211,7 @@ struct ScanOut<W: Write> {
     duplicate_key: BinaryBuilder,
     time_of_origin: StringBuilder,
     raw: BinaryBuilder,
+    event_seconds: Int64Builder,
     rows: usize,
     bytes: usize,
     written: u64,
@@ -205,6 +229,7 @@ impl<W: Write> ScanOut<W> {
             duplicate_key: BinaryBuilder::new(),
             time_of_origin: StringBuilder::new(),
             raw: BinaryBuilder::new(),
+            event_seconds: Int64Builder::new(),
             rows: 0,
             bytes: 0,
             written: 0,
@@ -220,6 +245,7 @@ impl<W: Write> ScanOut<W> {
         self.duplicate_key.append_option(r.duplicate_key);
         self.time_of_origin.append_option(r.time_of_origin);
         self.raw.append_value(r.raw);
+        self.event_seconds.append_option(r.event_seconds);
         self.rows += 1;
         self.bytes += r.raw.len();
         if self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
@@ -241,6 +267,7 @@ impl<W: Write> ScanOut<W> {
             Arc::new(self.duplicate_key.finish()),
             Arc::new(self.time_of_origin.finish()),
             Arc::new(self.raw.finish()),
+            Arc::new(self.event_seconds.finish()),
         ];
         let batch = RecordBatch::try_new(scan_schema(), columns).map_err(ExchangeError::Write)?;
         self.writer.write(&batch).map_err(ExchangeError::Write)?;
@@ -315,6 +342,7 @@ fn scan_file<W: Write>(file: &str, max_record: usize, out: &mut ScanOut<W>) -> R
                     duplicate_key: None,
                     time_of_origin: None,
                     raw: &[],
+                    event_seconds: None,
                 });
             }
         };
@@ -330,6 +358,7 @@ fn scan_file<W: Write>(file: &str, max_record: usize, out: &mut ScanOut<W>) -> R
                     duplicate_key: None,
                     time_of_origin: None,
                     raw: b.bytes,
+                    event_seconds: None,
                 })?,
             }
         }
@@ -349,32 +378,51 @@ fn scan_record<W: Write>(file: &str, rec: Framed<'_>, out: &mut ScanOut<W>) -> R
                 duplicate_key: None,
                 time_of_origin: None,
                 raw: rec.bytes,
+                event_seconds: None,
             });
         };
         let h = &sdr.service_header;
-        let session_id =
-            sdr.service_usage_modules
-                .iter()
-                .find_map(|sum| match &sum.service_specific {
-                    ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) => {
-                        Some(e.session_id.as_str())
-                    }
-                    _ => None,
-                });
-        out.push(ScanRow {
-            file,
-            offset: rec.offset,
-            kind: if session_id.is_some() {
-                RecordKind::SessionEvent
-            } else {
-                RecordKind::Sdr
-            },
-            session_id,
-            sequence: h.sequence_number,
-            duplicate_key: Some(Key::of(h).fingerprint().to_bytes()),
-            time_of_origin: Some(h.time_of_origin.to_string()),
-            raw: rec.bytes,
-        })
+        // One row per session the SDR carries events of (nearly always
+        // one): a cluster gathers each session's events by session id.
+        let mut sessions: Vec<(&str, i64)> = Vec::new();
+        for sum in &sdr.service_usage_modules {
+            if let ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) = &sum.service_specific {
+                let t = e.timestamp.0.timestamp();
+                match sessions.iter_mut().find(|(id, _)| *id == e.session_id.as_str()) {
+                    Some((_, newest)) => *newest = (*newest).max(t),
+                    None => sessions.push((e.session_id.as_str(), t)),
+                }
+            }
+        }
+        let key = Some(Key::of(h).fingerprint().to_bytes());
+        let time_of_origin = h.time_of_origin.to_string();
+        if sessions.is_empty() {
+            return out.push(ScanRow {
+                file,
+                offset: rec.offset,
+                kind: RecordKind::Sdr,
+                session_id: None,
+                sequence: h.sequence_number,
+                duplicate_key: key,
+                time_of_origin: Some(time_of_origin),
+                raw: rec.bytes,
+                event_seconds: None,
+            });
+        }
+        for (id, newest) in sessions {
+            out.push(ScanRow {
+                file,
+                offset: rec.offset,
+                kind: RecordKind::SessionEvent,
+                session_id: Some(id),
+                sequence: h.sequence_number,
+                duplicate_key: key,
+                time_of_origin: Some(time_of_origin.clone()),
+                raw: rec.bytes,
+                event_seconds: Some(newest),
+            })?;
+        }
+        Ok(())
     })
 }
 
@@ -402,6 +450,7 @@ fn scan_event_log<W: Write>(file: &str, out: &mut ScanOut<W>) -> Result<()> {
                     duplicate_key: None,
                     time_of_origin: Some(e.timestamp.to_string()),
                     raw: &csv_line(&fields)?,
+                    event_seconds: Some(e.timestamp.0.timestamp()),
                 })?;
             }
             Row::Fault(f) => {
@@ -418,6 +467,7 @@ fn scan_event_log<W: Write>(file: &str, out: &mut ScanOut<W>) -> Result<()> {
                     duplicate_key: None,
                     time_of_origin: None,
                     raw: &raw,
+                    event_seconds: None,
                 })?;
             }
         }
@@ -506,19 +556,9 @@ struct Scanned<'a> {
 
 impl<'a> Scanned<'a> {
     fn of(batch: &'a RecordBatch) -> Result<Self, ExchangeError> {
-        let offset = batch
-            .column_by_name("offset")
-            .ok_or(ExchangeError::MissingColumn("offset"))?;
-        let offset = offset
-            .as_primitive_opt::<arrow_array::types::Int64Type>()
-            .ok_or_else(|| ExchangeError::ColumnType {
-                column: "offset",
-                found: offset.data_type().clone(),
-                wanted: "Int64",
-            })?;
         Ok(Scanned {
             file: Text::of(batch, "source_file")?,
-            offset,
+            offset: int64(batch, "offset")?.ok_or(ExchangeError::MissingColumn("offset"))?,
             kind: Text::of(batch, "record_kind")?,
             raw: Bytes::of(batch, "raw")?,
         })
@@ -541,6 +581,57 @@ impl<'a> Scanned<'a> {
         let raw = self.raw.get(row).ok_or(null("raw"))?;
         Ok((file, offset, kind, raw))
     }
+}
+
+/// An Int64 column, if the batch has one by that name.
+fn int64<'a>(
+    batch: &'a RecordBatch,
+    name: &'static str,
+) -> Result<Option<&'a Int64Array>, ExchangeError> {
+    let Some(col) = batch.column_by_name(name) else {
+        return Ok(None);
+    };
+    col.as_primitive_opt::<arrow_array::types::Int64Type>()
+        .map(Some)
+        .ok_or_else(|| ExchangeError::ColumnType {
+            column: name,
+            found: col.data_type().clone(),
+            wanted: "Int64",
+        })
+}
+
+/// A column of the input passed through to the output as it is: the same
+/// array when its type is the output's, a copy into the narrower type when
+/// it is a large variant, nulls when the input lacks it.
+fn passed(
+    batch: &RecordBatch,
+    name: &'static str,
+    wanted: &DataType,
+) -> Result<ArrayRef, ExchangeError> {
+    let n = batch.num_rows();
+    let Some(col) = batch.column_by_name(name) else {
+        return Ok(arrow_array::new_null_array(wanted, n));
+    };
+    if col.data_type() == wanted {
+        return Ok(col.clone());
+    }
+    Ok(match wanted {
+        DataType::Utf8 => {
+            let t = Text::of(batch, name)?;
+            Arc::new((0..n).map(|r| t.get(r)).collect::<StringArray>())
+        }
+        DataType::Binary => {
+            let b = Bytes::of(batch, name)?;
+            Arc::new((0..n).map(|r| b.get(r)).collect::<BinaryArray>())
+        }
+        _ => {
+            return Err(ExchangeError::ColumnType {
+                column: name,
+                found: col.data_type().clone(),
+                wanted: "Int64",
+            });
+        }
+    })
 }
 
 /// What became of a row, as [`price`] writes it.
@@ -592,19 +683,82 @@ enum Worked {
 /// What a price step wrote, by outcome.
 pub type PriceCounts = std::collections::BTreeMap<&'static str, u64>;
 
+/// Where [`price`] looks for copies of an SDR billed before.
+#[derive(Debug, Clone, Copy)]
+pub enum DuplicateCheck {
+    /// Within the stream, as `rate` without a state directory: the first
+    /// copy (in row order) is `priced`, later ones `duplicate`. No window.
+    Stream,
+    /// Left to the cluster, which joins `duplicate_key` against the keys
+    /// billed on earlier nights and keeps the first copy of the night: no
+    /// row is `duplicate` here. The window is checked row by row, as the
+    /// index checks it before any lookup: a time of origin before it is a
+    /// `tooOldForDuplicateCheck` fault, after it a `futureTimeOfOrigin`
+    /// one, with `rate --state`'s bytes and details.
+    Join(Window),
+}
+
+/// The analytics columns of a priced row.
+#[derive(Default)]
+struct Analytics {
+    producer: StringBuilder,
+    sdr_identifier: Int64Builder,
+    customer: StringBuilder,
+    marketing_company: StringBuilder,
+    currency: StringBuilder,
+    basic: StringBuilder,
+    individual: StringBuilder,
+}
+
+impl Analytics {
+    fn push(&mut self, head: Option<&Head>, totals: Option<&crate::rate::Totals>) {
+        self.producer.append_option(head.map(|h| h.producer.as_str()));
+        self.sdr_identifier
+            .append_option(head.map(|h| i64::from(h.sdr_identifier)));
+        self.customer
+            .append_option(head.and_then(|h| h.customer.as_deref()));
+        self.marketing_company
+            .append_option(totals.map(|t| t.marketing_company.as_str()));
+        self.currency
+            .append_option(totals.map(|t| t.currency.as_str()));
+        self.basic.append_option(totals.map(|t| t.basic.to_string()));
+        self.individual
+            .append_option(totals.map(|t| t.individual.to_string()));
+    }
+
+    fn finish(mut self) -> [ArrayRef; 7] {
+        [
+            Arc::new(self.producer.finish()),
+            Arc::new(self.sdr_identifier.finish()),
+            Arc::new(self.customer.finish()),
+            Arc::new(self.marketing_company.finish()),
+            Arc::new(self.currency.finish()),
+            Arc::new(self.basic.finish()),
+            Arc::new(self.individual.finish()),
+        ]
+    }
+}
+
 /// `sdrate spark price`: reads a [`scan_schema`] stream (extra columns
 /// ignored) and writes the [`price_schema`] stream, one row per row read,
 /// in the same order.
-pub fn price(rater: &Rater, input: impl Read, output: impl Write) -> Result<PriceCounts> {
+pub fn price(
+    rater: &Rater,
+    input: impl Read,
+    output: impl Write,
+    duplicates: DuplicateCheck,
+) -> Result<PriceCounts> {
     let reader = StreamReader::try_new(input, None).map_err(ExchangeError::Read)?;
-    let mut writer =
-        StreamWriter::try_new(output, &price_schema()).map_err(ExchangeError::Write)?;
+    let schema = price_schema();
+    let mut writer = StreamWriter::try_new(output, &schema).map_err(ExchangeError::Write)?;
     let mut dedup = Dedup::Run(Default::default());
     let mut counts = PriceCounts::new();
     let needs = Needs {
         routed: false,
-        indexed: false,
-        export: false,
+        // The index's fingerprint carries the time of origin the window
+        // is checked against.
+        indexed: matches!(duplicates, DuplicateCheck::Join(_)),
+        export: true,
     };
     for batch in reader {
         let batch = batch.map_err(ExchangeError::Read)?;
@@ -637,30 +791,39 @@ pub fn price(rater: &Rater, input: impl Read, output: impl Write) -> Result<Pric
                 })
             })
             .collect::<Result<Vec<Worked>, ExchangeError>>()?;
-        let n = worked.len();
-        let mut file = StringBuilder::new();
-        let mut offset = Int64Builder::with_capacity(n);
         let mut outcome = StringBuilder::new();
         let mut priced = BinaryBuilder::new();
         let mut cause = StringBuilder::new();
         let mut detail = StringBuilder::new();
+        let mut analytics = Analytics::default();
         for (row, w) in worked.into_iter().enumerate() {
-            let (f, o, _, raw) = cols.row(row)?;
-            file.append_value(f);
-            offset.append_value(o);
+            let (_, _, _, raw) = cols.row(row)?;
+            let mut billed = None;
             let (what, bytes, fault, why): (_, &[u8], _, _) = match &w {
                 Worked::Kept(what, fault) => (*what, raw, *fault, None),
                 Worked::Rated(done, produced) => match done {
-                    Done::Priced(range, _, key, ..) => match dedup.check_and_stage(*key)? {
-                        Verdict::New => {
-                            (PriceOutcome::Priced, &produced[range.clone()], None, None)
+                    Done::Priced(range, totals, key, _, head) => {
+                        let verdict = match (duplicates, key) {
+                            (DuplicateCheck::Stream, _) => dedup.check_and_stage(*key)?,
+                            (DuplicateCheck::Join(window), DupKey::Index(fp)) => {
+                                window.outside(fp.seconds()).unwrap_or(Verdict::New)
+                            }
+                            (DuplicateCheck::Join(_), DupKey::Run(_)) => {
+                                unreachable!("keys are made for the index (Needs::indexed)")
+                            }
+                        };
+                        match verdict {
+                            Verdict::New => {
+                                billed = Some((head.as_deref(), totals));
+                                (PriceOutcome::Priced, &produced[range.clone()], None, None)
+                            }
+                            Verdict::Duplicate => (PriceOutcome::Duplicate, raw, None, None),
+                            v @ (Verdict::TooOld | Verdict::Future) => {
+                                let (c, d) = refusal(v);
+                                (PriceOutcome::Fault, raw, Some(c), Some(d.to_owned()))
+                            }
                         }
-                        Verdict::Duplicate => (PriceOutcome::Duplicate, raw, None, None),
-                        // A check within the stream knows no window.
-                        v @ (Verdict::TooOld | Verdict::Future) => {
-                            anyhow::bail!("{f} at {o}: duplicate check answered {v:?}")
-                        }
-                    },
+                    }
                     Done::Answered(range, _, _) => (
                         PriceOutcome::PriceRequest,
                         &produced[range.clone()],
@@ -687,21 +850,40 @@ pub fn price(rater: &Rater, input: impl Read, output: impl Write) -> Result<Pric
             priced.append_value(bytes);
             cause.append_option(fault.map(|c| c.name()));
             detail.append_option(why);
+            match billed {
+                Some((head, totals)) => analytics.push(head, Some(totals)),
+                None => analytics.push(None, None),
+            }
         }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(file.finish()),
-            Arc::new(offset.finish()),
-            Arc::new(outcome.finish()),
-            Arc::new(priced.finish()),
-            Arc::new(cause.finish()),
-            Arc::new(detail.finish()),
-        ];
-        let out = RecordBatch::try_new(price_schema(), columns).map_err(ExchangeError::Write)?;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields().iter().take(8) {
+            let name = field.name().as_str();
+            let name: &'static str = PASSED.iter().find(|p| **p == name).expect("listed");
+            columns.push(passed(&batch, name, field.data_type())?);
+        }
+        columns.push(Arc::new(outcome.finish()));
+        columns.push(Arc::new(priced.finish()));
+        columns.push(Arc::new(cause.finish()));
+        columns.push(Arc::new(detail.finish()));
+        columns.extend(analytics.finish());
+        let out = RecordBatch::try_new(schema.clone(), columns).map_err(ExchangeError::Write)?;
         writer.write(&out).map_err(ExchangeError::Write)?;
     }
     writer.finish().map_err(ExchangeError::Write)?;
     Ok(counts)
 }
+
+/// The scan columns [`price`] passes through, in its schema's order.
+const PASSED: [&str; 8] = [
+    "source_file",
+    "offset",
+    "record_kind",
+    "session_id",
+    "sequence_number",
+    "duplicate_key",
+    "time_of_origin",
+    "event_seconds",
+];
 
 #[cfg(test)]
 mod tests {
