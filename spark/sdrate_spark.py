@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, List, Optional
 
 import pyarrow as pa
@@ -58,11 +58,6 @@ TABLES = (
     "pending_events",  # events of sessions still open, read by the next night
     "billed_keys",  # duplicate keys of what the night billed
 )
-
-# Failure injection for tests: kill sdrate in the first attempt of every
-# N-th task (by partition id) after its first batch.
-FAIL_EVERY_ENV = "SDRATE_SPARK_KILL_FIRST_ATTEMPT_EVERY"
-
 
 @dataclass
 class Night:
@@ -81,7 +76,10 @@ class Night:
     duplicate_window: Optional[int] = None
     future_tolerance: Optional[int] = None
     task_threads: int = 1
-    extra: List[str] = field(default_factory=list)
+    # Tests only: kill sdrate in the first attempt of every N-th task (by
+    # partition id) after its first batch, leaving a file in kill_marks.
+    kill_first_attempt_every: Optional[int] = None
+    kill_marks: Optional[str] = None
 
     def binary(self) -> str:
         return self.sdrate or _shipped_binary()
@@ -150,14 +148,20 @@ SESSION_INPUT = [
 # --- the sdrate processes -------------------------------------------------
 
 
-def _should_kill() -> bool:
-    every = os.environ.get(FAIL_EVERY_ENV)
-    if not every:
+def _should_kill(night: Night) -> bool:
+    if not night.kill_first_attempt_every:
         return False
     from pyspark import TaskContext
 
     ctx = TaskContext.get()
-    return ctx is not None and ctx.attemptNumber() == 0 and ctx.partitionId() % int(every) == 0
+    if ctx is None or ctx.attemptNumber() != 0:
+        return False
+    if ctx.partitionId() % night.kill_first_attempt_every != 0:
+        return False
+    if night.kill_marks:
+        name = f"stage{ctx.stageId()}-task{ctx.partitionId()}"
+        open(os.path.join(night.kill_marks, name), "w").close()
+    return True
 
 
 def _failed(what: str, proc: subprocess.Popen, err) -> RuntimeError:
@@ -180,7 +184,7 @@ def scan_and_price(night: Night):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         price_args = [night.binary(), "spark", "price", "--duplicates", "join"]
         price_args += night.tariff_args()
-        kill = _should_kill()
+        kill = _should_kill(night)
         for batch in batches:
             orders = batch.column("input_order").to_pylist()
             paths = batch.column("path").to_pylist()
@@ -230,7 +234,7 @@ def grouped_price(night: Night, newest: Optional[int]):
         args += night.tariff_args()
         if newest is not None:
             args += ["--newest-event", str(newest)]
-        kill = _should_kill()
+        kill = _should_kill(night)
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
             failure = []

@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 
 use crate::cli::{SparkCommand, SparkDuplicates, SparkListArgs, SparkPriceArgs, SparkScanArgs};
 use sdrate::error::Failure;
+use sdrate::group::duplicates::Window;
 use sdrate::pipeline::exchange;
 use sdrate::rate::Rater;
-use sdrate::group::duplicates::Window;
 use sdrate::sdr::Timestamp;
 
 pub fn run(command: SparkCommand) -> Result<ExitCode> {

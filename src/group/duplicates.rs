@@ -539,7 +539,10 @@ impl Window {
     fn bounds(&self) -> (i64, i64) {
         let now = self.now.timestamp();
         let cutoff = day_of(now.saturating_sub(self.retention.num_seconds())) * SECONDS_PER_DAY;
-        (cutoff, now.saturating_add(self.future_tolerance.num_seconds()))
+        (
+            cutoff,
+            now.saturating_add(self.future_tolerance.num_seconds()),
+        )
     }
 
     /// The verdict a time of origin (UTC seconds) gets before any lookup: `TooOld` or

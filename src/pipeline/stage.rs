@@ -352,10 +352,7 @@ impl SessionStage<'_> {
 
 /// A participation's identity for the duplicate check: producer sdrate, a
 /// hash of session and participant, the session's last event.
-pub(super) fn participation_key<'a>(
-    priced: &'a PricedSession,
-    p: &PricedParticipation,
-) -> Key<'a> {
+pub(super) fn participation_key<'a>(priced: &'a PricedSession, p: &PricedParticipation) -> Key<'a> {
     Key {
         producer: sessions::PRODUCER,
         sdr_identifier: sessions::participation_id(

@@ -627,7 +627,10 @@ pub fn parse_line(file: &str, line: u64, bytes: &[u8]) -> Row {
             file,
             line,
             padded,
-            Some(format!("{n} fields where an event row has {}", EVENT_COLUMNS.len())),
+            Some(format!(
+                "{n} fields where an event row has {}",
+                EVENT_COLUMNS.len()
+            )),
         );
     }
     convert(file, line, fields, None)

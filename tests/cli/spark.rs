@@ -356,3 +356,273 @@ fn spark_names_what_is_wrong_with_its_input() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--pricing-time"), "{}", r.stderr);
 }
+
+/// The records of an SDR file, as framed.
+fn frames(path: &Path) -> Vec<Vec<u8>> {
+    if !path.exists() {
+        return Vec::new();
+    }
+    let input = sdrate::read::Input::open(path).unwrap();
+    input
+        .records()
+        .map(|r| {
+            r.unwrap_or_else(|b| panic!("broken at {}", b.offset))
+                .bytes
+                .to_vec()
+        })
+        .collect()
+}
+
+/// The session rows of a priced stream, gathered as the cluster gathers
+/// them: by session, then arrival (the file's place among `inputs`, then
+/// offset), as one stream of the columns `--grouped` reads.
+fn gathered(priced: &[u8], inputs: &[String]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for b in batches(priced) {
+        let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let (file, kind, sid, outcome) = (
+            s("source_file"),
+            s("record_kind"),
+            s("session_id"),
+            s("outcome"),
+        );
+        let offset = b
+            .column_by_name("offset")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let raw = b.column_by_name("priced").unwrap().as_binary::<i32>();
+        for r in 0..b.num_rows() {
+            if outcome.value(r) != "sessionEvent" || sid.is_null(r) {
+                continue;
+            }
+            let order = inputs.iter().position(|i| i == file.value(r)).unwrap();
+            rows.push((
+                sid.value(r).to_owned(),
+                order,
+                offset.value(r),
+                file.value(r).to_owned(),
+                kind.value(r).to_owned(),
+                raw.value(r).to_vec(),
+            ));
+        }
+    }
+    rows.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+    session_stream(&rows)
+}
+
+type SessionRow = (String, usize, i64, String, String, Vec<u8>);
+
+fn session_stream(rows: &[SessionRow]) -> Vec<u8> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("offset", DataType::Int64, false),
+        Field::new("record_kind", DataType::Utf8, false),
+        Field::new("session_id", DataType::Utf8, false),
+        Field::new("raw", DataType::Binary, false),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.3))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.4))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
+        Arc::new(BinaryArray::from_iter_values(rows.iter().map(|r| &r.5))),
+    ];
+    let mut w = StreamWriter::try_new(Vec::new(), &schema).unwrap();
+    w.write(&RecordBatch::try_new(schema, cols).unwrap())
+        .unwrap();
+    w.into_inner().unwrap()
+}
+
+/// Rows of a session stream: outcome, the `priced` bytes, `events`.
+fn session_out(stream: &[u8]) -> Vec<(String, Option<Vec<u8>>, Option<i64>)> {
+    let mut rows = Vec::new();
+    for b in batches(stream) {
+        let outcome = b.column_by_name("outcome").unwrap().as_string::<i32>();
+        let priced = b.column_by_name("priced").unwrap().as_binary::<i32>();
+        let events = b
+            .column_by_name("events")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        for r in 0..b.num_rows() {
+            rows.push((
+                outcome.value(r).to_owned(),
+                priced.is_valid(r).then(|| priced.value(r).to_vec()),
+                events.is_valid(r).then(|| events.value(r)),
+            ));
+        }
+    }
+    rows
+}
+
+#[test]
+fn spark_grouped_prices_every_session_as_rate_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = fixture_inputs(tmp.path());
+    let scan = pipe(&["spark", "scan"], &paths_stream(&inputs, &[inputs.len()]));
+    let priced = pipe(&price_args(), &scan);
+    let sessions = gathered(&priced, &inputs);
+    let mut grouped = price_args();
+    grouped.push("--grouped");
+    let out = pipe(&grouped, &sessions);
+    let rows = session_out(&out);
+
+    let out_dir = tmp.path().join("rate");
+    let r = run(sdrate()
+        .args(["-q", "rate"])
+        .args(&inputs)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--pricing-time", PRICING_TIME]));
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let s = summary(&out_dir)["sessions"].clone();
+    let count = |o: &str| rows.iter().filter(|r| r.0 == o).count() as u64;
+    let events: i64 = rows.iter().filter_map(|r| r.2).sum();
+    // The fixtures' four sessions, of 36 events and 10 participations
+    // (docs/sessions.md); the copy in the .gz input is all duplicates.
+    assert_eq!(count("sessionPriced"), 4);
+    assert_eq!(
+        count("sessionPriced"),
+        s["sessions_priced"].as_u64().unwrap()
+    );
+    assert_eq!(events, 36);
+    assert_eq!(events as u64, s["events_priced"].as_u64().unwrap());
+    assert_eq!(
+        count("participation"),
+        s["participations"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("duplicateEvent"),
+        s["duplicate_events"].as_u64().unwrap()
+    );
+    assert_eq!(count("fault"), s["events_faulted"].as_u64().unwrap());
+    assert_eq!(count("pending"), s["events_pending"].as_u64().unwrap());
+    // Byte for byte the participation SDRs `rate` writes.
+    let mut ours: Vec<Vec<u8>> = rows
+        .iter()
+        .filter(|r| r.0 == "participation")
+        .map(|r| r.1.clone().unwrap())
+        .collect();
+    let mut theirs = frames(&out_dir.join("participations.sdr"));
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours.len(), 10);
+    assert!(ours == theirs, "participation SDRs differ from rate's");
+    // Deterministic, at any thread count and batching.
+    let mut one = grouped.clone();
+    one.extend(["--threads", "1"]);
+    assert_eq!(out, pipe(&one, &sessions), "the thread count shows");
+    let split = pipe(&grouped, &rebatch(&sessions, &[5, 7]));
+    assert_eq!(rows, session_out(&split), "batching shows");
+}
+
+#[test]
+fn spark_grouped_refuses_a_session_whose_rows_are_apart() {
+    let inputs: Vec<String> = [
+        "fixtures/conference-events.csv",
+        "fixtures/game-events.jsonl",
+    ]
+    .iter()
+    .map(|f| repo(f).to_string_lossy().into_owned())
+    .collect();
+    let scan = pipe(&["spark", "scan"], &paths_stream(&inputs, &[2]));
+    let priced = pipe(&price_args(), &scan);
+    // Arrival order without gathering: a session's rows split by another's.
+    let mut rows = Vec::new();
+    for b in batches(&gathered(&priced, &inputs)) {
+        let s = |i: usize| b.column(i).as_string::<i32>().clone();
+        let (file, kind, sid) = (s(0), s(2), s(3));
+        let offset = b.column(1).as_primitive::<Int64Type>();
+        let raw = b.column(4).as_binary::<i32>();
+        for r in 0..b.num_rows() {
+            rows.push((
+                sid.value(r).to_owned(),
+                0,
+                offset.value(r),
+                file.value(r).to_owned(),
+                kind.value(r).to_owned(),
+                raw.value(r).to_vec(),
+            ));
+        }
+    }
+    let ids: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.0).collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+    let last = rows.pop().unwrap();
+    rows.insert(0, last.clone());
+    let mut grouped = price_args();
+    grouped.push("--grouped");
+    let r = run(sdrate().args(&grouped).write_stdin(session_stream(&rows)));
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains(&format!("the rows of session {} are not together", last.0)),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn spark_price_join_refuses_what_lies_outside_the_window_as_rate_state_does() {
+    // Priced a year after the fixtures' usage, every SDR is older than
+    // the 90-day window: `rate --state` faults each one
+    // (tooOldForDuplicateCheck) rather than billing it unchecked.
+    let later = "2027-12-01T02:00:00+01:00";
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = vec![
+        repo("fixtures/vpn.sdr").to_string_lossy().into_owned(),
+        repo("fixtures/msgbox.sdr").to_string_lossy().into_owned(),
+    ];
+    let scan = pipe(&["spark", "scan"], &paths_stream(&inputs, &[2]));
+    let args = [
+        "spark",
+        "price",
+        "--pricing-time",
+        later,
+        "--duplicates",
+        "join",
+    ];
+    let rows = priced_rows(&pipe(&args, &scan));
+    let r = run(sdrate()
+        .args(["-q", "rate"])
+        .args(&inputs)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .arg("--state")
+        .arg(tmp.path().join("state"))
+        .args(["--pricing-time", later]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let s = summary(&tmp.path().join("out"));
+    let too_old = rows
+        .iter()
+        .filter(|r| r.cause.as_deref() == Some("tooOldForDuplicateCheck"))
+        .count() as u64;
+    assert!(too_old > 0);
+    assert_eq!(
+        too_old,
+        s["faults_by_cause"]["tooOldForDuplicateCheck"]
+            .as_u64()
+            .unwrap()
+    );
+    assert_eq!(rows.iter().filter(|r| r.outcome == "priced").count(), 0);
+    // The fault keeps the SDR as read, as faults.sdr does.
+    let mut ours: Vec<Vec<u8>> = rows
+        .iter()
+        .filter(|r| r.outcome == "fault")
+        .map(|r| r.priced.clone())
+        .collect();
+    let mut theirs = frames(&tmp.path().join("out/faults.sdr"));
+    ours.sort();
+    theirs.sort();
+    assert!(ours == theirs, "faulted bytes differ");
+
+    // Within the window, `join` leaves copies to the cluster: both
+    // copies of vpn.sdr are priced here, each with its duplicate key.
+    let twice = vec![inputs[0].clone(), inputs[0].clone()];
+    let scan = pipe(&["spark", "scan"], &paths_stream(&twice, &[2]));
+    let mut join = price_args();
+    join.extend(["--duplicates", "join"]);
+    let rows = priced_rows(&pipe(&join, &scan));
+    assert!(rows.iter().all(|r| r.outcome == "priced"), "{rows:?}");
+    let stream = priced_rows(&pipe(&price_args(), &scan));
+    let half = rows.len() / 2;
+    assert!(stream[half..].iter().all(|r| r.outcome == "duplicate"));
+}

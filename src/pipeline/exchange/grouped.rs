@@ -164,8 +164,7 @@ impl EventCols {
     /// `index`: which of its SDR's session events it is, for an event
     /// carried to the next night (which must add that one only).
     fn of(e: &Event, carried: bool) -> Result<Self> {
-        let (offset, kind, raw, time_of_origin, index) = match (&e.origin.position, &e.origin.raw)
-        {
+        let (offset, kind, raw, time_of_origin, index) = match (&e.origin.position, &e.origin.raw) {
             (Position::Offset(o), Raw::Sdr(bytes)) => {
                 let (t, index) = if carried {
                     sdr_place(bytes, e)
@@ -312,7 +311,8 @@ impl Builders {
                 self.offset.append_value(e.offset);
                 self.kind.append_value(e.kind.name());
                 self.sequence.append_option(e.sequence);
-                self.time_of_origin.append_option(e.time_of_origin.as_deref());
+                self.time_of_origin
+                    .append_option(e.time_of_origin.as_deref());
                 self.seconds.append_option(e.seconds);
                 self.index.append_option(e.index);
                 self.raw.append_value(&e.raw);
@@ -395,7 +395,8 @@ impl Builders {
             self.key
                 .append_value(participation_key(priced, p).fingerprint().to_bytes());
             self.events.append_null();
-            self.participant.append_value(p.part.participant_id.as_str());
+            self.participant
+                .append_value(p.part.participant_id.as_str());
             self.service.append_value(f.service.as_str());
             self.start.append_value(&start);
             self.customer.append_value(p.customer.as_str());
@@ -492,11 +493,15 @@ impl Grouped<'_> {
                 .context("cannot remember the sessions priced so far")?;
             match added {
                 Added::Held => {}
-                Added::Duplicate(e) => items.push(Item::Row(OutRow::event(&e, Outcome::DuplicateEvent)?)),
-                Added::Late(e) => items.push(Item::Row(OutRow::event(&e, Outcome::LateEvent)?)),
-                Added::Conflict(e, why) => {
-                    items.push(Item::Row(OutRow::fault(&e, FaultCause::SequenceConflict, &why)?))
+                Added::Duplicate(e) => {
+                    items.push(Item::Row(OutRow::event(&e, Outcome::DuplicateEvent)?))
                 }
+                Added::Late(e) => items.push(Item::Row(OutRow::event(&e, Outcome::LateEvent)?)),
+                Added::Conflict(e, why) => items.push(Item::Row(OutRow::fault(
+                    &e,
+                    FaultCause::SequenceConflict,
+                    &why,
+                )?)),
                 Added::Complete(s) => items.push(Item::Price(s)),
             }
         }
@@ -517,7 +522,11 @@ impl Grouped<'_> {
         items.extend(finished.complete.into_iter().map(Item::Price));
         for (s, why) in &finished.expired {
             for e in &s.events {
-                items.push(Item::Row(OutRow::fault(e, FaultCause::SessionIncomplete, why)?));
+                items.push(Item::Row(OutRow::fault(
+                    e,
+                    FaultCause::SessionIncomplete,
+                    why,
+                )?));
             }
         }
         for s in &finished.pending {

@@ -52,12 +52,12 @@ use rayon::prelude::*;
 
 use crate::fault::FaultCause;
 use crate::group::duplicates::{Key, Verdict, Window};
-use crate::write::export::Head;
 use crate::rate::Rater;
 use crate::read::compressed::Damaged;
 use crate::read::events::{EventLog, LineBytes, Row};
 use crate::read::{self, Framed, Reader};
 use crate::sdr::{ServicePart, ServiceSpecificPart};
+use crate::write::export::Head;
 
 use super::blocks::{Job, with_decoded};
 use super::dedup::{Dedup, DupKey};
@@ -386,9 +386,13 @@ fn scan_record<W: Write>(file: &str, rec: Framed<'_>, out: &mut ScanOut<W>) -> R
         // one): a cluster gathers each session's events by session id.
         let mut sessions: Vec<(&str, i64)> = Vec::new();
         for sum in &sdr.service_usage_modules {
-            if let ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) = &sum.service_specific {
+            if let ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) = &sum.service_specific
+            {
                 let t = e.timestamp.0.timestamp();
-                match sessions.iter_mut().find(|(id, _)| *id == e.session_id.as_str()) {
+                match sessions
+                    .iter_mut()
+                    .find(|(id, _)| *id == e.session_id.as_str())
+                {
                     Some((_, newest)) => *newest = (*newest).max(t),
                     None => sessions.push((e.session_id.as_str(), t)),
                 }
@@ -712,7 +716,8 @@ struct Analytics {
 
 impl Analytics {
     fn push(&mut self, head: Option<&Head>, totals: Option<&crate::rate::Totals>) {
-        self.producer.append_option(head.map(|h| h.producer.as_str()));
+        self.producer
+            .append_option(head.map(|h| h.producer.as_str()));
         self.sdr_identifier
             .append_option(head.map(|h| i64::from(h.sdr_identifier)));
         self.customer
@@ -721,7 +726,8 @@ impl Analytics {
             .append_option(totals.map(|t| t.marketing_company.as_str()));
         self.currency
             .append_option(totals.map(|t| t.currency.as_str()));
-        self.basic.append_option(totals.map(|t| t.basic.to_string()));
+        self.basic
+            .append_option(totals.map(|t| t.basic.to_string()));
         self.individual
             .append_option(totals.map(|t| t.individual.to_string()));
     }
