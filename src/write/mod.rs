@@ -216,6 +216,22 @@ pub fn fault_record(
 /// A stretch of input that cannot be framed as records: kept in the
 /// broken file, never among records (see [`crate::read::origins`]), and
 /// one row in the fault report, whose detail it returns.
+/// The fault report's detail of a stretch that cannot be framed, kept in
+/// the file `kept_in`.
+pub fn broken_detail(error: &crate::read::FrameError, length: usize, kept_in: &str) -> String {
+    format!(
+        "{error}; {length} bytes cannot be framed as records (kept whole in {kept_in}); reading goes on after them"
+    )
+}
+
+/// The fault report's detail of a compressed stream that breaks off.
+pub fn damaged_detail(damaged: &crate::read::compressed::Damaged) -> String {
+    format!(
+        "{} stream damaged at offset {} of its decompressed stream: {}; the rest of the file cannot be read and nothing of it is kept: have it delivered again (its records already billed are caught as duplicates)",
+        damaged.compression, damaged.offset, damaged.cause
+    )
+}
+
 pub fn broken_stretch(
     broken: &mut Kept,
     report: &mut csv::Writer<impl std::io::Write>,
@@ -224,11 +240,7 @@ pub fn broken_stretch(
     error: &crate::read::FrameError,
 ) -> Result<String> {
     broken.keep(bytes, src, &error.to_string())?;
-    let detail = format!(
-        "{error}; {} bytes cannot be framed as records (kept whole in {}); reading goes on after them",
-        bytes.len(),
-        broken.name
-    );
+    let detail = broken_detail(error, bytes.len(), broken.name);
     fault_row(report, src, None, "", FaultCause::BrokenFraming, &detail)?;
     Ok(detail)
 }
@@ -246,10 +258,7 @@ pub fn damaged_stream(
         offset: damaged.offset,
         length: 0,
     };
-    let detail = format!(
-        "{} stream damaged at offset {} of its decompressed stream: {}; the rest of the file cannot be read and nothing of it is kept: have it delivered again (its records already billed are caught as duplicates)",
-        damaged.compression, damaged.offset, damaged.cause
-    );
+    let detail = damaged_detail(damaged);
     fault_row(
         report,
         src,

@@ -94,7 +94,7 @@ def same(what: str, ours, theirs) -> None:
 
 def summarise(v):
     if isinstance(v, list) and v and isinstance(v[0], bytes):
-        return f"[{len(v)} records, {sum(map(len, v))} bytes]"
+        return f"[{len(v)} items, {sum(map(len, v))} bytes]"
     text = repr(v)
     return text if len(text) < 600 else text[:600] + "..."
 
@@ -149,10 +149,7 @@ def compare(spark, warehouse: Path, night: str, rate_out: Path) -> None:
         for row in csv.DictReader(f):
             pos = row["offset"] or row["line"]
             theirs.append((row["file"], int(pos), row["status"], row["cause"]))
-    # Broken stretches and stream breaks have no detail in the exchange.
-    details = {(f, o, c) for f, o, c, d in ours if d}
-    theirs = sorted((f, o, c, d if (f, o, c) in details else "") for f, o, c, d in theirs)
-    same("faults.csv", ours, theirs)
+    same("faults.csv", ours, sorted(theirs))
 
     # Counts.
     counts = driver.night_counts(spark, str(warehouse), night)
@@ -289,7 +286,8 @@ def main() -> int:
     try:
         pricing = "2026-11-23T02:00:00+01:00"
         gen = generated(binary, work / "generated", a.count)
-        for label, inputs in (("fixtures", [ROOT / "fixtures"]), ("generated", [gen])):
+        fixtures = [ROOT / "fixtures", ROOT / "fixtures" / "broken"]
+        for label, inputs in (("fixtures", fixtures), ("generated", [gen])):
             out = work / f"rate-{label}"
             rate(binary, inputs, out, work / f"state-{label}", pricing)
             for n in parts:

@@ -447,6 +447,9 @@ impl Builders {
     }
 }
 
+/// A session priced, with its participation SDRs encoded, or why not.
+type Priced = Result<(PricedSession, Vec<Vec<u8>>), SessionFault>;
+
 /// What a grouped price step wrote, by outcome.
 pub type Counts = std::collections::BTreeMap<&'static str, u64>;
 
@@ -543,7 +546,7 @@ impl Grouped<'_> {
     /// in order.
     fn write(&self, items: Vec<Item>, out: &mut Builders, counts: &mut Counts) -> Result<()> {
         let rater = self.rater;
-        let priced: Vec<Option<Result<(PricedSession, Vec<Vec<u8>>), SessionFault>>> = items
+        let priced: Vec<Option<Priced>> = items
             .par_iter()
             .map(|item| match item {
                 Item::Row(_) => None,

@@ -153,6 +153,7 @@ pub fn scan_schema() -> SchemaRef {
         Field::new("time_of_origin", DataType::Utf8, true),
         Field::new("raw", DataType::Binary, false),
         Field::new("event_seconds", DataType::Int64, true),
+        Field::new("fault_detail", DataType::Utf8, true),
     ]))
 }
 
@@ -197,6 +198,9 @@ struct ScanRow<'a> {
     /// Session rows: the latest event time in UTC seconds (the clock that
     /// ages open sessions is the newest event of the night).
     event_seconds: Option<i64>,
+    /// Broken stretches, stream breaks and bad event rows: the detail
+    /// `rate`'s fault report gives (only the scan knows why).
+    detail: Option<String>,
 }
 
 /// The scan stream being written: rows gathered into a batch, written
@@ -212,6 +216,7 @@ struct ScanOut<W: Write> {
     time_of_origin: StringBuilder,
     raw: BinaryBuilder,
     event_seconds: Int64Builder,
+    detail: StringBuilder,
     rows: usize,
     bytes: usize,
     written: u64,
@@ -230,6 +235,7 @@ impl<W: Write> ScanOut<W> {
             time_of_origin: StringBuilder::new(),
             raw: BinaryBuilder::new(),
             event_seconds: Int64Builder::new(),
+            detail: StringBuilder::new(),
             rows: 0,
             bytes: 0,
             written: 0,
@@ -246,6 +252,7 @@ impl<W: Write> ScanOut<W> {
         self.time_of_origin.append_option(r.time_of_origin);
         self.raw.append_value(r.raw);
         self.event_seconds.append_option(r.event_seconds);
+        self.detail.append_option(r.detail);
         self.rows += 1;
         self.bytes += r.raw.len();
         if self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
@@ -268,6 +275,7 @@ impl<W: Write> ScanOut<W> {
             Arc::new(self.time_of_origin.finish()),
             Arc::new(self.raw.finish()),
             Arc::new(self.event_seconds.finish()),
+            Arc::new(self.detail.finish()),
         ];
         let batch = RecordBatch::try_new(scan_schema(), columns).map_err(ExchangeError::Write)?;
         self.writer.write(&batch).map_err(ExchangeError::Write)?;
@@ -343,6 +351,7 @@ fn scan_file<W: Write>(file: &str, max_record: usize, out: &mut ScanOut<W>) -> R
                     time_of_origin: None,
                     raw: &[],
                     event_seconds: None,
+                    detail: Some(crate::write::damaged_detail(&d)),
                 });
             }
         };
@@ -359,6 +368,11 @@ fn scan_file<W: Write>(file: &str, max_record: usize, out: &mut ScanOut<W>) -> R
                     time_of_origin: None,
                     raw: b.bytes,
                     event_seconds: None,
+                    detail: Some(crate::write::broken_detail(
+                        &b.error,
+                        b.bytes.len(),
+                        crate::write::names::BROKEN,
+                    )),
                 })?,
             }
         }
@@ -379,6 +393,7 @@ fn scan_record<W: Write>(file: &str, rec: Framed<'_>, out: &mut ScanOut<W>) -> R
                 time_of_origin: None,
                 raw: rec.bytes,
                 event_seconds: None,
+                detail: None,
             });
         };
         let h = &sdr.service_header;
@@ -411,6 +426,7 @@ fn scan_record<W: Write>(file: &str, rec: Framed<'_>, out: &mut ScanOut<W>) -> R
                 time_of_origin: Some(time_of_origin),
                 raw: rec.bytes,
                 event_seconds: None,
+                detail: None,
             });
         }
         for (id, newest) in sessions {
@@ -424,6 +440,7 @@ fn scan_record<W: Write>(file: &str, rec: Framed<'_>, out: &mut ScanOut<W>) -> R
                 time_of_origin: Some(time_of_origin.clone()),
                 raw: rec.bytes,
                 event_seconds: Some(newest),
+                detail: None,
             })?;
         }
         Ok(())
@@ -455,6 +472,7 @@ fn scan_event_log<W: Write>(file: &str, out: &mut ScanOut<W>) -> Result<()> {
                     time_of_origin: Some(e.timestamp.to_string()),
                     raw: &csv_line(&fields)?,
                     event_seconds: Some(e.timestamp.0.timestamp()),
+                    detail: None,
                 })?;
             }
             Row::Fault(f) => {
@@ -472,6 +490,7 @@ fn scan_event_log<W: Write>(file: &str, out: &mut ScanOut<W>) -> Result<()> {
                     time_of_origin: None,
                     raw: &raw,
                     event_seconds: None,
+                    detail: Some(f.cause.clone()),
                 })?;
             }
         }
@@ -556,6 +575,8 @@ struct Scanned<'a> {
     offset: &'a Int64Array,
     kind: Text<'a>,
     raw: Bytes<'a>,
+    /// Why the scan kept a row as a fault (optional).
+    detail: Option<Text<'a>>,
 }
 
 impl<'a> Scanned<'a> {
@@ -565,6 +586,10 @@ impl<'a> Scanned<'a> {
             offset: int64(batch, "offset")?.ok_or(ExchangeError::MissingColumn("offset"))?,
             kind: Text::of(batch, "record_kind")?,
             raw: Bytes::of(batch, "raw")?,
+            detail: batch
+                .column_by_name("fault_detail")
+                .map(|_| Text::of(batch, "fault_detail"))
+                .transpose()?,
         })
     }
 
@@ -806,7 +831,10 @@ pub fn price(
             let (_, _, _, raw) = cols.row(row)?;
             let mut billed = None;
             let (what, bytes, fault, why): (_, &[u8], _, _) = match &w {
-                Worked::Kept(what, fault) => (*what, raw, *fault, None),
+                Worked::Kept(what, fault) => {
+                    let why = cols.detail.as_ref().and_then(|d| d.get(row));
+                    (*what, raw, *fault, why.map(str::to_owned))
+                }
                 Worked::Rated(done, produced) => match done {
                     Done::Priced(range, totals, key, _, head) => {
                         let verdict = match (duplicates, key) {
