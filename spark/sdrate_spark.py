@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from typing import Iterator, List, Optional
 
@@ -339,6 +340,12 @@ def run_night(spark, night: Night) -> dict:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    began = time.time()
+    phases = {}
+
+    def phase(name):
+        phases[name] = round(time.time() - began - sum(phases.values()), 3)
+
     # `night=2026-11-22` stays text, compared as text.
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     _ship_module(spark)
@@ -355,6 +362,7 @@ def run_night(spark, night: Night) -> dict:
     rows = paths.mapInArrow(scan_and_price(night), price_schema())
     rows.write.mode("overwrite").parquet(os.path.join(work, "rows"))
     rows = spark.read.parquet(os.path.join(work, "rows"))
+    phase("scan_and_price")
 
     # Duplicates: billed on an earlier night, or an earlier copy tonight.
     earlier_keys = _earlier(spark, night.warehouse, "billed_keys", night.night)
@@ -376,6 +384,7 @@ def run_night(spark, night: Night) -> dict:
     records = records.unionByName(billed.select(record_cols))
     records.write.mode("overwrite").parquet(os.path.join(work, "records"))
     records = spark.read.parquet(os.path.join(work, "records"))
+    phase("duplicates")
 
     # Sessions: tonight's session rows and the events carried in.
     # A session-event SDR without a session event of its own (a
@@ -428,6 +437,7 @@ def run_night(spark, night: Night) -> dict:
     ).drop("dup")
     sessions.write.mode("overwrite").parquet(os.path.join(work, "sessions-resolved"))
     sessions = spark.read.parquet(os.path.join(work, "sessions-resolved"))
+    phase("sessions")
 
     # The tables.
     outcome = F.col("outcome")
@@ -470,7 +480,10 @@ def run_night(spark, night: Night) -> dict:
         ),
         night.warehouse, "billed_keys", night.night,
     )
+    phase("tables")
     counts = night_counts(spark, night.warehouse, night.night)
+    phase("counts")
+    counts["seconds"] = phases
     counts["events_carried_in"] = carried_in
     counts["inputs"] = len(files)
     runs = os.path.join(night.warehouse, "_runs")
