@@ -22,9 +22,11 @@ Spark lists nothing itself: `sdrate spark list` gives the input files in
    before (`pending_events`) are repartitioned by session id, sorted by
    session and arrival, and priced by `sdrate spark price --grouped`; a
    session with a participation billed on an earlier night is a duplicate;
-4. the tables are written as Parquet, partitioned by `night`, with dynamic
-   partition overwrite: a rerun of a night replaces that night's partition
-   and reads only earlier nights, so it never adds to itself.
+4. the tables are written as Parquet under the night's work directory and,
+   once all are written, each is moved into place as `TABLE/night=NIGHT`
+   (through Hadoop's FileSystem API: local, HDFS or an object store): a
+   rerun of a night replaces that night's directories and reads only
+   earlier nights, so it never adds to itself.
 
 sdrate never reads the clock here (`--pricing-time` is required), so a task
 Spark retries writes the same bytes. Nothing in this file prices: it moves
@@ -303,23 +305,81 @@ def list_inputs(night: Night) -> List[str]:
 
 
 def _table(warehouse: str, name: str) -> str:
-    return os.path.join(warehouse, name)
+    return f"{warehouse.rstrip('/')}/{name}"
 
 
-def _earlier(spark, warehouse: str, name: str, night: str):
+class Store:
+    """The warehouse through Hadoop's FileSystem API, so that it can be a
+    local directory, HDFS or an object store alike."""
+
+    def __init__(self, spark, root: str):
+        self._jvm = spark._jvm
+        self._conf = spark._jsc.hadoopConfiguration()
+        self.root = root.rstrip("/")
+
+    def _path(self, path: str):
+        return self._jvm.org.apache.hadoop.fs.Path(path)
+
+    def _fs(self, path: str):
+        return self._path(path).getFileSystem(self._conf)
+
+    def exists(self, path: str) -> bool:
+        return self._fs(path).exists(self._path(path))
+
+    def names(self, path: str) -> List[str]:
+        if not self.exists(path):
+            return []
+        return [st.getPath().getName() for st in self._fs(path).listStatus(self._path(path))]
+
+    def delete(self, path: str) -> None:
+        self._fs(path).delete(self._path(path), True)
+
+    def rename(self, src: str, dst: str) -> None:
+        fs = self._fs(src)
+        fs.mkdirs(self._path(dst).getParent())
+        if not fs.rename(self._path(src), self._path(dst)):
+            raise RuntimeError(f"cannot rename {src} to {dst}")
+
+    def write_text(self, path: str, text: str) -> None:
+        out = self._fs(path).create(self._path(path), True)
+        try:
+            out.write(bytearray(text.encode("utf-8")))
+        finally:
+            out.close()
+
+
+def _earlier(spark, store: Store, name: str, night: str):
     """The rows of a table from nights before `night` (None if none)."""
     from pyspark.sql import functions as F
 
-    path = _table(warehouse, name)
-    if not os.path.isdir(path) or not any(d.startswith("night=") for d in os.listdir(path)):
+    path = _table(store.root, name)
+    if not any(n.startswith("night=") for n in store.names(path)):
         return None
     return spark.read.parquet(path).where(F.col("night") < F.lit(night))
 
 
-def _write(df, warehouse: str, name: str, night: str) -> None:
-    """Replaces the night's partition of a table (an empty night too: a
-    rerun that finds nothing must not leave the first run's rows)."""
-    df.write.mode("overwrite").parquet(os.path.join(_table(warehouse, name), f"night={night}"))
+def _stage(df, staged: str, name: str) -> None:
+    """Writes a table of the night under the night's work directory (an
+    empty one too: a rerun that finds nothing must replace the first run's
+    rows)."""
+    df.write.mode("overwrite").parquet(f"{staged}/{name}")
+
+
+def _publish(store: Store, staged: str, night: str) -> None:
+    """Moves each staged table into place as its `night=` directory, once
+    every table is written: a night that fails part way leaves the last
+    complete one (the next night reads from it). The old directory is
+    moved aside before the new one moves in, then removed."""
+    for name in TABLES:
+        final = f"{_table(store.root, name)}/night={night}"
+        aside = f"{_table(store.root, name)}/_replaced-night={night}"
+        if store.exists(aside):
+            store.delete(aside)
+        if store.exists(final):
+            store.rename(final, aside)
+        store.rename(f"{staged}/{name}", final)
+        if store.exists(aside):
+            store.delete(aside)
 
 
 _shipped = False
@@ -340,6 +400,7 @@ def run_night(spark, night: Night) -> dict:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    store = Store(spark, night.warehouse)
     began = time.time()
     phases = {}
 
@@ -349,7 +410,8 @@ def run_night(spark, night: Night) -> dict:
     # `night=2026-11-22` stays text, compared as text.
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     _ship_module(spark)
-    work = os.path.join(night.warehouse, "_work", f"night={night.night}")
+    work = f"{store.root}/_work/night={night.night}"
+    staged = f"{work}/tables"
     files = list_inputs(night)
 
     # Stage one: scan and price, a task per file.
@@ -360,12 +422,12 @@ def run_night(spark, night: Night) -> dict:
         ]),
     ).repartition(max(1, min(len(files), night.partitions)))
     rows = paths.mapInArrow(scan_and_price(night), price_schema())
-    rows.write.mode("overwrite").parquet(os.path.join(work, "rows"))
-    rows = spark.read.parquet(os.path.join(work, "rows"))
+    rows.write.mode("overwrite").parquet(f"{work}/rows")
+    rows = spark.read.parquet(f"{work}/rows")
     phase("scan_and_price")
 
     # Duplicates: billed on an earlier night, or an earlier copy tonight.
-    earlier_keys = _earlier(spark, night.warehouse, "billed_keys", night.night)
+    earlier_keys = _earlier(spark, store, "billed_keys", night.night)
     billed = rows.where(F.col("outcome") == "priced")
     if earlier_keys is not None:
         seen = earlier_keys.select("duplicate_key").distinct().withColumn("billed_before", F.lit(True))
@@ -382,8 +444,8 @@ def run_night(spark, night: Night) -> dict:
     record_cols = [c for c in rows.columns if c != "priced"] + ["priced"]
     records = rows.where(~F.col("outcome").isin("priced", "sessionEvent")).select(record_cols)
     records = records.unionByName(billed.select(record_cols))
-    records.write.mode("overwrite").parquet(os.path.join(work, "records"))
-    records = spark.read.parquet(os.path.join(work, "records"))
+    records.write.mode("overwrite").parquet(f"{work}/records")
+    records = spark.read.parquet(f"{work}/records")
     phase("duplicates")
 
     # Sessions: tonight's session rows and the events carried in.
@@ -397,7 +459,7 @@ def run_night(spark, night: Night) -> dict:
         F.col("priced").alias("raw"), "input_order", F.lit(None).cast("long").alias("position"),
     )
     carried_in = 0
-    pending_before = _earlier(spark, night.warehouse, "pending_events", night.night)
+    pending_before = _earlier(spark, store, "pending_events", night.night)
     if pending_before is not None:
         last = pending_before.agg(F.max("night")).first()[0]
         if last is not None:
@@ -415,8 +477,8 @@ def run_night(spark, night: Night) -> dict:
     sessions = gathered.select(SESSION_INPUT).mapInArrow(
         grouped_price(night, newest), session_schema()
     )
-    sessions.write.mode("overwrite").parquet(os.path.join(work, "sessions"))
-    sessions = spark.read.parquet(os.path.join(work, "sessions"))
+    sessions.write.mode("overwrite").parquet(f"{work}/sessions")
+    sessions = spark.read.parquet(f"{work}/sessions")
 
     # A session is a duplicate when any participation was billed before.
     session_key = ["session_id", "time_of_origin"]
@@ -435,62 +497,62 @@ def run_night(spark, night: Night) -> dict:
         .when(F.col("dup").isNotNull() & (F.col("outcome") == "sessionPriced"), F.lit("duplicateSession"))
         .otherwise(F.col("outcome")),
     ).drop("dup")
-    sessions.write.mode("overwrite").parquet(os.path.join(work, "sessions-resolved"))
-    sessions = spark.read.parquet(os.path.join(work, "sessions-resolved"))
+    sessions.write.mode("overwrite").parquet(f"{work}/sessions-resolved")
+    sessions = spark.read.parquet(f"{work}/sessions-resolved")
     phase("sessions")
 
     # The tables.
     outcome = F.col("outcome")
-    _write(records.where(outcome.isin("priced", "priceRequest", "notPriced")), night.warehouse, "priced", night.night)
-    _write(sessions.where(outcome == "participation"), night.warehouse, "participations", night.night)
-    _write(
+    _stage(records.where(outcome.isin("priced", "priceRequest", "notPriced")), staged, "priced")
+    _stage(sessions.where(outcome == "participation"), staged, "participations")
+    _stage(
         sessions.where(outcome.isin("sessionPriced", "duplicateSession")).select(
             "session_id", "outcome", "time_of_origin", "events"
         ),
-        night.warehouse, "sessions", night.night,
+        staged, "sessions",
     )
     fault_cols = ["source_file", "offset", "record_kind", "session_id", "outcome", "fault_cause", "fault_detail", "priced"]
-    _write(
+    _stage(
         records.where(outcome.isin("fault", "badEventRow")).select(fault_cols)
         .withColumn("stage", F.lit("records"))
         .unionByName(
             sessions.where(outcome.isin("fault", "badEventRow")).select(fault_cols)
             .withColumn("stage", F.lit("sessions"))
         ),
-        night.warehouse, "faults", night.night,
+        staged, "faults",
     )
     dup_cols = ["source_file", "offset", "session_id", "outcome", "duplicate_key", "time_of_origin", "priced"]
-    _write(
+    _stage(
         records.where(outcome == "duplicate").select(dup_cols).unionByName(
             sessions.where(outcome.isin("duplicateEvent", "duplicateParticipation")).select(dup_cols)
         ),
-        night.warehouse, "duplicates", night.night,
+        staged, "duplicates",
     )
-    _write(sessions.where(outcome == "lateEvent"), night.warehouse, "late_events", night.night)
-    _write(
+    _stage(sessions.where(outcome == "lateEvent"), staged, "late_events")
+    _stage(
         sessions.where(outcome == "pending").select(
             "session_id", "source_file", "offset", "record_kind", "sequence_number",
             "time_of_origin", "event_seconds", "event_index", "position", "raw",
         ),
-        night.warehouse, "pending_events", night.night,
+        staged, "pending_events",
     )
-    _write(
+    _stage(
         records.where(outcome == "priced").select("duplicate_key", "time_of_origin").unionByName(
             sessions.where(outcome == "participation").select("duplicate_key", "time_of_origin")
         ),
-        night.warehouse, "billed_keys", night.night,
+        staged, "billed_keys",
     )
     phase("tables")
+    _publish(store, staged, night.night)
     counts = night_counts(spark, night.warehouse, night.night)
     phase("counts")
     counts["seconds"] = phases
     counts["events_carried_in"] = carried_in
     counts["inputs"] = len(files)
-    runs = os.path.join(night.warehouse, "_runs")
-    os.makedirs(runs, exist_ok=True)
-    with open(os.path.join(runs, f"{night.night}.json"), "w") as f:
-        json.dump(counts, f, indent=2, sort_keys=True)
-    shutil.rmtree(work, ignore_errors=True)
+    store.write_text(
+        f"{store.root}/_runs/{night.night}.json", json.dumps(counts, indent=2, sort_keys=True)
+    )
+    store.delete(work)
     return counts
 
 

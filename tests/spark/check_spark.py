@@ -29,7 +29,6 @@ import argparse
 import collections
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
