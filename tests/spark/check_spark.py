@@ -345,6 +345,27 @@ def main() -> int:
             compare(spark, wh, "2026-11-24", work / "rate-night2")
 
         case("two nights: a session across midnight, an SDR repeated, a night rerun", nights)
+
+        def submitted():
+            # As an operator runs it: spark-submit, its own JVM.
+            wh = work / "wh-submitted"
+            submit = Path(sys.executable).parent / "spark-submit"
+            r = subprocess.run(
+                [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                 str(ROOT / "spark" / "sdrate_spark.py"), "--night", "2026-11-23",
+                 "--pricing-time", pricing, "--warehouse", str(wh), "--sdrate", str(binary),
+                 "--price-lists", str(LISTS), "--customers", str(CUSTOMERS), "--partitions", "3",
+                 *map(str, fixtures)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+            if r.returncode != 0:
+                raise Mismatch(f"spark-submit exited with {r.returncode}: {r.stderr[-2000:]!r}")
+            printed = json.loads(r.stdout.decode()[r.stdout.decode().index("{"):])
+            compare(spark, wh, "2026-11-23", work / "rate-fixtures")
+            rated = json.loads((work / "rate-fixtures" / "summary.json").read_text())
+            same("printed counts", printed["priced"], rated["priced"])
+
+        case("spark-submit spark/sdrate_spark.py on the fixtures", submitted)
     finally:
         spark.stop()
         shutil.rmtree(work, ignore_errors=True)
