@@ -41,9 +41,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
 use arrow_array::cast::AsArray;
+use arrow_array::types::{BinaryType, ByteArrayType, LargeBinaryType, LargeUtf8Type, Utf8Type};
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, Int64Array, LargeBinaryArray, LargeStringArray, RecordBatch,
-    StringArray,
+    Array, ArrayRef, BinaryArray, GenericByteArray, Int64Array, RecordBatch, StringArray,
 };
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
@@ -509,62 +509,49 @@ fn csv_line(fields: &[String]) -> Result<Vec<u8>> {
     Ok(line)
 }
 
-/// A text column, of either offset width.
-enum Text<'a> {
-    Small(&'a StringArray),
-    Large(&'a LargeStringArray),
+/// A variable-width column of either offset width: text (Utf8 or
+/// LargeUtf8) or bytes (Binary or LargeBinary). Spark sends the narrow
+/// ones; other writers may send either.
+enum Var<'a, S: ByteArrayType, L: ByteArrayType> {
+    Small(&'a GenericByteArray<S>),
+    Large(&'a GenericByteArray<L>),
 }
 
-impl<'a> Text<'a> {
+/// A text column.
+type Text<'a> = Var<'a, Utf8Type, LargeUtf8Type>;
+/// A binary column.
+type Bytes<'a> = Var<'a, BinaryType, LargeBinaryType>;
+
+impl<'a, S, L> Var<'a, S, L>
+where
+    S: ByteArrayType<Offset = i32>,
+    L: ByteArrayType<Offset = i64, Native = S::Native>,
+{
     fn of(batch: &'a RecordBatch, name: &'static str) -> Result<Self, ExchangeError> {
         let col = batch
             .column_by_name(name)
             .ok_or(ExchangeError::MissingColumn(name))?;
-        match col.data_type() {
-            DataType::Utf8 => Ok(Text::Small(col.as_string::<i32>())),
-            DataType::LargeUtf8 => Ok(Text::Large(col.as_string::<i64>())),
-            other => Err(ExchangeError::ColumnType {
+        if let Some(a) = col.as_bytes_opt::<S>() {
+            Ok(Var::Small(a))
+        } else if let Some(a) = col.as_bytes_opt::<L>() {
+            Ok(Var::Large(a))
+        } else {
+            Err(ExchangeError::ColumnType {
                 column: name,
-                found: other.clone(),
-                wanted: "Utf8",
-            }),
+                found: col.data_type().clone(),
+                wanted: if S::DATA_TYPE == DataType::Utf8 {
+                    "Utf8"
+                } else {
+                    "Binary"
+                },
+            })
         }
     }
 
-    fn get(&self, row: usize) -> Option<&'a str> {
+    fn get(&self, row: usize) -> Option<&'a S::Native> {
         match self {
-            Text::Small(a) => a.is_valid(row).then(|| a.value(row)),
-            Text::Large(a) => a.is_valid(row).then(|| a.value(row)),
-        }
-    }
-}
-
-/// A binary column, of either offset width.
-enum Bytes<'a> {
-    Small(&'a BinaryArray),
-    Large(&'a LargeBinaryArray),
-}
-
-impl<'a> Bytes<'a> {
-    fn of(batch: &'a RecordBatch, name: &'static str) -> Result<Self, ExchangeError> {
-        let col = batch
-            .column_by_name(name)
-            .ok_or(ExchangeError::MissingColumn(name))?;
-        match col.data_type() {
-            DataType::Binary => Ok(Bytes::Small(col.as_binary::<i32>())),
-            DataType::LargeBinary => Ok(Bytes::Large(col.as_binary::<i64>())),
-            other => Err(ExchangeError::ColumnType {
-                column: name,
-                found: other.clone(),
-                wanted: "Binary",
-            }),
-        }
-    }
-
-    fn get(&self, row: usize) -> Option<&'a [u8]> {
-        match self {
-            Bytes::Small(a) => a.is_valid(row).then(|| a.value(row)),
-            Bytes::Large(a) => a.is_valid(row).then(|| a.value(row)),
+            Var::Small(a) => a.is_valid(row).then(|| a.value(row)),
+            Var::Large(a) => a.is_valid(row).then(|| a.value(row)),
         }
     }
 }
