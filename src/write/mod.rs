@@ -11,7 +11,9 @@ pub mod differences;
 pub mod export;
 pub mod names;
 pub mod sessions;
+pub mod secured;
 pub mod subscribers;
+pub mod trace;
 pub mod usage;
 
 use std::cell::RefCell;
@@ -37,23 +39,63 @@ pub fn append_priced(
     spms: &[ServicePricingModule],
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    append_priced_tagged(record, spms, None, out)
+}
+
+/// [`append_priced`], with `tag` appended to the responsibility trace of
+/// the record's header when given (see [`trace`]: the caller leaves it out
+/// for a record whose trace already holds sdrate's identity).
+pub fn append_priced_tagged(
+    record: &[u8],
+    spms: &[ServicePricingModule],
+    tag: Option<&trace::Tag>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     thread_local! {
         // Encoding space reused for every record a thread prices.
         static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        // The tagged header, likewise.
+        static HEADER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    SCRATCH.with_borrow_mut(|item| {
-        item.clear();
-        for spm in spms {
-            // Every module is appended (rasn's encode_buf would clear the
-            // buffer: only the fallback goes through rasn, on its own).
-            if !crate::sdr::canonical::encode_pricing_module(spm, item) {
-                let bytes = rasn::ber::encode(spm)
-                    .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
-                item.extend_from_slice(&bytes);
-            }
+    let Some(tag) = tag else {
+        return SCRATCH.with_borrow_mut(|item| {
+            encode_spms(spms, item)?;
+            write_priced(record, item, None, out)
+        });
+    };
+    HEADER.with_borrow_mut(|header| {
+        header.clear();
+        let (content, _) = tlv::contents(record).context("record framing")?;
+        let first = tlv::children(content)
+            .next()
+            .transpose()
+            .context("record item framing")?
+            .context("a record without a service header")?;
+        let h = tlv::header(first)?;
+        if (h.class, h.number) != (CONTEXT, 0) {
+            anyhow::bail!("the record's first item is not its service header");
         }
-        write_priced(record, item, out)
+        trace::push_tagged_header(first, tag.entry(), header)?;
+        SCRATCH.with_borrow_mut(|item| {
+            encode_spms(spms, item)?;
+            write_priced(record, item, Some(header), out)
+        })
     })
+}
+
+/// Encodes `spms` into `item` (cleared first).
+fn encode_spms(spms: &[ServicePricingModule], item: &mut Vec<u8>) -> Result<()> {
+    item.clear();
+    for spm in spms {
+        // Every module is appended (rasn's encode_buf would clear the
+        // buffer: only the fallback goes through rasn, on its own).
+        if !crate::sdr::canonical::encode_pricing_module(spm, item) {
+            let bytes = rasn::ber::encode(spm)
+                .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
+            item.extend_from_slice(&bytes);
+        }
+    }
+    Ok(())
 }
 
 /// [`append_priced`] into a new buffer, sized once the pricing modules are
@@ -65,16 +107,25 @@ pub fn priced_bytes(record: &[u8], spms: &[ServicePricingModule]) -> Result<Vec<
 }
 
 /// Writes `record` into `out` with `item` (encoded pricing modules) as the
-/// contents of its servicePricingModules. The kept items are sized first,
-/// so the record is written once, straight into `out`.
-fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
+/// contents of its servicePricingModules, and `header` (when given) in
+/// place of its first item, the service header. The kept items are sized
+/// first, so the record is written once, straight into `out`.
+fn write_priced(
+    record: &[u8],
+    item: &[u8],
+    header: Option<&[u8]>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let is_spm = |h: &tlv::Header| h.class == CONTEXT && h.number == SPM_TAG;
     let (content, _) = tlv::contents(record).context("record framing")?;
     let mut kept = 0;
-    for child in tlv::children(content) {
+    for (i, child) in tlv::children(content).enumerate() {
         let child = child.context("record item framing")?;
         if !is_spm(&tlv::header(child)?) {
-            kept += child.len();
+            kept += match header {
+                Some(h) if i == 0 => h.len(),
+                _ => child.len(),
+            };
         }
     }
     let spm_len = 1 + tlv::length_len(item.len()) + item.len();
@@ -91,7 +142,7 @@ fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
     out.extend_from_slice(&record[..id_len]);
     tlv::push_length(out, body_len);
     let mut inserted = false;
-    for child in tlv::children(content) {
+    for (i, child) in tlv::children(content).enumerate() {
         // Framing was checked above.
         let child = child.context("record item framing")?;
         let h = tlv::header(child)?;
@@ -103,7 +154,10 @@ fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
             push_spm(out);
             inserted = true;
         }
-        out.extend_from_slice(child);
+        match header {
+            Some(tagged) if i == 0 => out.extend_from_slice(tagged),
+            _ => out.extend_from_slice(child),
+        }
     }
     if !inserted {
         push_spm(out);
