@@ -10,8 +10,8 @@ use crate::group::EVENT_COLUMNS;
 use crate::write::answers::Answers;
 use crate::write::export::{self, Export};
 use crate::write::secured::Secured;
-use crate::write::trace::Tag;
 use crate::write::subscribers::{self, Routing};
+use crate::write::trace::Tag;
 use crate::write::{Kept, sessions};
 
 use super::record::QA_COLUMNS;

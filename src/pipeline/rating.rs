@@ -365,8 +365,7 @@ impl Prepared {
         // Without a state directory a run is a report to look at, replaced
         // by the next; with one, published output is never overwritten.
         let staging = Staging::begin(&opts.out, self.state.is_none() || opts.dry_run)?;
-        let mut outputs =
-            super::Outputs::open(staging.dir(), self.routing.as_ref(), &opts.export)?;
+        let mut outputs = super::Outputs::open(staging.dir(), self.routing.as_ref(), &opts.export)?;
         // A dry run publishes nothing, so it secures nothing.
         if let Some(id) = opts.system_identity.as_deref().filter(|_| !opts.dry_run) {
             outputs = outputs.responsible(crate::write::trace::Tag::new(id, opts.pricing_time)?)?;

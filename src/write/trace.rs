@@ -232,7 +232,9 @@ mod tests {
         let want: Vec<u8> = [
             &[0xa0, 0x16][..],
             &[0x80, 0x01, 0x01],
-            &[0xa8, 0x0a, 0x30, 0x03, 0x80, 0x01, b'm', 0x30, 0x03, 0x80, 0x01, b's'],
+            &[
+                0xa8, 0x0a, 0x30, 0x03, 0x80, 0x01, b'm', 0x30, 0x03, 0x80, 0x01, b's',
+            ],
             &[0x89, 0x01, 0x00],
             &[0x9f, 0x30, 0x01, 0x07],
         ]
@@ -271,7 +273,10 @@ mod tests {
         let entry = [0x30, 0x00];
         for bad in [&[0xa0, 0x05, 0x80][..], &[0xa0, 0x02, 0x88, 0x00], &[]] {
             let mut out = Vec::new();
-            assert!(push_tagged_header(bad, &entry, &mut out).is_err(), "{bad:x?}");
+            assert!(
+                push_tagged_header(bad, &entry, &mut out).is_err(),
+                "{bad:x?}"
+            );
         }
     }
 }
