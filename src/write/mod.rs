@@ -65,6 +65,11 @@ pub fn append_priced_tagged(
     };
     HEADER.with_borrow_mut(|header| {
         header.clear();
+        // `contents` trusts the record's length (the reader framed it):
+        // checked here, so no caller can make the header's rewrite panic.
+        if tlv::element_len(record).context("record framing")? != record.len() {
+            anyhow::bail!("the record's length does not match its bytes");
+        }
         let (content, _) = tlv::contents(record).context("record framing")?;
         let first = tlv::children(content)
             .next()
@@ -445,6 +450,58 @@ mod tests {
             decode(&again).unwrap().service_pricing_modules,
             Some(vec![spm(990)])
         );
+    }
+
+    #[test]
+    fn the_tag_is_appended_to_the_trace_and_the_record_decodes_as_before_with_it() {
+        let sdr = sample();
+        let tag = trace::Tag::new("sdrate-1", spm(1).time_of_pricing).unwrap();
+        for bytes in [
+            rasn::ber::encode(&sdr).unwrap(),
+            tlv::to_indefinite(&rasn::ber::encode(&sdr).unwrap()).unwrap(),
+        ] {
+            let mut out = Vec::new();
+            append_priced_tagged(&bytes, &[spm(1250)], Some(&tag), &mut out).unwrap();
+            let mut expected = sdr.clone();
+            expected.service_pricing_modules = Some(vec![spm(1250)]);
+            expected
+                .service_header
+                .responsibility_trace
+                .push(ResponsibilityEntry {
+                    system_identity: "sdrate-1".into(),
+                    timestamp: tag.time(),
+                    unknown_items: None,
+                });
+            let tagged = decode(&out).unwrap();
+            assert_eq!(tagged, expected);
+            assert!(tag.held_by(&tagged.service_header));
+            // Everything after the header is what append_priced writes.
+            let mut plain = Vec::new();
+            append_priced(&bytes, &[spm(1250)], &mut plain).unwrap();
+            let after_header = |b: &[u8]| {
+                let (content, _) = tlv::contents(b).unwrap();
+                let header = tlv::element_len(content).unwrap();
+                content[header..].to_vec()
+            };
+            assert_eq!(after_header(&out), after_header(&plain));
+        }
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_tagged_is_an_error_not_a_panic() {
+        let tag = trace::Tag::new("sdrate-1", spm(1).time_of_pricing).unwrap();
+        // No items; a first item that is not the header; a cut record.
+        for bad in [
+            &[0x61, 0x00][..],
+            &[0x61, 0x03, 0x82, 0x01, 0x00],
+            &[0x61, 0x05, 0xa0],
+        ] {
+            let mut out = Vec::new();
+            assert!(
+                append_priced_tagged(bad, &[spm(1)], Some(&tag), &mut out).is_err(),
+                "{bad:x?}"
+            );
+        }
     }
 
     #[test]

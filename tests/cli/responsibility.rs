@@ -451,3 +451,45 @@ fn a_recycled_sdr_is_tagged_once_by_the_run_that_bills_it_and_listed_where_it_ca
         )
     );
 }
+
+#[test]
+fn rerate_tags_billing_sdrs_priced_before_the_identity_was_set_but_not_answers() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    input(d);
+    assert_eq!(rate(d, "plain", &[]).code, 1);
+    let lists = format!("{ROOT}/price_lists");
+    let customers = format!("{ROOT}/price_lists/customers.csv");
+    let r = run_in(
+        d,
+        &[
+            "rerate",
+            "plain",
+            "--out",
+            "rerated",
+            "--price-lists",
+            &lists,
+            "--customers",
+            &customers,
+            "--pricing-time",
+            "2026-12-01T02:00:00+01:00",
+            "--system-identity",
+            ID,
+        ],
+    );
+    assert!(r.code <= 1, "{}", r.stderr);
+    let tagged = trace(&d.join("rerated/priced/in.sdr"));
+    assert_eq!(tagged.len(), 2);
+    for entries in &tagged {
+        assert_eq!(
+            entries.last().unwrap(),
+            "sdrate-se-1@2026-12-01T02:00:00+01:00"
+        );
+    }
+    assert_eq!(
+        trace(&d.join("rerated/answers.sdr")),
+        trace(&d.join("plain/answers.sdr")),
+        "an answer goes back untagged"
+    );
+    assert!(!d.join("rerated/secured").exists(), "rerate lists nothing");
+}
