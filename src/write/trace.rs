@@ -171,7 +171,8 @@ pub fn push_tagged_header(header: &[u8], entry: &[u8], out: &mut Vec<u8>) -> Res
             out.extend_from_slice(entry);
             continue;
         }
-        if !inserted && !(h.class == CONTEXT && h.number < TRACE_TAG) {
+        let before_trace = h.class == CONTEXT && h.number < TRACE_TAG;
+        if !inserted && !before_trace {
             push_new_trace(out);
             inserted = true;
         }
