@@ -255,8 +255,24 @@ pub struct EngineArgs {
     /// default now. Fix it to make reruns byte-identical.
     #[arg(long, env = "SDRATE_PRICING_TIME")]
     pub pricing_time: Option<String>,
+    /// This pricing system's identity in the SDRs' responsibility trace:
+    /// every SDR the run bills carries a tag of ID and the pricing time
+    /// (one, however often it is priced), and `rate` and `recycle` write
+    /// OUT/secured/<producer>.csv, the SDRs each producer may purge. Set it
+    /// in production; without it nothing is tagged (docs/operations.md).
+    #[arg(long, env = "SDRATE_SYSTEM_IDENTITY", value_name = "ID",
+          value_parser = parse_system_identity)]
+    pub system_identity: Option<String>,
     #[command(flatten)]
     pub reading: ReadingArgs,
+}
+
+/// `--system-identity`: a name, refused here (exit 2) when it cannot be
+/// one.
+fn parse_system_identity(s: &str) -> Result<String, String> {
+    sdrate::write::trace::check_identity(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// How a billing run decides and what it publishes besides OUT: shared by

@@ -54,6 +54,7 @@ pub(crate) fn options(
         // Whole milliseconds: what every ASN.1 toolchain reads.
         pricing_time: Timestamp::for_pricing(given),
         pricing_time_given: given.is_some(),
+        system_identity: engine.system_identity.clone(),
         max_record: engine.reading.max_record(),
         thresholds: Thresholds {
             max_faults: run.max_faults,

@@ -55,6 +55,7 @@ pub fn run(args: &RerateArgs, verbosity: Verbosity) -> Result<ExitCode> {
         customers: customers_hash,
         out: &args.out,
         max_record: args.engine.reading.max_record(),
+        system_identity: args.engine.system_identity.clone(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.engine.threads.unwrap_or(0))

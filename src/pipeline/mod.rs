@@ -40,7 +40,7 @@ pub use summary::{
 use blocks::Spare;
 use dedup::Dedup;
 use outputs::create;
-use record::{BlockWriter, Needs, RateJob};
+use record::{BlockWriter, Needs, RateJob, Responsible};
 use stage::{SessionStage, read_event_log};
 
 /// Name of the priced output for an input: its file name, without a
@@ -155,6 +155,8 @@ pub fn run(
     // block cost page faults.
     let mut spare = Spare::default();
     let mut hashes = vec![None; inputs.len()];
+    // The writer borrows the outputs; the workers read the tag.
+    let tag = out.tag.clone();
     let reading = Instant::now();
     for (index, path) in inputs.iter().enumerate() {
         let file = path.display().to_string();
@@ -181,10 +183,13 @@ pub fn run(
             .join(names::PRICED_DIR)
             .join(priced_name(path, index, &inputs));
         let mut priced = create(&priced_path)?;
-        let job = RateJob {
-            rater,
-            file: &file,
-            needs,
+        let job = Responsible {
+            job: RateJob {
+                rater,
+                file: &file,
+                needs,
+            },
+            tag: tag.as_ref(),
         };
         let mut writer = BlockWriter {
             out: &mut out,
@@ -252,6 +257,7 @@ pub fn run(
         w.flush().with_context(|| write_err(name))?;
     }
     summary.answers_by_producer = out.answers.finish()?;
+    summary.secured = out.secured.as_mut().map(|s| s.finish()).transpose()?;
     out.faults.flush()?;
     out.broken.flush()?;
     for (w, name) in [
@@ -341,8 +347,9 @@ pub(crate) fn damage_of(drove: Result<()>) -> Result<Option<read::compressed::Da
 
 /// Files of a run that bill or feed other systems; a dry run removes them
 /// and keeps only the reports.
-pub const BILLING_OUTPUTS: [&str; 16] = [
+pub const BILLING_OUTPUTS: [&str; 17] = [
     names::DUPLICATES,
+    names::SECURED_DIR,
     names::SUBSCRIBERS_DIR,
     names::PRICED_DIR,
     names::ANSWERS,

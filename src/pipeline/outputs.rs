@@ -9,7 +9,9 @@ use anyhow::{Context, Result};
 use crate::group::EVENT_COLUMNS;
 use crate::write::answers::Answers;
 use crate::write::export::{self, Export};
+use crate::write::secured::Secured;
 use crate::write::subscribers::{self, Routing};
+use crate::write::trace::Tag;
 use crate::write::{Kept, sessions};
 
 use super::record::QA_COLUMNS;
@@ -38,6 +40,10 @@ pub struct Outputs {
     pub(super) subscribers: Option<subscribers::Outputs>,
     /// Priced records for analytics (`--export`), when asked for.
     pub(super) export: Option<Export>,
+    /// sdrate's responsibility tag and the purge lists, when the run has a
+    /// system identity ([`Outputs::responsible`]).
+    pub(super) tag: Option<Tag>,
+    pub(super) secured: Option<Secured>,
 }
 
 pub(super) fn csv_with_header(
@@ -119,6 +125,17 @@ impl Outputs {
                 .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
                 .transpose()?,
             export: Export::open(dir, exports)?,
+            tag: None,
+            secured: None,
         })
+    }
+
+    /// The run takes responsibility for the SDRs it bills: each gets `tag`
+    /// (unless it carries sdrate's already) and a row in its producer's
+    /// purge list under `secured/` (see `write::trace`).
+    pub fn responsible(mut self, tag: Tag) -> Result<Self> {
+        self.secured = Some(Secured::create(&self.dir, tag.identity(), tag.time())?);
+        self.tag = Some(tag);
+        Ok(self)
     }
 }

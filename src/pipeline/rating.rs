@@ -81,6 +81,10 @@ pub struct Options {
     /// then is it part of the run id, so the nightly command run twice on
     /// one day finds its run done instead of refusing to overwrite it.
     pub pricing_time_given: bool,
+    /// sdrate's identity in the responsibility trace (`--system-identity`):
+    /// with one, what the run bills carries its tag and secured/ lists it
+    /// per producer (`write::trace`).
+    pub system_identity: Option<String>,
     pub max_record: usize,
     pub thresholds: Thresholds,
     /// Priced records for analytics (`--export`): files in OUT, listed in
@@ -138,6 +142,13 @@ fn run_id(
     if opts.max_record != crate::read::MAX_RECORD_BYTES {
         h.update(b"\0max-record");
         h.update(&(opts.max_record as u64).to_le_bytes());
+    }
+    // Not a billing decision, but the output differs (tags, purge lists):
+    // the run with an identity is not found done by the run without one.
+    // (Without one, runs keep the id they always had.)
+    if let Some(id) = &opts.system_identity {
+        h.update(b"\0system-identity");
+        h.update(id.as_bytes());
     }
     format!("{:016x}", h.digest())
 }
@@ -354,7 +365,11 @@ impl Prepared {
         // Without a state directory a run is a report to look at, replaced
         // by the next; with one, published output is never overwritten.
         let staging = Staging::begin(&opts.out, self.state.is_none() || opts.dry_run)?;
-        let outputs = super::Outputs::open(staging.dir(), self.routing.as_ref(), &opts.export)?;
+        let mut outputs = super::Outputs::open(staging.dir(), self.routing.as_ref(), &opts.export)?;
+        // A dry run publishes nothing, so it secures nothing.
+        if let Some(id) = opts.system_identity.as_deref().filter(|_| !opts.dry_run) {
+            outputs = outputs.responsible(crate::write::trace::Tag::new(id, opts.pricing_time)?)?;
+        }
         // The duplicate index counts the SDRs of the last run only if that
         // run was published (see group::duplicates); its window counts from
         // the pricing time.

@@ -16,7 +16,9 @@ use crate::read::{self, Framed};
 use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
 use crate::write::export::{FaultHead, Head};
-use crate::write::{append_priced, priced_bytes};
+use crate::write::secured::SecuredSdr;
+use crate::write::trace::Tag;
+use crate::write::{append_priced_tagged, priced_bytes};
 
 use super::Progress;
 use super::blocks::{Item, Job, Rated, Sink, with_decoded};
@@ -30,14 +32,16 @@ use crate::write::names;
 pub(super) enum Done {
     /// Where its priced bytes lie in its group's buffer ([`Group`]), the
     /// money, the duplicate-check key (made here, in parallel: the writer
-    /// only looks it up), and the priced SDR itself when subscribers are
-    /// routed.
+    /// only looks it up), the priced SDR itself when subscribers are
+    /// routed, its export head, and its purge-list row when the run takes
+    /// responsibility ([`Responsible`]).
     Priced(
         Range<usize>,
         Totals,
         DupKey,
         Option<Box<ServiceDetailRecord>>,
         Option<Box<Head>>,
+        Option<Box<SecuredSdr>>,
     ),
     /// Where its answer lies in its group's buffer, and the answer itself
     /// when subscribers are routed.
@@ -173,8 +177,29 @@ pub(super) struct RateJob<'a> {
 impl Job for RateJob<'_> {
     type Done = Done;
     fn work(&self, rec: &Framed<'_>, out: &mut Vec<u8>) -> Done {
+        self.work_tagged(rec, out, None)
+    }
+}
+
+/// The rating job of a run that takes responsibility for what it bills:
+/// its priced SDRs carry sdrate's tag (`write::trace`) and their purge-list
+/// rows. Without a tag it is the plain [`RateJob`].
+pub(super) struct Responsible<'a> {
+    pub job: RateJob<'a>,
+    pub tag: Option<&'a Tag>,
+}
+
+impl Job for Responsible<'_> {
+    type Done = Done;
+    fn work(&self, rec: &Framed<'_>, out: &mut Vec<u8>) -> Done {
+        self.job.work_tagged(rec, out, self.tag)
+    }
+}
+
+impl RateJob<'_> {
+    fn work_tagged(&self, rec: &Framed<'_>, out: &mut Vec<u8>, tag: Option<&Tag>) -> Done {
         with_decoded(rec.bytes, |decoded| match decoded {
-            Ok(sdr) => rate_record(self.rater, self.file, rec, self.needs, sdr, out),
+            Ok(sdr) => rate_record(self.rater, self.file, rec, self.needs, tag, sdr, out),
             Err(e) => Done::Fault {
                 labelled: None,
                 sdr_identifier: None,
@@ -195,13 +220,17 @@ fn rate_record(
     file: &str,
     rec: &Framed<'_>,
     needs: Needs,
+    tag: Option<&Tag>,
     sdr: &mut ServiceDetailRecord,
     out: &mut Vec<u8>,
 ) -> Done {
     let label = |spms: &[crate::sdr::ServicePricingModule]| priced_bytes(rec.bytes, spms);
-    let mut label_into = |spms: &[crate::sdr::ServicePricingModule]| {
+    // Only what is billed carries the tag; a trace that holds sdrate's
+    // identity already keeps its entry (see `write::trace`).
+    let billed_tag = tag.filter(|t| !t.held_by(&sdr.service_header));
+    let mut label_into = |spms: &[crate::sdr::ServicePricingModule], tag: Option<&Tag>| {
         let start = out.len();
-        match append_priced(rec.bytes, spms, out) {
+        match append_priced_tagged(rec.bytes, spms, tag, out) {
             Ok(()) => Ok(start..out.len()),
             Err(e) => {
                 out.truncate(start);
@@ -222,8 +251,16 @@ fn rate_record(
         head: needs.export.then(|| Box::new(FaultHead::of(sdr, spms))),
     };
     match rater.rate(sdr) {
-        Outcome::Priced(spms, t) => match label_into(&spms) {
+        Outcome::Priced(spms, t) => match label_into(&spms, billed_tag) {
             Ok(b) => {
+                let secured = tag.map(|_| {
+                    let h = &sdr.service_header;
+                    Box::new(SecuredSdr {
+                        producer: h.producer_identity.clone(),
+                        sdr_identifier: h.sdr_identifier,
+                        time_of_origin: h.time_of_origin,
+                    })
+                });
                 let key = DupKey::of(&Key::of(&sdr.service_header), needs.indexed);
                 let head = needs.export.then(|| Box::new(Head::priced(sdr, &spms)));
                 let keep = needs.routed.then(|| {
@@ -231,7 +268,7 @@ fn rate_record(
                     priced.service_pricing_modules = Some(spms);
                     priced
                 });
-                Done::Priced(b, t, key, keep, head)
+                Done::Priced(b, t, key, keep, head, secured)
             }
             Err(e) => fault(
                 sdr,
@@ -241,7 +278,7 @@ fn rate_record(
                 &[],
             ),
         },
-        Outcome::Answered(spms, _) => match label_into(&spms) {
+        Outcome::Answered(spms, _) => match label_into(&spms, None) {
             Ok(b) => {
                 // The seed's subscription service returns answers too.
                 let keep = needs.routed.then(|| {
@@ -338,7 +375,7 @@ impl BlockWriter<'_, '_> {
             let rec = &rec;
             summary.records_read += 1;
             match d {
-                Done::Priced(range, t, key, sdr, head) => {
+                Done::Priced(range, t, key, sdr, head, secured) => {
                     let bytes = &group_bytes[range];
                     let verdict = stage.dedup.check_and_stage(key)?;
                     match verdict {
@@ -355,6 +392,10 @@ impl BlockWriter<'_, '_> {
                             if let (Some(ex), Some(head)) = (out.export.as_mut(), head) {
                                 let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                                 ex.priced(&head, &t, src.file, src.offset)?;
+                            }
+                            if let (Some(list), Some(s)) = (out.secured.as_mut(), secured) {
+                                let src = origin(origins, file, rec.offset, rec.bytes.len())?;
+                                list.write(&s, src.file, src.offset)?;
                             }
                         }
                         Verdict::Duplicate => {

@@ -40,7 +40,8 @@ use crate::sdr::{ServiceDetailRecord, ServicePart, ServiceSpecificPart, StatusIn
 use crate::state::publish::{self, InputFile, ListRevision, Manifest, Staging};
 use crate::write::answers::{AnswerCounts, Answers};
 use crate::write::differences::{Change, DIFFERENCE_COLUMNS, Row, Totals};
-use crate::write::{self, Kept, append_priced, names};
+use crate::write::trace::Tag;
+use crate::write::{self, Kept, append_priced_tagged, names};
 
 mod sessions;
 pub use sessions::Counts as SessionCounts;
@@ -246,6 +247,7 @@ fn run_id(
     pricing_time: &str,
     as_of: Option<&str>,
     max_record: usize,
+    system_identity: Option<&str>,
 ) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(COMMAND.as_bytes());
@@ -262,6 +264,12 @@ fn run_id(
     if max_record != read::MAX_RECORD_BYTES {
         h.update(b"\0max-record");
         h.update(&(max_record as u64).to_le_bytes());
+    }
+    // The tags change the output (without an identity, the id is the one
+    // rerates always had).
+    if let Some(id) = system_identity {
+        h.update(b"\0system-identity");
+        h.update(id.as_bytes());
     }
     format!("{:016x}", h.digest())
 }
@@ -322,6 +330,9 @@ struct RerateJob<'a> {
     rater: &'a Rater,
     /// The input, named in the events' origins.
     file: &'a str,
+    /// sdrate's responsibility tag (`--system-identity`), for billing SDRs
+    /// priced again whose trace does not hold it yet.
+    tag: Option<&'a Tag>,
 }
 
 impl Job for RerateJob<'_> {
@@ -384,8 +395,13 @@ impl RerateJob<'_> {
                 };
             }
         };
+        // An answer goes back to its producer untagged, as in `rate`; an
+        // SDR tagged before keeps its one tag (see `write::trace`).
+        let tag = self
+            .tag
+            .filter(|t| !answered && !t.held_by(&sdr.service_header));
         let start = out.len();
-        match append_priced(rec.bytes, &spms, out) {
+        match append_priced_tagged(rec.bytes, &spms, tag, out) {
             Ok(()) => Done::Repriced {
                 range: start..out.len(),
                 answered,
@@ -686,6 +702,7 @@ impl Sink<Done> for RerateWriter<'_> {
 /// and times) and the difference totals.
 pub fn rerate(
     rater: &Rater,
+    tag: Option<&Tag>,
     inputs: &[RerateInput],
     dir: &Path,
     max_record: usize,
@@ -715,7 +732,11 @@ pub fn rerate(
             progress.inc(fs::metadata(&input.path).map_or(0, |m| m.len()));
             continue;
         }
-        let job = RerateJob { rater, file: &file };
+        let job = RerateJob {
+            rater,
+            file: &file,
+            tag,
+        };
         let mut reader = Reader::open(&input.path)?.max_record(max_record);
         let mut priced = PricedFile {
             path: out
@@ -779,6 +800,11 @@ pub struct Plan<'a> {
     pub max_record: usize,
     /// Entries of input directories not read ([`Planned::not_read`]).
     pub not_read: Vec<read::NotRead>,
+    /// sdrate's identity in the responsibility trace (`--system-identity`):
+    /// billing SDRs priced again carry its tag, once (`write::trace`). A
+    /// rerate writes no purge lists: its SDRs were secured by the run that
+    /// first billed them.
+    pub system_identity: Option<String>,
 }
 
 /// What a rerate did.
@@ -808,6 +834,7 @@ impl Plan<'_> {
             &pricing_time,
             as_of.as_deref(),
             self.max_record,
+            self.system_identity.as_deref(),
         );
         let replace = if self.out.exists() {
             match rerate_output_id(self.out) {
@@ -831,8 +858,14 @@ impl Plan<'_> {
         let staging = Staging::begin(self.out, replace)?;
         let prepare = super::millis(started.1.elapsed());
         let pricing = std::time::Instant::now();
+        let tag = self
+            .system_identity
+            .as_deref()
+            .map(|id| Tag::new(id, self.rater.pricing_time))
+            .transpose()?;
         let (mut summary, totals) = rerate(
             self.rater,
+            tag.as_ref(),
             &self.inputs,
             staging.dir(),
             self.max_record,

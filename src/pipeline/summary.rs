@@ -11,6 +11,7 @@ use crate::rate::Totals;
 use crate::read::NotRead;
 use crate::sdr::Text;
 use crate::write::answers::AnswerCounts;
+use crate::write::secured::SecuredCounts;
 use crate::write::subscribers::RouteCounts;
 
 /// Counts and money of one run. Records read always equal priced + price
@@ -42,6 +43,10 @@ pub struct Summary {
     /// file under answers/): the first producers listed, the others
     /// counted.
     pub answers_by_producer: AnswerCounts,
+    /// sdrate's responsibility tag and the purge lists under secured/,
+    /// when the run has a system identity (`--system-identity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secured: Option<SecuredCounts>,
     pub accounting_identity_holds: bool,
     /// Faults by cause, listed in the order of the causes' spelling.
     pub faults_by_cause: BTreeMap<FaultCause, u64>,

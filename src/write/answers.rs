@@ -14,7 +14,8 @@
 //! `answers/<part>~/<part>~/<last>.sdr`. Decoding is unique, so two
 //! producers never share a file.
 //!
-//! At most [`MAX_OPEN`] producer files are open at a time: the least
+//! At most [`MAX_OPEN`] producer files (of a [`ProducerFiles`], which
+//! `secured/` shares) are open at a time: the least
 //! recently written is flushed and closed, and reopened for appending when
 //! its producer asks again, so neither handles nor buffers grow with the
 //! number of producers. There is one writer, in input order: the files are
@@ -43,8 +44,14 @@ const BUFFER: usize = 8 << 10;
 /// The path of `producer`'s answers inside `answers/` (see the module
 /// documentation).
 pub fn file_name(producer: &str) -> String {
+    file_name_with(producer, ".sdr")
+}
+
+/// The path of `producer`'s file ending in `ext`: [`file_name`]'s escaping
+/// for any per-producer file (`secured/<producer>.csv` too).
+pub fn file_name_with(producer: &str, ext: &str) -> String {
     if producer.is_empty() {
-        return "%.sdr".to_owned();
+        return format!("%{ext}");
     }
     let mut parts: Vec<String> = vec![String::new()];
     for (i, b) in producer.bytes().enumerate() {
@@ -69,7 +76,7 @@ pub fn file_name(producer: &str) -> String {
         name.push_str("~/");
     }
     name.push_str(&last);
-    name.push_str(".sdr");
+    name.push_str(ext);
     name
 }
 
@@ -93,42 +100,59 @@ pub struct ProducerAnswers {
     pub answers: u64,
 }
 
-/// The answers of a run: the combined file and one per producer.
-pub struct Answers {
+/// One file per producer under one directory of the output, written in
+/// the order things arrive: at most [`MAX_OPEN`] open, the least recently
+/// written flushed, closed and reopened for appending when its producer
+/// comes again (see the module documentation). Used for `answers/` and
+/// `secured/` (`write::secured`).
+pub struct ProducerFiles {
+    /// The directory's name inside the output directory.
+    name: &'static str,
     dir: PathBuf,
-    combined: BufWriter<File>,
+    ext: &'static str,
+    /// Written first into every new file (a CSV header).
+    head: &'static [u8],
     /// Open producer files, by producer, with when each was last written.
     open: HashMap<String, (BufWriter<File>, u64)>,
     clock: u64,
-    /// Where each listed producer is in `counts.first`.
+    /// Where each listed producer is in `first`.
     listed: HashMap<String, usize>,
-    counts: AnswerCounts,
+    /// Producers written to.
+    pub producers: u64,
+    /// The first [`LISTED`] producers: name, file (relative to the output
+    /// directory) and writes.
+    pub first: Vec<(String, String, u64)>,
+    /// Writes to producers beyond the first [`LISTED`].
+    pub unlisted: u64,
 }
 
-impl Answers {
-    /// Creates `answers.sdr` and `answers/` in `out`.
-    pub fn create(out: &Path) -> Result<Self> {
-        let dir = out.join(names::ANSWERS_DIR);
+impl ProducerFiles {
+    /// Creates the directory `name` in `out`, for files ending in `ext`
+    /// that begin with `head`.
+    pub fn create(
+        out: &Path,
+        name: &'static str,
+        ext: &'static str,
+        head: &'static [u8],
+    ) -> Result<Self> {
+        let dir = out.join(name);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = out.join(names::ANSWERS);
-        let combined = File::create(&path)
-            .map(|f| BufWriter::with_capacity(1 << 16, f))
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Answers {
+        Ok(ProducerFiles {
+            name,
             dir,
-            combined,
+            ext,
+            head,
             open: HashMap::new(),
             clock: 0,
             listed: HashMap::new(),
-            counts: AnswerCounts::default(),
+            producers: 0,
+            first: Vec::new(),
+            unlisted: 0,
         })
     }
 
-    /// One answer (an encoded SDR) to `producer`.
+    /// Appends `bytes` to `producer`'s file.
     pub fn write(&mut self, producer: &str, bytes: &[u8]) -> Result<()> {
-        self.combined
-            .write_all(bytes)
-            .with_context(|| format!("cannot write {}", names::ANSWERS))?;
         self.clock += 1;
         let clock = self.clock;
         if !self.open.contains_key(producer) {
@@ -138,17 +162,17 @@ impl Answers {
         let (w, used) = self.open.get_mut(producer).expect("opened above");
         *used = clock;
         w.write_all(bytes)
-            .with_context(|| format!("cannot write answers of producer {producer:?}"))?;
+            .with_context(|| format!("cannot write {} of producer {producer:?}", self.name))?;
         match self.listed.get(producer) {
-            Some(&i) => self.counts.first[i].answers += 1,
-            None => self.counts.unlisted_answers += 1,
+            Some(&i) => self.first[i].2 += 1,
+            None => self.unlisted += 1,
         }
         Ok(())
     }
 
     /// Opens `producer`'s file, first closing the least recently written
     /// one if [`MAX_OPEN`] are open. A file that does not exist yet is a
-    /// producer's first answer: it is counted (and listed, while there is
+    /// producer's first write: it is counted (and listed, while there is
     /// room) there.
     fn open_file(&mut self, producer: &str) -> Result<BufWriter<File>> {
         if self.open.len() >= MAX_OPEN
@@ -160,9 +184,9 @@ impl Answers {
         {
             let (mut w, _) = self.open.remove(&oldest).expect("found above");
             w.flush()
-                .with_context(|| format!("cannot write answers of producer {oldest:?}"))?;
+                .with_context(|| format!("cannot write {} of producer {oldest:?}", self.name))?;
         }
-        let name = file_name(producer);
+        let name = file_name_with(producer, self.ext);
         let path = self.dir.join(&name);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -171,25 +195,64 @@ impl Answers {
         let created = OpenOptions::new().write(true).create_new(true).open(&path);
         let file = match created {
             Ok(f) => {
-                self.counts.producers += 1;
-                if self.counts.first.len() < LISTED {
-                    self.listed
-                        .insert(producer.to_owned(), self.counts.first.len());
-                    self.counts.first.push(ProducerAnswers {
-                        producer: producer.to_owned(),
-                        file: format!("{}/{name}", names::ANSWERS_DIR),
-                        answers: 0,
-                    });
+                self.producers += 1;
+                if self.first.len() < LISTED {
+                    self.listed.insert(producer.to_owned(), self.first.len());
+                    self.first
+                        .push((producer.to_owned(), format!("{}/{name}", self.name), 0));
                 }
-                Ok(f)
+                Ok((f, true))
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                OpenOptions::new().append(true).open(&path)
-            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map(|f| (f, false)),
             Err(e) => Err(e),
         }
         .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(BufWriter::with_capacity(BUFFER, file))
+        let (file, new) = file;
+        let mut w = BufWriter::with_capacity(BUFFER, file);
+        if new {
+            w.write_all(self.head)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(w)
+    }
+
+    /// Flushes and closes every file.
+    pub fn finish(&mut self) -> Result<()> {
+        for (producer, (mut w, _)) in self.open.drain() {
+            w.flush()
+                .with_context(|| format!("cannot write {} of producer {producer:?}", self.name))?;
+        }
+        self.listed.clear();
+        Ok(())
+    }
+}
+
+/// The answers of a run: the combined file and one per producer.
+pub struct Answers {
+    combined: BufWriter<File>,
+    files: ProducerFiles,
+}
+
+impl Answers {
+    /// Creates `answers.sdr` and `answers/` in `out`.
+    pub fn create(out: &Path) -> Result<Self> {
+        let files = ProducerFiles::create(out, names::ANSWERS_DIR, ".sdr", b"")?;
+        let path = out.join(names::ANSWERS);
+        let combined = File::create(&path)
+            .map(|f| BufWriter::with_capacity(1 << 16, f))
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Answers { combined, files })
+    }
+
+    /// One answer (an encoded SDR) to `producer`.
+    pub fn write(&mut self, producer: &str, bytes: &[u8]) -> Result<()> {
+        self.combined
+            .write_all(bytes)
+            .with_context(|| format!("cannot write {}", names::ANSWERS))?;
+        self.files.write(producer, bytes)
     }
 
     /// Flushes and closes every file; the counts for the summary.
@@ -197,12 +260,20 @@ impl Answers {
         self.combined
             .flush()
             .with_context(|| format!("cannot write {}", names::ANSWERS))?;
-        for (producer, (mut w, _)) in self.open.drain() {
-            w.flush()
-                .with_context(|| format!("cannot write answers of producer {producer:?}"))?;
-        }
-        self.listed.clear();
-        Ok(std::mem::take(&mut self.counts))
+        self.files.finish()?;
+        let f = &mut self.files;
+        Ok(AnswerCounts {
+            producers: f.producers,
+            first: std::mem::take(&mut f.first)
+                .into_iter()
+                .map(|(producer, file, answers)| ProducerAnswers {
+                    producer,
+                    file,
+                    answers,
+                })
+                .collect(),
+            unlisted_answers: std::mem::take(&mut f.unlisted),
+        })
     }
 }
 
@@ -254,7 +325,7 @@ mod tests {
                 a.write(&format!("p{p}"), &[round]).unwrap();
             }
         }
-        assert!(a.open.len() <= MAX_OPEN);
+        assert!(a.files.open.len() <= MAX_OPEN);
         let counts = a.finish().unwrap();
         assert_eq!(counts.producers, producers as u64);
         assert_eq!(counts.first.len(), LISTED);

@@ -10,8 +10,10 @@ pub mod answers;
 pub mod differences;
 pub mod export;
 pub mod names;
+pub mod secured;
 pub mod sessions;
 pub mod subscribers;
+pub mod trace;
 pub mod usage;
 
 use std::cell::RefCell;
@@ -37,23 +39,68 @@ pub fn append_priced(
     spms: &[ServicePricingModule],
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    append_priced_tagged(record, spms, None, out)
+}
+
+/// [`append_priced`], with `tag` appended to the responsibility trace of
+/// the record's header when given (see [`trace`]: the caller leaves it out
+/// for a record whose trace already holds sdrate's identity).
+pub fn append_priced_tagged(
+    record: &[u8],
+    spms: &[ServicePricingModule],
+    tag: Option<&trace::Tag>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     thread_local! {
         // Encoding space reused for every record a thread prices.
         static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        // The tagged header, likewise.
+        static HEADER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    SCRATCH.with_borrow_mut(|item| {
-        item.clear();
-        for spm in spms {
-            // Every module is appended (rasn's encode_buf would clear the
-            // buffer: only the fallback goes through rasn, on its own).
-            if !crate::sdr::canonical::encode_pricing_module(spm, item) {
-                let bytes = rasn::ber::encode(spm)
-                    .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
-                item.extend_from_slice(&bytes);
-            }
+    let Some(tag) = tag else {
+        return SCRATCH.with_borrow_mut(|item| {
+            encode_spms(spms, item)?;
+            write_priced(record, item, None, out)
+        });
+    };
+    HEADER.with_borrow_mut(|header| {
+        header.clear();
+        // `contents` trusts the record's length (the reader framed it):
+        // checked here, so no caller can make the header's rewrite panic.
+        if tlv::element_len(record).context("record framing")? != record.len() {
+            anyhow::bail!("the record's length does not match its bytes");
         }
-        write_priced(record, item, out)
+        let (content, _) = tlv::contents(record).context("record framing")?;
+        let first = tlv::children(content)
+            .next()
+            .transpose()
+            .context("record item framing")?
+            .context("a record without a service header")?;
+        let h = tlv::header(first)?;
+        if (h.class, h.number) != (CONTEXT, 0) {
+            anyhow::bail!("the record's first item is not its service header");
+        }
+        trace::push_tagged_header(first, tag.entry(), header)?;
+        SCRATCH.with_borrow_mut(|item| {
+            encode_spms(spms, item)?;
+            write_priced(record, item, Some(header), out)
+        })
     })
+}
+
+/// Encodes `spms` into `item` (cleared first).
+fn encode_spms(spms: &[ServicePricingModule], item: &mut Vec<u8>) -> Result<()> {
+    item.clear();
+    for spm in spms {
+        // Every module is appended (rasn's encode_buf would clear the
+        // buffer: only the fallback goes through rasn, on its own).
+        if !crate::sdr::canonical::encode_pricing_module(spm, item) {
+            let bytes = rasn::ber::encode(spm)
+                .map_err(|e| anyhow::anyhow!("cannot encode a pricing module: {e}"))?;
+            item.extend_from_slice(&bytes);
+        }
+    }
+    Ok(())
 }
 
 /// [`append_priced`] into a new buffer, sized once the pricing modules are
@@ -65,16 +112,25 @@ pub fn priced_bytes(record: &[u8], spms: &[ServicePricingModule]) -> Result<Vec<
 }
 
 /// Writes `record` into `out` with `item` (encoded pricing modules) as the
-/// contents of its servicePricingModules. The kept items are sized first,
-/// so the record is written once, straight into `out`.
-fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
+/// contents of its servicePricingModules, and `header` (when given) in
+/// place of its first item, the service header. The kept items are sized
+/// first, so the record is written once, straight into `out`.
+fn write_priced(
+    record: &[u8],
+    item: &[u8],
+    header: Option<&[u8]>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let is_spm = |h: &tlv::Header| h.class == CONTEXT && h.number == SPM_TAG;
     let (content, _) = tlv::contents(record).context("record framing")?;
     let mut kept = 0;
-    for child in tlv::children(content) {
+    for (i, child) in tlv::children(content).enumerate() {
         let child = child.context("record item framing")?;
         if !is_spm(&tlv::header(child)?) {
-            kept += child.len();
+            kept += match header {
+                Some(h) if i == 0 => h.len(),
+                _ => child.len(),
+            };
         }
     }
     let spm_len = 1 + tlv::length_len(item.len()) + item.len();
@@ -91,7 +147,7 @@ fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
     out.extend_from_slice(&record[..id_len]);
     tlv::push_length(out, body_len);
     let mut inserted = false;
-    for child in tlv::children(content) {
+    for (i, child) in tlv::children(content).enumerate() {
         // Framing was checked above.
         let child = child.context("record item framing")?;
         let h = tlv::header(child)?;
@@ -103,7 +159,10 @@ fn write_priced(record: &[u8], item: &[u8], out: &mut Vec<u8>) -> Result<()> {
             push_spm(out);
             inserted = true;
         }
-        out.extend_from_slice(child);
+        match header {
+            Some(tagged) if i == 0 => out.extend_from_slice(tagged),
+            _ => out.extend_from_slice(child),
+        }
     }
     if !inserted {
         push_spm(out);
@@ -400,6 +459,58 @@ mod tests {
             decode(&again).unwrap().service_pricing_modules,
             Some(vec![spm(990)])
         );
+    }
+
+    #[test]
+    fn the_tag_is_appended_to_the_trace_and_the_record_decodes_as_before_with_it() {
+        let sdr = sample();
+        let tag = trace::Tag::new("sdrate-1", spm(1).time_of_pricing).unwrap();
+        for bytes in [
+            rasn::ber::encode(&sdr).unwrap(),
+            tlv::to_indefinite(&rasn::ber::encode(&sdr).unwrap()).unwrap(),
+        ] {
+            let mut out = Vec::new();
+            append_priced_tagged(&bytes, &[spm(1250)], Some(&tag), &mut out).unwrap();
+            let mut expected = sdr.clone();
+            expected.service_pricing_modules = Some(vec![spm(1250)]);
+            expected
+                .service_header
+                .responsibility_trace
+                .push(ResponsibilityEntry {
+                    system_identity: "sdrate-1".into(),
+                    timestamp: tag.time(),
+                    unknown_items: None,
+                });
+            let tagged = decode(&out).unwrap();
+            assert_eq!(tagged, expected);
+            assert!(tag.held_by(&tagged.service_header));
+            // Everything after the header is what append_priced writes.
+            let mut plain = Vec::new();
+            append_priced(&bytes, &[spm(1250)], &mut plain).unwrap();
+            let after_header = |b: &[u8]| {
+                let (content, _) = tlv::contents(b).unwrap();
+                let header = tlv::element_len(content).unwrap();
+                content[header..].to_vec()
+            };
+            assert_eq!(after_header(&out), after_header(&plain));
+        }
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_tagged_is_an_error_not_a_panic() {
+        let tag = trace::Tag::new("sdrate-1", spm(1).time_of_pricing).unwrap();
+        // No items; a first item that is not the header; a cut record.
+        for bad in [
+            &[0x61, 0x00][..],
+            &[0x61, 0x03, 0x82, 0x01, 0x00],
+            &[0x61, 0x05, 0xa0],
+        ] {
+            let mut out = Vec::new();
+            assert!(
+                append_priced_tagged(bad, &[spm(1)], Some(&tag), &mut out).is_err(),
+                "{bad:x?}"
+            );
+        }
     }
 
     #[test]

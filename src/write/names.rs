@@ -42,6 +42,10 @@ pub const USAGE_CHART: &str = "usage.svg";
 /// them in (a report; the next run does not read it).
 pub const PENDING_REPORT: &str = "pending-sessions.jsonl";
 
+/// The purge lists: per producer, the SDRs a run secured with sdrate's
+/// responsibility tag (`write::secured`).
+pub const SECURED_DIR: &str = "secured";
+
 /// `sdrate rerate`: one row per record read, old and new individual price.
 pub const DIFFERENCES: &str = "differences.csv";
 /// `sdrate rerate`: old and new totals per currency, customer, marketing

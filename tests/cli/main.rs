@@ -26,6 +26,7 @@ mod reader_bounds;
 mod recycle;
 mod regression_every_pricing_module;
 mod rerate;
+mod responsibility;
 mod routing_participations;
 mod sessions;
 mod spark;

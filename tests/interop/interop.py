@@ -16,7 +16,13 @@ module the same way:
      a new SdrType value and a new CHOICE alternative are read, shown as
      unknown items, and re-encoded by sdrate byte for byte;
   f. indefinite lengths: `sdrate encode --indefinite` output decodes with
-     asn1tools and inspects to the same values as the definite form.
+     asn1tools and inspects to the same values as the definite form;
+  g. every output record of a rate run at the clock's time of pricing
+     decodes with asn1tools;
+  h. sdrate's responsibility tag (`--system-identity`): every priced SDR
+     decodes with asn1tools with the producers' entries, then sdrate's
+     (identity, the time of its pricing modules), and otherwise the values
+     of the same run without the tag.
 
 Usage: python3 tests/interop/interop.py --sdrate target/release/sdrate
 Exit status 0 when everything agrees, 1 on any disagreement (with a message
@@ -135,13 +141,13 @@ class Sdrate:
         )
         return proc.stdout
 
-    def rate(self, inputs, out):
+    def rate(self, inputs, out, extra=()):
         """`sdrate rate` with the shipped price lists and the clock's time
-        of pricing (no --pricing-time), as the nightly cron line runs it;
-        faults are expected (exit 1)."""
+        of pricing (no --pricing-time, unless `extra` gives one), as the
+        nightly cron line runs it; faults are expected (exit 1)."""
         repo = Path(__file__).resolve().parents[2]
         proc = subprocess.run(
-            [self.binary, "-q", "rate", *map(str, inputs), "--out", str(out)],
+            [self.binary, "-q", "rate", *map(str, inputs), "--out", str(out), *extra],
             cwd=repo, capture_output=True, check=False,
         )
         check(
@@ -334,6 +340,49 @@ def check_rated(spec, sdrate, work):
         decode_all(spec, records, str(path.relative_to(out)))
         total += len(records)
     print(f"   {total} records in {len(files)} output files of a rate run decoded by asn1tools")
+
+
+# --------------------------------------------------------------------------
+# h. sdrate's responsibility tag
+
+
+TAG_IDENTITY = "sdrate-interop"
+
+
+def check_tagged(spec, sdrate, work):
+    """A rate run with --system-identity against the same run without: each
+    priced SDR, as asn1tools decodes it, differs only by sdrate's entry at
+    the end of its responsibility trace, whose time is its pricing
+    modules' time of pricing; the purge lists name every one."""
+    fixed = ["--pricing-time", "2026-11-23T02:00:00+01:00"]
+    plain_out, tagged_out = work / "untagged", work / "tagged"
+    sdrate.rate([work / "generated.sdr"], plain_out, fixed)
+    sdrate.rate([work / "generated.sdr"], tagged_out, fixed + ["--system-identity", TAG_IDENTITY])
+    plain = decode_all(
+        spec, split_records((plain_out / "priced" / "generated.sdr").read_bytes()), "untagged"
+    )
+    tagged = decode_all(
+        spec, split_records((tagged_out / "priced" / "generated.sdr").read_bytes()), "tagged"
+    )
+    check(tagged and len(plain) == len(tagged), "the tagged run priced other SDRs")
+    for i, (a, b) in enumerate(zip(plain, tagged)):
+        trace = b["serviceHeader"]["responsibilityTrace"]
+        check(trace[:-1] == a["serviceHeader"]["responsibilityTrace"],
+              f"priced SDR {i}: the producers' entries changed: {trace}")
+        entry = trace[-1]
+        check(entry["systemIdentity"] == TAG_IDENTITY, f"priced SDR {i}: last entry {entry}")
+        when = b["servicePricingModules"][0]["timeOfPricing"]
+        check(entry["timestamp"] == when,
+              f"priced SDR {i}: tag time {entry['timestamp']}, time of pricing {when}")
+        check(sum(e["systemIdentity"] == TAG_IDENTITY for e in trace) == 1,
+              f"priced SDR {i}: more than one sdrate tag")
+        b["serviceHeader"]["responsibilityTrace"] = trace[:-1]
+        check(same_python_values(a, b), f"priced SDR {i}: the tag changed other values")
+    rows = sum(
+        len(p.read_text().splitlines()) - 1 for p in (tagged_out / "secured").rglob("*.csv")
+    )
+    check(rows == len(tagged), f"purge lists name {rows} SDRs, {len(tagged)} were priced")
+    print(f"   {len(tagged)} priced SDRs with sdrate's tag decoded by asn1tools, one tag each")
 
 
 # --------------------------------------------------------------------------
@@ -741,6 +790,8 @@ def main():
             check_indefinite(spec, sdrate, work, values, printed)
             step("g. a rate run without --pricing-time: every output record")
             check_rated(spec, sdrate, work)
+            step("h. sdrate's responsibility tag (--system-identity)")
+            check_tagged(spec, sdrate, work)
         except Disagreement as e:
             print(f"interop: DISAGREEMENT: {e}", file=sys.stderr)
             return 1
