@@ -79,6 +79,8 @@ class Night:
     duplicate_window: Optional[int] = None
     future_tolerance: Optional[int] = None
     task_threads: int = 1
+    # The responsibility tag of billed SDRs (`rate --system-identity`).
+    system_identity: Optional[str] = None
     # Tests only: kill sdrate in the first attempt of every N-th task (by
     # partition id) after its first batch, leaving a file in kill_marks.
     kill_first_attempt_every: Optional[int] = None
@@ -187,6 +189,8 @@ def scan_and_price(night: Night):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         price_args = [night.binary(), "spark", "price", "--duplicates", "join"]
         price_args += night.tariff_args()
+        if night.system_identity:
+            price_args += ["--system-identity", night.system_identity]
         kill = _should_kill(night)
         for batch in batches:
             orders = batch.column("input_order").to_pylist()
@@ -608,12 +612,14 @@ def parse_args(argv: List[str]) -> Night:
     p.add_argument("--duplicate-window", type=int)
     p.add_argument("--future-tolerance", type=int)
     p.add_argument("--task-threads", type=int, default=1, help="sdrate threads per task (match spark.task.cpus)")
+    p.add_argument("--system-identity", help="tag billed SDRs as `rate --system-identity` does")
     a = p.parse_args(argv)
     return Night(
         night=a.night, pricing_time=a.pricing_time, warehouse=a.warehouse, inputs=a.inputs,
         sdrate=a.sdrate, price_lists=a.price_lists, customers=a.customers,
         partitions=a.partitions, duplicate_window=a.duplicate_window,
         future_tolerance=a.future_tolerance, task_threads=a.task_threads,
+        system_identity=a.system_identity,
     )
 
 

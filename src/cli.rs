@@ -506,6 +506,12 @@ pub struct SparkPriceArgs {
     /// own newest event.
     #[arg(long, requires = "grouped", value_name = "SECONDS")]
     pub newest_event: Option<i64>,
+    /// This pricing system's identity in the responsibility trace of every
+    /// SDR priced (as `rate --system-identity` tags them; the purge lists
+    /// are the cluster's to write from the priced rows).
+    #[arg(long, env = "SDRATE_SYSTEM_IDENTITY", value_name = "ID",
+          value_parser = parse_system_identity)]
+    pub system_identity: Option<String>,
     #[command(flatten)]
     pub window: WindowArgs,
 }

@@ -76,7 +76,12 @@ fn price(args: &SparkPriceArgs) -> Result<ExitCode> {
         };
         pool.install(|| exchange::grouped::price(&rater, input, &mut output, &opts))?
     } else {
-        pool.install(|| exchange::price(&rater, input, &mut output, duplicates))?
+        let tag = args
+            .system_identity
+            .as_deref()
+            .map(|id| sdrate::write::trace::Tag::new(id, rater.pricing_time))
+            .transpose()?;
+        pool.install(|| exchange::price(&rater, input, &mut output, duplicates, tag.as_ref()))?
     };
     output.flush().context("cannot write to standard output")?;
     let rows: u64 = counts.values().sum();

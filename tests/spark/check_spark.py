@@ -194,10 +194,11 @@ def sdrate(binary: Path, *args, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(binary), *map(str, args)], check=True, **kw)
 
 
-def rate(binary: Path, inputs, out: Path, state: Path, pricing_time: str) -> None:
+def rate(binary: Path, inputs, out: Path, state: Path, pricing_time: str, *extra) -> None:
     r = subprocess.run(
         [str(binary), "-q", "rate", *map(str, inputs), "--out", str(out), "--state", str(state),
-         "--pricing-time", pricing_time, "--price-lists", str(LISTS), "--customers", str(CUSTOMERS)],
+         "--pricing-time", pricing_time, "--price-lists", str(LISTS), "--customers", str(CUSTOMERS),
+         *extra],
     )
     # 1: some records faulted (the fixtures fault on purpose).
     if r.returncode not in (0, 1):
@@ -286,14 +287,19 @@ def main() -> int:
         pricing = "2026-11-23T02:00:00+01:00"
         gen = generated(binary, work / "generated", a.count)
         fixtures = [ROOT / "fixtures", ROOT / "fixtures" / "broken"]
+        # The generated input is billed with a responsibility tag.
+        tag = {"generated": "sdrate-spark-check"}
         for label, inputs in (("fixtures", fixtures), ("generated", [gen])):
             out = work / f"rate-{label}"
-            rate(binary, inputs, out, work / f"state-{label}", pricing)
+            identity = ["--system-identity", tag[label]] if label in tag else []
+            rate(binary, inputs, out, work / f"state-{label}", pricing, *identity)
             for n in parts:
                 wh = work / f"wh-{label}-{n}"
 
-                def one(wh=wh, n=n, inputs=inputs, out=out):
-                    driver.run_night(spark, night(binary, inputs, wh, "2026-11-23", pricing, n))
+                def one(wh=wh, n=n, inputs=inputs, out=out, label=label):
+                    nt = night(binary, inputs, wh, "2026-11-23", pricing, n,
+                               system_identity=tag.get(label))
+                    driver.run_night(spark, nt)
                     compare(spark, wh, "2026-11-23", out)
 
                 case(f"{label}, {n} partitions", one)
@@ -314,7 +320,8 @@ def main() -> int:
             wh, marks = work / "wh-killed", work / "killed"
             marks.mkdir()
             nt = night(binary, [gen], wh, "2026-11-23", pricing, 7,
-                       kill_first_attempt_every=3, kill_marks=str(marks))
+                       kill_first_attempt_every=3, kill_marks=str(marks),
+                       system_identity=tag["generated"])
             driver.run_night(spark, nt)
             compare(spark, wh, "2026-11-23", work / "rate-generated")
             if not any(marks.iterdir()):

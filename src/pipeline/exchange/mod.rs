@@ -61,7 +61,8 @@ use crate::write::export::Head;
 
 use super::blocks::{Job, with_decoded};
 use super::dedup::{Dedup, DupKey};
-use super::record::{Done, Needs, RateJob, refusal};
+use super::record::{Done, Needs, RateJob, Responsible, refusal};
+use crate::write::trace::Tag;
 
 /// Rows of a scan batch at most.
 pub const BATCH_ROWS: usize = 8192;
@@ -759,12 +760,14 @@ impl Analytics {
 
 /// `sdrate spark price`: reads a [`scan_schema`] stream (extra columns
 /// ignored) and writes the [`price_schema`] stream, one row per row read,
-/// in the same order.
+/// in the same order. With a `tag`, priced SDRs carry sdrate's
+/// responsibility tag, as `rate --system-identity` writes them.
 pub fn price(
     rater: &Rater,
     input: impl Read,
     output: impl Write,
     duplicates: DuplicateCheck,
+    tag: Option<&Tag>,
 ) -> Result<PriceCounts> {
     let reader = StreamReader::try_new(input, None).map_err(ExchangeError::Read)?;
     let schema = price_schema();
@@ -787,7 +790,10 @@ pub fn price(
                 let (file, offset, kind, raw) = cols.row(row)?;
                 Ok(match kind {
                     RecordKind::Sdr | RecordKind::SessionEvent | RecordKind::Undecodable => {
-                        let job = RateJob { rater, file, needs };
+                        let job = Responsible {
+                            job: RateJob { rater, file, needs },
+                            tag,
+                        };
                         let rec = Framed {
                             offset: offset as u64,
                             bytes: raw,
@@ -823,7 +829,7 @@ pub fn price(
                     (*what, raw, *fault, why.map(str::to_owned))
                 }
                 Worked::Rated(done, produced) => match done {
-                    Done::Priced(range, totals, key, _, head) => {
+                    Done::Priced(range, totals, key, _, head, _) => {
                         let verdict = match (duplicates, key) {
                             (DuplicateCheck::Stream, _) => dedup.check_and_stage(*key)?,
                             (DuplicateCheck::Join(window), DupKey::Index(fp)) => {
