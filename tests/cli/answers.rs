@@ -193,3 +193,70 @@ fn rerate_answers_each_producer_as_rate_does() {
     assert_counted(&summary(&d.join("again")));
     assert!(fs::metadata(d.join("again/answers")).unwrap().is_dir());
 }
+
+#[test]
+fn recycled_price_requests_are_answered_to_their_producers() {
+    // The VPN price requests (1, 4, 6, 7) name a customer the registry of
+    // the first night lacks: they fault and wait in suspense. The recycle,
+    // once the registry knows the customer, answers each to the producer
+    // that asked, in the order they first came.
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    input(d);
+    let (vpn, _, _) = fixture_sdrs();
+    let customer = vpn["sdr"]["serviceHeader"]["customerIdentity"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let full = fs::read_to_string(repo("price_lists/customers.csv")).unwrap();
+    let without: String = full
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{customer},")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without.len(), full.len(), "{customer} is in the registry");
+    fs::write(d.join("customers.csv"), without).unwrap();
+    let lists = format!("{ROOT}/price_lists");
+    let common = [
+        "--price-lists",
+        lists.as_str(),
+        "--customers",
+        "customers.csv",
+        "--state",
+        "state",
+    ];
+    let mut args = vec!["rate", "in.sdr", "--out", "night"];
+    args.extend_from_slice(&common);
+    args.extend_from_slice(&["--pricing-time", PRICING_TIME]);
+    assert_eq!(run_in(d, &args).code, 1);
+    assert_eq!(
+        ids(&d.join("night/answers/spe-3.sdr")),
+        [("spe-3".to_owned(), 5)]
+    );
+    assert_eq!(
+        ids(&d.join("night/answers/spe-4.sdr")),
+        [("spe-4".to_owned(), 2)]
+    );
+    fs::write(d.join("customers.csv"), full).unwrap();
+    let mut args = vec!["recycle", "--out", "recycled"];
+    args.extend_from_slice(&common);
+    args.extend_from_slice(&["--pricing-time", "2026-11-23T02:00:00+01:00"]);
+    let r = run_in(d, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = d.join("recycled");
+    let of = |p: &str, ids: &[u64]| ids.iter().map(|i| (p.to_owned(), *i)).collect::<Vec<_>>();
+    assert_eq!(ids(&out.join("answers/spe-3.sdr")), of("spe-3", &[1, 7]));
+    assert_eq!(ids(&out.join("answers/spe-4.sdr")), of("spe-4", &[4]));
+    assert_eq!(
+        ids(&out.join("answers/%4Fdd%2F%50rod.sdr")),
+        of("Odd/Prod", &[6])
+    );
+    assert_eq!(
+        ids(&out.join("answers.sdr"))
+            .iter()
+            .map(|(_, i)| *i)
+            .collect::<Vec<_>>(),
+        [1, 4, 6, 7]
+    );
+    assert_eq!(summary(&out)["answers_by_producer"]["producers"], 3);
+}
