@@ -314,6 +314,13 @@ pub struct RunArgs {
         value_name = "FORMAT"
     )]
     pub export: Vec<ExportFormat>,
+    /// Network cost lists per network provider and type of network, and
+    /// production terms per marketing company (docs/network-costs.md):
+    /// writes network-cost-lines.csv, network-costs.csv,
+    /// production-costs.csv and margins.csv, and a network_costs block in
+    /// the summary. Without it there is no network costing.
+    #[arg(long, env = "SDRATE_NETWORK_COSTS", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub network_costs: Option<PathBuf>,
 }
 
 /// The duplicate index's window around the run's clock: shared by the

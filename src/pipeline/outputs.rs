@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use crate::group::EVENT_COLUMNS;
 use crate::write::answers::Answers;
 use crate::write::export::{self, Export};
+use crate::write::network::NetworkReports;
 use crate::write::subscribers::{self, Routing};
 use crate::write::{Kept, sessions};
 
@@ -38,6 +39,8 @@ pub struct Outputs {
     pub(super) subscribers: Option<subscribers::Outputs>,
     /// Priced records for analytics (`--export`), when asked for.
     pub(super) export: Option<Export>,
+    /// The network cost reports (`--network-costs`), when configured.
+    pub(super) network: Option<NetworkReports>,
 }
 
 pub(super) fn csv_with_header(
@@ -87,7 +90,14 @@ impl Outputs {
         start_writeback(self.participation_report.get_ref());
     }
 
-    pub fn open(dir: &Path, routing: Option<&Routing>, exports: &[export::Format]) -> Result<Self> {
+    /// `network_lists`: the number of network cost lists when network
+    /// costing is configured.
+    pub fn open(
+        dir: &Path,
+        routing: Option<&Routing>,
+        exports: &[export::Format],
+        network_lists: Option<usize>,
+    ) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         Ok(Outputs {
@@ -119,6 +129,9 @@ impl Outputs {
                 .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
                 .transpose()?,
             export: Export::open(dir, exports)?,
+            network: network_lists
+                .map(|n| NetworkReports::create(dir, n))
+                .transpose()?,
         })
     }
 }

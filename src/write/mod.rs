@@ -10,6 +10,7 @@ pub mod answers;
 pub mod differences;
 pub mod export;
 pub mod names;
+pub mod network;
 pub mod sessions;
 pub mod subscribers;
 pub mod usage;
