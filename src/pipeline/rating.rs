@@ -99,6 +99,8 @@ pub struct Options {
 /// twice would be two runs, the second refused an output directory that
 /// is never overwritten. Two runs that differ only in that stamp make the
 /// same billing decisions.
+// Each argument is one thing the id depends on.
+#[allow(clippy::too_many_arguments)]
 fn run_id(
     inputs: &[InputFile],
     lists: &[ListRevision],

@@ -208,9 +208,9 @@ mod tests {
     }
 
     /// The seed example's SDR 9001 (tests/cli/network_costs.rs): network
-    /// cost 1.57; refinement 20 % + 0.10 = 0.314 + 0.10 = 0.414 → 0.41;
-    /// margin 10 % of 1.57 + 0.41 = 0.198 → 0.20; production 1.57 + 0.41
-    /// + 0.20 = 2.18.
+    /// cost 1.57; refinement 20 % plus 0.10 = 0.314 + 0.10 = 0.414 →
+    /// 0.41; margin 10 % of 1.57 + 0.41 = 0.198 → 0.20; production
+    /// 1.57 + 0.41 + 0.20 = 2.18.
     #[test]
     fn production_cost_adds_refinement_and_margin_each_rounded_once() {
         let t = Terms {

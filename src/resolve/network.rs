@@ -277,7 +277,7 @@ impl NetworkCosts {
             costs.count += 1;
         }
         for lists in costs.by_key.values_mut() {
-            lists.sort_by(|a, b| (a.valid_from, a.revision).cmp(&(b.valid_from, b.revision)));
+            lists.sort_by_key(|a| (a.valid_from, a.revision));
             check_overlaps(lists)?;
         }
         costs.digest = h.digest();

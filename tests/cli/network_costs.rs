@@ -20,10 +20,10 @@
 //! - es-voice r1, voice channel, 0.30 per minute by the second: 185 × 0.30
 //!   / 60 = 0.925 exactly → 0.93 (a division first gives 0.92499... and
 //!   0.92);
-//! - network cost 0.40 + 0.24 + 0.93 = 1.57; megacom's VPN terms (20 %
-//!   + 0.10, margin 10 %): refinement 0.314 + 0.10 = 0.414 → 0.41, margin
-//!   (1.57 + 0.41) × 10 % = 0.198 → 0.20, production 1.57 + 0.41 + 0.20 =
-//!   2.18;
+//! - network cost 0.40 + 0.24 + 0.93 = 1.57; megacom's VPN terms
+//!   (refinement 20 % plus 0.10, margin 10 %): refinement 0.314 + 0.10 =
+//!   0.414 → 0.41, margin (1.57 + 0.41) × 10 % = 0.198 → 0.20, production
+//!   1.57 + 0.41 + 0.20 = 2.18;
 //! - revenue (megacom base r1, 0.6 per minute, corporate 10 % off): 185 ×
 //!   0.6 / 60 = 1.85, less 10 % = 1.665 → 1.67; margin 1.67 − 1.57 = 0.10.
 //!
