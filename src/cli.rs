@@ -681,6 +681,10 @@ pub struct ExplainArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub tariff: TariffArgs,
+    /// Also load and check the network cost lists and production terms of
+    /// DIR (docs/network-costs.md), and list them.
+    #[arg(long, env = "SDRATE_NETWORK_COSTS", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub network_costs: Option<PathBuf>,
     /// Treat warnings as errors: exit code 3 when there is any.
     #[arg(long)]
     pub strict: bool,

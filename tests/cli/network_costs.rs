@@ -258,3 +258,52 @@ fn a_bad_network_cost_list_is_a_configuration_error_naming_file_and_line() {
         r.stderr
     );
 }
+
+/// `sdrate check --network-costs DIR` loads the lists as a run does and
+/// lists every revision by provider and network; a bad list is exit 3.
+#[test]
+fn check_lists_network_cost_lists_and_refuses_a_bad_one() {
+    let r = crate::common::run(crate::common::sdrate().args([
+        "check",
+        "--network-costs",
+        "tests/data/network/costs",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let tail: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("network cost lists"))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "network cost lists in tests/data/network/costs: 4 list revisions",
+            "  de-signal signalling",
+            "    net-de-signal r1: from 2026-01-01 00:00:00 +01:00, SEK: 0.06 per 60 s in 60 s increments",
+            "  es-voice voiceChannel",
+            "    net-es-voice r1: from 2026-01-01 00:00:00 +01:00, SEK: 0.30 per 60 s in 1 s increments",
+            "    net-es-voice r2: from 2026-12-01 00:00:00 +01:00, SEK: 0.36 per 60 s in 1 s increments",
+            "  fr-signal signalling",
+            "    net-fr-signal r1: from 2026-01-01 00:00:00 +01:00, SEK: 0.20 per 10 capacity units",
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("es.toml"),
+        "id = \"es\"\nrevision = 1\nprovider = \"es-voice\"\nnetwork = \"voiceChannel\"\n\
+         valid_from = \"2026-01-01T00:00:00+01:00\"\ncurrency = \"SEK\"\n",
+    )
+    .unwrap();
+    let r = crate::common::run(
+        crate::common::sdrate()
+            .args(["check", "--network-costs"])
+            .arg(dir.path()),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("a network cost list prices [duration], [capacity] or both; it has neither"),
+        "{}",
+        r.stderr
+    );
+}
