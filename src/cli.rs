@@ -330,6 +330,13 @@ pub struct RunArgs {
         value_name = "FORMAT"
     )]
     pub export: Vec<ExportFormat>,
+    /// Network cost lists per network provider and type of network, and
+    /// production terms per marketing company (docs/network-costs.md):
+    /// writes network-cost-lines.csv, network-costs.csv,
+    /// production-costs.csv and margins.csv, and a network_costs block in
+    /// the summary. Without it there is no network costing.
+    #[arg(long, env = "SDRATE_NETWORK_COSTS", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub network_costs: Option<PathBuf>,
 }
 
 /// The duplicate index's window around the run's clock: shared by the
@@ -696,6 +703,10 @@ pub struct ExplainArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub tariff: TariffArgs,
+    /// Also load and check the network cost lists and production terms of
+    /// DIR (docs/network-costs.md), and list them.
+    #[arg(long, env = "SDRATE_NETWORK_COSTS", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub network_costs: Option<PathBuf>,
     /// Treat warnings as errors: exit code 3 when there is any.
     #[arg(long)]
     pub strict: bool,

@@ -34,6 +34,62 @@ pub struct Totals {
     pub individual: Decimal,
     /// Its usage modules one by one, for the usage analysis.
     pub modules: Modules,
+    /// Its network cost, when network costing is configured (a billed SDR
+    /// only: not an answer to a price request).
+    pub network: Option<Box<NetworkCost>>,
+}
+
+/// The network cost of one priced SDR: every hop of its network service
+/// modules, costed under its provider's list, and the production cost
+/// per usage module and currency (docs/network-costs.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkCost {
+    pub sdr_identifier: u32,
+    pub producer: Text,
+    pub hops: Vec<Hop>,
+    pub production: Vec<ProductionLine>,
+}
+
+/// One network hop (one `NetworkUsage` of an NSM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub provider: Text,
+    pub network: Text,
+    /// The switching element (`sseIdentifier`).
+    pub element: Option<Text>,
+    pub start: Timestamp,
+    /// UTC date of the hop's start: the day a provider's invoice counts.
+    pub day: chrono::NaiveDate,
+    pub seconds: u64,
+    pub capacity: Option<u64>,
+    /// The service of the usage module the hop's NSM serves.
+    pub service: Text,
+    /// Its cost, or why it has none (no list): reported, never a fault of
+    /// the SDR, whose price does not depend on it.
+    pub costed: Result<CostedHop, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostedHop {
+    pub list: Text,
+    pub revision: u16,
+    pub currency: Text,
+    pub charged_seconds: u64,
+    pub charged_units: u64,
+    pub cost: Decimal,
+}
+
+/// The production cost of one usage module's network cost in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductionLine {
+    pub marketing_company: Text,
+    pub service: Text,
+    /// The usage module's day of use, as the usage analysis counts it.
+    pub day: chrono::NaiveDate,
+    pub currency: Text,
+    /// Whether the marketing company has production terms.
+    pub terms: bool,
+    pub cost: price::network::Production,
 }
 
 /// One priced usage module, as the usage analysis counts it (in the
@@ -458,7 +514,12 @@ impl Rater {
                 spms,
             }),
             (None, Some(t)) if answer => Outcome::Answered(spms, t),
-            (None, Some(t)) => Outcome::Priced(spms, t),
+            (None, Some(mut t)) => {
+                if let Some(net) = &self.lists.network {
+                    t.network = Some(Box::new(network_cost(net, sdr, &t)));
+                }
+                Outcome::Priced(spms, t)
+            }
             (None, None) => Outcome::Fault(Fault {
                 status: StatusIndicator::TechnicalError,
                 detail: "the SDR has no usage module".into(),
@@ -774,8 +835,106 @@ impl Rater {
                 basic: total_basic,
                 individual: total_individual,
                 modules: Modules::one(module),
+                network: None,
             },
         )))
+    }
+}
+
+/// The network cost of a priced SDR with totals `t`: each hop of each NSM
+/// costed under the list valid at its start, attributed to the usage
+/// module the NSM serves (its `nsmSumCorrelator`, else the first).
+fn network_cost(
+    net: &crate::resolve::network::NetworkCosts,
+    sdr: &ServiceDetailRecord,
+    t: &Totals,
+) -> NetworkCost {
+    use crate::price::network::{hop_cost, production};
+    let h = &sdr.service_header;
+    let sums = &sdr.service_usage_modules;
+    let mut hops = Vec::new();
+    // (usage module, currency) -> network cost, in order of appearance.
+    let mut per_module: Vec<(usize, Text, Option<Decimal>)> = Vec::new();
+    for nsm in sdr.network_service_modules.iter().flatten() {
+        let index = sums
+            .iter()
+            .position(|s| s.nsm_sum_correlator == nsm.nsm_sum_correlator)
+            .unwrap_or(0);
+        let service = sums
+            .get(index)
+            .map(|s| s.service_feature_code.clone())
+            .unwrap_or_default();
+        for u in &nsm.network_usage {
+            let costed = net
+                .find(
+                    &u.network_provider,
+                    u.type_of_network,
+                    &u.start_of_charging.0,
+                )
+                .and_then(|list| {
+                    let p = hop_cost(list, u.chargeable_duration, u.consumed_capacity)
+                        .map_err(|e| format!("{} revision {}: {e}", list.id, list.revision))?;
+                    Ok(CostedHop {
+                        list: Text::from(list.id.as_str()),
+                        revision: list.revision,
+                        currency: Text::from(list.currency.as_str()),
+                        charged_seconds: p.charged_seconds,
+                        charged_units: p.charged_units,
+                        cost: p.cost,
+                    })
+                });
+            if let Ok(c) = &costed {
+                match per_module
+                    .iter_mut()
+                    .find(|(i, cur, _)| *i == index && *cur == c.currency)
+                {
+                    Some((_, _, sum)) => *sum = sum.and_then(|s| s.checked_add(c.cost)),
+                    None => per_module.push((index, c.currency.clone(), Some(c.cost))),
+                }
+            }
+            hops.push(Hop {
+                provider: u.network_provider.clone(),
+                network: u.type_of_network.text(),
+                element: u.sse_identifier.clone(),
+                start: u.start_of_charging,
+                day: u.start_of_charging.0.naive_utc().date(),
+                seconds: u.chargeable_duration,
+                capacity: u.consumed_capacity,
+                service: service.clone(),
+                costed,
+            });
+        }
+    }
+    let days: Vec<chrono::NaiveDate> = t.modules.iter().map(|m| m.day).collect();
+    let production = per_module
+        .into_iter()
+        .filter_map(|(index, currency, sum)| {
+            let sum_module = sums.get(index)?;
+            let terms = net.terms(
+                &sum_module.marketing_company,
+                &sum_module.service_feature_code,
+            );
+            // An overflowing sum of hop costs gives no production line
+            // rather than a wrong one.
+            let cost = production(sum?, terms, &net.production_rounding)?;
+            Some(ProductionLine {
+                marketing_company: sum_module.marketing_company.clone(),
+                service: sum_module.service_feature_code.clone(),
+                day: days.get(index).copied().unwrap_or_else(|| {
+                    hops.first()
+                        .map_or(h.time_of_origin.0.naive_utc().date(), |hop| hop.day)
+                }),
+                currency,
+                terms: terms.is_some(),
+                cost,
+            })
+        })
+        .collect();
+    NetworkCost {
+        sdr_identifier: h.sdr_identifier,
+        producer: h.producer_identity.clone(),
+        hops,
+        production,
     }
 }
 

@@ -22,7 +22,14 @@ pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
     let (lists, customers) =
         sdrate::resolve::load(&args.tariff.price_lists, &args.tariff.customers)?;
     let warnings = sdrate::resolve::cross_check::cross_check(&lists, &customers);
-    let text = report(
+    let network = args
+        .network_costs
+        .as_deref()
+        .map(|dir| {
+            sdrate::resolve::network::NetworkCosts::load_dir(dir).map(|n| network_report(dir, &n))
+        })
+        .transpose()?;
+    let mut text = report(
         &args.tariff.price_lists,
         &lists,
         &args.tariff.customers,
@@ -30,6 +37,7 @@ pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
         warnings.len(),
         verbosity.is_verbose(1),
     );
+    text.push_str(network.as_deref().unwrap_or(""));
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
@@ -45,6 +53,42 @@ pub fn run(args: &CheckArgs, verbosity: Verbosity) -> Result<ExitCode> {
         .into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The network cost lists by provider and network, each revision with its
+/// validity and rates.
+fn network_report(dir: &std::path::Path, n: &sdrate::resolve::network::NetworkCosts) -> String {
+    let mut s = format!(
+        "network cost lists in {}: {}\n",
+        dir.display(),
+        plural(n.count, "list revision")
+    );
+    for ((provider, network), lists) in n.lists() {
+        let _ = writeln!(s, "  {provider} {network}");
+        for l in lists {
+            let to = l.valid_to.map(|t| format!(" to {t}")).unwrap_or_default();
+            let mut rates = Vec::new();
+            if let Some(d) = &l.duration {
+                rates.push(format!(
+                    "{} per {} s in {} s increments",
+                    d.price.0, d.unit_seconds, d.increment
+                ));
+            }
+            if let Some(c) = &l.capacity {
+                rates.push(format!("{} per {} capacity units", c.price.0, c.unit_size));
+            }
+            let _ = writeln!(
+                s,
+                "    {} r{}: from {}{to}, {}: {}",
+                l.id,
+                l.revision,
+                l.valid_from,
+                l.currency,
+                rates.join(" + ")
+            );
+        }
+    }
+    s
 }
 
 const KINDS: [ListKind; 5] = [

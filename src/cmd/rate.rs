@@ -63,6 +63,7 @@ pub(crate) fn options(
             max_total_change: run.max_total_change,
         },
         export: run.export_formats(),
+        network_costs: run.network_costs.clone(),
     })
 }
 

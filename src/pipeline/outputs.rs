@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use crate::group::EVENT_COLUMNS;
 use crate::write::answers::Answers;
 use crate::write::export::{self, Export};
+use crate::write::network::NetworkReports;
 use crate::write::secured::Secured;
 use crate::write::subscribers::{self, Routing};
 use crate::write::trace::Tag;
@@ -44,6 +45,8 @@ pub struct Outputs {
     /// system identity ([`Outputs::responsible`]).
     pub(super) tag: Option<Tag>,
     pub(super) secured: Option<Secured>,
+    /// The network cost reports (`--network-costs`), when configured.
+    pub(super) network: Option<NetworkReports>,
 }
 
 pub(super) fn csv_with_header(
@@ -93,7 +96,14 @@ impl Outputs {
         start_writeback(self.participation_report.get_ref());
     }
 
-    pub fn open(dir: &Path, routing: Option<&Routing>, exports: &[export::Format]) -> Result<Self> {
+    /// `network_lists`: the number of network cost lists when network
+    /// costing is configured.
+    pub fn open(
+        dir: &Path,
+        routing: Option<&Routing>,
+        exports: &[export::Format],
+        network_lists: Option<usize>,
+    ) -> Result<Self> {
         fs::create_dir_all(dir.join(names::PRICED_DIR))
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
         Ok(Outputs {
@@ -127,6 +137,9 @@ impl Outputs {
             export: Export::open(dir, exports)?,
             tag: None,
             secured: None,
+            network: network_lists
+                .map(|n| NetworkReports::create(dir, n))
+                .transpose()?,
         })
     }
 

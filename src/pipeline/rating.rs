@@ -90,6 +90,10 @@ pub struct Options {
     /// Priced records for analytics (`--export`): files in OUT, listed in
     /// the manifest with their hashes.
     pub export: Vec<crate::write::export::Format>,
+    /// Network cost lists and production terms (docs/network-costs.md):
+    /// the network cost of every billed SDR and its reports. None: no
+    /// network costing, and no output changes.
+    pub network_costs: Option<PathBuf>,
 }
 
 /// A run id that depends only on what the run reads and how: the same
@@ -99,6 +103,8 @@ pub struct Options {
 /// twice would be two runs, the second refused an output directory that
 /// is never overwritten. Two runs that differ only in that stamp make the
 /// same billing decisions.
+// Each argument is one thing the id depends on.
+#[allow(clippy::too_many_arguments)]
 fn run_id(
     inputs: &[InputFile],
     lists: &[ListRevision],
@@ -106,6 +112,7 @@ fn run_id(
     pricing_time: Option<&str>,
     dry_run: bool,
     routing: Option<&InputFile>,
+    network: Option<u64>,
     opts: &Options,
 ) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
@@ -124,6 +131,12 @@ fn run_id(
     if let Some(r) = routing {
         h.update(b"\0routing");
         h.update(r.hash.as_bytes());
+    }
+    // Network cost reports are outputs too: other lists, another run
+    // (without them the id is the one runs always had).
+    if let Some(digest) = network {
+        h.update(b"\0network-costs");
+        h.update(&digest.to_le_bytes());
     }
     // The duplicate index tells runs apart by id: every option that
     // changes what a run bills is part of it. (Two runs with one id make
@@ -219,7 +232,10 @@ fn timing(
 /// Plans a run (see the module documentation).
 pub fn prepare(opts: Options) -> Result<Prepared> {
     let started = (chrono::Utc::now(), Instant::now());
-    let (lists, customers) = crate::resolve::load(&opts.price_lists, &opts.customers)?;
+    let (mut lists, customers) = crate::resolve::load(&opts.price_lists, &opts.customers)?;
+    if let Some(dir) = &opts.network_costs {
+        lists.network = Some(crate::resolve::network::NetworkCosts::load_dir(dir)?);
+    }
     let customers_hash = publish::hash_file(&opts.customers)?;
     let routing = opts.routing.as_deref().map(Routing::load).transpose()?;
     let routing_hash = opts
@@ -347,6 +363,7 @@ impl Prepared {
                 .as_deref(),
             self.opts.dry_run,
             self.routing_hash.as_ref(),
+            self.rater.lists.network.as_ref().map(|n| n.digest),
             &self.opts,
         )
     }
@@ -365,7 +382,12 @@ impl Prepared {
         // Without a state directory a run is a report to look at, replaced
         // by the next; with one, published output is never overwritten.
         let staging = Staging::begin(&opts.out, self.state.is_none() || opts.dry_run)?;
-        let mut outputs = super::Outputs::open(staging.dir(), self.routing.as_ref(), &opts.export)?;
+        let mut outputs = super::Outputs::open(
+            staging.dir(),
+            self.routing.as_ref(),
+            &opts.export,
+            self.rater.lists.network.as_ref().map(|n| n.count),
+        )?;
         // A dry run publishes nothing, so it secures nothing.
         if let Some(id) = opts.system_identity.as_deref().filter(|_| !opts.dry_run) {
             outputs = outputs.responsible(crate::write::trace::Tag::new(id, opts.pricing_time)?)?;

@@ -383,6 +383,9 @@ impl BlockWriter<'_, '_> {
                             summary.priced += 1;
                             summary.add_totals(&t)?;
                             stage.usage.add_record(&t)?;
+                            if let (Some(n), Some(cost)) = (out.network.as_mut(), &t.network) {
+                                n.add(cost)?;
+                            }
                             priced
                                 .write_all(bytes)
                                 .with_context(|| write_err(&priced_path.display().to_string()))?;

@@ -294,6 +294,7 @@ impl SessionStage<'_> {
                 basic: p.basic,
                 individual: p.individual,
                 modules: Default::default(),
+                network: None,
             })?;
             usage.push(Participation {
                 currency: p.currency.clone(),
@@ -346,6 +347,10 @@ impl SessionStage<'_> {
         // Written on every run, an empty one too: "no usage" is an answer.
         self.usage.write_csv(&out.dir.join(names::USAGE))?;
         self.usage.write_svg(&out.dir.join(names::USAGE_CHART))?;
+        // The margins read the finished usage analysis.
+        if let Some(n) = out.network.take() {
+            summary.network_costs = Some(n.finish(&out.dir, &self.usage)?);
+        }
         Ok(finished.pending)
     }
 }

@@ -61,6 +61,10 @@ pub struct Summary {
     /// Priced SDRs per subscriber, and those nobody subscribed to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<RouteCounts>,
+    /// Network costing (`--network-costs`): hops costed, hops without a
+    /// list, totals per currency; absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_costs: Option<crate::write::network::NetworkSummary>,
     /// currency -> marketing company -> totals (priced SDRs and priced
     /// participations; not price-request answers).
     pub totals: BTreeMap<String, BTreeMap<String, Money>>,
@@ -294,6 +298,7 @@ impl Summary {
                     basic: m.basic,
                     individual: m.individual,
                     modules: Default::default(),
+                    network: None,
                 },
             )?;
         }

@@ -7,6 +7,7 @@
 //! (see [`crate::money`]); every step is checked for overflow.
 
 pub mod interact;
+pub mod network;
 pub mod session;
 pub mod trace;
 

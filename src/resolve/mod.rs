@@ -8,6 +8,7 @@
 pub mod candidates;
 pub mod cross_check;
 pub mod customers;
+pub mod network;
 pub mod period;
 pub mod policy;
 pub mod price_list;

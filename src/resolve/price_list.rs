@@ -437,6 +437,9 @@ pub struct PriceLists {
     /// Subscriber profiles, pricing components and interaction rules
     /// (the `profiles/` sub-directory).
     pub interactions: Interactions,
+    /// Network cost lists and production terms (`--network-costs DIR`,
+    /// docs/network-costs.md); None: no network costing.
+    pub network: Option<crate::resolve::network::NetworkCosts>,
 }
 
 /// Where a list's values are written, for messages: read again from the

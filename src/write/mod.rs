@@ -10,6 +10,7 @@ pub mod answers;
 pub mod differences;
 pub mod export;
 pub mod names;
+pub mod network;
 pub mod secured;
 pub mod sessions;
 pub mod subscribers;

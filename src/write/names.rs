@@ -37,6 +37,13 @@ pub const FAULTED_EVENT_ROWS: &str = "faulted-events.csv";
 /// was in its file, for recycling.
 pub const FAULTED_EVENT_LINES: &str = "faulted-events.jsonl";
 pub const USAGE: &str = "usage.csv";
+/// `--network-costs` (write::network): one row per network hop of every
+/// billed SDR; totals per provider, network, service and day; production
+/// cost per marketing company; margins.
+pub const NETWORK_COST_LINES: &str = "network-cost-lines.csv";
+pub const NETWORK_COSTS: &str = "network-costs.csv";
+pub const PRODUCTION_COSTS: &str = "production-costs.csv";
+pub const MARGINS: &str = "margins.csv";
 pub const USAGE_CHART: &str = "usage.svg";
 /// Sessions still open, when the run has no state directory to keep
 /// them in (a report; the next run does not read it).

@@ -298,6 +298,18 @@ impl UsageAnalysis {
             .unwrap_or_default()
     }
 
+    /// Every row: day, service, currency, revenue and third-party cost
+    /// (for the margins of `write::network`).
+    pub fn rows(&self) -> impl Iterator<Item = (NaiveDate, &str, &str, Decimal, Decimal)> {
+        self.days.iter().flat_map(|(day, services)| {
+            services.iter().flat_map(move |(service, currencies)| {
+                currencies.iter().map(move |(currency, r)| {
+                    (*day, service.as_str(), currency.as_str(), r.revenue, r.cost)
+                })
+            })
+        })
+    }
+
     /// Whether nothing has been added.
     pub fn is_empty(&self) -> bool {
         self.days.is_empty()
@@ -993,6 +1005,7 @@ mod tests {
             basic,
             individual,
             modules: m,
+            network: None,
         }
     }
 

@@ -15,6 +15,7 @@ mod interactions;
 mod logs;
 mod malformed;
 mod metrics;
+mod network_costs;
 mod nothing_lost;
 mod price_list_validation;
 mod pricing_truth;
