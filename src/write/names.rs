@@ -42,6 +42,8 @@ pub const USAGE: &str = "usage.csv";
 /// cost per marketing company; margins.
 pub const NETWORK_COST_LINES: &str = "network-cost-lines.csv";
 pub const NETWORK_COSTS: &str = "network-costs.csv";
+/// The network cost of each service use session (one billed SDR).
+pub const NETWORK_COSTS_BY_SESSION: &str = "network-costs-by-session.csv";
 pub const PRODUCTION_COSTS: &str = "production-costs.csv";
 pub const MARGINS: &str = "margins.csv";
 pub const USAGE_CHART: &str = "usage.svg";

@@ -6,6 +6,9 @@
 //!   kept per record): which SDR, which provider, network and switching
 //!   element, the hop's duration and capacity, the list and revision that
 //!   costed it and the cost, or why it has none;
+//! - `network-costs-by-session.csv`: one row per service use session (a
+//!   billed SDR) and currency: its hops, those without a list, and its
+//!   network cost, streamed as the SDR is filed;
 //! - `network-costs.csv`: per network provider, type of network, service,
 //!   UTC day of the hop's start and currency: hops, seconds, capacity and
 //!   cost, to check the provider's invoice against. Hops without a list
@@ -62,6 +65,16 @@ pub const LINE_COLUMNS: [&str; 17] = [
     "cost",
     "status",
     "reason",
+];
+
+pub const SESSION_COLUMNS: [&str; 7] = [
+    "producer",
+    "sdr_identifier",
+    "service",
+    "hops",
+    "hops_without_list",
+    "currency",
+    "cost",
 ];
 
 pub const COST_COLUMNS: [&str; 12] = [
@@ -151,6 +164,7 @@ type ProductionKey = (Text, Text, NaiveDate, Text);
 /// The reports of one run, filled by the writer in input order.
 pub struct NetworkReports {
     lines: csv::Writer<BufWriter<File>>,
+    sessions: csv::Writer<BufWriter<File>>,
     costs: BTreeMap<CostKey, CostRow>,
     production: BTreeMap<ProductionKey, ProductionRow>,
     summary: NetworkSummary,
@@ -176,8 +190,16 @@ impl NetworkReports {
         lines
             .write_record(LINE_COLUMNS)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        let path = dir.join(names::NETWORK_COSTS_BY_SESSION);
+        let file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut sessions = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
+        sessions
+            .write_record(SESSION_COLUMNS)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(NetworkReports {
             lines,
+            sessions,
             costs: BTreeMap::new(),
             production: BTreeMap::new(),
             summary: NetworkSummary {
@@ -265,6 +287,45 @@ impl NetworkReports {
                 reason,
             ])?;
         }
+        // The session's cost per currency (nearly always one), in the
+        // order the currencies first appear; hops without a list count
+        // on the first row (or on a row of their own when none is costed).
+        let mut per_currency: Vec<(Text, u64, Decimal)> = Vec::new();
+        let mut without = 0u64;
+        let mut service = Text::default();
+        for hop in &n.hops {
+            service = hop.service.clone();
+            match &hop.costed {
+                Ok(c) => match per_currency.iter_mut().find(|(cur, ..)| *cur == c.currency) {
+                    Some((_, hops, cost)) => {
+                        *hops += 1;
+                        add(cost, c.cost)?;
+                    }
+                    None => per_currency.push((c.currency.clone(), 1, c.cost)),
+                },
+                Err(_) => without += 1,
+            }
+        }
+        if per_currency.is_empty() && without > 0 {
+            per_currency.push((Text::default(), 0, Decimal::ZERO));
+        }
+        for (i, (currency, hops, cost)) in per_currency.iter().enumerate() {
+            let without = if i == 0 { without } else { 0 };
+            let cost = if currency.is_empty() {
+                String::new()
+            } else {
+                cost.to_string()
+            };
+            self.sessions.write_record([
+                n.producer.as_str(),
+                &n.sdr_identifier.to_string(),
+                service.as_str(),
+                &(hops + without).to_string(),
+                &without.to_string(),
+                currency.as_str(),
+                &cost,
+            ])?;
+        }
         for p in &n.production {
             let row = self
                 .production
@@ -295,6 +356,10 @@ impl NetworkReports {
         self.lines
             .flush()
             .with_context(|| format!("cannot write {}", lines.display()))?;
+        let sessions = dir.join(names::NETWORK_COSTS_BY_SESSION);
+        self.sessions
+            .flush()
+            .with_context(|| format!("cannot write {}", sessions.display()))?;
         let mut s = self.summary;
         // Totals from the aggregates: one pass, not per hop.
         let mut cost: BTreeMap<String, Decimal> = BTreeMap::new();

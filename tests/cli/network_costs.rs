@@ -117,6 +117,15 @@ fn the_seed_example_is_costed_per_hop_as_computed_by_hand() {
         .map(|s| s.replace('"', "")),
         "one row per hop, in input order"
     );
+    // Per service use session (one SDR): 0.40 + 0.24 + 0.93 = 1.57 for
+    // 9001; 0.60 for 9002, whose Italian hop has no list.
+    assert_eq!(
+        rows(&out.join("network-costs-by-session.csv")),
+        [
+            "spe-stockholm,9001,VPN,3,0,SEK,1.57",
+            "spe-stockholm,9002,VPN,2,1,SEK,0.60",
+        ]
+    );
     // Per provider, network, service and day: what each provider's
     // invoice is checked against.
     assert_eq!(
@@ -185,6 +194,7 @@ fn network_costing_changes_no_other_output() {
         [
             "margins.csv",
             "network-cost-lines.csv",
+            "network-costs-by-session.csv",
             "network-costs.csv",
             "production-costs.csv"
         ]
