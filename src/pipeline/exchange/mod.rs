@@ -163,27 +163,29 @@ pub fn scan_schema() -> SchemaRef {
 /// keeping the scan), what became of it, and the columns of the
 /// analytics export for a priced SDR.
 pub fn price_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("source_file", DataType::Utf8, false),
-        Field::new("offset", DataType::Int64, false),
-        Field::new("record_kind", DataType::Utf8, false),
-        Field::new("session_id", DataType::Utf8, true),
-        Field::new("sequence_number", DataType::Int64, true),
-        Field::new("duplicate_key", DataType::Binary, true),
-        Field::new("time_of_origin", DataType::Utf8, true),
-        Field::new("event_seconds", DataType::Int64, true),
-        Field::new("outcome", DataType::Utf8, false),
-        Field::new("priced", DataType::Binary, false),
-        Field::new("fault_cause", DataType::Utf8, true),
-        Field::new("fault_detail", DataType::Utf8, true),
-        Field::new("producer", DataType::Utf8, true),
-        Field::new("sdr_identifier", DataType::Int64, true),
-        Field::new("customer", DataType::Utf8, true),
-        Field::new("marketing_company", DataType::Utf8, true),
-        Field::new("currency", DataType::Utf8, true),
-        Field::new("basic_price", DataType::Utf8, true),
-        Field::new("individual_price", DataType::Utf8, true),
-    ]))
+    let scan = scan_schema();
+    let passed = PASSED.iter().map(|name| {
+        scan.field_with_name(name)
+            .expect("passed columns are scan columns")
+            .clone()
+    });
+    Arc::new(Schema::new(
+        passed
+            .chain([
+                Field::new("outcome", DataType::Utf8, false),
+                Field::new("priced", DataType::Binary, false),
+                Field::new("fault_cause", DataType::Utf8, true),
+                Field::new("fault_detail", DataType::Utf8, true),
+                Field::new("producer", DataType::Utf8, true),
+                Field::new("sdr_identifier", DataType::Int64, true),
+                Field::new("customer", DataType::Utf8, true),
+                Field::new("marketing_company", DataType::Utf8, true),
+                Field::new("currency", DataType::Utf8, true),
+                Field::new("basic_price", DataType::Utf8, true),
+                Field::new("individual_price", DataType::Utf8, true),
+            ])
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// One scanned row, borrowed from the block it was read in.
