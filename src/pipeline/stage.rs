@@ -127,11 +127,21 @@ pub(super) fn price_and_encode(
     rater: &Rater,
     s: &Session,
 ) -> Result<(PricedSession, Vec<Vec<u8>>, SessionRows), SessionFault> {
-    let priced = price_session_as_of(&rater.lists, &rater.customers, s, rater.as_of.as_ref())?;
+    let (priced, encoded) = price_and_encode_sdrs(rater, s)?;
     let rows = session_rows(&priced).map_err(|e| SessionFault {
         status: StatusIndicator::TechnicalError,
         detail: format!("session {}: cannot format its report rows: {e}", s.id),
     })?;
+    Ok((priced, encoded, rows))
+}
+
+/// [`price_and_encode`] without the report rows, for the cluster's
+/// session pricing, which writes no reports.
+pub(super) fn price_and_encode_sdrs(
+    rater: &Rater,
+    s: &Session,
+) -> Result<(PricedSession, Vec<Vec<u8>>), SessionFault> {
+    let priced = price_session_as_of(&rater.lists, &rater.customers, s, rater.as_of.as_ref())?;
     let mut encoded = Vec::with_capacity(priced.participations.len());
     for (i, p) in priced.participations.iter().enumerate() {
         let sdr = sessions::participation_sdr(
@@ -153,7 +163,7 @@ pub(super) fn price_and_encode(
         })?;
         encoded.push(sdr);
     }
-    Ok((priced, encoded, rows))
+    Ok((priced, encoded))
 }
 
 impl SessionStage<'_> {

@@ -12,7 +12,7 @@
 //! number it would come after the session completed and be late.
 //!
 //! Each session is assembled by a fresh [`Assembler`], the one `rate` uses,
-//! and priced by `rate`'s own session pricing ([`price_and_encode`]), so a
+//! and priced by `rate`'s own session pricing ([`price_and_encode_sdrs`]), so a
 //! participation's bytes are those of `participations.sdr`. Sessions are
 //! independent, so one at a time is `rate`'s answer, with two clocks to
 //! mind:
@@ -58,7 +58,7 @@ use crate::group::{Event, Position, Raw};
 use crate::pipeline::blocks::{Job, with_decoded};
 use crate::pipeline::record::{Done, Needs, RateJob, events_of};
 use crate::pipeline::stage::{
-    max_open_seconds, participation_key, price_and_encode, session_refusal,
+    max_open_seconds, participation_key, price_and_encode_sdrs, session_refusal,
 };
 use crate::price::session::{PricedSession, SessionFault};
 use crate::rate::Rater;
@@ -550,7 +550,7 @@ impl Grouped<'_> {
             .par_iter()
             .map(|item| match item {
                 Item::Row(_) => None,
-                Item::Price(s) => Some(price_and_encode(rater, s).map(|(p, e, _)| (p, e))),
+                Item::Price(s) => Some(price_and_encode_sdrs(rater, s)),
             })
             .collect();
         let mut count = |o: Outcome, n: u64| *counts.entry(o.name()).or_default() += n;
