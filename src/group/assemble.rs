@@ -234,7 +234,7 @@ fn is_late(e: &Event, end: i64) -> bool {
 }
 
 /// The key of a session id in [`Completed`].
-fn session_key(id: &str) -> u64 {
+pub(super) fn session_key(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
@@ -289,6 +289,15 @@ impl Completed {
     /// any; `newest` is the newest event time seen.
     fn prints_of(&self, key: u64, newest: i64) -> io::Result<Option<(i64, Vec<u64>)>> {
         if let Some(&(start, n, end)) = self.index.get(&key) {
+            // Past the horizon a session is forgotten, whether or not it
+            // has left memory yet (the queue drops sessions in completion
+            // order, so one can linger behind a later one): what is
+            // remembered then depends only on the session and the clock,
+            // not on which sessions share the queue (see `super::shards`).
+            // An older entry on disk ended no later: forgotten too.
+            if end < newest.saturating_sub(self.horizon) {
+                return Ok(None);
+            }
             return Ok(Some((end, self.prints.range(start, n))));
         }
         match &self.spilled {

@@ -9,5 +9,6 @@
 pub mod assemble;
 pub mod duplicates;
 mod recall;
+pub mod shards;
 
 pub use crate::sdr::event::{EVENT_COLUMNS, Event, Origin, Position, Raw};

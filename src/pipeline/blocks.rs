@@ -103,6 +103,12 @@ impl<D> Rated<D> {
         self.spans.iter().map(|r| r.len() as u64).sum()
     }
 
+    /// What the workers made of each record, in input order, left in
+    /// place for [`Self::each`].
+    pub fn done_mut(&mut self) -> impl Iterator<Item = &mut D> {
+        self.groups.iter_mut().flat_map(|g| g.done.iter_mut())
+    }
+
     /// Visits the block's records and broken stretches in input order,
     /// taking what the workers made of each record.
     pub fn each(&mut self, mut f: impl FnMut(Item<'_, D>) -> Result<()>) -> Result<()> {

@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::group::assemble::{Assembler, Session};
+use crate::group::assemble::Session;
 use crate::group::duplicates::DuplicateIndex;
+use crate::group::shards::Shards;
 use crate::rate::Rater;
 use crate::read::origins::{self, KeptInput, Origins};
 use crate::read::{self, Reader};
@@ -22,6 +23,7 @@ mod blocks;
 mod dedup;
 pub mod exchange;
 pub mod gather;
+mod ledger;
 mod outputs;
 pub mod rating;
 mod record;
@@ -134,9 +136,15 @@ pub fn run(
             Some(d) => Dedup::Index(d),
             None => Dedup::Run(Default::default()),
         },
-        assembler: Assembler::with_horizon(rater.lists.longest_session_seconds()),
+        // One shard per thread: routing gives the same answers with any
+        // number of shards (group::shards).
+        assembler: Shards::new(
+            rater.lists.longest_session_seconds(),
+            rayon::current_num_threads(),
+        ),
         ready: Vec::new(),
         usage: UsageAnalysis::default(),
+        billed: Vec::new(),
     };
     for s in pending {
         summary.sessions.events_carried_in += s.events.len() as u64;
@@ -275,7 +283,7 @@ pub fn run(
     if let Some(subs) = out.subscribers.take() {
         summary.routing = Some(subs.finish()?);
     }
-    summary.settle_totals()?;
+    summary.settle_totals();
     summary.accounting_identity_holds = summary.identity_holds();
     summary.timing.phases_ms.outputs = millis(flushing.elapsed());
     tracing::debug!(ms = summary.timing.phases_ms.outputs, "outputs flushed");

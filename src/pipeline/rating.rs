@@ -614,10 +614,7 @@ fn write_pending_report(staging: &Staging, pending: &[Session]) -> Result<()> {
     let mut w = std::io::BufWriter::new(
         fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
     );
-    for s in pending {
-        serde_json::to_writer(&mut w, s)?;
-        w.write_all(b"\n")?;
-    }
+    crate::state::jsonl_into(pending, &mut w)?;
     w.flush()
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -334,6 +334,7 @@ impl Sink<Done> for BlockWriter<'_, '_> {
     /// block, so session pricing no longer waits between blocks.
     fn write(&mut self, rated: &mut Rated<Done>) -> Result<()> {
         self.write_block(rated)?;
+        self.stage.settle_billed(self.summary)?;
         self.stage.price_ready(self.out, self.summary)
     }
 
@@ -365,6 +366,26 @@ impl BlockWriter<'_, '_> {
         }
         // Once per block: the bar reads the clock on every call.
         progress.inc(rated.record_bytes());
+        // The block's session events are routed to their sessions first,
+        // by several threads (`group::shards`); the loop below files what
+        // became of each in input order, as if each were routed there. An
+        // input sdrate kept names each event's origin in its index, read
+        // in input order: those events are routed in the loop.
+        let mut assembled = match origins {
+            Some(_) => None,
+            None => {
+                let mut counts = Vec::new();
+                let events = rated.done_mut().filter_map(|d| match d {
+                    Done::SessionEvent(e) => {
+                        counts.push(e.len());
+                        Some(e.drain(..))
+                    }
+                    _ => None,
+                });
+                let added = stage.assemble(events.flatten())?;
+                Some((counts.into_iter(), added.into_iter()))
+            }
+        };
         rated.each(|item| {
             let (rec, group_bytes, d) = match item {
                 Item::Broken { rec, error } => {
@@ -381,8 +402,6 @@ impl BlockWriter<'_, '_> {
                     match verdict {
                         Verdict::New => {
                             summary.priced += 1;
-                            summary.add_totals(&t)?;
-                            stage.usage.add_record(&t)?;
                             if let (Some(n), Some(cost)) = (out.network.as_mut(), &t.network) {
                                 n.add(cost)?;
                             }
@@ -400,6 +419,8 @@ impl BlockWriter<'_, '_> {
                                 let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                                 list.write(&s, src.file, src.offset)?;
                             }
+                            // Summed after the block, by the threads.
+                            stage.billed.push(t);
                         }
                         Verdict::Duplicate => {
                             summary.duplicates += 1;
@@ -465,6 +486,14 @@ impl BlockWriter<'_, '_> {
                     out.session_events
                         .write_all(rec.bytes)
                         .with_context(|| write_err(names::SESSION_EVENTS))?;
+                    if let Some((counts, added)) = assembled.as_mut() {
+                        let n = counts.next().expect("counted before");
+                        for a in added.by_ref().take(n) {
+                            summary.sessions.events_read += 1;
+                            stage.handle(a, out, summary)?;
+                        }
+                        return Ok(());
+                    }
                     for mut e in events {
                         summary.sessions.events_read += 1;
                         if origins.is_some() {

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use rust_decimal::Decimal;
 
 use crate::fault::FaultCause;
-use crate::group::assemble::{Added, Assembler, Session};
+use crate::group::assemble::{Added, Session};
 use crate::group::duplicates::{Key, Verdict};
+use crate::group::shards::Shards;
 use crate::group::{Event, Position, Raw};
 use crate::price::session::{
     PricedParticipation, PricedSession, SessionFault, price_session_as_of,
@@ -22,11 +22,11 @@ use crate::read::origins::Source;
 use crate::read::{self};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
-use crate::sdr::Text;
 use crate::write::sessions;
-use crate::write::usage::{Participation, SessionUsage, UsageAnalysis};
+use crate::write::usage::UsageAnalysis;
 
 use super::dedup::{Dedup, DupKey};
+use super::ledger::Ledger;
 use super::outputs::Outputs;
 use super::summary::Summary;
 use crate::write::names;
@@ -38,9 +38,12 @@ pub(super) struct SessionStage<'r> {
     /// The run's duplicate check, for billing SDRs and participations
     /// alike.
     pub(super) dedup: Dedup<'r>,
-    pub(super) assembler: Assembler,
+    pub(super) assembler: Shards,
     pub(super) ready: Vec<Session>,
     pub(super) usage: UsageAnalysis,
+    /// The totals of the SDRs the writer billed since the last
+    /// [`SessionStage::settle_billed`] (see [`Ledger`]).
+    pub(super) billed: Vec<Totals>,
 }
 
 /// Sessions priced together, in parallel.
@@ -172,6 +175,29 @@ impl SessionStage<'_> {
             .assembler
             .add(e)
             .context("cannot remember the sessions priced so far")?;
+        self.handle(added, out, summary)
+    }
+
+    /// Routes the events of a block to their sessions, by several threads
+    /// ([`Shards`]); what became of each, in their order, is for
+    /// [`Self::handle`].
+    pub(super) fn assemble(
+        &mut self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Vec<Added>> {
+        self.assembler
+            .add_all(events)
+            .context("cannot remember the sessions priced so far")
+    }
+
+    /// Files what became of one event: counted, written, or its session
+    /// priced with the others ready.
+    pub(super) fn handle(
+        &mut self,
+        added: Added,
+        out: &mut Outputs,
+        summary: &mut Summary,
+    ) -> Result<()> {
         match added {
             Added::Held => {}
             Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
@@ -197,6 +223,17 @@ impl SessionStage<'_> {
         Ok(())
     }
 
+    /// Adds the SDRs billed since the last call to the run's totals and
+    /// usage, summed by the threads ([`Ledger`]).
+    pub(super) fn settle_billed(&mut self, summary: &mut Summary) -> Result<()> {
+        if self.billed.is_empty() {
+            return Ok(());
+        }
+        Ledger::of(&self.billed, Ledger::bill)?.settle(summary, &mut self.usage)?;
+        self.billed.clear();
+        Ok(())
+    }
+
     /// Prices the complete sessions in parallel and writes them in order.
     pub(super) fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
         let ready = std::mem::take(&mut self.ready);
@@ -205,6 +242,7 @@ impl SessionStage<'_> {
             .par_iter()
             .map(|s| price_and_encode(rater, s))
             .collect();
+        let mut billed = Vec::new();
         for (s, r) in ready.iter().zip(results) {
             let n = s.events.len() as u64;
             match r {
@@ -213,6 +251,7 @@ impl SessionStage<'_> {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
                         self.write_priced(&priced, &encoded, &rows, out, summary)?;
+                        billed.push(priced);
                     }
                     Verdict::Duplicate => {
                         // Billed by an earlier run: its events are
@@ -243,7 +282,8 @@ impl SessionStage<'_> {
                 }
             }
         }
-        Ok(())
+        // Summed by the threads, added once.
+        Ledger::of(&billed, Ledger::bill_session)?.settle(summary, &mut self.usage)
     }
 
     /// Whether a priced session was billed before: by its participations'
@@ -278,7 +318,6 @@ impl SessionStage<'_> {
         summary: &mut Summary,
     ) -> Result<()> {
         let write_err = |what: &str| format!("cannot write {what}");
-        let mut usage = Vec::with_capacity(priced.participations.len());
         for (p, bytes) in priced.participations.iter().zip(encoded) {
             summary.sessions.participations += 1;
             out.participations
@@ -298,20 +337,6 @@ impl SessionStage<'_> {
             if let Some(ex) = out.export.as_mut() {
                 ex.participation(&priced.facts.session_id, &priced.facts.service, p)?;
             }
-            summary.add_totals(&Totals {
-                currency: p.currency.clone(),
-                marketing_company: p.marketing_company.clone(),
-                basic: p.basic,
-                individual: p.individual,
-                modules: Default::default(),
-                network: None,
-            })?;
-            usage.push(Participation {
-                currency: p.currency.clone(),
-                active_seconds: p.part.active_seconds(),
-                basic: p.basic,
-                individual: p.individual,
-            });
         }
         out.participation_report
             .write_all(&rows.participations)
@@ -319,17 +344,7 @@ impl SessionStage<'_> {
         out.cost_report
             .write_all(&rows.costs)
             .with_context(|| write_err(names::COSTS))?;
-        let cost: Vec<(Text, Decimal)> = priced
-            .costs
-            .iter()
-            .map(|c| (Text::from(c.currency.as_str()), c.amount))
-            .collect();
-        self.usage.add_session(&SessionUsage {
-            service: &priced.facts.service,
-            day: priced.facts.start.0.naive_utc().date(),
-            participations: &usage,
-            cost: &cost,
-        })
+        Ok(())
     }
 
     /// End of input: price what completes now, fault what is too old,
@@ -340,7 +355,7 @@ impl SessionStage<'_> {
         summary: &mut Summary,
     ) -> Result<Vec<Session>> {
         let lists = &self.rater.lists;
-        let assembler = std::mem::take(&mut self.assembler);
+        let assembler = std::mem::replace(&mut self.assembler, Shards::new(0, 1));
         let finished = assembler.finish(|s| max_open_seconds(lists, s));
         self.ready.extend(finished.complete);
         self.price_ready(out, summary)?;

@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::fault::FaultCause;
-use crate::rate::Totals;
 use crate::read::NotRead;
 use crate::sdr::Text;
 use crate::write::answers::AnswerCounts;
@@ -267,57 +265,15 @@ impl Summary {
         *self.faults_by_cause.entry(cause).or_default() += 1;
     }
 
-    pub(super) fn add_totals(&mut self, t: &Totals) -> Result<()> {
-        match self
-            .running
-            .iter_mut()
-            .find(|(c, m, _)| *c == t.currency && *m == t.marketing_company)
-        {
-            Some((.., m)) => add_money(m, t),
-            None => {
-                let mut m = Money::default();
-                add_money(&mut m, t)?;
-                self.running
-                    .push((t.currency.clone(), t.marketing_company.clone(), m));
-                Ok(())
-            }
-        }
-    }
-
     /// Moves the running totals into `totals`, where the summary shows
     /// them by currency and marketing company.
-    pub(super) fn settle_totals(&mut self) -> Result<()> {
+    pub(super) fn settle_totals(&mut self) {
         for (currency, marketing_company, m) in std::mem::take(&mut self.running) {
-            let by_company = self.totals.entry(currency.to_string()).or_default();
-            let total = by_company.entry(marketing_company.to_string()).or_default();
-            add_money(
-                total,
-                &Totals {
-                    currency,
-                    marketing_company,
-                    basic: m.basic,
-                    individual: m.individual,
-                    modules: Default::default(),
-                    network: None,
-                },
-            )?;
+            // Each (currency, marketing company) is in `running` once.
+            self.totals
+                .entry(currency.to_string())
+                .or_default()
+                .insert(marketing_company.to_string(), m);
         }
-        Ok(())
     }
-}
-
-fn add_money(m: &mut Money, t: &Totals) -> Result<()> {
-    let overflow = || {
-        anyhow::anyhow!(
-            "the run total of {} for {} exceeds what an exact decimal holds",
-            t.currency,
-            t.marketing_company
-        )
-    };
-    m.basic = m.basic.checked_add(t.basic).ok_or_else(overflow)?;
-    m.individual = m
-        .individual
-        .checked_add(t.individual)
-        .ok_or_else(overflow)?;
-    Ok(())
 }

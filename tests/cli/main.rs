@@ -30,6 +30,7 @@ mod rerate;
 mod responsibility;
 mod routing_participations;
 mod sessions;
+mod shards;
 mod spark;
 mod spools;
 mod state_lasts;

@@ -52,12 +52,28 @@ impl std::fmt::Display for Position {
     }
 }
 
+/// Raw bytes as lowercase hex text, as the `hex` crate's serde support
+/// writes and reads them; written into one buffer of the exact size (the
+/// crate's collects characters one at a time: a pending session's events
+/// are most of what the state carries).
+mod hex_text {
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let mut text = vec![0; bytes.len() * 2];
+        hex::encode_to_slice(bytes, &mut text).expect("twice the length");
+        s.serialize_str(std::str::from_utf8(&text).expect("hex digits"))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::serde::deserialize(d)
+    }
+}
+
 /// The event as it arrived, for the fault outputs and recycling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Raw {
     /// The whole SDR encoding.
-    Sdr(#[serde(with = "hex")] Vec<u8>),
+    Sdr(#[serde(with = "hex_text")] Vec<u8>),
     /// The row's fields in `EVENT_COLUMNS` order (missing ones empty).
     Row(Vec<String>),
 }

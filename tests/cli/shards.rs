@@ -1,0 +1,96 @@
+//! The speed issue's shards: session events are routed to their sessions
+//! by several threads (`group::shards`, one shard per thread), and every
+//! output is byte-identical at any thread count.
+
+use std::path::Path;
+
+use crate::common::{files, sdrate, summary};
+
+/// Rates `inputs` into `dir/out-T` on `threads` threads.
+fn rate(dir: &Path, inputs: &[&Path], threads: usize) -> std::path::PathBuf {
+    let out = dir.join(format!("out-{threads}"));
+    sdrate()
+        .arg("rate")
+        .args(inputs)
+        .arg("--out")
+        .arg(&out)
+        .args(["--threads", &threads.to_string()])
+        .args(["--pricing-time", "2026-11-22T02:00:00+01:00"])
+        .assert()
+        .code(1);
+    out
+}
+
+#[test]
+fn session_routing_by_shards_is_identical_at_any_thread_count() {
+    let t = tempfile::tempdir().unwrap();
+    let (first, again, other) = (
+        t.path().join("sessions.sdr"),
+        t.path().join("sessions-again.sdr"),
+        t.path().join("other.sdr"),
+    );
+    sdrate()
+        .args([
+            "generate",
+            "--count",
+            "6000",
+            "--seed",
+            "11",
+            "--sessions",
+            "300",
+            "-o",
+        ])
+        .arg(&first)
+        .assert()
+        .success();
+    sdrate()
+        .args(["generate", "--count", "4000", "--seed", "12", "-o"])
+        .arg(&other)
+        .assert()
+        .success();
+    // The same events again: copies of sessions already priced (duplicates,
+    // or events after their session's end) and of sessions still open.
+    std::fs::copy(&first, &again).unwrap();
+    let inputs = [first.as_path(), other.as_path(), again.as_path()];
+    let one = rate(t.path(), &inputs, 1);
+    let s = summary(&one);
+    let sessions = &s["sessions"];
+    assert!(
+        sessions["sessions_priced"].as_u64().unwrap() > 100,
+        "{sessions}"
+    );
+    assert!(
+        sessions["duplicate_events"].as_u64().unwrap() > 1000,
+        "{sessions}"
+    );
+    assert!(
+        sessions["sessions_pending"].as_u64().unwrap() > 0,
+        "{sessions}"
+    );
+    let mut expected = files(&one);
+    expected.remove("summary.json");
+    expected.remove("manifest.json");
+    let without_timing = |out: &Path| {
+        let mut s = summary(out);
+        s.as_object_mut().unwrap().remove("timing");
+        s
+    };
+    for threads in [2, 3, 5] {
+        let out = rate(t.path(), &inputs, threads);
+        let mut got = files(&out);
+        got.remove("summary.json");
+        got.remove("manifest.json");
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>()
+        );
+        for (name, bytes) in &expected {
+            assert!(got[name] == *bytes, "{name} differs at {threads} threads");
+        }
+        assert_eq!(
+            without_timing(&out),
+            without_timing(&one),
+            "{threads} threads"
+        );
+    }
+}
