@@ -25,7 +25,7 @@ for ((r = 0; r < rounds; r++)); do
             --out "$work/out" --threads "$threads" --price-lists "$lists" \
             --customers "$lists/customers.csv" \
             --pricing-time 2026-01-01T00:00:00Z || [[ $? -eq 1 ]]
-        read -r wall user sys < "$work/time"
+        read -r wall user sys < <(tail -n 1 "$work/time")
         echo "$label $wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" >> "$work/times"
     done
 done

@@ -134,7 +134,8 @@ pub fn run(
         rater,
         dedup: match dedup {
             Some(d) => Dedup::Index(d),
-            None => Dedup::Run(Default::default()),
+            // One shard per thread, as the session router has.
+            None => Dedup::Run(dedup::RunSet::new(rayon::current_num_threads())),
         },
         // One shard per thread: routing gives the same answers with any
         // number of shards (group::shards).

@@ -371,6 +371,15 @@ impl BlockWriter<'_, '_> {
         // became of each in input order, as if each were routed there. An
         // input sdrate kept names each event's origin in its index, read
         // in input order: those events are routed in the loop.
+        // The block's verdicts, decided in input order (see `dedup`).
+        let keys: Vec<DupKey> = rated
+            .done_mut()
+            .filter_map(|d| match d {
+                Done::Priced(_, _, key, ..) => Some(*key),
+                _ => None,
+            })
+            .collect();
+        let mut verdicts = stage.dedup.check_block(&keys)?.into_iter();
         let mut assembled = match origins {
             Some(_) => None,
             None => {
@@ -398,7 +407,8 @@ impl BlockWriter<'_, '_> {
             match d {
                 Done::Priced(range, t, key, sdr, head, secured) => {
                     let bytes = &group_bytes[range];
-                    let verdict = stage.dedup.check_and_stage(key)?;
+                    let verdict = verdicts.next().expect("one verdict per billed SDR");
+                    debug_assert!(key == keys[keys.len() - verdicts.len() - 1]);
                     match verdict {
                         Verdict::New => {
                             summary.priced += 1;

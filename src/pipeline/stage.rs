@@ -175,7 +175,11 @@ impl SessionStage<'_> {
             .assembler
             .add(e)
             .context("cannot remember the sessions priced so far")?;
-        self.handle(added, out, summary)
+        self.handle(added, out, summary)?;
+        if self.ready.len() >= SESSION_BATCH {
+            self.price_ready(out, summary)?;
+        }
+        Ok(())
     }
 
     /// Routes the events of a block to their sessions, by several threads
@@ -213,12 +217,10 @@ impl SessionStage<'_> {
                 summary.sessions.events_faulted += 1;
                 fault_event(&e, FaultCause::SequenceConflict, &why, out, summary)?;
             }
-            Added::Complete(s) => {
-                self.ready.push(s);
-                if self.ready.len() >= SESSION_BATCH {
-                    self.price_ready(out, summary)?;
-                }
-            }
+            // Priced in a batch: at the end of an SDR block (whose records'
+            // duplicate verdicts come first, see `BlockWriter`), or by
+            // `add` every SESSION_BATCH sessions of an event log.
+            Added::Complete(s) => self.ready.push(s),
         }
         Ok(())
     }

@@ -49,9 +49,17 @@ fn session_routing_by_shards_is_identical_at_any_thread_count() {
         .assert()
         .success();
     // The same events again: copies of sessions already priced (duplicates,
-    // or events after their session's end) and of sessions still open.
+    // or events after their session's end) and of sessions still open; and
+    // the mix again, whose billed SDRs are duplicates of the first copies.
     std::fs::copy(&first, &again).unwrap();
-    let inputs = [first.as_path(), other.as_path(), again.as_path()];
+    let other_again = t.path().join("other-again.sdr");
+    std::fs::copy(&other, &other_again).unwrap();
+    let inputs = [
+        first.as_path(),
+        other.as_path(),
+        again.as_path(),
+        other_again.as_path(),
+    ];
     let one = rate(t.path(), &inputs, 1);
     let s = summary(&one);
     let sessions = &s["sessions"];
@@ -67,6 +75,9 @@ fn session_routing_by_shards_is_identical_at_any_thread_count() {
         sessions["sessions_pending"].as_u64().unwrap() > 0,
         "{sessions}"
     );
+    // Every SDR the mix bills once, the second copy is a duplicate.
+    assert_eq!(s["duplicates"], s["priced"], "{s}");
+    assert!(s["priced"].as_u64().unwrap() > 2000, "{s}");
     let mut expected = files(&one);
     expected.remove("summary.json");
     expected.remove("manifest.json");
