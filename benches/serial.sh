@@ -12,7 +12,8 @@
 # rating, writing, publishing; not start-up) and stops counting inside the
 # parallel bodies, which toggle it off on entry and on again on exit:
 # per-record work, session pricing, ledger slices, session routing by
-# shard, duplicate checks by shard, JSON lines. What is left is the serial part. Those functions are
+# shard, duplicate checks by shard, JSON lines, freeing what the threads
+# made, hashing the input beside its records' work. What is left is the serial part. Those functions are
 # kept out of line (`#[inline(never)]`) for this script to find them.
 set -euo pipefail
 bin=$1 input=$2 lists=${3:-price_lists}
@@ -33,7 +34,9 @@ serial=$(run \
     --toggle-collect='sdrate::pipeline::ledger::Ledger::sum*' \
     --toggle-collect='sdrate::state::jsonl_slice*' \
     --toggle-collect='sdrate::group::shards::route' \
-    --toggle-collect='sdrate::pipeline::dedup::stage_keys')
+    --toggle-collect='sdrate::pipeline::dedup::stage_keys' \
+    --toggle-collect='sdrate::pipeline::stage::discard*' \
+    --toggle-collect='sdrate::pipeline::blocks::hash_chunk')
 awk -v a="$all" -v s="$serial" -v f="$input" 'BEGIN {
     printf "%s: run %.1f M instructions, serial %.1f M (%.1f %%), 16 threads at most %.1fx\n",
         f, a / 1e6, s / 1e6, 100 * s / a, 1 / (s / a + (1 - s / a) / 16)

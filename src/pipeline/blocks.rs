@@ -165,25 +165,42 @@ fn work_block<J: Job>(
             }
         }
     }
-    spans
-        .par_chunks(GROUP_RECORDS)
-        .map(|g| {
-            // Priced records are their input plus the pricing modules.
-            let input: usize = g.iter().map(ExactSizeIterator::len).sum();
-            let mut bytes = Vec::with_capacity(input + input / 2);
-            let done = g
-                .iter()
-                .map(|r| job.work(&framed(&block, r), &mut bytes))
-                .collect();
-            Group { bytes, done }
-        })
-        .collect_into_vec(&mut groups);
+    // The input's hash for the run id, if asked for, beside the work.
+    let hasher = reader.chunk_hasher();
+    rayon::join(
+        || hash_chunk(hasher, &block.data),
+        || {
+            spans
+                .par_chunks(GROUP_RECORDS)
+                .map(|g| {
+                    // Priced records are their input plus the pricing modules.
+                    let input: usize = g.iter().map(ExactSizeIterator::len).sum();
+                    let mut bytes = Vec::with_capacity(input + input / 2);
+                    let done = g
+                        .iter()
+                        .map(|r| job.work(&framed(&block, r), &mut bytes))
+                        .collect();
+                    Group { bytes, done }
+                })
+                .collect_into_vec(&mut groups)
+        },
+    );
     Ok(Some(Rated {
         block,
         spans,
         groups,
         broken,
     }))
+}
+
+/// Feeds a chunk to the input's hash ([`Reader::hashing_by_chunks`]). Not
+/// inlined: the serial-share benchmark (`benches/serial.sh`) tells the
+/// threads' work from the writer's by this name.
+#[inline(never)]
+fn hash_chunk(hasher: Option<&mut xxhash_rust::xxh3::Xxh3>, data: &[u8]) {
+    if let Some(h) = hasher {
+        h.update(data);
+    }
 }
 
 fn framed<'a>(block: &'a Chunk, r: &Range<usize>) -> Framed<'a> {

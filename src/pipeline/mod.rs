@@ -179,7 +179,7 @@ pub fn run(
         }
         let mut reader = Reader::open(path)?.max_record(max_record);
         if plan[index].hash_while_reading {
-            reader = reader.hashing();
+            reader = reader.hashing_by_chunks();
         }
         let kept = plan[index].kept.as_ref();
         if let Some(k) = kept.filter(|k| k.pieces) {

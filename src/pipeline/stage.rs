@@ -244,15 +244,15 @@ impl SessionStage<'_> {
             .par_iter()
             .map(|s| price_and_encode(rater, s))
             .collect();
-        let mut billed = Vec::new();
-        for (s, r) in ready.iter().zip(results) {
+        let mut billed = Vec::with_capacity(ready.len());
+        for (s, r) in ready.iter().zip(&results) {
             let n = s.events.len() as u64;
             match r {
-                Ok((priced, encoded, rows)) => match self.session_verdict(&priced)? {
+                Ok((priced, encoded, rows)) => match self.session_verdict(priced)? {
                     Verdict::New => {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
-                        self.write_priced(&priced, &encoded, &rows, out, summary)?;
+                        self.write_priced(priced, encoded, rows, out, summary)?;
                         billed.push(priced);
                     }
                     Verdict::Duplicate => {
@@ -260,7 +260,7 @@ impl SessionStage<'_> {
                         // duplicates, its participations kept aside.
                         summary.sessions.duplicate_sessions += 1;
                         summary.sessions.duplicate_events += n;
-                        for bytes in &encoded {
+                        for bytes in encoded {
                             out.duplicates
                                 .write_all(bytes)
                                 .with_context(|| format!("cannot write {}", names::DUPLICATES))?;
@@ -285,7 +285,10 @@ impl SessionStage<'_> {
             }
         }
         // Summed by the threads, added once.
-        Ledger::of(&billed, Ledger::bill_session)?.settle(summary, &mut self.usage)
+        Ledger::of(&billed, |l, p| l.bill_session(p))?.settle(summary, &mut self.usage)?;
+        discard(results);
+        discard(ready);
+        Ok(())
     }
 
     /// Whether a priced session was billed before: by its participations'
@@ -380,6 +383,17 @@ impl SessionStage<'_> {
         }
         Ok(finished.pending)
     }
+}
+
+/// Frees what the threads made, on the threads: a batch of sessions and
+/// their priced results is thousands of blocks, most allocated by other
+/// threads, and freeing them was 15 % of the writer's work on session
+/// events (callgrind). Not inlined: the serial-share benchmark
+/// (`benches/serial.sh`) tells the threads' work from the writer's by this
+/// name.
+#[inline(never)]
+pub(super) fn discard<T: Send>(items: Vec<T>) {
+    items.into_par_iter().with_min_len(64).for_each(drop);
 }
 
 /// A participation's identity for the duplicate check: producer sdrate, a

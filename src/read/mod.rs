@@ -246,6 +246,8 @@ pub struct Reader {
     damaged: Option<compressed::Damaged>,
     /// xxh3-128 of every byte read, when asked for ([`Reader::hashing`]).
     hasher: Option<Box<xxhash_rust::xxh3::Xxh3>>,
+    /// The caller hashes each chunk ([`Reader::hashing_by_chunks`]).
+    by_chunks: bool,
     /// Ends of the pieces framed each on its own ([`Reader::pieces`]),
     /// and the end of the current one.
     pieces: Option<Box<dyn Iterator<Item = u64> + Send>>,
@@ -314,6 +316,7 @@ impl Reader {
             compression: None,
             damaged: None,
             hasher: None,
+            by_chunks: false,
             pieces: None,
             piece_end: None,
         }
@@ -355,6 +358,26 @@ impl Reader {
             self.hasher = Some(Box::default());
         }
         self
+    }
+
+    /// As [`Reader::hashing`], but the caller feeds each chunk's data, in
+    /// order, to [`Reader::chunk_hasher`]: a chunk's data are the input's
+    /// bytes from its offset to the next chunk's, so the chunks together
+    /// hash what hashing as read hashes. The block engine hashes a chunk
+    /// beside the work on its records, off the reading thread's serial
+    /// path (3.7 M of the 38 M serial instructions of a 20 k mix run).
+    pub fn hashing_by_chunks(mut self) -> Self {
+        self = self.hashing();
+        self.by_chunks = true;
+        self
+    }
+
+    /// The hasher each chunk is fed to, when hashing by chunks.
+    pub fn chunk_hasher(&mut self) -> Option<&mut xxhash_rust::xxh3::Xxh3> {
+        match self.by_chunks {
+            true => self.hasher.as_deref_mut(),
+            false => None,
+        }
     }
 
     /// How the input is compressed, if it is.
@@ -402,7 +425,7 @@ impl Reader {
                     }
                 },
             };
-            if let Some(h) = self.hasher.as_mut() {
+            if let Some(h) = self.hasher.as_mut().filter(|_| !self.by_chunks) {
                 // Still in cache from the read.
                 h.update(&self.carry[before..]);
             }

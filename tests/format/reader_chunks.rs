@@ -165,6 +165,24 @@ fn a_hashing_reader_hashes_what_hashing_the_file_hashes() {
         let (hash, size) = reader.hash().unwrap();
         assert_eq!(format!("{hash:032x}"), want.hash, "target {target}");
         assert_eq!(size, data.len() as u64);
+        // Hashed by its chunks, as the block engine does: the same hash.
+        let source = Trickle {
+            data: data.clone(),
+            pos: 0,
+            step,
+        };
+        let mut reader = Reader::from_source("x", Box::new(source), target).hashing_by_chunks();
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            reader.chunk_hasher().unwrap().update(&chunk.data);
+            reader.recycle(chunk);
+        }
+        let (hash, size) = reader.hash().unwrap();
+        assert_eq!(
+            format!("{hash:032x}"),
+            want.hash,
+            "by chunks, target {target}"
+        );
+        assert_eq!(size, data.len() as u64);
     }
     // Not asked: no hash.
     let mut plain = Reader::open(&path).unwrap();
