@@ -647,32 +647,11 @@ impl Assembler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::group::{Origin, Position, Raw};
-    use crate::sdr::{EventCategory, Timestamp};
     use chrono::DateTime;
 
     fn ev(seq: Option<u32>, ty: SessionEventType, who: &str, at: &str) -> Event {
-        Event {
-            session_id: "s1".into(),
-            service: "GAME".into(),
-            category: EventCategory::ParticipantRelated,
-            event_type: ty,
-            provider_event: None,
-            timestamp: Timestamp(DateTime::parse_from_rfc3339(at).unwrap()),
-            participant_id: who.into(),
-            user_name: who.into(),
-            billed_party: "C00001".into(),
-            role: Some("player".into()),
-            sequence: seq,
-            provider: None,
-            marketing_company: None,
-            parameters: Vec::new(),
-            origin: Origin {
-                file: "t.csv".into(),
-                position: Position::Line(seq.unwrap_or(0) as u64 + 1),
-                raw: Raw::Row(Vec::new()),
-            },
-        }
+        let at = DateTime::parse_from_rfc3339(at).unwrap();
+        crate::group::testing::event("s1", seq, ty, at, who, seq.unwrap_or(0) as u64 + 1)
     }
 
     use SessionEventType as T;

@@ -153,8 +153,7 @@ fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::group::{Origin, Position, Raw};
-    use crate::sdr::{EventCategory, SessionEventType, Timestamp};
+    use crate::sdr::SessionEventType;
     use chrono::DateTime;
 
     /// An event of session `s`, number `seq` (None: unnumbered) of type
@@ -162,27 +161,8 @@ mod tests {
     fn ev(s: usize, seq: Option<u32>, ty: SessionEventType, minutes: i64, line: u64) -> Event {
         let at = DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap()
             + chrono::TimeDelta::minutes(minutes);
-        Event {
-            session_id: format!("s{s}").into(),
-            service: "GAME".into(),
-            category: EventCategory::ParticipantRelated,
-            event_type: ty,
-            provider_event: None,
-            timestamp: Timestamp(at),
-            participant_id: format!("p{}", seq.unwrap_or(0) % 3).into(),
-            user_name: "u".into(),
-            billed_party: "C00001".into(),
-            role: None,
-            sequence: seq,
-            provider: None,
-            marketing_company: None,
-            parameters: Vec::new(),
-            origin: Origin {
-                file: "t.csv".into(),
-                position: Position::Line(line),
-                raw: Raw::Row(Vec::new()),
-            },
-        }
+        let who = format!("p{}", seq.unwrap_or(0) % 3);
+        crate::group::testing::event(&format!("s{s}"), seq, ty, at, &who, line)
     }
 
     /// A stream with every kind of answer: sessions completed at once and
