@@ -366,12 +366,8 @@ impl BlockWriter<'_, '_> {
         }
         // Once per block: the bar reads the clock on every call.
         progress.inc(rated.record_bytes());
-        // The block's session events are routed to their sessions first,
-        // by several threads (`group::shards`); the loop below files what
-        // became of each in input order, as if each were routed there. An
-        // input sdrate kept names each event's origin in its index, read
-        // in input order: those events are routed in the loop.
-        // The block's verdicts, decided in input order (see `dedup`).
+        // The block's duplicate verdicts, decided first, in input order
+        // (see `dedup`).
         let keys: Vec<DupKey> = rated
             .done_mut()
             .filter_map(|d| match d {
@@ -380,6 +376,11 @@ impl BlockWriter<'_, '_> {
             })
             .collect();
         let mut verdicts = stage.dedup.check_block(&keys)?.into_iter();
+        // The block's session events are routed to their sessions first,
+        // by several threads (`group::shards`); the loop below files what
+        // became of each in input order, as if each were routed there. An
+        // input sdrate kept names each event's origin in its index, read
+        // in input order: those events are routed in the loop.
         let mut assembled = match origins {
             Some(_) => None,
             None => {
