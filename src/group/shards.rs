@@ -44,7 +44,7 @@ impl Shards {
     /// the newest event time is `horizon` seconds past its last event.
     pub fn new(horizon: i64, n: usize) -> Self {
         let n = n.max(1);
-        let in_memory = (IN_MEMORY_SESSIONS / n).max(MIN_IN_MEMORY.min(IN_MEMORY_SESSIONS));
+        let in_memory = (IN_MEMORY_SESSIONS / n).max(MIN_IN_MEMORY);
         Shards {
             shards: (0..n)
                 .map(|_| Assembler::with_limits(horizon, in_memory))

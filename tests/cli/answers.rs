@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{PRICING_TIME, ROOT, encode, files, inspect, repo, run_in, summary};
+use crate::common::{PRICING_TIME, ROOT, encode, files, inspect, repo, run_in, shipped, summary};
 
 /// The price requests of the fixtures (a VPN call of spe-3, an SATM
 /// connection of spe-4) and a billing SDR, as `encode` reads them.
@@ -54,24 +54,13 @@ fn input(dir: &Path) {
 }
 
 fn rate(dir: &Path, out: &str, threads: &str) {
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
-    let r = run_in(
+    let r = crate::common::shipped(
         dir,
-        &[
-            "rate",
-            "in.sdr",
-            "--out",
-            out,
-            "--price-lists",
-            &lists,
-            "--customers",
-            &customers,
-            "--pricing-time",
-            PRICING_TIME,
-            "--threads",
-            threads,
-        ],
+        "rate",
+        "in.sdr",
+        out,
+        PRICING_TIME,
+        &["--threads", threads],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
@@ -169,23 +158,7 @@ fn rerate_answers_each_producer_as_rate_does() {
     let d = t.path();
     input(d);
     rate(d, "out", "1");
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
-    let r = run_in(
-        d,
-        &[
-            "rerate",
-            "out",
-            "--out",
-            "again",
-            "--price-lists",
-            &lists,
-            "--customers",
-            &customers,
-            "--pricing-time",
-            PRICING_TIME,
-        ],
-    );
+    let r = shipped(d, "rerate", "out", "again", PRICING_TIME, &[]);
     assert!(r.code <= 1, "{}", r.stderr);
     // rerate reads the earlier answers.sdr, not answers/ too: each answer
     // once.

@@ -65,6 +65,35 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
     run(sdrate_in(dir).env("NO_COLOR", "1").args(args))
 }
 
+/// `sdrate COMMAND INPUT --out OUT` (`rate`, `rerate`) in `dir` with the
+/// shipped price lists and customers, priced at `pricing_time`, and `extra`
+/// arguments after.
+pub fn shipped(
+    dir: &Path,
+    command: &str,
+    input: &str,
+    out: &str,
+    pricing_time: &str,
+    extra: &[&str],
+) -> Run {
+    let lists = format!("{ROOT}/price_lists");
+    let customers = format!("{ROOT}/price_lists/customers.csv");
+    let mut args = vec![
+        command,
+        input,
+        "--out",
+        out,
+        "--price-lists",
+        &lists,
+        "--customers",
+        &customers,
+        "--pricing-time",
+        pricing_time,
+    ];
+    args.extend_from_slice(extra);
+    run_in(dir, &args)
+}
+
 /// `OUT/summary.json`.
 pub fn summary(out: &Path) -> Value {
     json_file(&out.join("summary.json"))

@@ -67,27 +67,11 @@ fn seed(dir: &Path) {
 /// `rate seed-vpn.sdr --out OUT` with the shipped price lists, and the
 /// network cost lists `network` when given.
 fn rate(dir: &Path, out: &str, network: Option<&str>, threads: &str) -> crate::common::Run {
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
-    let mut args = vec![
-        "-q",
-        "rate",
-        "seed-vpn.sdr",
-        "--out",
-        out,
-        "--price-lists",
-        &lists,
-        "--customers",
-        &customers,
-        "--pricing-time",
-        PRICING_TIME,
-        "--threads",
-        threads,
-    ];
+    let mut extra = vec!["-q", "--threads", threads];
     if let Some(n) = network {
-        args.extend(["--network-costs", n]);
+        extra.extend(["--network-costs", n]);
     }
-    run_in(dir, &args)
+    crate::common::shipped(dir, "rate", "seed-vpn.sdr", out, PRICING_TIME, &extra)
 }
 
 fn costs_dir() -> String {

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::common::{
-    Call, ROOT, Run, csv_maps, data_list, encode, files, json_file, run_in, sdrate,
+    Call, ROOT, Run, csv_maps, data_list, encode, files, json_file, run_in, sdrate, shipped,
 };
 
 const RATED_AT: &str = "2026-11-22T02:00:00+01:00";
@@ -835,8 +835,6 @@ fn unpriced_sdrs_have_no_old_price_and_unpriceable_ones_are_skipped() {
 fn output_is_byte_identical_at_any_thread_count() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
     let r = run_in(
         d,
         &[
@@ -844,40 +842,10 @@ fn output_is_byte_identical_at_any_thread_count() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(
-        d,
-        &[
-            "rate",
-            "gen.sdr",
-            "--out",
-            "out",
-            "--price-lists",
-            &lists,
-            "--customers",
-            &customers,
-            "--pricing-time",
-            RATED_AT,
-        ],
-    );
+    let r = shipped(d, "rate", "gen.sdr", "out", RATED_AT, &[]);
     assert!(r.code <= 1, "{}", r.stderr);
     let rerate_with = |out: &str, threads: &str| {
-        let r = run_in(
-            d,
-            &[
-                "rerate",
-                "out",
-                "--out",
-                out,
-                "--price-lists",
-                &lists,
-                "--customers",
-                &customers,
-                "--pricing-time",
-                RERATED_AT,
-                "--threads",
-                threads,
-            ],
-        );
+        let r = shipped(d, "rerate", "out", out, RERATED_AT, &["--threads", threads]);
         assert!(r.code <= 1, "{}", r.stderr);
     };
     rerate_with("t1", "1");

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{PRICING_TIME, ROOT, encode, files, inspect, repo, run_in, summary};
+use crate::common::{PRICING_TIME, ROOT, encode, files, inspect, repo, run_in, shipped, summary};
 
 const ID: &str = "sdrate-se-1";
 
@@ -56,22 +56,7 @@ fn input(dir: &Path) {
 }
 
 fn rate(dir: &Path, out: &str, extra: &[&str]) -> crate::common::Run {
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
-    let mut args = vec![
-        "rate",
-        "in.sdr",
-        "--out",
-        out,
-        "--price-lists",
-        &lists,
-        "--customers",
-        &customers,
-        "--pricing-time",
-        PRICING_TIME,
-    ];
-    args.extend_from_slice(extra);
-    run_in(dir, &args)
+    crate::common::shipped(dir, "rate", "in.sdr", out, PRICING_TIME, extra)
 }
 
 /// (identifier octets and length octets, whole element) of the BER element
@@ -330,46 +315,13 @@ fn rerated_and_rated_again_sdrs_keep_one_sdrate_tag() {
     let d = t.path();
     input(d);
     assert_eq!(rate(d, "first", &["--system-identity", ID]).code, 1);
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
     let later = "2026-12-01T02:00:00+01:00";
-    let r = run_in(
-        d,
-        &[
-            "rerate",
-            "first",
-            "--out",
-            "rerated",
-            "--price-lists",
-            &lists,
-            "--customers",
-            &customers,
-            "--pricing-time",
-            later,
-            "--system-identity",
-            ID,
-        ],
-    );
+    let tag = ["--system-identity", ID];
+    let r = shipped(d, "rerate", "first", "rerated", later, &tag);
     assert!(r.code <= 1, "{}", r.stderr);
     // Rated again as if new (no state: nothing remembers it was billed).
     fs::copy(d.join("first/priced/in.sdr"), d.join("again.sdr")).unwrap();
-    let r = run_in(
-        d,
-        &[
-            "rate",
-            "again.sdr",
-            "--out",
-            "again",
-            "--price-lists",
-            &lists,
-            "--customers",
-            &customers,
-            "--pricing-time",
-            later,
-            "--system-identity",
-            ID,
-        ],
-    );
+    let r = shipped(d, "rate", "again.sdr", "again", later, &tag);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let first = trace(&d.join("first/priced/in.sdr"));
     for file in ["rerated/priced/in.sdr", "again/priced/again.sdr"] {
@@ -458,24 +410,14 @@ fn rerate_tags_billing_sdrs_priced_before_the_identity_was_set_but_not_answers()
     let d = t.path();
     input(d);
     assert_eq!(rate(d, "plain", &[]).code, 1);
-    let lists = format!("{ROOT}/price_lists");
-    let customers = format!("{ROOT}/price_lists/customers.csv");
-    let r = run_in(
+    let later = "2026-12-01T02:00:00+01:00";
+    let r = shipped(
         d,
-        &[
-            "rerate",
-            "plain",
-            "--out",
-            "rerated",
-            "--price-lists",
-            &lists,
-            "--customers",
-            &customers,
-            "--pricing-time",
-            "2026-12-01T02:00:00+01:00",
-            "--system-identity",
-            ID,
-        ],
+        "rerate",
+        "plain",
+        "rerated",
+        later,
+        &["--system-identity", ID],
     );
     assert!(r.code <= 1, "{}", r.stderr);
     let tagged = trace(&d.join("rerated/priced/in.sdr"));
