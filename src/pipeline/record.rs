@@ -29,40 +29,52 @@ use super::summary::Summary;
 use crate::write::names;
 
 /// What a worker made of one record; raw bytes stay in the input block.
+///
+/// Kept small (56 bytes): a block's results are moved from the worker to
+/// the block's vector and through the writer's loop, five moves a record.
+/// With a billed SDR's totals inline the enum was about 330 bytes, each
+/// move a `memcpy` call: 6.5 M of the writer's 34 M instructions on the
+/// 20 k mix (BENCHMARKS.md, "Fewer copies"). What is large and common
+/// (a billed SDR) or rare (a fault) is boxed, allocated by the worker.
 pub(super) enum Done {
-    /// Where its priced bytes lie in its group's buffer ([`Group`]), the
-    /// money, the duplicate-check key (made here, in parallel: the writer
-    /// only looks it up), the priced SDR itself when subscribers are
-    /// routed, its export head, and its purge-list row when the run takes
-    /// responsibility ([`Responsible`]).
-    Priced(
-        Range<usize>,
-        Totals,
-        DupKey,
-        Option<Box<ServiceDetailRecord>>,
-        Option<Box<Head>>,
-        Option<Box<SecuredSdr>>,
-    ),
-    /// Where its answer lies in its group's buffer, and the answer itself
-    /// when subscribers are routed.
-    /// The answer's bytes, the producer that asked, and the answer for
-    /// routing.
+    /// A billed or billable SDR: see [`Billed`].
+    Priced(Box<Billed>),
+    /// Where its answer lies in its group's buffer, the producer that
+    /// asked, and the answer itself when subscribers are routed.
     Answered(Range<usize>, Text, Option<Box<ServiceDetailRecord>>),
     /// Passed on unpriced; a quality-assurance SDR with its report line;
     /// the SDR itself when subscribers are routed.
     NotPriced(Option<Vec<String>>, Option<Box<ServiceDetailRecord>>),
     /// Archived as it is; its events go to the session stage.
     SessionEvent(Vec<Event>),
-    Fault {
-        /// The record labelled with its pricing modules, when it decoded.
-        labelled: Option<Vec<u8>>,
-        sdr_identifier: Option<u32>,
-        producer: Option<String>,
-        cause: FaultCause,
-        detail: String,
-        /// What its export row says of it (`--export`).
-        head: Option<Box<FaultHead>>,
-    },
+    Fault(Box<Faulted>),
+}
+
+/// A priced SDR: where its priced bytes lie in its group's buffer
+/// ([`Group`]), the money, the duplicate-check key (made here, in parallel:
+/// the writer only looks it up), the priced SDR itself when subscribers
+/// are routed, its export head, and its purge-list row when the run takes
+/// responsibility ([`Responsible`]). Once billed, the box is set aside
+/// whole for the ledger ([`SessionStage::settle_billed`]).
+pub(super) struct Billed {
+    pub range: Range<usize>,
+    pub key: DupKey,
+    pub totals: Totals,
+    pub sdr: Option<Box<ServiceDetailRecord>>,
+    pub head: Option<Box<Head>>,
+    pub secured: Option<Box<SecuredSdr>>,
+}
+
+/// A record that could not be priced.
+pub(super) struct Faulted {
+    /// The record labelled with its pricing modules, when it decoded.
+    pub labelled: Option<Vec<u8>>,
+    pub sdr_identifier: Option<u32>,
+    pub producer: Option<String>,
+    pub cause: FaultCause,
+    pub detail: String,
+    /// What its export row says of it (`--export`).
+    pub head: Option<Box<FaultHead>>,
 }
 
 /// The session events an SDR carries, with where they came from. Takes the
@@ -200,14 +212,14 @@ impl RateJob<'_> {
     fn work_tagged(&self, rec: &Framed<'_>, out: &mut Vec<u8>, tag: Option<&Tag>) -> Done {
         with_decoded(rec.bytes, |decoded| match decoded {
             Ok(sdr) => rate_record(self.rater, self.file, rec, self.needs, tag, sdr, out),
-            Err(e) => Done::Fault {
+            Err(e) => Done::Fault(Box::new(Faulted {
                 labelled: None,
                 sdr_identifier: None,
                 producer: None,
                 cause: FaultCause::Undecodable,
                 detail: e.to_string(),
                 head: None,
-            },
+            })),
         })
     }
 }
@@ -242,13 +254,15 @@ fn rate_record(
                  status: StatusIndicator,
                  detail: String,
                  labelled,
-                 spms: &[crate::sdr::ServicePricingModule]| Done::Fault {
-        labelled,
-        sdr_identifier: Some(sdr.service_header.sdr_identifier),
-        producer: Some(sdr.service_header.producer_identity.to_string()),
-        cause: status.into(),
-        detail,
-        head: needs.export.then(|| Box::new(FaultHead::of(sdr, spms))),
+                 spms: &[crate::sdr::ServicePricingModule]| {
+        Done::Fault(Box::new(Faulted {
+            labelled,
+            sdr_identifier: Some(sdr.service_header.sdr_identifier),
+            producer: Some(sdr.service_header.producer_identity.to_string()),
+            cause: status.into(),
+            detail,
+            head: needs.export.then(|| Box::new(FaultHead::of(sdr, spms))),
+        }))
     };
     match rater.rate(sdr) {
         Outcome::Priced(spms, t) => match label_into(&spms, billed_tag) {
@@ -268,7 +282,14 @@ fn rate_record(
                     priced.service_pricing_modules = Some(spms);
                     priced
                 });
-                Done::Priced(b, t, key, keep, head, secured)
+                Done::Priced(Box::new(Billed {
+                    range: b,
+                    key,
+                    totals: t,
+                    sdr: keep,
+                    head,
+                    secured,
+                }))
             }
             Err(e) => fault(
                 sdr,
@@ -371,7 +392,7 @@ impl BlockWriter<'_, '_> {
         let keys: Vec<DupKey> = rated
             .done_mut()
             .filter_map(|d| match d {
-                Done::Priced(_, _, key, ..) => Some(*key),
+                Done::Priced(b) => Some(b.key),
                 _ => None,
             })
             .collect();
@@ -406,32 +427,36 @@ impl BlockWriter<'_, '_> {
             let rec = &rec;
             summary.records_read += 1;
             match d {
-                Done::Priced(range, t, key, sdr, head, secured) => {
-                    let bytes = &group_bytes[range];
+                Done::Priced(mut b) => {
+                    let bytes = &group_bytes[b.range.clone()];
                     let verdict = verdicts.next().expect("one verdict per billed SDR");
-                    debug_assert!(key == keys[keys.len() - verdicts.len() - 1]);
+                    debug_assert!(b.key == keys[keys.len() - verdicts.len() - 1]);
                     match verdict {
                         Verdict::New => {
                             summary.priced += 1;
-                            if let (Some(n), Some(cost)) = (out.network.as_mut(), &t.network) {
+                            if let (Some(n), Some(cost)) = (out.network.as_mut(), &b.totals.network)
+                            {
                                 n.add(cost)?;
                             }
                             priced
                                 .write_all(bytes)
                                 .with_context(|| write_err(&priced_path.display().to_string()))?;
-                            if let (Some(subs), Some(sdr)) = (out.subscribers.as_mut(), sdr) {
+                            if let (Some(subs), Some(sdr)) =
+                                (out.subscribers.as_mut(), b.sdr.take())
+                            {
                                 subs.route(&sdr, bytes)?;
                             }
-                            if let (Some(ex), Some(head)) = (out.export.as_mut(), head) {
+                            if let (Some(ex), Some(head)) = (out.export.as_mut(), b.head.take()) {
                                 let src = origin(origins, file, rec.offset, rec.bytes.len())?;
-                                ex.priced(&head, &t, src.file, src.offset)?;
+                                ex.priced(&head, &b.totals, src.file, src.offset)?;
                             }
-                            if let (Some(list), Some(s)) = (out.secured.as_mut(), secured) {
+                            if let (Some(list), Some(s)) = (out.secured.as_mut(), b.secured.take())
+                            {
                                 let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                                 list.write(&s, src.file, src.offset)?;
                             }
                             // Summed after the block, by the threads.
-                            stage.billed.push(t);
+                            stage.billed.push(b);
                         }
                         Verdict::Duplicate => {
                             summary.duplicates += 1;
@@ -462,8 +487,8 @@ impl BlockWriter<'_, '_> {
                                 cause,
                                 detail,
                             )?;
-                            if let (Some(ex), Some(head)) = (out.export.as_mut(), head) {
-                                let h = FaultHead::refused(&head, &t);
+                            if let (Some(ex), Some(head)) = (out.export.as_mut(), &b.head) {
+                                let h = FaultHead::refused(head, &b.totals);
                                 ex.fault(&h, cause, detail, src.file, src.offset)?;
                             }
                         }
@@ -515,14 +540,15 @@ impl BlockWriter<'_, '_> {
                         stage.add(e, out, summary)?;
                     }
                 }
-                Done::Fault {
-                    labelled,
-                    sdr_identifier,
-                    producer,
-                    cause,
-                    detail,
-                    head,
-                } => {
+                Done::Fault(f) => {
+                    let Faulted {
+                        labelled,
+                        sdr_identifier,
+                        producer,
+                        cause,
+                        detail,
+                        head,
+                    } = *f;
                     summary.count_fault(cause);
                     let src = origin(origins, file, rec.offset, rec.bytes.len())?;
                     crate::write::fault_record(
@@ -596,4 +622,21 @@ fn origin<'a>(
         offset,
         length,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Done;
+
+    /// A worker's result is moved about five times on its way through the
+    /// writer: it must stay a few words, not the 330 bytes it was with a
+    /// billed SDR's totals inline (a `memcpy` call per move).
+    #[test]
+    fn done_stays_small_so_moving_it_is_cheap() {
+        assert!(
+            std::mem::size_of::<Done>() <= 64,
+            "Done is {} bytes",
+            std::mem::size_of::<Done>()
+        );
+    }
 }

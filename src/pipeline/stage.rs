@@ -16,7 +16,7 @@ use crate::group::{Event, Position, Raw};
 use crate::price::session::{
     PricedParticipation, PricedSession, SessionFault, price_session_as_of,
 };
-use crate::rate::{Rater, Totals};
+use crate::rate::Rater;
 use crate::read::events::{EventLog, LineBytes, Row, RowFault};
 use crate::read::origins::Source;
 use crate::read::{self};
@@ -28,6 +28,7 @@ use crate::write::usage::UsageAnalysis;
 use super::dedup::{Dedup, DupKey};
 use super::ledger::Ledger;
 use super::outputs::Outputs;
+use super::record::Billed;
 use super::summary::Summary;
 use crate::write::names;
 
@@ -41,9 +42,10 @@ pub(super) struct SessionStage<'r> {
     pub(super) assembler: Shards,
     pub(super) ready: Vec<Session>,
     pub(super) usage: UsageAnalysis,
-    /// The totals of the SDRs the writer billed since the last
-    /// [`SessionStage::settle_billed`] (see [`Ledger`]).
-    pub(super) billed: Vec<Totals>,
+    /// The SDRs the writer billed since the last
+    /// [`SessionStage::settle_billed`] (see [`Ledger`]): the workers' boxes,
+    /// set aside whole, so the writer moves a pointer, not their totals.
+    pub(super) billed: Vec<Box<Billed>>,
 }
 
 /// Sessions priced together, in parallel.
@@ -231,8 +233,8 @@ impl SessionStage<'_> {
         if self.billed.is_empty() {
             return Ok(());
         }
-        Ledger::of(&self.billed, Ledger::bill)?.settle(summary, &mut self.usage)?;
-        self.billed.clear();
+        Ledger::of(&self.billed, |l, b| l.bill(&b.totals))?.settle(summary, &mut self.usage)?;
+        discard_drain(&mut self.billed);
         Ok(())
     }
 
@@ -394,6 +396,12 @@ impl SessionStage<'_> {
 #[inline(never)]
 pub(super) fn discard<T: Send>(items: Vec<T>) {
     items.into_par_iter().with_min_len(64).for_each(drop);
+}
+
+/// [`discard`], keeping the vector's capacity for reuse.
+#[inline(never)]
+pub(super) fn discard_drain<T: Send>(items: &mut Vec<T>) {
+    items.par_drain(..).with_min_len(64).for_each(drop);
 }
 
 /// A participation's identity for the duplicate check: producer sdrate, a

@@ -634,7 +634,7 @@ fn decode(rater: &Rater, cols: &SessionCols<'_>, row: usize) -> Result<(String, 
                         .filter(|e| e.session_id.as_str() == id)
                         .collect(),
                 }),
-                Done::Fault { cause, detail, .. } => Decoded::Faulted(OutRow {
+                Done::Fault(f) => Decoded::Faulted(OutRow {
                     session_id: id.to_owned(),
                     outcome: Outcome::Fault,
                     event: Some(EventCols {
@@ -648,8 +648,8 @@ fn decode(rater: &Rater, cols: &SessionCols<'_>, row: usize) -> Result<(String, 
                         raw: raw.to_vec(),
                     }),
                     position: None,
-                    cause: Some(cause),
-                    detail: Some(detail),
+                    cause: Some(f.cause),
+                    detail: Some(f.detail),
                 }),
                 _ => anyhow::bail!(
                     "{file} at {offset}: record_kind is sessionEvent but the SDR carries no session event"

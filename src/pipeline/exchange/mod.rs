@@ -831,9 +831,9 @@ pub fn price(
                     (*what, raw, *fault, why.map(str::to_owned))
                 }
                 Worked::Rated(done, produced) => match done {
-                    Done::Priced(range, totals, key, _, head, _) => {
-                        let verdict = match (duplicates, key) {
-                            (DuplicateCheck::Stream, _) => dedup.check_and_stage(*key)?,
+                    Done::Priced(b) => {
+                        let verdict = match (duplicates, &b.key) {
+                            (DuplicateCheck::Stream, _) => dedup.check_and_stage(b.key)?,
                             (DuplicateCheck::Join(window), DupKey::Index(fp)) => {
                                 window.outside(fp.seconds()).unwrap_or(Verdict::New)
                             }
@@ -843,8 +843,8 @@ pub fn price(
                         };
                         match verdict {
                             Verdict::New => {
-                                billed = Some((head.as_deref(), totals));
-                                (PriceOutcome::Priced, &produced[range.clone()], None, None)
+                                billed = Some((b.head.as_deref(), &b.totals));
+                                (PriceOutcome::Priced, &produced[b.range.clone()], None, None)
                             }
                             Verdict::Duplicate => (PriceOutcome::Duplicate, raw, None, None),
                             v @ (Verdict::TooOld | Verdict::Future) => {
@@ -861,16 +861,11 @@ pub fn price(
                     ),
                     Done::NotPriced(..) => (PriceOutcome::NotPriced, raw, None, None),
                     Done::SessionEvent(_) => (PriceOutcome::SessionEvent, raw, None, None),
-                    Done::Fault {
-                        labelled,
-                        cause,
-                        detail,
-                        ..
-                    } => (
+                    Done::Fault(f) => (
                         PriceOutcome::Fault,
-                        labelled.as_deref().unwrap_or(raw),
-                        Some(*cause),
-                        Some(detail.clone()),
+                        f.labelled.as_deref().unwrap_or(raw),
+                        Some(f.cause),
+                        Some(f.detail.clone()),
                     ),
                 },
             };
