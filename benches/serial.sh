@@ -11,7 +11,7 @@
 # Callgrind counts inside the run engine (`Prepared::execute`: reading,
 # rating, writing, publishing; not start-up) and stops counting inside the
 # parallel bodies, which toggle it off on entry and on again on exit:
-# per-record work, session pricing, ledger slices, session routing by
+# per-record work, session pricing and its participation keys, ledger slices, session routing by
 # shard, duplicate checks by shard, JSON lines, freeing what the threads
 # made, hashing the input beside its records' work. What is left is the serial part. Those functions are
 # kept out of line (`#[inline(never)]`) for this script to find them.
@@ -31,6 +31,7 @@ all=$(run)
 serial=$(run \
     --toggle-collect='sdrate::pipeline::record::RateJob::work_tagged' \
     --toggle-collect='sdrate::pipeline::stage::price_and_encode' \
+    --toggle-collect='sdrate::pipeline::stage::participation_keys' \
     --toggle-collect='sdrate::pipeline::ledger::Ledger::sum*' \
     --toggle-collect='sdrate::state::jsonl_slice*' \
     --toggle-collect='sdrate::group::shards::route' \

@@ -245,15 +245,21 @@ impl SessionStage<'_> {
     pub(super) fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
         let ready = std::mem::take(&mut self.ready);
         let rater = self.rater;
+        let indexed = self.dedup.indexed();
         let results: Vec<_> = ready
             .par_iter()
-            .map(|s| price_and_encode(rater, s))
+            .map(|s| {
+                price_and_encode(rater, s).map(|(priced, encoded, rows)| {
+                    let keys = participation_keys(&priced, indexed);
+                    (priced, encoded, rows, keys)
+                })
+            })
             .collect();
         let mut billed = Vec::with_capacity(ready.len());
         for (s, r) in ready.iter().zip(&results) {
             let n = s.events.len() as u64;
             match r {
-                Ok((priced, encoded, rows)) => match self.session_verdict(priced)? {
+                Ok((priced, encoded, rows, keys)) => match self.session_verdict(keys)? {
                     Verdict::New => {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
@@ -299,22 +305,16 @@ impl SessionStage<'_> {
     /// Whether a priced session was billed before: by its participations'
     /// identities (producer sdrate, a hash of session and participant, the
     /// session's last event), which pricing it again reproduces.
-    fn session_verdict(&mut self, priced: &PricedSession) -> Result<Verdict> {
+    fn session_verdict(&mut self, keys: &[DupKey]) -> Result<Verdict> {
         let d = &mut self.dedup;
-        let indexed = d.indexed();
-        let keys: Vec<DupKey> = priced
-            .participations
-            .iter()
-            .map(|p| DupKey::of(&participation_key(priced, p), indexed))
-            .collect();
-        for k in &keys {
+        for k in keys {
             match d.check(*k)? {
                 Verdict::New => {}
                 other => return Ok(other),
             }
         }
         for k in keys {
-            d.check_and_stage(k)?;
+            d.check_and_stage(*k)?;
         }
         Ok(Verdict::New)
     }
@@ -405,6 +405,20 @@ pub(super) fn discard<T: Send>(items: Vec<T>) {
 #[inline(never)]
 pub(super) fn discard_drain<T: Send>(items: &mut Vec<T>) {
     items.par_drain(..).with_min_len(64).for_each(drop);
+}
+
+/// The duplicate-check keys of a priced session's participations
+/// ([`participation_key`]), made by the thread that priced it: hashing
+/// them was 3.7 % of the writer's work on session events. Not inlined:
+/// the serial-share benchmark (`benches/serial.sh`) tells the threads'
+/// work from the writer's by this name.
+#[inline(never)]
+fn participation_keys(priced: &PricedSession, indexed: bool) -> Vec<DupKey> {
+    priced
+        .participations
+        .iter()
+        .map(|p| DupKey::of(&participation_key(priced, p), indexed))
+        .collect()
 }
 
 /// A participation's identity for the duplicate check: producer sdrate, a
