@@ -36,7 +36,7 @@ pub struct Shards {
     newest: Option<i64>,
     /// Reused from block to block: each shard's events of the block, with
     /// their index in it and the clock at them.
-    work: Vec<Vec<(usize, i64, Event)>>,
+    work: Vec<Vec<(usize, i64, Box<Event>)>>,
 }
 
 impl Shards {
@@ -77,7 +77,10 @@ impl Shards {
 
     /// Adds the events of a block, in input order, routing them by
     /// several threads; the answers are in the events' order.
-    pub fn add_all(&mut self, events: impl IntoIterator<Item = Event>) -> io::Result<Vec<Added>> {
+    pub fn add_all(
+        &mut self,
+        events: impl IntoIterator<Item = Box<Event>>,
+    ) -> io::Result<Vec<Added>> {
         let mut count = 0;
         let mut work = std::mem::take(&mut self.work);
         for (index, e) in events.into_iter().enumerate() {
@@ -140,12 +143,13 @@ impl Shards {
 #[inline(never)]
 fn route(
     shard: &mut Assembler,
-    events: &mut Vec<(usize, i64, Event)>,
+    events: &mut Vec<(usize, i64, Box<Event>)>,
 ) -> io::Result<Vec<(usize, Added)>> {
     let mut out = Vec::with_capacity(events.len());
     for (index, newest, e) in events.drain(..) {
         shard.saw(newest);
-        out.push((index, shard.add(e)?));
+        // Unboxed here, on the shard's thread: the move is the thread's.
+        out.push((index, shard.add(*e)?));
     }
     Ok(out)
 }
@@ -275,7 +279,7 @@ mod tests {
                     added.push(describe(&s.add(e).expect("memory")));
                 }
             } else {
-                for a in s.add_all(chunk).expect("memory") {
+                for a in s.add_all(chunk.into_iter().map(Box::new)).expect("memory") {
                     added.push(describe(&a));
                 }
             }

@@ -55,7 +55,7 @@ impl Job for SessionEvents<'_> {
     fn work(&self, rec: &Framed<'_>, _: &mut Vec<u8>) -> Vec<Event> {
         with_decoded(rec.bytes, |decoded| match decoded {
             Ok(sdr) => {
-                let mut events = events_of(sdr, self.file, rec);
+                let mut events: Vec<Event> = events_of(sdr, self.file, rec);
                 events.retain(|e| e.session_id == self.id);
                 events
             }

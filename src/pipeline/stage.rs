@@ -192,7 +192,7 @@ impl SessionStage<'_> {
     /// [`Self::handle`].
     pub(super) fn assemble(
         &mut self,
-        events: impl IntoIterator<Item = Event>,
+        events: impl IntoIterator<Item = Box<Event>>,
     ) -> Result<Vec<Added>> {
         self.assembler
             .add_all(events)

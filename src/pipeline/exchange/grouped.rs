@@ -206,7 +206,7 @@ fn sdr_place(bytes: &[u8], e: &Event) -> (Option<String>, Option<i64>) {
             let t = sdr.service_header.time_of_origin.to_string();
             let rec = Framed { offset: 0, bytes };
             let want = e.to_row();
-            let index = events_of(sdr, "", &rec)
+            let index = events_of::<Event>(sdr, "", &rec)
                 .iter()
                 .position(|x| x.to_row() == want)
                 .map(|i| i as i64);
@@ -628,10 +628,16 @@ fn decode(rater: &Rater, cols: &SessionCols<'_>, row: usize) -> Result<(String, 
             };
             match job.work(&rec, &mut Vec::new()) {
                 Done::SessionEvent(events) => Decoded::Events(match index {
-                    Some(i) => events.into_iter().skip(i as usize).take(1).collect(),
+                    Some(i) => events
+                        .into_iter()
+                        .skip(i as usize)
+                        .take(1)
+                        .map(|e| *e)
+                        .collect(),
                     None => events
                         .into_iter()
                         .filter(|e| e.session_id.as_str() == id)
+                        .map(|e| *e)
                         .collect(),
                 }),
                 Done::Fault(f) => Decoded::Faulted(OutRow {
