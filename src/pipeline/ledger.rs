@@ -8,8 +8,9 @@
 //! mix: 7.7 % of a run, all of it serial, and serial work is what keeps a
 //! run from scaling with threads). Only the writer knows what is billed
 //! (the duplicate check decides in input order), so it only sets billed
-//! SDRs' totals aside, a move; after the block the threads sum them in
-//! slices ([`Ledger`]) and the writer merges one short ledger per slice.
+//! SDRs aside (the worker's box, a pointer); after the block the threads
+//! sum them in slices ([`Ledger`]), and free them, and the writer merges
+//! one short ledger per slice.
 //! Sums are exact decimals, so neither the order nor the slicing changes a
 //! digit: output is byte-identical to adding them one by one.
 
