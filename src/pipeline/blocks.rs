@@ -153,18 +153,7 @@ fn work_block<J: Job>(
     };
     spans.clear();
     let mut broken = Vec::new();
-    for item in block.records() {
-        match item {
-            Ok(rec) => {
-                let start = (rec.offset - block.offset) as usize;
-                spans.push(start..start + rec.bytes.len());
-            }
-            Err(b) => {
-                let start = (b.offset - block.offset) as usize;
-                broken.push((start..start + b.bytes.len(), b.error));
-            }
-        }
-    }
+    block.spans_into(&mut spans, &mut broken);
     // The input's hash for the run id, if asked for, beside the work.
     let hasher = reader.chunk_hasher();
     rayon::join(

@@ -39,6 +39,7 @@ pub use crate::sdr::tlv;
 
 use std::fmt;
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -269,6 +270,32 @@ impl Chunk {
     /// in the file (padding is skipped: see [`Chunk::padding`]).
     pub fn records(&self) -> Records<'_> {
         Records::new(&self.data, self.offset, &self.ends)
+    }
+
+    /// The block's records and broken stretches as ranges of `data`, into
+    /// the vectors given, in order: what [`Chunk::records`] yields, without
+    /// building an item per record (the rating engine's writer thread walks
+    /// every block this way: 70 instructions a record through the
+    /// iterator, a fifth of reading).
+    pub fn spans_into(
+        &self,
+        records: &mut Vec<Range<usize>>,
+        broken: &mut Vec<(Range<usize>, FrameError)>,
+    ) {
+        let mut start = 0;
+        for (end, span) in &self.ends {
+            match span {
+                Span::Record(_) => records.push(start..*end),
+                Span::Broken(_, error) => broken.push((start..*end, error.clone())),
+                Span::Padding(_) | Span::NeedMore => {}
+            }
+            start = *end;
+        }
+        debug_assert_eq!(
+            start,
+            self.data.len(),
+            "a reader's block is framed to its end"
+        );
     }
 
     /// The runs of fill bytes of this block: (file offset, length). A run

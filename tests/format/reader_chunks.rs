@@ -53,10 +53,25 @@ fn streamed(data: &[u8], target: usize, step: usize) -> Vec<Item> {
         assert_eq!(chunk.offset, expected_offset);
         assert!(!chunk.data.is_empty());
         expected_offset += chunk.data.len() as u64;
+        let before = items.len();
         items.extend(chunk.records().map(|r| match r {
             Ok(f) => (f.offset, f.bytes.to_vec(), None),
             Err(b) => (b.offset, b.bytes.to_vec(), Some(b.error.to_string())),
         }));
+        // The rating engine's walk of a block (`Chunk::spans_into`) finds
+        // the same records and broken stretches as the iterator.
+        let (mut spans, mut broken) = (Vec::new(), Vec::new());
+        chunk.spans_into(&mut spans, &mut broken);
+        let mut by_ranges: Vec<Item> = spans
+            .into_iter()
+            .map(|r| (chunk.offset + r.start as u64, chunk.data[r].to_vec(), None))
+            .chain(broken.into_iter().map(|(r, e)| {
+                let text = Some(e.to_string());
+                (chunk.offset + r.start as u64, chunk.data[r].to_vec(), text)
+            }))
+            .collect();
+        by_ranges.sort_by_key(|i| i.0);
+        assert_eq!(by_ranges, items[before..]);
     }
     assert_eq!(expected_offset, data.len() as u64);
     items
