@@ -49,6 +49,7 @@ pub(super) enum Done {
     /// the worker: an `Event` is about 330 bytes, and the writer moved each
     /// one three times on its way to the shards (`group::shards`), a
     /// `memcpy` call each (15 % of the writer's work on session events).
+    #[allow(clippy::vec_box)]
     SessionEvent(Vec<Box<Event>>),
     Fault(Box<Faulted>),
 }
