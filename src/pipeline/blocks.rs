@@ -103,6 +103,12 @@ impl<D> Rated<D> {
         self.spans.iter().map(|r| r.len() as u64).sum()
     }
 
+    /// How many framed records the block has: the size of vectors that
+    /// hold something per record, allocated once rather than grown.
+    pub fn record_count(&self) -> usize {
+        self.spans.len()
+    }
+
     /// What the workers made of each record, in input order, left in
     /// place for [`Self::each`].
     pub fn done_mut(&mut self) -> impl Iterator<Item = &mut D> {

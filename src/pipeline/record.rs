@@ -400,13 +400,13 @@ impl BlockWriter<'_, '_> {
         progress.inc(rated.record_bytes());
         // The block's duplicate verdicts, decided first, in input order
         // (see `dedup`).
-        let keys: Vec<DupKey> = rated
-            .done_mut()
-            .filter_map(|d| match d {
-                Done::Priced(b) => Some(b.key),
-                _ => None,
-            })
-            .collect();
+        // Sized once: grown by doubling, the block's vectors were ~5 % of
+        // the writer's work.
+        let mut keys: Vec<DupKey> = Vec::with_capacity(rated.record_count());
+        keys.extend(rated.done_mut().filter_map(|d| match d {
+            Done::Priced(b) => Some(b.key),
+            _ => None,
+        }));
         let mut verdicts = stage.dedup.check_block(&keys)?.into_iter();
         // The block's session events are routed to their sessions first,
         // by several threads (`group::shards`); the loop below files what
@@ -416,7 +416,7 @@ impl BlockWriter<'_, '_> {
         let mut assembled = match origins {
             Some(_) => None,
             None => {
-                let mut counts = Vec::new();
+                let mut counts = Vec::with_capacity(rated.record_count());
                 let events = rated.done_mut().filter_map(|d| match d {
                     Done::SessionEvent(e) => {
                         counts.push(e.len());
