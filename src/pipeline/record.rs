@@ -34,7 +34,8 @@ use crate::write::names;
 /// the block's vector and through the writer's loop, five moves a record.
 /// With a billed SDR's totals inline the enum was about 330 bytes, each
 /// move a `memcpy` call: 6.5 M of the writer's 34 M instructions on the
-/// 20 k mix (BENCHMARKS.md, "Fewer copies"). What is large and common
+/// 20 k mix (BENCHMARKS.md, "Speed: fewer copies on the writer"). What
+/// is large and common
 /// (a billed SDR) or rare (a fault) is boxed, allocated by the worker.
 pub(super) enum Done {
     /// A billed or billable SDR: see [`Billed`].
@@ -66,7 +67,8 @@ pub(super) struct Billed {
     pub totals: Totals,
     pub sdr: Option<Box<ServiceDetailRecord>>,
     pub head: Option<Box<Head>>,
-    pub secured: Option<Box<SecuredSdr>>,
+    /// Inline (48 bytes): the whole is boxed already.
+    pub secured: Option<SecuredSdr>,
 }
 
 /// A record that could not be priced.
@@ -280,11 +282,11 @@ fn rate_record(
             Ok(b) => {
                 let secured = tag.map(|_| {
                     let h = &sdr.service_header;
-                    Box::new(SecuredSdr {
+                    SecuredSdr {
                         producer: h.producer_identity.clone(),
                         sdr_identifier: h.sdr_identifier,
                         time_of_origin: h.time_of_origin,
-                    })
+                    }
                 });
                 let key = DupKey::of(&Key::of(&sdr.service_header), needs.indexed);
                 let head = needs.export.then(|| Box::new(Head::priced(sdr, &spms)));
@@ -399,9 +401,8 @@ impl BlockWriter<'_, '_> {
         // Once per block: the bar reads the clock on every call.
         progress.inc(rated.record_bytes());
         // The block's duplicate verdicts, decided first, in input order
-        // (see `dedup`).
-        // Sized once: grown by doubling, the block's vectors were ~5 % of
-        // the writer's work.
+        // (see `dedup`). Its vectors are sized once: grown by doubling,
+        // they were ~5 % of the writer's work.
         let mut keys: Vec<DupKey> = Vec::with_capacity(rated.record_count());
         keys.extend(rated.done_mut().filter_map(|d| match d {
             Done::Priced(b) => Some(b.key),

@@ -168,12 +168,14 @@ fn a_hashing_reader_hashes_what_hashing_the_file_hashes() {
         format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&data))
     );
     for (target, step) in [(1, 7), (1000, 4096), (1 << 20, 1 << 20)] {
-        let source = Trickle {
-            data: data.clone(),
-            pos: 0,
-            step,
+        let source = || {
+            Box::new(Trickle {
+                data: data.clone(),
+                pos: 0,
+                step,
+            })
         };
-        let mut reader = Reader::from_source("x", Box::new(source), target).hashing();
+        let mut reader = Reader::from_source("x", source(), target).hashing();
         while let Some(chunk) = reader.next_chunk().unwrap() {
             reader.recycle(chunk);
         }
@@ -181,12 +183,7 @@ fn a_hashing_reader_hashes_what_hashing_the_file_hashes() {
         assert_eq!(format!("{hash:032x}"), want.hash, "target {target}");
         assert_eq!(size, data.len() as u64);
         // Hashed by its chunks, as the block engine does: the same hash.
-        let source = Trickle {
-            data: data.clone(),
-            pos: 0,
-            step,
-        };
-        let mut reader = Reader::from_source("x", Box::new(source), target).hashing_by_chunks();
+        let mut reader = Reader::from_source("x", source(), target).hashing_by_chunks();
         while let Some(chunk) = reader.next_chunk().unwrap() {
             reader.chunk_hasher().unwrap().update(&chunk.data);
             reader.recycle(chunk);
