@@ -250,8 +250,9 @@ pub(super) fn session_key(id: &str) -> u64 {
 /// fingerprint, which covers its session id, is among the prints found.
 ///
 /// A session is forgotten once the newest event time seen is more than
-/// `horizon` seconds past its last event. Past `in_memory` sessions the
-/// oldest half moves to disk ([`Spilled`]), so memory stays flat however
+/// `horizon` seconds past its last event. Past `in_memory` sessions all
+/// but the newest eighth move to disk ([`Spilled`], [`KEPT_AFTER_MOVE`]),
+/// so memory stays flat however
 /// many sessions the horizon holds. The
 /// horizon is the longest time any session may stay open
 /// ([`crate::resolve::PriceLists::longest_session_seconds`]): a copy
@@ -267,7 +268,7 @@ struct Completed {
     /// The sessions in `prints`, in order: last event time, key, prints.
     order: VecDeque<(i64, u64, u32)>,
     horizon: i64,
-    /// Sessions kept in memory before the oldest half moves to disk.
+    /// Sessions kept in memory before the oldest move to disk.
     in_memory: usize,
     /// The sessions moved to disk, once there are any.
     spilled: Option<Spilled>,
@@ -309,7 +310,7 @@ impl Completed {
     /// Remembers a completed session (`end`: its last event time; `prints`
     /// include those of an earlier session with the same key), then forgets
     /// the sessions that ended more than the horizon before `newest`, and
-    /// moves the oldest half to disk when too many are in memory.
+    /// moves the oldest to disk when too many are in memory.
     fn add(
         &mut self,
         key: u64,
@@ -336,7 +337,7 @@ impl Completed {
         }
         if self.order.len() > self.in_memory {
             let mut moved = Batch::default();
-            while self.order.len() > self.in_memory / 2 {
+            while self.order.len() > self.in_memory / KEPT_AFTER_MOVE {
                 let (end, key, n) = self.order[0];
                 if self.live(key) {
                     moved.push(key, end, self.prints.iter(self.prints.start, n));
@@ -375,11 +376,22 @@ impl Completed {
     }
 }
 
-/// Priced sessions kept in memory before the oldest half moves to disk
+/// Priced sessions kept in memory before the oldest move to disk
 /// (about 2.5 MiB of them). Measured on the mix: 1 << 16 held 23 MiB more
 /// at its peak (index and queue capacities double), so it is kept small;
 /// moving costs about 9,000 instructions a session (a few microseconds).
 pub const IN_MEMORY_SESSIONS: usize = 1 << 14;
+
+/// After a move to disk, the newest `1 / KEPT_AFTER_MOVE` of the sessions
+/// in memory stay. A move's cost grows with the file, not with what it
+/// moves: the keys are hashes, spread over every leaf of the B-tree, so
+/// while the file has fewer leaves than a move has sessions, each move
+/// rewrites all of them. Fewer, larger moves cost less: moving all but an
+/// eighth instead of half took `Spilled::put` from 1,360 M to 1,073 M
+/// instructions on 1 M generated session events (90,000 sessions moved,
+/// one thread; BENCHMARKS.md). The sessions kept are the ones whose late
+/// copies are likeliest; the older ones are still found on disk.
+const KEPT_AFTER_MOVE: usize = 8;
 
 /// Fingerprints per chunk of [`Prints`] (64 KiB).
 const CHUNK: usize = 8192;
@@ -477,8 +489,8 @@ impl Assembler {
     }
 
     /// As [`with_horizon`](Self::with_horizon), keeping at most
-    /// `in_memory` priced sessions in memory (the oldest half of them
-    /// moves to a temporary file when there are more).
+    /// `in_memory` priced sessions in memory (all but the newest eighth of
+    /// them move to a temporary file when there are more).
     pub fn with_limits(horizon: i64, in_memory: usize) -> Self {
         Self {
             open: FxHashMap::default(),
@@ -771,7 +783,8 @@ mod tests {
 
     #[test]
     fn sessions_moved_to_disk_still_recognise_their_late_copies() {
-        // Four in memory: the fifth moves the oldest three to disk.
+        // Four in memory: the fifth moves them all to disk (an eighth of
+        // four is none), and so on.
         let mut a = Assembler::with_limits(24 * 3600, 4);
         price_many(&mut a, "s", 10);
         assert_eq!(a.remembered_sessions(), 10);
@@ -837,6 +850,23 @@ mod tests {
             a.put(copy_of("s4", 2, T::End, "p4", "2026-11-20T10:05:00Z")),
             Added::Duplicate(_)
         ));
+    }
+
+    #[test]
+    fn a_move_to_disk_keeps_only_the_newest_eighth_in_memory() {
+        // Sixteen in memory: the seventeenth moves all but the newest two.
+        let mut a = Assembler::with_limits(24 * 3600, 16);
+        price_many(&mut a, "s", 16);
+        assert_eq!(a.remembered_in_memory(), 16);
+        price_many(&mut a, "t", 1);
+        assert_eq!(a.remembered_in_memory(), 2);
+        assert_eq!(a.remembered_sessions(), 17);
+        // The next move comes fifteen sessions later, not nine.
+        price_many(&mut a, "u", 14);
+        assert_eq!(a.remembered_in_memory(), 16);
+        price_many(&mut a, "v", 1);
+        assert_eq!(a.remembered_in_memory(), 2);
+        assert_eq!(a.remembered_sessions(), 32);
     }
 
     #[test]
