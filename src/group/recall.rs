@@ -127,7 +127,7 @@ impl std::fmt::Debug for Spilled {
     }
 }
 
-/// The temporary file, as redb's storage, with nothing ever flushed to
+/// redb's own file backend over the temporary file, less the flush to
 /// the device. The file has no name and goes with the run, so what a
 /// crash leaves in it is never read: a commit's `fsync` bought nothing,
 /// and it stopped the writer's thread at every spill, waiting for the
@@ -137,20 +137,19 @@ impl std::fmt::Debug for Spilled {
 /// locks either: one process, one handle, and redb accepts a backend
 /// without them.
 #[derive(Debug)]
-struct Unsynced(std::fs::File);
+struct Unsynced(redb::backends::FileBackend);
 
 impl redb::StorageBackend for Unsynced {
     fn len(&self) -> Result<u64, redb::BackendError> {
-        Ok(self.0.metadata()?.len())
+        self.0.len()
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), redb::BackendError> {
-        std::os::unix::fs::FileExt::read_exact_at(&self.0, out, offset)?;
-        Ok(())
+        self.0.read(offset, out)
     }
 
     fn set_len(&self, len: u64) -> Result<(), redb::BackendError> {
-        Ok(self.0.set_len(len)?)
+        self.0.set_len(len)
     }
 
     fn sync_data(&self) -> Result<(), redb::BackendError> {
@@ -158,8 +157,11 @@ impl redb::StorageBackend for Unsynced {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), redb::BackendError> {
-        std::os::unix::fs::FileExt::write_all_at(&self.0, data, offset)?;
-        Ok(())
+        self.0.write(offset, data)
+    }
+
+    fn close(&self) -> Result<(), redb::BackendError> {
+        self.0.close()
     }
 }
 
@@ -180,7 +182,7 @@ impl Spilled {
         })?;
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
-            .create_with_backend(Unsynced(file))
+            .create_with_backend(Unsynced(redb::backends::FileBackend::new(file)))
             .map_err(disk)?;
         let txn = db.begin_write().map_err(disk)?;
         txn.open_table(SESSIONS).map_err(disk)?;
