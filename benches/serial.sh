@@ -13,7 +13,8 @@
 # parallel bodies, which toggle it off on entry and on again on exit:
 # per-record work, session pricing and its participation keys, ledger slices, session routing by
 # shard, duplicate checks by shard, JSON lines, freeing what the threads
-# made, hashing the input beside its records' work. What is left is the serial part. Those functions are
+# made, hashing the input beside its records' work, the fault rows of faulted
+# sessions. What is left is the serial part. Those functions are
 # kept out of line (`#[inline(never)]`) for this script to find them.
 set -euo pipefail
 bin=$1 input=$2 lists=${3:-price_lists}
@@ -37,6 +38,7 @@ serial=$(run \
     --toggle-collect='sdrate::group::shards::route' \
     --toggle-collect='sdrate::pipeline::dedup::stage_keys' \
     --toggle-collect='sdrate::pipeline::stage::discard*' \
+    --toggle-collect='sdrate::pipeline::stage::faulted_events' \
     --toggle-collect='sdrate::pipeline::blocks::hash_chunk')
 awk -v a="$all" -v s="$serial" -v f="$input" 'BEGIN {
     printf "%s: run %.1f M instructions, serial %.1f M (%.1f %%), 16 threads at most %.1fx\n",

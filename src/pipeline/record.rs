@@ -60,7 +60,7 @@ pub(super) enum Done {
 /// the writer only looks it up), the priced SDR itself when subscribers
 /// are routed, its export head, and its purge-list row when the run takes
 /// responsibility ([`Responsible`]). Once billed, the box is set aside
-/// whole for the ledger ([`SessionStage::settle_billed`]).
+/// whole for the ledger ([`SessionStage::price_ready`]).
 pub(super) struct Billed {
     pub range: Range<usize>,
     pub key: DupKey,
@@ -368,7 +368,6 @@ impl Sink<Done> for BlockWriter<'_, '_> {
     /// block, so session pricing no longer waits between blocks.
     fn write(&mut self, rated: &mut Rated<Done>) -> Result<()> {
         self.write_block(rated)?;
-        self.stage.settle_billed(self.summary)?;
         self.stage.price_ready(self.out, self.summary)
     }
 

@@ -43,7 +43,7 @@ pub(super) struct SessionStage<'r> {
     pub(super) ready: Vec<Session>,
     pub(super) usage: UsageAnalysis,
     /// The SDRs the writer billed since the last
-    /// [`SessionStage::settle_billed`] (see [`Ledger`]): the workers' boxes,
+    /// [`SessionStage::price_ready`] (see [`Ledger`]): the workers' boxes,
     /// set aside whole, so the writer moves a pointer, not their totals.
     // The boxes are the workers' allocations, kept: unboxing each into the
     // vector would be the 300-byte copy this avoids, on the writer.
@@ -85,6 +85,15 @@ struct Writers {
 fn writer() -> (csv::Writer<Taken>, Taken) {
     let out = Taken::default();
     (csv::Writer::from_writer(out.clone()), out)
+}
+
+/// [`writer`] for rows of a file whose header is written elsewhere.
+fn no_header_writer() -> (csv::Writer<Taken>, Taken) {
+    let out = Taken::default();
+    let w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out.clone());
+    (w, out)
 }
 
 /// Formats [`SessionRows`] in the parallel pricing step, which leaves the
@@ -231,31 +240,43 @@ impl SessionStage<'_> {
     }
 
     /// Adds the SDRs billed since the last call to the run's totals and
-    /// usage, summed by the threads ([`Ledger`]).
-    pub(super) fn settle_billed(&mut self, summary: &mut Summary) -> Result<()> {
-        if self.billed.is_empty() {
-            return Ok(());
-        }
-        Ledger::of(&self.billed, |l, b| l.bill(&b.totals))?.settle(summary, &mut self.usage)?;
-        discard_drain(&mut self.billed);
-        Ok(())
-    }
-
-    /// Prices the complete sessions in parallel and writes them in order.
+    /// usage ([`Ledger`]), and prices the complete sessions in parallel and
+    /// writes them in order.
+    ///
+    /// Both are done in two parallel steps: the SDRs' ledger is summed
+    /// beside the sessions' pricing, and the sessions' ledger beside the
+    /// freeing of the SDRs and the sessions. A block of session events is
+    /// ~8 ms of work, and each parallel step is a fork and a join at which
+    /// the other threads have often gone to sleep, or not yet woken up
+    /// (BENCHMARKS.md: where two threads wait on session events): there
+    /// were six such steps, and thread 1 idled through a third of them.
     pub(super) fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
         let ready = std::mem::take(&mut self.ready);
+        let mut sdrs = std::mem::take(&mut self.billed);
         let rater = self.rater;
         let indexed = self.dedup.indexed();
-        let results: Vec<_> = ready
-            .par_iter()
-            .map(|s| {
-                price_and_encode(rater, s).map(|(priced, encoded, rows)| {
-                    let keys = participation_keys(&priced, indexed);
-                    (priced, encoded, rows, keys)
+        let sdr_ledger = || {
+            (!sdrs.is_empty())
+                .then(|| Ledger::of(&sdrs, |l, b| l.bill(&b.totals)))
+                .transpose()
+        };
+        let (sdr_ledger, results): (_, Vec<_>) = rayon::join(sdr_ledger, || {
+            ready
+                .par_iter()
+                .map(|s| match price_and_encode(rater, s) {
+                    Ok((priced, encoded, rows)) => {
+                        let keys = participation_keys(&priced, indexed);
+                        Ok((priced, encoded, rows, keys))
+                    }
+                    Err(f) => Err(faulted_events(&s.events, f.status.into(), &f.detail)),
                 })
-            })
-            .collect();
+                .collect()
+        });
+        if let Some(l) = sdr_ledger? {
+            l.settle(summary, &mut self.usage)?;
+        }
         let mut billed = Vec::with_capacity(ready.len());
+        let mut faulted = FaultBatch::default();
         for (s, r) in ready.iter().zip(&results) {
             let n = s.events.len() as u64;
             match r {
@@ -278,27 +299,36 @@ impl SessionStage<'_> {
                         }
                     }
                     v @ (Verdict::TooOld | Verdict::Future) => {
+                        // Rare: formatted here, in order with the rest.
                         let (cause, detail) = session_refusal(v);
                         summary.sessions.sessions_faulted += 1;
                         summary.sessions.events_faulted += n;
-                        for e in &s.events {
-                            fault_event(e, cause, detail, out, summary)?;
-                        }
+                        let rows = faulted_events(&s.events, cause, detail)?;
+                        faulted.add(&s.events, &rows, &mut out.faults, summary)?;
                     }
                 },
-                Err(f) => {
+                Err(rows) => {
                     summary.sessions.sessions_faulted += 1;
                     summary.sessions.events_faulted += n;
-                    for e in &s.events {
-                        fault_event(e, f.status.into(), &f.detail, out, summary)?;
-                    }
+                    let rows = rows.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                    faulted.add(&s.events, rows, &mut out.faults, summary)?;
                 }
             }
         }
+        faulted.write(out)?;
         // Summed by the threads, added once.
-        Ledger::of(&billed, |l, p| l.bill_session(p))?.settle(summary, &mut self.usage)?;
+        let (ledger, ()) = rayon::join(
+            || Ledger::of(&billed, |l, p| l.bill_session(p)),
+            || {
+                discard(ready);
+                discard_drain(&mut sdrs);
+            },
+        );
+        ledger?.settle(summary, &mut self.usage)?;
+        drop(billed);
         discard(results);
-        discard(ready);
+        // The vector's capacity, for the next block's billed SDRs.
+        self.billed = sdrs;
         Ok(())
     }
 
@@ -369,13 +399,19 @@ impl SessionStage<'_> {
         let finished = assembler.finish(|s| max_open_seconds(lists, s));
         self.ready.extend(finished.complete);
         self.price_ready(out, summary)?;
-        for (s, why) in &finished.expired {
+        // Formatted by the threads, as in `price_ready`.
+        let rows: Vec<_> = finished
+            .expired
+            .par_iter()
+            .map(|(s, why)| faulted_events(&s.events, FaultCause::SessionIncomplete, why))
+            .collect();
+        let mut faulted = FaultBatch::default();
+        for ((s, _), rows) in finished.expired.iter().zip(rows) {
             summary.sessions.sessions_faulted += 1;
             summary.sessions.events_faulted += s.events.len() as u64;
-            for e in &s.events {
-                fault_event(e, FaultCause::SessionIncomplete, why, out, summary)?;
-            }
+            faulted.add(&s.events, &rows?, &mut out.faults, summary)?;
         }
+        faulted.write(out)?;
         summary.sessions.sessions_pending = finished.pending.len() as u64;
         summary.sessions.events_pending =
             finished.pending.iter().map(|s| s.events.len() as u64).sum();
@@ -499,53 +535,207 @@ pub(super) fn keep_faulted_event(
     fault_report: &mut csv::Writer<File>,
     faulted_event_rows: &mut csv::Writer<File>,
 ) -> Result<()> {
-    let write_err = |what: &str| format!("cannot write {what}");
+    keep_event_with(
+        e,
+        cause,
+        detail,
+        |bytes, src| faults.keep(bytes, src, &cause.name()),
+        fault_report,
+        faulted_event_rows,
+    )
+}
+
+/// An event kept in the fault file (an SDR's bytes, from their offset),
+/// rather than as a row of the faulted event rows.
+fn kept_bytes(e: &Event) -> Option<(&[u8], u64)> {
     match (&e.origin.raw, e.origin.position) {
-        (Raw::Sdr(bytes), Position::Offset(off)) => {
-            let src = Source {
-                file: &e.origin.file,
-                offset: off,
-                length: bytes.len() as u64,
-            };
-            crate::write::fault_record(
-                faults,
-                fault_report,
-                src,
-                bytes,
-                None,
-                None,
-                "",
-                cause,
-                detail,
-            )?;
-        }
-        (raw, position) => {
-            let row = match raw {
-                Raw::Row(r) => r.clone(),
-                Raw::Sdr(_) => e.to_row(),
-            };
-            faulted_event_rows
-                .write_record(&row)
-                .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
-            let line = match position {
-                Position::Line(l) => l.to_string(),
-                Position::Offset(_) => String::new(),
-            };
-            fault_report
-                .write_record([
-                    e.origin.file.as_str(),
-                    "",
-                    "",
-                    "",
-                    "",
-                    &cause.name(),
-                    detail,
-                    &line,
-                ])
-                .with_context(|| write_err(names::FAULT_REPORT))?;
-        }
+        (Raw::Sdr(bytes), Position::Offset(off)) => Some((bytes, off)),
+        _ => None,
     }
-    Ok(())
+}
+
+/// The keeping of a faulted session event, wherever its rows are written:
+/// `keep` keeps an SDR's bytes (see [`kept_bytes`]), the rest are rows.
+fn keep_event_with<R: Write, W: Write>(
+    e: &Event,
+    cause: FaultCause,
+    detail: &str,
+    keep: impl FnOnce(&[u8], Source<'_>) -> Result<()>,
+    fault_report: &mut csv::Writer<R>,
+    faulted_event_rows: &mut csv::Writer<W>,
+) -> Result<()> {
+    let write_err = |what: &str| format!("cannot write {what}");
+    if let Some((bytes, offset)) = kept_bytes(e) {
+        let src = Source {
+            file: &e.origin.file,
+            offset,
+            length: bytes.len() as u64,
+        };
+        keep(bytes, src)?;
+        return crate::write::fault_row(fault_report, src, None, "", cause, detail);
+    }
+    let row = match &e.origin.raw {
+        Raw::Row(r) => r.clone(),
+        Raw::Sdr(_) => e.to_row(),
+    };
+    faulted_event_rows
+        .write_record(&row)
+        .with_context(|| write_err(names::FAULTED_EVENT_ROWS))?;
+    let line = match e.origin.position {
+        Position::Line(l) => l.to_string(),
+        Position::Offset(_) => String::new(),
+    };
+    fault_report
+        .write_record([
+            e.origin.file.as_str(),
+            "",
+            "",
+            "",
+            "",
+            &cause.name(),
+            detail,
+            &line,
+        ])
+        .with_context(|| write_err(names::FAULT_REPORT))
+}
+
+/// The fault rows of a session's events, formatted by the thread that
+/// priced it (or found it expired): rows of the fault report and of the
+/// faulted event rows, and each kept SDR's index row but for its position.
+/// The writer copies them ([`FaultBatch`]). Formatted on the writer, they
+/// were a fifth of its work on session events (callgrind, 200 k events).
+pub(super) struct FaultedEvents {
+    cause: FaultCause,
+    report: Vec<u8>,
+    rows: Vec<u8>,
+    index: Vec<u8>,
+    /// Where each kept SDR's index row ends in `index`, in event order.
+    ends: Vec<usize>,
+}
+
+/// A thread's CSV writers for [`FaultedEvents`].
+struct FaultWriters {
+    report: (csv::Writer<Taken>, Taken),
+    rows: (csv::Writer<Taken>, Taken),
+    index: (csv::Writer<Taken>, Taken),
+}
+
+fn fault_writers() -> FaultWriters {
+    FaultWriters {
+        report: writer(),
+        rows: writer(),
+        index: no_header_writer(),
+    }
+}
+
+/// Formats [`FaultedEvents`] for `events`, all faulted for `cause`. Not
+/// inlined: the serial-share benchmark (`benches/serial.sh`) tells the
+/// threads' work from the writer's by this name.
+#[inline(never)]
+pub(super) fn faulted_events(
+    events: &[Event],
+    cause: FaultCause,
+    detail: &str,
+) -> Result<FaultedEvents> {
+    thread_local! {
+        static WRITERS: RefCell<FaultWriters> = RefCell::new(fault_writers());
+    }
+    WRITERS.with_borrow_mut(|w| {
+        let formatted = faulted_events_into(events, cause, detail, w);
+        if formatted.is_err() {
+            // Nothing half-written may reach the next session's rows.
+            *w = fault_writers();
+        }
+        formatted
+    })
+}
+
+fn faulted_events_into(
+    events: &[Event],
+    cause: FaultCause,
+    detail: &str,
+    w: &mut FaultWriters,
+) -> Result<FaultedEvents> {
+    let name = cause.name();
+    let mut ends = Vec::new();
+    for e in events {
+        let index = &mut w.index;
+        keep_event_with(
+            e,
+            cause,
+            detail,
+            |bytes, src| {
+                crate::write::index_row(&mut index.0, None, bytes.len(), src, &name)?;
+                index.0.flush()?;
+                ends.push(index.1.0.borrow().len());
+                Ok(())
+            },
+            &mut w.report.0,
+            &mut w.rows.0,
+        )?;
+    }
+    w.report.0.flush()?;
+    w.rows.0.flush()?;
+    Ok(FaultedEvents {
+        cause,
+        report: std::mem::take(&mut *w.report.1.0.borrow_mut()),
+        rows: std::mem::take(&mut *w.rows.1.0.borrow_mut()),
+        index: std::mem::take(&mut *w.index.1.0.borrow_mut()),
+        ends,
+    })
+}
+
+/// The fault rows of a batch of faulted sessions, gathered in order and
+/// appended to their files once ([`FaultBatch::write`]).
+#[derive(Default)]
+pub(super) struct FaultBatch {
+    index: Vec<u8>,
+    report: Vec<u8>,
+    rows: Vec<u8>,
+}
+
+impl FaultBatch {
+    /// Keeps the SDRs of `events` in the fault file and gathers their
+    /// rows, formatted in `f`; each event counted once for its cause.
+    pub(super) fn add(
+        &mut self,
+        events: &[Event],
+        f: &FaultedEvents,
+        faults: &mut crate::write::Kept,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        *summary.faults_by_cause.entry(f.cause).or_default() += events.len() as u64;
+        let mut ends = f.ends.iter();
+        let mut start = 0;
+        for (bytes, _) in events.iter().filter_map(kept_bytes) {
+            let end = *ends.next().expect("an index row per kept SDR");
+            faults.keep_formatted(bytes, &f.index[start..end], &mut self.index)?;
+            start = end;
+        }
+        self.report.extend_from_slice(&f.report);
+        self.rows.extend_from_slice(&f.rows);
+        Ok(())
+    }
+
+    /// Appends the gathered rows after what their files have so far.
+    pub(super) fn write(self, out: &mut Outputs) -> Result<()> {
+        out.faults.append_index(&self.index)?;
+        for (w, bytes, name) in [
+            (&mut out.fault_report, &self.report, names::FAULT_REPORT),
+            (
+                &mut out.faulted_event_rows,
+                &self.rows,
+                names::FAULTED_EVENT_ROWS,
+            ),
+        ] {
+            if !bytes.is_empty() {
+                w.flush()
+                    .and_then(|()| crate::write::append_rows(w, bytes))
+                    .with_context(|| format!("cannot write {name}"))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads one event log: good rows are archived and routed to their

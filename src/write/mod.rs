@@ -212,22 +212,45 @@ impl Kept {
         self.bytes
             .write_all(bytes)
             .with_context(|| format!("cannot write {}", self.name))?;
-        // The columns of `read::origins::IndexRow`, written without
-        // building one (no copies of the file name and cause per fault).
-        let mut n = [(); 4].map(|()| itoa::Buffer::new());
-        let [position, length, offset, input_length] = &mut n;
-        self.index
-            .write_record([
-                position.format(self.position),
-                length.format(bytes.len()),
-                src.file,
-                offset.format(src.offset),
-                input_length.format(src.length),
-                cause,
-            ])
-            .with_context(|| format!("cannot write the index of {}", self.name))?;
+        index_row(
+            &mut self.index,
+            Some(self.position),
+            bytes.len(),
+            src,
+            cause,
+        )
+        .with_context(|| format!("cannot write the index of {}", self.name))?;
         self.position += bytes.len() as u64;
         Ok(())
+    }
+
+    /// [`Self::keep`] of bytes whose index row, but for its first column
+    /// (the position, known only here), was formatted beforehand by
+    /// [`index_row`] without a position: `tail`, newline included. The row
+    /// is appended to `rows`, for [`Self::append_index`].
+    pub fn keep_formatted(&mut self, bytes: &[u8], tail: &[u8], rows: &mut Vec<u8>) -> Result<()> {
+        use std::io::Write;
+        self.bytes
+            .write_all(bytes)
+            .with_context(|| format!("cannot write {}", self.name))?;
+        rows.extend_from_slice(itoa::Buffer::new().format(self.position).as_bytes());
+        rows.push(b',');
+        rows.extend_from_slice(tail);
+        self.position += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Appends index rows made by [`Self::keep_formatted`], after the rows
+    /// written so far.
+    pub fn append_index(&mut self, rows: &[u8]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // The CSV writer's buffer first, so the rows stay in order.
+        self.index
+            .flush()
+            .and_then(|()| append_rows(&self.index, rows))
+            .with_context(|| format!("cannot write the index of {}", self.name))
     }
 
     pub fn flush(&mut self) -> Result<()> {
@@ -239,6 +262,40 @@ impl Kept {
             .flush()
             .with_context(|| format!("cannot write the index of {}", self.name))
     }
+}
+
+/// Appends `rows`, formatted elsewhere, to the file of a CSV writer whose
+/// buffer was just flushed. The writer writes to the file unbuffered, so
+/// what is appended lands after its rows.
+pub fn append_rows(w: &csv::Writer<std::fs::File>, rows: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file: &std::fs::File = w.get_ref();
+    file.write_all(rows)
+}
+
+/// A kept record's row in its index (the columns of
+/// `read::origins::IndexRow`), written without building one (no copies of
+/// the file name and cause per fault). Without a position, the row's other
+/// columns: see [`Kept::keep_formatted`].
+pub fn index_row(
+    index: &mut csv::Writer<impl std::io::Write>,
+    position: Option<u64>,
+    length: usize,
+    src: Source<'_>,
+    cause: &str,
+) -> csv::Result<()> {
+    let mut n = [(); 4].map(|()| itoa::Buffer::new());
+    let [at, length_text, offset, input_length] = &mut n;
+    if let Some(p) = position {
+        index.write_field(at.format(p))?;
+    }
+    index.write_record([
+        length_text.format(length),
+        src.file,
+        offset.format(src.offset),
+        input_length.format(src.length),
+        cause,
+    ])
 }
 
 /// Columns of the fault report (`faults.csv`), shared by `rate` and
@@ -330,7 +387,7 @@ pub fn damaged_stream(
     Ok(detail)
 }
 
-fn fault_row(
+pub fn fault_row(
     report: &mut csv::Writer<impl std::io::Write>,
     src: Source<'_>,
     sdr_identifier: Option<u32>,

@@ -105,3 +105,75 @@ fn session_routing_by_shards_is_identical_at_any_thread_count() {
         );
     }
 }
+
+/// The fault rows of faulted sessions are formatted by the pricing threads
+/// and only copied by the writer, the kept SDRs' index rows without their
+/// position (`stage::FaultedEvents`). Whatever the thread count, each
+/// faulted event's bytes are in `faults.sdr` at the position its index row
+/// names, positions follow one another, and the report has a row for each,
+/// at the event's offset in its input.
+#[test]
+fn faulted_session_events_are_kept_with_their_index_and_report_rows() {
+    let t = tempfile::tempdir().unwrap();
+    let input = t.path().join("sessions.sdr");
+    sdrate()
+        .args([
+            "generate",
+            "--count",
+            "6000",
+            "--seed",
+            "11",
+            "--sessions",
+            "300",
+            "-o",
+        ])
+        .arg(&input)
+        .assert()
+        .success();
+    let bytes = std::fs::read(&input).unwrap();
+    let name = input.display().to_string();
+    let mut outputs = Vec::new();
+    for threads in [1, 2] {
+        let out = rate(t.path(), &[input.as_path()], threads);
+        let s = summary(&out);
+        let faulted = s["sessions"]["events_faulted"].as_u64().unwrap();
+        assert!(faulted > 20, "{s}");
+        let kept = std::fs::read(out.join("faults.sdr")).unwrap();
+        let index = crate::common::csv_maps(&out.join("faults-index.csv"));
+        let report = crate::common::csv_maps(&out.join("faults.csv"));
+        // Every event of the input is a session event: all its faults are.
+        assert_eq!(index.len() as u64, faulted);
+        assert_eq!(report.len() as u64, faulted);
+        let mut position = 0;
+        for (row, fault) in index.iter().zip(&report) {
+            let n = |k: &str| row[k].parse::<usize>().unwrap();
+            assert_eq!(n("position"), position, "{row:?}");
+            assert_eq!(row["file"], name);
+            assert_eq!(n("length"), n("input_length"));
+            let at = n("offset");
+            assert_eq!(
+                kept[position..position + n("length")],
+                bytes[at..at + n("length")],
+                "{row:?}"
+            );
+            // The report's status is the index's cause; its cause, why.
+            assert_eq!(
+                (
+                    &fault["file"],
+                    &fault["offset"],
+                    &fault["length"],
+                    &fault["status"]
+                ),
+                (&row["file"], &row["offset"], &row["length"], &row["cause"]),
+            );
+            assert!(!fault["cause"].is_empty(), "{fault:?}");
+            position += n("length");
+        }
+        assert_eq!(position, kept.len());
+        outputs.push((kept, std::fs::read(out.join("faults.csv")).unwrap()));
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "faults differ between 1 and 2 threads"
+    );
+}
