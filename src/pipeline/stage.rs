@@ -54,6 +54,18 @@ pub(super) struct SessionStage<'r> {
 /// Sessions priced together, in parallel.
 pub(super) const SESSION_BATCH: usize = 4096;
 
+/// Sessions a thread prices while the writer files the slice before
+/// ([`SessionStage::price_ready`]): a slice is ~2 ms of pricing a thread,
+/// long next to a fork and join, short next to a block's ~400 sessions.
+const FILED_TOGETHER: usize = 32;
+
+/// A session priced, its participation SDRs encoded, its report rows and
+/// duplicate-check keys made; or its events' fault rows.
+type Priced = std::result::Result<
+    (PricedSession, Vec<Vec<u8>>, SessionRows, Vec<DupKey>),
+    Result<FaultedEvents>,
+>;
+
 /// A priced session's rows of the participation and cost reports, as CSV.
 pub(super) struct SessionRows {
     pub(super) participations: Vec<u8>,
@@ -260,8 +272,8 @@ impl SessionStage<'_> {
                 .then(|| Ledger::of(&sdrs, |l, b| l.bill(&b.totals)))
                 .transpose()
         };
-        let (sdr_ledger, results): (_, Vec<_>) = rayon::join(sdr_ledger, || {
-            ready
+        let price = |sessions: &[Session]| -> Vec<Priced> {
+            sessions
                 .par_iter()
                 .map(|s| match price_and_encode(rater, s) {
                     Ok((priced, encoded, rows)) => {
@@ -271,13 +283,65 @@ impl SessionStage<'_> {
                     Err(f) => Err(faulted_events(&s.events, f.status.into(), &f.detail)),
                 })
                 .collect()
-        });
+        };
+        // The writer files one slice of sessions while the threads price
+        // the next and sum (then free) the one filed before: filing is
+        // serial, and a block's sessions priced all at once, then summed,
+        // then freed, left the other threads idle at each step.
+        let mut slices = ready.chunks(FILED_TOGETHER * rayon::current_num_threads());
+        let first = slices.next();
+        let (sdr_ledger, mut pending) = rayon::join(sdr_ledger, || first.map(price));
         if let Some(l) = sdr_ledger? {
             l.settle(summary, &mut self.usage)?;
         }
-        let mut billed = Vec::with_capacity(ready.len());
         let mut faulted = FaultBatch::default();
-        for (s, r) in ready.iter().zip(&results) {
+        // The slice filed last, and which of its sessions were billed.
+        let mut filed: Option<(Vec<Priced>, Vec<usize>)> = None;
+        let mut at = 0;
+        while let Some(priced) = pending {
+            let next = slices.next();
+            let sessions = &ready[at..at + priced.len()];
+            let before = filed.take();
+            let ((next, summed), billed) = rayon::join(
+                || rayon::join(|| next.map(price), || before.map(sum_and_free)),
+                || self.file(sessions, &priced, out, summary, &mut faulted),
+            );
+            if let Some(l) = summed.transpose()? {
+                l.settle(summary, &mut self.usage)?;
+            }
+            at += priced.len();
+            filed = Some((priced, billed?));
+            pending = next;
+        }
+        faulted.write(out)?;
+        let (summed, ()) = rayon::join(
+            || filed.map(sum_and_free),
+            || {
+                discard(ready);
+                discard_drain(&mut sdrs);
+            },
+        );
+        if let Some(l) = summed.transpose()? {
+            l.settle(summary, &mut self.usage)?;
+        }
+        // The vector's capacity, for the next block's billed SDRs.
+        self.billed = sdrs;
+        Ok(())
+    }
+
+    /// Files priced sessions in order: written if new, set aside if billed
+    /// before, faulted if they cannot be priced. Returns the indices of
+    /// those billed, for the ledger.
+    fn file(
+        &mut self,
+        sessions: &[Session],
+        results: &[Priced],
+        out: &mut Outputs,
+        summary: &mut Summary,
+        faulted: &mut FaultBatch,
+    ) -> Result<Vec<usize>> {
+        let mut billed = Vec::with_capacity(results.len());
+        for (i, (s, r)) in sessions.iter().zip(results).enumerate() {
             let n = s.events.len() as u64;
             match r {
                 Ok((priced, encoded, rows, keys)) => match self.session_verdict(keys)? {
@@ -285,7 +349,7 @@ impl SessionStage<'_> {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
                         self.write_priced(priced, encoded, rows, out, summary)?;
-                        billed.push(priced);
+                        billed.push(i);
                     }
                     Verdict::Duplicate => {
                         // Billed by an earlier run: its events are
@@ -315,21 +379,7 @@ impl SessionStage<'_> {
                 }
             }
         }
-        faulted.write(out)?;
-        // Summed by the threads, added once.
-        let (ledger, ()) = rayon::join(
-            || Ledger::of(&billed, |l, p| l.bill_session(p)),
-            || {
-                discard(ready);
-                discard_drain(&mut sdrs);
-            },
-        );
-        ledger?.settle(summary, &mut self.usage)?;
-        drop(billed);
-        discard(results);
-        // The vector's capacity, for the next block's billed SDRs.
-        self.billed = sdrs;
-        Ok(())
+        Ok(billed)
     }
 
     /// Whether a priced session was billed before: by its participations'
@@ -424,6 +474,19 @@ impl SessionStage<'_> {
         }
         Ok(finished.pending)
     }
+}
+
+/// The ledger of the sessions of a filed slice that were billed (`billed`,
+/// indices into `results`), then the slice freed, on the threads.
+fn sum_and_free((results, billed): (Vec<Priced>, Vec<usize>)) -> Result<Ledger> {
+    let sessions: Vec<&PricedSession> = billed
+        .iter()
+        .filter_map(|&i| results[i].as_ref().ok().map(|r| &r.0))
+        .collect();
+    let ledger = Ledger::of(&sessions, |l, p| l.bill_session(p));
+    drop(sessions);
+    discard(results);
+    ledger
 }
 
 /// Frees what the threads made, on the threads: a batch of sessions and
