@@ -21,6 +21,16 @@ fn rate(dir: &Path, inputs: &[&Path], threads: usize) -> std::path::PathBuf {
     out
 }
 
+/// 6,000 generated session events of 300 sessions at a time, into `path`.
+fn session_events(path: &Path) {
+    sdrate()
+        .args(["generate", "--count", "6000", "--seed", "11"])
+        .args(["--sessions", "300", "-o"])
+        .arg(path)
+        .assert()
+        .success();
+}
+
 #[test]
 fn session_routing_by_shards_is_identical_at_any_thread_count() {
     let t = tempfile::tempdir().unwrap();
@@ -29,20 +39,7 @@ fn session_routing_by_shards_is_identical_at_any_thread_count() {
         t.path().join("sessions-again.sdr"),
         t.path().join("other.sdr"),
     );
-    sdrate()
-        .args([
-            "generate",
-            "--count",
-            "6000",
-            "--seed",
-            "11",
-            "--sessions",
-            "300",
-            "-o",
-        ])
-        .arg(&first)
-        .assert()
-        .success();
+    session_events(&first);
     sdrate()
         .args(["generate", "--count", "4000", "--seed", "12", "-o"])
         .arg(&other)
@@ -116,20 +113,7 @@ fn session_routing_by_shards_is_identical_at_any_thread_count() {
 fn faulted_session_events_are_kept_with_their_index_and_report_rows() {
     let t = tempfile::tempdir().unwrap();
     let input = t.path().join("sessions.sdr");
-    sdrate()
-        .args([
-            "generate",
-            "--count",
-            "6000",
-            "--seed",
-            "11",
-            "--sessions",
-            "300",
-            "-o",
-        ])
-        .arg(&input)
-        .assert()
-        .success();
+    session_events(&input);
     let bytes = std::fs::read(&input).unwrap();
     let name = input.display().to_string();
     let mut outputs = Vec::new();
