@@ -12,7 +12,11 @@ CPU or in rayon's idle loop, what the busiest thread was doing says what
 the second one waited for. Prints each thread's busy share and that table.
 """
 import collections
+import signal
 import sys
+
+# Quiet when piped into `head`.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 PHASES = [
     ("Spilled::put", "moving sessions to disk"),
