@@ -259,15 +259,16 @@ impl SessionStage<'_> {
 
     /// Adds the SDRs billed since the last call to the run's totals and
     /// usage ([`Ledger`]), and prices the complete sessions in parallel and
-    /// writes them in order.
+    /// files them in order.
     ///
-    /// Both are done in two parallel steps: the SDRs' ledger is summed
-    /// beside the sessions' pricing, and the sessions' ledger beside the
-    /// freeing of the SDRs and the sessions. A block of session events is
-    /// ~8 ms of work, and each parallel step is a fork and a join at which
-    /// the other threads have often gone to sleep, or not yet woken up
-    /// (BENCHMARKS.md: where two threads wait on session events): there
-    /// were six such steps, and thread 1 idled through a third of them.
+    /// The SDRs' ledger is summed beside the first slice's pricing; then
+    /// the writer files each slice ([`FILED_TOGETHER`]) while the threads
+    /// price the next and sum and free the one filed before. A block of
+    /// session events is ~8 ms of work, and each parallel step is a fork and
+    /// a join at which the other threads have often gone to sleep: summing,
+    /// freeing and pricing one after the other, with the writer filing
+    /// alone in between, left the second of two threads idle a third of
+    /// the run (BENCHMARKS.md: "filing sessions while the threads price").
     pub(super) fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
         let ready = std::mem::take(&mut self.ready);
         let mut sdrs = std::mem::take(&mut self.billed);
@@ -290,10 +291,6 @@ impl SessionStage<'_> {
                 })
                 .collect()
         };
-        // The writer files one slice of sessions while the threads price
-        // the next and sum (then free) the one filed before: filing is
-        // serial, and a block's sessions priced all at once, then summed,
-        // then freed, left the other threads idle at each step.
         let mut slices = ready.chunks(FILED_TOGETHER);
         let first = slices.next();
         let (sdr_ledger, mut pending) = rayon::join(sdr_ledger, || first.map(price));
@@ -773,7 +770,7 @@ impl FaultBatch {
         faults: &mut crate::write::Kept,
         summary: &mut Summary,
     ) -> Result<()> {
-        *summary.faults_by_cause.entry(f.cause).or_default() += events.len() as u64;
+        summary.count_causes(f.cause, events.len() as u64);
         let mut ends = f.ends.iter();
         let mut start = 0;
         for (bytes, _) in events.iter().filter_map(kept_bytes) {
@@ -797,11 +794,7 @@ impl FaultBatch {
                 names::FAULTED_EVENT_ROWS,
             ),
         ] {
-            if !bytes.is_empty() {
-                w.flush()
-                    .and_then(|()| crate::write::append_rows(w, bytes))
-                    .with_context(|| format!("cannot write {name}"))?;
-            }
+            crate::write::append_rows(w, bytes).with_context(|| format!("cannot write {name}"))?;
         }
         Ok(())
     }

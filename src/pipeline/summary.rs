@@ -262,7 +262,12 @@ impl Summary {
 
     /// One more fault of `cause` in the breakdown by cause.
     pub(super) fn count_cause(&mut self, cause: FaultCause) {
-        *self.faults_by_cause.entry(cause).or_default() += 1;
+        self.count_causes(cause, 1);
+    }
+
+    /// `n` faults for `cause`.
+    pub(super) fn count_causes(&mut self, cause: FaultCause, n: u64) {
+        *self.faults_by_cause.entry(cause).or_default() += n;
     }
 
     /// Moves the running totals into `totals`, where the summary shows

@@ -243,13 +243,7 @@ impl Kept {
     /// Appends index rows made by [`Self::keep_formatted`], after the rows
     /// written so far.
     pub fn append_index(&mut self, rows: &[u8]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        // The CSV writer's buffer first, so the rows stay in order.
-        self.index
-            .flush()
-            .and_then(|()| append_rows(&self.index, rows))
+        append_rows(&mut self.index, rows)
             .with_context(|| format!("cannot write the index of {}", self.name))
     }
 
@@ -264,11 +258,15 @@ impl Kept {
     }
 }
 
-/// Appends `rows`, formatted elsewhere, to the file of a CSV writer whose
-/// buffer was just flushed. The writer writes to the file unbuffered, so
-/// what is appended lands after its rows.
-pub fn append_rows(w: &csv::Writer<std::fs::File>, rows: &[u8]) -> std::io::Result<()> {
+/// Appends CSV `rows` formatted elsewhere to the file of a CSV writer,
+/// after the rows it wrote: its buffer is flushed first, and underneath it
+/// the file is unbuffered.
+pub fn append_rows(w: &mut csv::Writer<std::fs::File>, rows: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    w.flush()?;
     let mut file: &std::fs::File = w.get_ref();
     file.write_all(rows)
 }
