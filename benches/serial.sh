@@ -11,11 +11,15 @@
 # Callgrind counts inside the run engine (`Prepared::execute`: reading,
 # rating, writing, publishing; not start-up) and stops counting inside the
 # parallel bodies, which toggle it off on entry and on again on exit:
-# per-record work, session pricing and its participation keys, ledger slices, session routing by
-# shard, duplicate checks by shard, JSON lines, freeing what the threads
-# made, hashing the input beside its records' work, the fault rows of faulted
-# sessions. What is left is the serial part. Those functions are
-# kept out of line (`#[inline(never)]`) for this script to find them.
+# per-record work (a group of records each), session pricing and its
+# participation keys, ledger slices, session routing by shard,
+# duplicate checks by shard, JSON lines, freeing what the threads made,
+# hashing the input beside its records' work, the fault rows of faulted
+# sessions; and reading and framing the input, which with more than one
+# thread runs beside both the work and the writer (a block read ahead, see
+# `pipeline::blocks::drive_ahead`), so it is its own stage, not the
+# writer's. What is left is the serial part. Those functions are kept out
+# of line (`#[inline(never)]`) for this script to find them.
 set -euo pipefail
 bin=$1 input=$2 lists=${3:-price_lists}
 run() {
@@ -30,7 +34,7 @@ run() {
 }
 all=$(run)
 serial=$(run \
-    --toggle-collect='sdrate::pipeline::record::RateJob::work_tagged' \
+    --toggle-collect='sdrate::pipeline::blocks::work_group*' \
     --toggle-collect='sdrate::pipeline::stage::price_and_encode' \
     --toggle-collect='sdrate::pipeline::stage::participation_keys' \
     --toggle-collect='sdrate::pipeline::ledger::Ledger::sum*' \
@@ -39,7 +43,8 @@ serial=$(run \
     --toggle-collect='sdrate::pipeline::dedup::stage_keys' \
     --toggle-collect='sdrate::pipeline::stage::discard*' \
     --toggle-collect='sdrate::pipeline::stage::faulted_events' \
-    --toggle-collect='sdrate::pipeline::blocks::hash_chunk')
+    --toggle-collect='sdrate::pipeline::blocks::hash_chunk' \
+    --toggle-collect='sdrate::read::Reader::next_chunk')
 awk -v a="$all" -v s="$serial" -v f="$input" 'BEGIN {
     printf "%s: run %.1f M instructions, serial %.1f M (%.1f %%), 16 threads at most %.1fx\n",
         f, a / 1e6, s / 1e6, 100 * s / a, 1 / (s / a + (1 - s / a) / 16)

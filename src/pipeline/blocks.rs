@@ -11,7 +11,8 @@
 //! lost:
 //! - with more than one thread the next block is worked on while the
 //!   current one is written (`rayon::join`), so workers do not wait for the
-//!   writer;
+//!   writer, and the block after it is read and framed beside both, so
+//!   neither waits for the reader ([`drive_ahead`]);
 //! - a worker appends the bytes it produces for a whole group to one buffer,
 //!   so the writer frees one buffer per 64 records, not one per record
 //!   (allocated on another thread);
@@ -26,6 +27,7 @@ use std::ops::Range;
 
 use anyhow::Result;
 use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::read::{self, Chunk, DecodeFailure, Framed, Reader};
 use crate::sdr::ServiceDetailRecord;
@@ -147,52 +149,55 @@ impl<D> Rated<D> {
     }
 }
 
-/// Reads the next block of `reader` and works on its records in parallel,
-/// into the vectors given (cleared first, so their capacity is reused).
+/// Works on the records of `block` in parallel, into the vectors given
+/// (cleared first, so their capacity is reused).
 fn work_block<J: Job>(
-    reader: &mut Reader,
+    block: Chunk,
+    hasher: Option<&mut Xxh3>,
     job: &J,
     Spare(mut spans, mut groups): Spare<J::Done>,
-) -> Result<Option<Rated<J::Done>>> {
-    let Some(block) = reader.next_chunk()? else {
-        return Ok(None);
-    };
+) -> Rated<J::Done> {
     spans.clear();
     let mut broken = Vec::new();
     block.spans_into(&mut spans, &mut broken);
     // The input's hash for the run id, if asked for, beside the work.
-    let hasher = reader.chunk_hasher();
     rayon::join(
         || hash_chunk(hasher, &block.data),
         || {
             spans
                 .par_chunks(GROUP_RECORDS)
-                .map(|g| {
-                    // Priced records are their input plus the pricing modules.
-                    let input: usize = g.iter().map(ExactSizeIterator::len).sum();
-                    let mut bytes = Vec::with_capacity(input + input / 2);
-                    let done = g
-                        .iter()
-                        .map(|r| job.work(&framed(&block, r), &mut bytes))
-                        .collect();
-                    Group { bytes, done }
-                })
+                .map(|g| work_group(job, &block, g))
                 .collect_into_vec(&mut groups)
         },
     );
-    Ok(Some(Rated {
+    Rated {
         block,
         spans,
         groups,
         broken,
-    }))
+    }
+}
+
+/// Works on one group of a block's records, on any thread. Not inlined:
+/// the serial-share benchmark (`benches/serial.sh`) tells the threads'
+/// work from the writer's by this name.
+#[inline(never)]
+fn work_group<J: Job>(job: &J, block: &Chunk, g: &[Range<usize>]) -> Group<J::Done> {
+    // Priced records are their input plus the pricing modules.
+    let input: usize = g.iter().map(ExactSizeIterator::len).sum();
+    let mut bytes = Vec::with_capacity(input + input / 2);
+    let done = g
+        .iter()
+        .map(|r| job.work(&framed(block, r), &mut bytes))
+        .collect();
+    Group { bytes, done }
 }
 
 /// Feeds a chunk to the input's hash ([`Reader::hashing_by_chunks`]). Not
 /// inlined: the serial-share benchmark (`benches/serial.sh`) tells the
 /// threads' work from the writer's by this name.
 #[inline(never)]
-fn hash_chunk(hasher: Option<&mut xxhash_rust::xxh3::Xxh3>, data: &[u8]) {
+fn hash_chunk(hasher: Option<&mut Xxh3>, data: &[u8]) {
     if let Some(h) = hasher {
         h.update(data);
     }
@@ -214,39 +219,103 @@ pub(crate) fn drive<J: Job, S: Sink<J::Done>>(
     sink: &mut S,
     spare: &mut Spare<J::Done>,
 ) -> Result<()> {
-    let mut next = work_block(reader, job, std::mem::take(spare))?;
-    let parallel = rayon::current_num_threads() > 1;
-    while let Some(mut current) = next {
-        let worked = if parallel {
-            // The next block is worked on while this one is written.
-            let vectors = std::mem::take(spare);
-            let (worked, written) = rayon::join(
-                || work_block(reader, job, vectors),
-                || sink.write(&mut current),
-            );
-            written?;
-            Some(worked)
-        } else {
-            sink.write(&mut current)?;
-            None
-        };
+    // Fed beside the work on each block while the reader reads ahead.
+    let mut hasher = reader.lend_chunk_hasher();
+    let drove = if rayon::current_num_threads() > 1 {
+        drive_ahead(reader, hasher.as_deref_mut(), job, sink, spare)
+    } else {
+        drive_in_turn(reader, hasher.as_deref_mut(), job, sink, spare)
+    };
+    reader.return_chunk_hasher(hasher);
+    drove
+}
+
+/// [`drive`] on one thread: each block is read, worked on and written
+/// while still in cache, and its buffers are reused for the next.
+fn drive_in_turn<J: Job, S: Sink<J::Done>>(
+    reader: &mut Reader,
+    mut hasher: Option<&mut Xxh3>,
+    job: &J,
+    sink: &mut S,
+    spare: &mut Spare<J::Done>,
+) -> Result<()> {
+    while let Some(block) = reader.next_chunk()? {
+        let mut rated = work_block(block, hasher.as_deref_mut(), job, std::mem::take(spare));
+        sink.write(&mut rated)?;
         sink.written();
-        let Rated {
-            block,
-            spans,
-            groups,
-            ..
-        } = current;
-        reader.recycle(block);
-        *spare = Spare(spans, groups);
-        next = match worked {
-            Some(worked) => worked?,
-            // One thread: the block was written while still in cache, and
-            // its buffers are reused for the next.
-            None => work_block(reader, job, std::mem::take(spare))?,
-        };
+        *spare = finish(reader, rated);
     }
     Ok(())
+}
+
+/// [`drive`] on several threads, three blocks at a time: while block n is
+/// written, block n + 1 is worked on and block n + 2 read and framed, so
+/// neither the work nor the writer waits for the reading (12 % of the
+/// serial instructions of a 200 k mix, on the critical path when the next
+/// block was read before its work could start).
+///
+/// A read that fails is reported after the blocks before it are written,
+/// as at one thread.
+fn drive_ahead<J: Job, S: Sink<J::Done>>(
+    reader: &mut Reader,
+    mut hasher: Option<&mut Xxh3>,
+    job: &J,
+    sink: &mut S,
+    spare: &mut Spare<J::Done>,
+) -> Result<()> {
+    let mut ahead = reader.next_chunk();
+    let mut worked: Option<Rated<J::Done>> = None;
+    loop {
+        let block = match ahead {
+            Ok(block) => block,
+            Err(e) => {
+                if let Some(mut last) = worked.take() {
+                    sink.write(&mut last)?;
+                    sink.written();
+                    *spare = finish(reader, last);
+                }
+                return Err(e);
+            }
+        };
+        if block.is_none() && worked.is_none() {
+            return Ok(());
+        }
+        let vectors = std::mem::take(spare);
+        let more = block.is_some();
+        let hasher = hasher.as_deref_mut();
+        let (read, (next, written)) = rayon::join(
+            || match more {
+                true => reader.next_chunk(),
+                false => Ok(None),
+            },
+            || {
+                rayon::join(
+                    || block.map(|b| work_block(b, hasher, job, vectors)),
+                    || worked.as_mut().map_or(Ok(()), |w| sink.write(w)),
+                )
+            },
+        );
+        written?;
+        if let Some(done) = worked.take() {
+            sink.written();
+            *spare = finish(reader, done);
+        }
+        worked = next;
+        ahead = read;
+    }
+}
+
+/// Gives a written block's buffer back to the reader and returns its
+/// vectors for the next block's work.
+fn finish<D>(reader: &mut Reader, rated: Rated<D>) -> Spare<D> {
+    let Rated {
+        block,
+        spans,
+        groups,
+        ..
+    } = rated;
+    reader.recycle(block);
+    Spare(spans, groups)
 }
 
 /// Calls `f` with `bytes` decoded into the record this thread decoded

@@ -388,9 +388,9 @@ impl Reader {
     }
 
     /// As [`Reader::hashing`], but the caller feeds each chunk's data, in
-    /// order, to [`Reader::chunk_hasher`]: a chunk's data are the input's
-    /// bytes from its offset to the next chunk's, so the chunks together
-    /// hash what hashing as read hashes. The block engine hashes a chunk
+    /// order, to the hasher [`Reader::lend_chunk_hasher`] lends: a chunk's
+    /// data are the input's bytes from its offset to the next chunk's, so
+    /// the chunks together hash what hashing as read hashes. The block engine hashes a chunk
     /// beside the work on its records, off the reading thread's serial
     /// path (3.7 M of the 38 M serial instructions of a 20 k mix run).
     pub fn hashing_by_chunks(mut self) -> Self {
@@ -399,11 +399,21 @@ impl Reader {
         self
     }
 
-    /// The hasher each chunk is fed to, when hashing by chunks.
-    pub fn chunk_hasher(&mut self) -> Option<&mut xxhash_rust::xxh3::Xxh3> {
+    /// Lends out the hasher each chunk is fed to, when hashing by chunks,
+    /// so that the chunks already read are hashed while the reader reads
+    /// the next; [`Reader::return_chunk_hasher`] gives it back before the
+    /// hash is asked for.
+    pub fn lend_chunk_hasher(&mut self) -> Option<Box<xxhash_rust::xxh3::Xxh3>> {
         match self.by_chunks {
-            true => self.hasher.as_deref_mut(),
+            true => self.hasher.take(),
             false => None,
+        }
+    }
+
+    /// Takes back the hasher [`Reader::lend_chunk_hasher`] lent.
+    pub fn return_chunk_hasher(&mut self, hasher: Option<Box<xxhash_rust::xxh3::Xxh3>>) {
+        if hasher.is_some() {
+            self.hasher = hasher;
         }
     }
 
@@ -481,6 +491,8 @@ impl Reader {
     /// A compressed input whose stream is damaged gives its blocks up to
     /// the damage, then a [`compressed::Damaged`] error (once; None after
     /// it).
+    // Not inlined: `benches/serial.sh` finds the reading stage by name.
+    #[inline(never)]
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let mut want = self.target;
         loop {

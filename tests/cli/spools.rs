@@ -221,6 +221,47 @@ fn a_cut_gzip_file_is_a_fault_naming_it_after_its_records_are_rated() {
     );
 }
 
+/// With several threads the engine reads a block ahead of the one being
+/// worked on: a read that fails several blocks in still comes after every
+/// block before it is written, at any thread count.
+#[test]
+fn blocks_read_ahead_are_all_written_before_a_failed_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // ~3 MB: six blocks of 512 KiB, the damage in the fifth or sixth.
+    let plain = generated(dir.path(), 12_000);
+    let whole = gzip(&plain);
+    let cut = write(dir.path(), "in/cut.sdr.gz", &whole[..whole.len() * 9 / 10]);
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        let (code, err) = rate(&[&cut], &out, &["--threads", threads]);
+        assert_eq!(code, 1, "{err}");
+        let s = summary(&out);
+        assert_eq!(s["faults_by_cause"]["damagedCompression"], 1, "{s}");
+        assert_eq!(s["accounting_identity_holds"], true, "{s}");
+        let reached: u64 = csv_maps(&out.join("faults.csv"))
+            .into_iter()
+            .find(|r| r["status"] == "damagedCompression")
+            .expect("the damage is a fault")["offset"]
+            .parse()
+            .unwrap();
+        // Every block decompressed before the damage was read and written.
+        assert!(reached > 4 * 512 * 1024, "{reached}");
+        outputs.push((counts(&s), priced(&out)));
+    }
+    // One thread reads, works and writes each block in turn: the others
+    // lose nothing read ahead of the damage, and add nothing.
+    let (one, many) = outputs.split_first().unwrap();
+    for other in many {
+        assert_eq!(one, other);
+    }
+    let full = dir.path().join("full");
+    rate(&[&write(dir.path(), "plain/cut.sdr", &plain)], &full, &[]);
+    let (part, all) = (&one.1["cut.sdr"], &priced(&full)["cut.sdr"]);
+    assert!(part.len() > 4 * 512 * 1024 && part.len() < all.len());
+    assert_eq!(part[..], all[..part.len()]);
+}
+
 #[test]
 fn a_compressed_input_is_consumed_as_the_file_on_disk() {
     let dir = tempfile::tempdir().unwrap();
