@@ -182,12 +182,16 @@ fn a_hashing_reader_hashes_what_hashing_the_file_hashes() {
         let (hash, size) = reader.hash().unwrap();
         assert_eq!(format!("{hash:032x}"), want.hash, "target {target}");
         assert_eq!(size, data.len() as u64);
-        // Hashed by its chunks, as the block engine does: the same hash.
+        // Hashed by its chunks, as the block engine does, the hasher lent
+        // out while the reader reads on: the same hash.
         let mut reader = Reader::from_source("x", source(), target).hashing_by_chunks();
+        let mut hasher = reader.lend_chunk_hasher();
+        assert!(hasher.is_some() && reader.lend_chunk_hasher().is_none());
         while let Some(chunk) = reader.next_chunk().unwrap() {
-            reader.chunk_hasher().unwrap().update(&chunk.data);
+            hasher.as_mut().unwrap().update(&chunk.data);
             reader.recycle(chunk);
         }
+        reader.return_chunk_hasher(hasher);
         let (hash, size) = reader.hash().unwrap();
         assert_eq!(
             format!("{hash:032x}"),
