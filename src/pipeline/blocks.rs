@@ -224,28 +224,19 @@ pub(crate) fn drive<J: Job, S: Sink<J::Done>>(
     let drove = if rayon::current_num_threads() > 1 {
         drive_ahead(reader, hasher.as_deref_mut(), job, sink, spare)
     } else {
-        drive_in_turn(reader, hasher.as_deref_mut(), job, sink, spare)
+        // One thread: each block is read, worked on and written while
+        // still in cache, and its buffers are reused for the next.
+        let mut in_turn = || {
+            while let Some(block) = reader.next_chunk()? {
+                let worked = work_block(block, hasher.as_deref_mut(), job, std::mem::take(spare));
+                *spare = file(sink, reader, worked)?;
+            }
+            Ok(())
+        };
+        in_turn()
     };
     reader.return_chunk_hasher(hasher);
     drove
-}
-
-/// [`drive`] on one thread: each block is read, worked on and written
-/// while still in cache, and its buffers are reused for the next.
-fn drive_in_turn<J: Job, S: Sink<J::Done>>(
-    reader: &mut Reader,
-    mut hasher: Option<&mut Xxh3>,
-    job: &J,
-    sink: &mut S,
-    spare: &mut Spare<J::Done>,
-) -> Result<()> {
-    while let Some(block) = reader.next_chunk()? {
-        let mut rated = work_block(block, hasher.as_deref_mut(), job, std::mem::take(spare));
-        sink.write(&mut rated)?;
-        sink.written();
-        *spare = finish(reader, rated);
-    }
-    Ok(())
 }
 
 /// [`drive`] on several threads, three blocks at a time: while block n is
@@ -269,10 +260,8 @@ fn drive_ahead<J: Job, S: Sink<J::Done>>(
         let block = match ahead {
             Ok(block) => block,
             Err(e) => {
-                if let Some(mut last) = worked.take() {
-                    sink.write(&mut last)?;
-                    sink.written();
-                    *spare = finish(reader, last);
+                if let Some(last) = worked.take() {
+                    *spare = file(sink, reader, last)?;
                 }
                 return Err(e);
             }
@@ -303,6 +292,13 @@ fn drive_ahead<J: Job, S: Sink<J::Done>>(
         worked = next;
         ahead = read;
     }
+}
+
+/// Writes a worked block, then [`finish`]es it.
+fn file<D, S: Sink<D>>(sink: &mut S, reader: &mut Reader, mut rated: Rated<D>) -> Result<Spare<D>> {
+    sink.write(&mut rated)?;
+    sink.written();
+    Ok(finish(reader, rated))
 }
 
 /// Gives a written block's buffer back to the reader and returns its
