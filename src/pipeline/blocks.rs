@@ -273,10 +273,7 @@ fn drive_ahead<J: Job, S: Sink<J::Done>>(
         let more = block.is_some();
         let hasher = hasher.as_deref_mut();
         let (read, (next, written)) = rayon::join(
-            || match more {
-                true => reader.next_chunk(),
-                false => Ok(None),
-            },
+            || if more { reader.next_chunk() } else { Ok(None) },
             || {
                 rayon::join(
                     || block.map(|b| work_block(b, hasher, job, vectors)),

@@ -390,9 +390,10 @@ impl Reader {
     /// As [`Reader::hashing`], but the caller feeds each chunk's data, in
     /// order, to the hasher [`Reader::lend_chunk_hasher`] lends: a chunk's
     /// data are the input's bytes from its offset to the next chunk's, so
-    /// the chunks together hash what hashing as read hashes. The block engine hashes a chunk
-    /// beside the work on its records, off the reading thread's serial
-    /// path (3.7 M of the 38 M serial instructions of a 20 k mix run).
+    /// the chunks together hash what hashing as read hashes. The block
+    /// engine hashes a chunk beside the work on its records, off the
+    /// reading thread's serial path (3.7 M of the 38 M serial instructions
+    /// of a 20 k mix run), while the reader reads the next.
     pub fn hashing_by_chunks(mut self) -> Self {
         self = self.hashing();
         self.by_chunks = true;
