@@ -41,6 +41,7 @@ serial=$(run \
     --toggle-collect='sdrate::state::jsonl_slice*' \
     --toggle-collect='sdrate::group::shards::route' \
     --toggle-collect='sdrate::pipeline::dedup::stage_keys' \
+    --toggle-collect='sdrate::pipeline::dedup::stage_session_keys' \
     --toggle-collect='sdrate::pipeline::stage::discard*' \
     --toggle-collect='sdrate::pipeline::stage::faulted_events' \
     --toggle-collect='sdrate::pipeline::blocks::hash_chunk' \

@@ -28,6 +28,28 @@ use super::assemble::{Added, Assembler, Finished, IN_MEMORY_SESSIONS, Session, s
 /// share [`IN_MEMORY_SESSIONS`].
 const MIN_IN_MEMORY: usize = 4096;
 
+/// An event on its way to its shard, with what routing needs of it made
+/// by the worker that decoded it: the key of its session id and its time
+/// in UTC seconds. The writer hashed the id and converted the time of
+/// every event, ~45 instructions an event and 5 % of its work on session
+/// events (callgrind, 200 k events); now it only compares and pushes.
+#[derive(Debug)]
+pub struct Routed {
+    key: u64,
+    at: i64,
+    pub event: Box<Event>,
+}
+
+impl From<Event> for Routed {
+    fn from(e: Event) -> Self {
+        Routed {
+            key: session_key(&e.session_id),
+            at: e.timestamp.0.timestamp(),
+            event: Box::new(e),
+        }
+    }
+}
+
 /// Sessions being assembled, split by session id.
 #[derive(Debug)]
 pub struct Shards {
@@ -54,9 +76,10 @@ impl Shards {
         }
     }
 
-    fn shard_of(&self, id: &str) -> usize {
+    /// The shard of a session by its key ([`session_key`]).
+    fn shard_of(&self, key: u64) -> usize {
         // The high half: the low bits key the shard's own hash maps.
-        ((session_key(id) >> 32) % self.shards.len() as u64) as usize
+        ((key >> 32) % self.shards.len() as u64) as usize
     }
 
     /// The clock after an event at `t`.
@@ -69,7 +92,7 @@ impl Shards {
     /// Adds one event (see [`Assembler::add`]).
     pub fn add(&mut self, e: Event) -> io::Result<Added> {
         let newest = self.tick(e.timestamp.0.timestamp());
-        let i = self.shard_of(&e.session_id);
+        let i = self.shard_of(session_key(&e.session_id));
         let shard = &mut self.shards[i];
         shard.saw(newest);
         shard.add(e)
@@ -77,17 +100,14 @@ impl Shards {
 
     /// Adds the events of a block, in input order, routing them by
     /// several threads; the answers are in the events' order.
-    pub fn add_all(
-        &mut self,
-        events: impl IntoIterator<Item = Box<Event>>,
-    ) -> io::Result<Vec<Added>> {
+    pub fn add_all(&mut self, events: impl IntoIterator<Item = Routed>) -> io::Result<Vec<Added>> {
         let mut count = 0;
         let mut work = std::mem::take(&mut self.work);
-        for (index, e) in events.into_iter().enumerate() {
+        for (index, r) in events.into_iter().enumerate() {
             count += 1;
-            let newest = self.tick(e.timestamp.0.timestamp());
-            let i = self.shard_of(&e.session_id);
-            work[i].push((index, newest, e));
+            let newest = self.tick(r.at);
+            let i = self.shard_of(r.key);
+            work[i].push((index, newest, r.event));
         }
         let routed: Vec<io::Result<Vec<(usize, Added)>>> = self
             .shards
@@ -279,7 +299,10 @@ mod tests {
                     added.push(describe(&s.add(e).expect("memory")));
                 }
             } else {
-                for a in s.add_all(chunk.into_iter().map(Box::new)).expect("memory") {
+                for a in s
+                    .add_all(chunk.into_iter().map(Routed::from))
+                    .expect("memory")
+                {
                     added.push(describe(&a));
                 }
             }

@@ -9,8 +9,8 @@
 //! run from scaling with threads). Only the writer knows what is billed
 //! (the duplicate check decides in input order), so it only sets billed
 //! SDRs aside (the worker's box, a pointer); after the block the threads
-//! sum them in slices ([`Ledger`]), and free them, and the writer merges
-//! one short ledger per slice.
+//! sum them in slices ([`Ledger`]), and free them, and the writer settles
+//! one short ledger.
 //! Sums are exact decimals, so neither the order nor the slicing changes a
 //! digit: output is byte-identical to adding them one by one.
 
@@ -24,9 +24,8 @@ use crate::rate::Totals;
 use crate::sdr::Text;
 use crate::write::usage::{Participation, SessionUsage, UsageAnalysis, UsageSums};
 
-/// Billed SDRs summed per slice: enough that merging a slice's few keys is
-/// cheap next to summing it, few enough that a block splits across
-/// threads.
+/// Billed SDRs a thread sums at least: few enough that a block splits
+/// across threads.
 const SLICE: usize = 256;
 
 /// Totals and usage of some billed SDRs and sessions.
@@ -80,16 +79,19 @@ impl Ledger {
         })
     }
 
-    /// The ledger of one slice, on a worker thread. Not inlined: the
-    /// serial-share benchmark (`benches/serial.sh`) tells the threads'
-    /// work from the writer's by this name.
+    /// Adds one slice, on a worker thread. Not inlined: the serial-share
+    /// benchmark (`benches/serial.sh`) tells the threads' work from the
+    /// writer's by this name.
     #[inline(never)]
-    fn sum<T>(slice: &[T], add: impl Fn(&mut Ledger, &T) -> Result<()>) -> Result<Ledger> {
-        let mut l = Ledger::default();
+    fn sum_into<T>(
+        mut self,
+        slice: &[T],
+        add: impl Fn(&mut Ledger, &T) -> Result<()>,
+    ) -> Result<Ledger> {
         for item in slice {
-            add(&mut l, item)?;
+            add(&mut self, item)?;
         }
-        Ok(l)
+        Ok(self)
     }
 
     fn merge(&mut self, other: Ledger) -> Result<()> {
@@ -113,14 +115,18 @@ impl Ledger {
         usage.merge(self.usage)
     }
 
-    /// The ledger of `items`, summed in parallel slices by `add`.
+    /// The ledger of `items`, summed in parallel slices by `add`. Each
+    /// thread's run of slices adds to one ledger, and only those are
+    /// merged: merging a ledger per slice was 6 % of the writer's work on
+    /// the mix (callgrind, `benches/serial.sh`), and is now one merge per
+    /// piece rayon splits the items into.
     pub fn of<T: Sync>(
         items: &[T],
         add: impl Fn(&mut Ledger, &T) -> Result<()> + Sync,
     ) -> Result<Ledger> {
         items
             .par_chunks(SLICE)
-            .map(|slice| Ledger::sum(slice, &add))
+            .try_fold(Ledger::default, |l, slice| l.sum_into(slice, &add))
             .try_reduce(Ledger::default, |mut a, b| {
                 a.merge(b)?;
                 Ok(a)

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::fault::FaultCause;
 use crate::group::duplicates::{Key, Verdict};
+use crate::group::shards::Routed;
 use crate::group::{Event, Origin, Position, Raw};
 use crate::rate::{Outcome, Rater, Totals};
 use crate::read::origins::{Origins, Source};
@@ -50,8 +51,7 @@ pub(super) enum Done {
     /// the worker: an `Event` is about 330 bytes, and the writer moved each
     /// one three times on its way to the shards (`group::shards`), a
     /// `memcpy` call each (15 % of the writer's work on session events).
-    #[allow(clippy::vec_box)]
-    SessionEvent(Vec<Box<Event>>),
+    SessionEvent(Vec<Routed>),
     Fault(Box<Faulted>),
 }
 
@@ -85,7 +85,8 @@ pub(super) struct Faulted {
 
 /// The session events an SDR carries, with where they came from. Takes the
 /// record's strings (the record is done with) rather than copying them.
-/// `rate` takes them boxed (`Vec<Box<Event>>`): see [`Done::SessionEvent`].
+/// `rate` takes them boxed and keyed for routing (`Vec<Routed>`): see
+/// [`Done::SessionEvent`].
 pub fn events_of<T: From<Event>>(
     sdr: &mut ServiceDetailRecord,
     file: &str,
@@ -541,7 +542,7 @@ impl BlockWriter<'_, '_> {
                         }
                         return Ok(());
                     }
-                    for mut e in events {
+                    for Routed { event: mut e, .. } in events {
                         summary.sessions.events_read += 1;
                         if origins.is_some() {
                             let src = origin(origins, file, rec.offset, rec.bytes.len())?;

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Session};
 use crate::group::duplicates::{Key, Verdict};
-use crate::group::shards::Shards;
+use crate::group::shards::{Routed, Shards};
 use crate::group::{Event, Position, Raw};
 use crate::price::session::{
     PricedParticipation, PricedSession, SessionFault, price_session_as_of,
@@ -219,7 +219,7 @@ impl SessionStage<'_> {
     /// [`Self::handle`].
     pub(super) fn assemble(
         &mut self,
-        events: impl IntoIterator<Item = Box<Event>>,
+        events: impl IntoIterator<Item = Routed>,
     ) -> Result<Vec<Added>> {
         self.assembler
             .add_all(events)
@@ -343,11 +343,18 @@ impl SessionStage<'_> {
         summary: &mut Summary,
         faulted: &mut FaultBatch,
     ) -> Result<Vec<usize>> {
+        // The slice's duplicate verdicts first, by the set's shards; a
+        // session that cannot be priced has no keys.
+        let keys: Vec<&[DupKey]> = results
+            .iter()
+            .map(|r| r.as_ref().map_or(&[][..], |(.., k)| &k[..]))
+            .collect();
+        let verdicts = self.dedup.check_sessions(&keys)?;
         let mut billed = Vec::with_capacity(results.len());
-        for (i, (s, r)) in sessions.iter().zip(results).enumerate() {
+        for (i, ((s, r), verdict)) in sessions.iter().zip(results).zip(verdicts).enumerate() {
             let n = s.events.len() as u64;
             match r {
-                Ok((priced, encoded, rows, keys)) => match self.session_verdict(keys)? {
+                Ok((priced, encoded, rows, _)) => match verdict {
                     Verdict::New => {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
@@ -383,23 +390,6 @@ impl SessionStage<'_> {
             }
         }
         Ok(billed)
-    }
-
-    /// Whether a priced session was billed before: by its participations'
-    /// identities (producer sdrate, a hash of session and participant, the
-    /// session's last event), which pricing it again reproduces.
-    fn session_verdict(&mut self, keys: &[DupKey]) -> Result<Verdict> {
-        let d = &mut self.dedup;
-        for k in keys {
-            match d.check(*k)? {
-                Verdict::New => {}
-                other => return Ok(other),
-            }
-        }
-        for k in keys {
-            d.check_and_stage(*k)?;
-        }
-        Ok(Verdict::New)
     }
 
     fn write_priced(

@@ -632,12 +632,12 @@ fn decode(rater: &Rater, cols: &SessionCols<'_>, row: usize) -> Result<(String, 
                         .into_iter()
                         .skip(i as usize)
                         .take(1)
-                        .map(|e| *e)
+                        .map(|r| *r.event)
                         .collect(),
                     None => events
                         .into_iter()
-                        .filter(|e| e.session_id.as_str() == id)
-                        .map(|e| *e)
+                        .filter(|r| r.event.session_id.as_str() == id)
+                        .map(|r| *r.event)
                         .collect(),
                 }),
                 Done::Fault(f) => Decoded::Faulted(OutRow {
