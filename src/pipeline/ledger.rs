@@ -95,6 +95,12 @@ impl Ledger {
     }
 
     fn merge(&mut self, other: Ledger) -> Result<()> {
+        // Rayon's reduction starts from an empty ledger: taken whole, its
+        // rows in the same order as added one by one.
+        if self.totals.is_empty() && self.usage.is_empty() {
+            *self = other;
+            return Ok(());
+        }
         for (currency, company, m) in &other.totals {
             add_money(&mut self.totals, currency, company, m.basic, m.individual)?;
         }

@@ -234,6 +234,11 @@ pub struct UsageSums {
 }
 
 impl UsageSums {
+    /// Whether nothing has been added.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// Adds every usage module of one billed SDR.
     pub fn add_record(&mut self, t: &Totals) -> Result<()> {
         for (day, service, currency, r) in record_rows(t) {
@@ -291,14 +296,24 @@ impl UsageAnalysis {
         self.apply(&session_rows(s))
     }
 
-    /// Adds what the threads summed ([`UsageSums`]), all or none.
+    /// Adds what the threads summed ([`UsageSums`]), all or none. Its keys
+    /// are unique (rows of one key are summed as they are added), so each
+    /// row's new total is the current one plus the row: checked in one
+    /// pass, not against every row before it as [`Self::apply`] must (that
+    /// was quadratic in the rows, 4 % of the writer's work on the mix).
     pub fn merge(&mut self, sums: UsageSums) -> Result<()> {
-        let rows: Vec<_> = sums
-            .rows
-            .iter()
-            .map(|(d, s, c, r)| (*d, s.as_str(), c.as_str(), *r))
-            .collect();
-        self.apply(&rows)
+        for (day, service, currency, add) in &sums.rows {
+            no_currency(*day, service, currency, add)?;
+            self.row(*day, service, currency)
+                .checked_add(add)
+                .map_err(|what| {
+                    anyhow!("usage of {service} on {day} in {currency}: {what} overflows")
+                })?;
+        }
+        for (day, service, currency, add) in &sums.rows {
+            self.put(*day, service, currency, add)?;
+        }
+        Ok(())
     }
 
     /// Adds `rows` (which may share keys), or nothing when any sum would
@@ -321,20 +336,25 @@ impl UsageAnalysis {
             }
         }
         for (day, service, currency, add) in rows {
-            let services = self.days.entry(*day).or_default();
-            let currencies = match services.get_mut(*service) {
-                Some(c) => c,
-                None => services.entry(Text::from(*service)).or_default(),
-            };
-            let row = match currencies.get_mut(*currency) {
-                Some(r) => r,
-                None => currencies.entry(Text::from(*currency)).or_default(),
-            };
-            // Checked above.
-            *row = row
-                .checked_add(add)
-                .map_err(|what| anyhow!("{what} overflows"))?;
+            self.put(*day, service, currency, add)?;
         }
+        Ok(())
+    }
+
+    /// Adds one row whose sum was checked beforehand.
+    fn put(&mut self, day: NaiveDate, service: &str, currency: &str, add: &Row) -> Result<()> {
+        let services = self.days.entry(day).or_default();
+        let currencies = match services.get_mut(service) {
+            Some(c) => c,
+            None => services.entry(Text::from(service)).or_default(),
+        };
+        let row = match currencies.get_mut(currency) {
+            Some(r) => r,
+            None => currencies.entry(Text::from(currency)).or_default(),
+        };
+        *row = row
+            .checked_add(add)
+            .map_err(|what| anyhow!("{what} overflows"))?;
         Ok(())
     }
 
@@ -1259,6 +1279,47 @@ day,service,currency,usage_modules,sessions,participations,minutes,events,units,
             e.to_string().contains("total revenue in SEK overflows"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn merged_sums_are_all_or_none() {
+        let max = Decimal::MAX.to_string();
+        let one = |service: &str, day: &str, i: &str| {
+            record("SEK", vec![module(service, day, (1, 0, 0), "0", i)])
+        };
+        let mut a = UsageAnalysis::default();
+        a.add_record(&one("S", "2026-01-01", &max)).unwrap();
+        let before = csv_text(&a);
+        // A new row first, then one that overflows: neither is added.
+        let mut sums = UsageSums::default();
+        sums.add_record(&one("T", "2026-01-01", "1")).unwrap();
+        sums.add_record(&one("S", "2026-01-01", "1")).unwrap();
+        let e = a.merge(sums).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("S on 2026-01-01 in SEK: revenue overflows"),
+            "{e}"
+        );
+        assert_eq!(csv_text(&a), before);
+        // Merged sums add up as the records one by one: T twice is 2.
+        let (mut by_one, mut merged, mut sums) = (
+            UsageAnalysis::default(),
+            UsageAnalysis::default(),
+            UsageSums::default(),
+        );
+        for r in [
+            one("T", "2026-01-01", "1"),
+            one("T", "2026-01-01", "1"),
+            one("S", "2026-01-02", "0.5"),
+        ] {
+            by_one.add_record(&r).unwrap();
+            sums.add_record(&r).unwrap();
+        }
+        merged.add_record(&one("T", "2026-01-01", "1")).unwrap();
+        merged.merge(sums).unwrap();
+        by_one.add_record(&one("T", "2026-01-01", "1")).unwrap();
+        assert_eq!(csv_text(&merged), csv_text(&by_one));
+        assert!(csv_text(&merged).contains("2026-01-01,T,SEK,3,0,0,0.05,0,0,0,3,0,3"));
     }
 
     #[test]
