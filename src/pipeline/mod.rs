@@ -125,6 +125,7 @@ pub fn run(
         routed: out.subscribers.is_some(),
         indexed: dedup.is_some(),
         export: out.export.is_some(),
+        fault_rows: false,
     };
     let mut summary = Summary {
         sdrate_version: env!("CARGO_PKG_VERSION"),
@@ -196,7 +197,10 @@ pub fn run(
             job: RateJob {
                 rater,
                 file: &file,
-                needs,
+                needs: Needs {
+                    fault_rows: origins.is_none(),
+                    ..needs
+                },
             },
             tag: tag.as_ref(),
         };

@@ -25,7 +25,7 @@ use super::Progress;
 use super::blocks::{Item, Job, Rated, Sink, with_decoded};
 use super::dedup::DupKey;
 use super::outputs::Outputs;
-use super::stage::SessionStage;
+use super::stage::{FaultBatch, FaultRows, SessionStage, fault_rows};
 use super::summary::Summary;
 use crate::write::names;
 
@@ -81,6 +81,9 @@ pub(super) struct Faulted {
     pub detail: String,
     /// What its export row says of it (`--export`).
     pub head: Option<Box<FaultHead>>,
+    /// Its fault index and report rows, formatted by the worker when it
+    /// lies where it is read ([`Needs::fault_rows`]).
+    pub rows: Option<FaultRows>,
 }
 
 /// The session events an SDR carries, with where they came from. Takes the
@@ -190,6 +193,10 @@ pub(super) struct Needs {
     pub indexed: bool,
     /// The header fields of export rows (`--export`).
     pub export: bool,
+    /// Fault rows formatted by the worker ([`Faulted::rows`]): the input
+    /// is where its records come from (not a kept file, whose index names
+    /// their origins, read by the writer in order).
+    pub fault_rows: bool,
 }
 
 /// The rating job: one SDR decoded, rated and labelled with its pricing
@@ -224,6 +231,29 @@ impl Job for Responsible<'_> {
 
 impl RateJob<'_> {
     fn work_tagged(&self, rec: &Framed<'_>, out: &mut Vec<u8>, tag: Option<&Tag>) -> Done {
+        let mut done = self.work_decoded(rec, out, tag);
+        if let (true, Done::Fault(f)) = (self.needs.fault_rows, &mut done) {
+            let src = Source {
+                file: self.file,
+                offset: rec.offset,
+                length: rec.bytes.len() as u64,
+            };
+            let kept = f.labelled.as_deref().unwrap_or(rec.bytes).len();
+            // An error leaves the rows to the writer.
+            f.rows = fault_rows(
+                src,
+                kept,
+                f.sdr_identifier,
+                f.producer.as_deref(),
+                f.cause,
+                &f.detail,
+            )
+            .ok();
+        }
+        done
+    }
+
+    fn work_decoded(&self, rec: &Framed<'_>, out: &mut Vec<u8>, tag: Option<&Tag>) -> Done {
         with_decoded(rec.bytes, |decoded| match decoded {
             Ok(sdr) => rate_record(self.rater, self.file, rec, self.needs, tag, sdr, out),
             Err(e) => Done::Fault(Box::new(Faulted {
@@ -233,6 +263,7 @@ impl RateJob<'_> {
                 cause: FaultCause::Undecodable,
                 detail: e.to_string(),
                 head: None,
+                rows: None,
             })),
         })
     }
@@ -276,6 +307,7 @@ fn rate_record(
             cause: status.into(),
             detail,
             head: needs.export.then(|| Box::new(FaultHead::of(sdr, spms))),
+            rows: None,
         }))
     };
     match rater.rate(sdr) {
@@ -429,9 +461,13 @@ impl BlockWriter<'_, '_> {
                 Some((counts.into_iter(), added.into_iter()))
             }
         };
+        // Record faults whose rows the workers formatted, appended once
+        // per block; written out first where anything else writes faults.
+        let mut faulted = FaultBatch::default();
         rated.each(|item| {
             let (rec, group_bytes, d) = match item {
                 Item::Broken { rec, error } => {
+                    faulted.flush(out)?;
                     return write_broken(out, summary, *progress, file, origins, rec, error);
                 }
                 Item::Record { rec, bytes, done } => (rec, bytes, done),
@@ -477,6 +513,7 @@ impl BlockWriter<'_, '_> {
                                 .with_context(|| write_err(names::DUPLICATES))?;
                         }
                         Verdict::TooOld | Verdict::Future => {
+                            faulted.flush(out)?;
                             let (cause, detail) = refusal(verdict);
                             summary.count_fault(cause);
                             let src = origin(origins, file, rec.offset, rec.bytes.len())?;
@@ -536,12 +573,15 @@ impl BlockWriter<'_, '_> {
                         .with_context(|| write_err(names::SESSION_EVENTS))?;
                     if let Some((counts, added)) = assembled.as_mut() {
                         let n = counts.next().expect("counted before");
+                        // What becomes of an event may be a fault.
+                        faulted.flush(out)?;
                         for a in added.by_ref().take(n) {
                             summary.sessions.events_read += 1;
                             stage.handle(a, out, summary)?;
                         }
                         return Ok(());
                     }
+                    faulted.flush(out)?;
                     for Routed { event: mut e, .. } in events {
                         summary.sessions.events_read += 1;
                         if origins.is_some() {
@@ -560,20 +600,28 @@ impl BlockWriter<'_, '_> {
                         cause,
                         detail,
                         head,
+                        rows,
                     } = *f;
                     summary.count_fault(cause);
                     let src = origin(origins, file, rec.offset, rec.bytes.len())?;
-                    crate::write::fault_record(
-                        &mut out.faults,
-                        &mut out.fault_report,
-                        src,
-                        rec.bytes,
-                        labelled.as_deref(),
-                        sdr_identifier,
-                        producer.as_deref().unwrap_or(""),
-                        cause,
-                        &detail,
-                    )?;
+                    let kept = labelled.as_deref().unwrap_or(rec.bytes);
+                    match rows {
+                        Some(rows) => faulted.add_record(kept, &rows, &mut out.faults)?,
+                        None => {
+                            faulted.flush(out)?;
+                            crate::write::fault_record(
+                                &mut out.faults,
+                                &mut out.fault_report,
+                                src,
+                                rec.bytes,
+                                labelled.as_deref(),
+                                sdr_identifier,
+                                producer.as_deref().unwrap_or(""),
+                                cause,
+                                &detail,
+                            )?;
+                        }
+                    }
                     if let Some(ex) = out.export.as_mut() {
                         // An undecodable record has no head: its row has
                         // only the cause and where it lies.
@@ -583,7 +631,8 @@ impl BlockWriter<'_, '_> {
                 }
             }
             Ok(())
-        })
+        })?;
+        faulted.flush(out)
     }
 }
 

@@ -620,6 +620,7 @@ fn decode(rater: &Rater, cols: &SessionCols<'_>, row: usize) -> Result<(String, 
                 routed: false,
                 indexed: false,
                 export: false,
+                fault_rows: false,
             };
             let job = RateJob { rater, file, needs };
             let rec = Framed {

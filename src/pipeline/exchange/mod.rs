@@ -782,6 +782,7 @@ pub fn price(
         // is checked against.
         indexed: matches!(duplicates, DuplicateCheck::Join(_)),
         export: true,
+        fault_rows: false,
     };
     for batch in reader {
         let batch = batch.map_err(ExchangeError::Read)?;
