@@ -645,3 +645,73 @@ fn an_unwritable_summary_json_is_refused_before_anything_is_rated() {
     let s: Value = serde_json::from_slice(&fs::read(&dest).unwrap()).unwrap();
     assert_eq!(s["priced"], 3);
 }
+
+// ---- fault rows formatted by the workers keep input order ----
+
+#[test]
+fn record_faults_and_a_broken_tail_are_reported_in_input_order() {
+    // Record faults' rows are formatted by the workers and gathered per
+    // block; a broken stretch's row is written by the writer. Its row
+    // must still come after the faults before it in the same block.
+    let t = tempfile::tempdir().unwrap();
+    let faults = fs::read(Path::new(ROOT).join("fixtures/faults.sdr")).unwrap();
+    let tail = fs::read(Path::new(ROOT).join("fixtures/broken/truncated.sdr")).unwrap();
+    let (f1, f2) = faults.split_at(235);
+    // Framed, but an INTEGER where the record's fields should be.
+    let undecodable: &[u8] = &[0x61, 0x03, 0x02, 0x01, 0x00];
+    let input = t.path().join("mixed.sdr");
+    fs::write(&input, [f1, undecodable, f2, &tail[507..]].concat()).unwrap();
+    let name = input.display().to_string();
+    let outs: Vec<_> = [1, 3]
+        .into_iter()
+        .map(|threads| {
+            let out = t.path().join(format!("o{threads}"));
+            let r = run(sdrate()
+                .arg("rate")
+                .arg(&input)
+                .arg("--out")
+                .arg(&out)
+                .args(["--threads", &threads.to_string()])
+                .args(["--pricing-time", PRICING_TIME]));
+            assert_eq!(r.code, 1, "{}", r.stderr);
+            out
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = csv_rows(&outs[0].join("faults.csv"))
+        .into_iter()
+        .map(|r| [&r[..3], &r[5..6]].concat())
+        .collect();
+    let at = |n: usize| n.to_string();
+    assert_eq!(
+        rows,
+        [
+            [&name, "0", "235", "unableToLocateServiceUser"].map(String::from),
+            [name.clone(), at(235), at(5), "undecodable".into()],
+            [
+                name.clone(),
+                at(240),
+                at(207),
+                "unableToLocateServiceFeatureCode".into()
+            ],
+            [name.clone(), at(447), at(267), "brokenFraming".into()],
+        ]
+    );
+    // The kept records' index: consecutive positions, in the same order.
+    let index = csv_rows(&outs[0].join("faults-index.csv"));
+    let kept = fs::read(outs[0].join("faults.sdr")).unwrap();
+    let mut position = 0;
+    for (row, offset) in index.iter().zip(["0", "235", "240"]) {
+        assert_eq!(row[0], position.to_string(), "{index:?}");
+        assert_eq!(row[3], offset, "{index:?}");
+        position += row[1].parse::<usize>().unwrap();
+    }
+    assert_eq!((index.len(), position), (3, kept.len()));
+    // The same at three threads.
+    for file in ["faults.csv", "faults-index.csv", "faults.sdr", "broken.csv"] {
+        assert_eq!(
+            fs::read(outs[0].join(file)).unwrap(),
+            fs::read(outs[1].join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
