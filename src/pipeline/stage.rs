@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::fault::FaultCause;
 use crate::group::assemble::{Added, Session};
 use crate::group::duplicates::{Key, Verdict};
-use crate::group::shards::{Routed, Shards};
+use crate::group::shards::{InOrder, Routed, Shards};
 use crate::group::{Event, Position, Raw};
 use crate::price::session::{
     PricedParticipation, PricedSession, SessionFault, price_session_as_of,
@@ -217,17 +217,17 @@ impl SessionStage<'_> {
     /// Routes the events of a block to their sessions, by several threads
     /// ([`Shards`]); what became of each, in their order, is for
     /// [`Self::handle`].
-    pub(super) fn assemble(
-        &mut self,
-        events: impl IntoIterator<Item = Routed>,
-    ) -> Result<Vec<Added>> {
+    pub(super) fn assemble(&mut self, events: impl IntoIterator<Item = Routed>) -> Result<InOrder> {
         self.assembler
             .add_all(events)
             .context("cannot remember the sessions priced so far")
     }
 
     /// Files what became of one event: counted, written, or its session
-    /// priced with the others ready.
+    /// priced with the others ready. Inlined for the common answers: a
+    /// call and a drop per event were 7 % of the writer's work on session
+    /// events (callgrind, 200 k events).
+    #[inline]
     pub(super) fn handle(
         &mut self,
         added: Added,
@@ -235,7 +235,22 @@ impl SessionStage<'_> {
         summary: &mut Summary,
     ) -> Result<()> {
         match added {
-            Added::Held => {}
+            Added::Held => Ok(()),
+            // Priced in a batch: at the end of an SDR block (whose records'
+            // duplicate verdicts come first, see `BlockWriter`), or by
+            // `add` every SESSION_BATCH sessions of an event log.
+            Added::Complete(s) => {
+                self.ready.push(s);
+                Ok(())
+            }
+            rare => Self::handle_rare(rare, out, summary),
+        }
+    }
+
+    /// [`Self::handle`] of the answers that are counted or written.
+    fn handle_rare(added: Added, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
+        match added {
+            Added::Held | Added::Complete(_) => unreachable!("handled inline"),
             Added::Duplicate(_) => summary.sessions.duplicate_events += 1,
             Added::Late(e) => {
                 summary.sessions.late_events += 1;
@@ -249,10 +264,6 @@ impl SessionStage<'_> {
                 summary.sessions.events_faulted += 1;
                 fault_event(&e, FaultCause::SequenceConflict, &why, out, summary)?;
             }
-            // Priced in a batch: at the end of an SDR block (whose records'
-            // duplicate verdicts come first, see `BlockWriter`), or by
-            // `add` every SESSION_BATCH sessions of an event log.
-            Added::Complete(s) => self.ready.push(s),
         }
         Ok(())
     }
