@@ -93,9 +93,7 @@ impl RunSet {
         let i = self.index(k);
         &mut self.shards[i]
     }
-}
 
-impl RunSet {
     /// Removes the keys [`stage_session_keys`] staged for the sessions
     /// `undo` names.
     fn unstage(&mut self, undo: impl Fn(usize) -> bool + Sync) {
@@ -220,8 +218,8 @@ impl Dedup<'_> {
     /// Whether a priced session was billed before, by its participations'
     /// keys (producer sdrate, a hash of session and participant, the
     /// session's last event), which pricing it again reproduces: the first
-    /// verdict that is not new, or, when all are new, all
-    /// of them staged and [`Verdict::New`].
+    /// verdict that is not new, or, when all are new, all of them staged
+    /// and [`Verdict::New`].
     pub fn check_session(&mut self, keys: &[DupKey]) -> Result<Verdict> {
         for k in keys {
             match self.check(*k)? {

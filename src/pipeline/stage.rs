@@ -704,13 +704,19 @@ pub(super) fn faulted_events(
     cause: FaultCause,
     detail: &str,
 ) -> Result<FaultedEvents> {
+    with_fault_writers(|w| faulted_events_into(events, cause, detail, w))
+}
+
+/// Runs `format` with this thread's [`FaultWriters`], which it leaves
+/// empty; after an error they are made anew, so that nothing half-written
+/// reaches the next rows.
+fn with_fault_writers<T>(format: impl FnOnce(&mut FaultWriters) -> Result<T>) -> Result<T> {
     thread_local! {
         static WRITERS: RefCell<FaultWriters> = RefCell::new(fault_writers());
     }
     WRITERS.with_borrow_mut(|w| {
-        let formatted = faulted_events_into(events, cause, detail, w);
+        let formatted = format(w);
         if formatted.is_err() {
-            // Nothing half-written may reach the next session's rows.
             *w = fault_writers();
         }
         formatted
@@ -770,34 +776,23 @@ pub(super) fn fault_rows(
     cause: FaultCause,
     detail: &str,
 ) -> Result<FaultRows> {
-    thread_local! {
-        static WRITERS: RefCell<FaultWriters> = RefCell::new(fault_writers());
-    }
-    WRITERS.with_borrow_mut(|w| {
-        let mut format = || -> Result<FaultRows> {
-            crate::write::index_row(&mut w.index.0, None, kept, src, &cause.name())?;
-            let producer = producer.unwrap_or("");
-            crate::write::fault_row(
-                &mut w.report.0,
-                src,
-                sdr_identifier,
-                producer,
-                cause,
-                detail,
-            )?;
-            w.index.0.flush()?;
-            w.report.0.flush()?;
-            Ok(FaultRows {
-                index: std::mem::take(&mut *w.index.1.0.borrow_mut()),
-                report: std::mem::take(&mut *w.report.1.0.borrow_mut()),
-            })
-        };
-        let formatted = format();
-        if formatted.is_err() {
-            // Nothing half-written may reach the next record's rows.
-            *w = fault_writers();
-        }
-        formatted
+    with_fault_writers(|w| {
+        crate::write::index_row(&mut w.index.0, None, kept, src, &cause.name())?;
+        let producer = producer.unwrap_or("");
+        crate::write::fault_row(
+            &mut w.report.0,
+            src,
+            sdr_identifier,
+            producer,
+            cause,
+            detail,
+        )?;
+        w.index.0.flush()?;
+        w.report.0.flush()?;
+        Ok(FaultRows {
+            index: std::mem::take(&mut *w.index.1.0.borrow_mut()),
+            report: std::mem::take(&mut *w.report.1.0.borrow_mut()),
+        })
     })
 }
 
