@@ -265,19 +265,17 @@ impl UsageSums {
 
     fn add(&mut self, day: NaiveDate, service: &str, currency: &str, add: &Row) -> Result<()> {
         no_currency(day, service, currency, add)?;
-        let overflow =
-            |what| anyhow!("usage of {service} on {day} in {currency}: {what} overflows");
         let found = self
             .rows
             .iter_mut()
             .find(|(d, s, c, _)| *d == day && s.as_str() == service && c.as_str() == currency);
         match found {
-            Some((.., row)) => *row = row.checked_add(add).map_err(overflow)?,
+            Some((.., row)) => *row = sum(day, service, currency, row, add)?,
             None => self.rows.push((
                 day,
                 Text::from(service),
                 Text::from(currency),
-                Row::default().checked_add(add).map_err(overflow)?,
+                sum(day, service, currency, &Row::default(), add)?,
             )),
         }
         Ok(())
@@ -304,11 +302,13 @@ impl UsageAnalysis {
     pub fn merge(&mut self, sums: UsageSums) -> Result<()> {
         for (day, service, currency, add) in &sums.rows {
             no_currency(*day, service, currency, add)?;
-            self.row(*day, service, currency)
-                .checked_add(add)
-                .map_err(|what| {
-                    anyhow!("usage of {service} on {day} in {currency}: {what} overflows")
-                })?;
+            sum(
+                *day,
+                service,
+                currency,
+                &self.row(*day, service, currency),
+                add,
+            )?;
         }
         for (day, service, currency, add) in &sums.rows {
             self.put(*day, service, currency, add)?;
@@ -329,9 +329,7 @@ impl UsageAnalysis {
             let mut total = self.row(*day, service, currency);
             for (d, s, c, add) in &rows[..=i] {
                 if (d, s, c) == (day, service, currency) {
-                    total = total.checked_add(add).map_err(|what| {
-                        anyhow!("usage of {service} on {day} in {currency}: {what} overflows")
-                    })?;
+                    total = sum(*day, service, currency, &total, add)?;
                 }
             }
         }
@@ -362,18 +360,16 @@ impl UsageAnalysis {
     /// record: one look-up when the row exists.
     fn add_one(&mut self, day: NaiveDate, service: &str, currency: &str, add: &Row) -> Result<()> {
         no_currency(day, service, currency, add)?;
-        let overflow =
-            |what| anyhow!("usage of {service} on {day} in {currency}: {what} overflows");
         let existing = self
             .days
             .get_mut(&day)
             .and_then(|s| s.get_mut(service))
             .and_then(|c| c.get_mut(currency));
         if let Some(row) = existing {
-            *row = row.checked_add(add).map_err(overflow)?;
+            *row = sum(day, service, currency, row, add)?;
             return Ok(());
         }
-        let row = Row::default().checked_add(add).map_err(overflow)?;
+        let row = sum(day, service, currency, &Row::default(), add)?;
         let services = self.days.entry(day).or_default();
         let currencies = match services.get_mut(service) {
             Some(c) => c,
@@ -503,6 +499,14 @@ impl UsageAnalysis {
 
 /// An amount must name its currency (a count need not: a session that
 /// billed nothing).
+/// `total + add` for the row of (day, service, currency), naming the row
+/// and the column that overflows.
+fn sum(day: NaiveDate, service: &str, currency: &str, total: &Row, add: &Row) -> Result<Row> {
+    total
+        .checked_add(add)
+        .map_err(|what| anyhow!("usage of {service} on {day} in {currency}: {what} overflows"))
+}
+
 fn no_currency(day: NaiveDate, service: &str, currency: &str, r: &Row) -> Result<()> {
     if currency.is_empty() && (!r.revenue.is_zero() || !r.cost.is_zero() || !r.basic.is_zero()) {
         return Err(anyhow!("{service} on {day}: an amount without a currency"));
