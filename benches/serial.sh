@@ -15,8 +15,9 @@
 # participation keys, ledger slices, session routing by shard,
 # duplicate checks by shard, JSON lines, freeing what the threads made,
 # hashing the input beside its records' work, the fault rows of faulted
-# sessions; and reading and framing the input, which with more than one
-# thread runs beside both the work and the writer (a block read ahead, see
+# sessions, each shard's open sessions at the end of the input; and
+# reading and framing the input, which with more than one thread runs
+# beside both the work and the writer (a block read ahead, see
 # `pipeline::blocks::drive_ahead`), so it is its own stage, not the
 # writer's. What is left is the serial part. Those functions are kept out
 # of line (`#[inline(never)]`) for this script to find them.
@@ -45,7 +46,8 @@ serial=$(run \
     --toggle-collect='sdrate::pipeline::stage::discard*' \
     --toggle-collect='sdrate::pipeline::stage::faulted_events' \
     --toggle-collect='sdrate::pipeline::blocks::hash_chunk' \
-    --toggle-collect='sdrate::read::Reader::next_chunk')
+    --toggle-collect='sdrate::read::Reader::next_chunk' \
+    --toggle-collect='sdrate::group::shards::finish_shard')
 awk -v a="$all" -v s="$serial" -v f="$input" 'BEGIN {
     printf "%s: run %.1f M instructions, serial %.1f M (%.1f %%), 16 threads at most %.1fx\n",
         f, a / 1e6, s / 1e6, 100 * s / a, 1 / (s / a + (1 - s / a) / 16)

@@ -59,6 +59,8 @@ pub struct Shards {
     /// Reused from block to block: each shard's events of the block, with
     /// the clock at them.
     work: Vec<Vec<(i64, Box<Event>)>>,
+    /// The shard of each event staged, in input order.
+    order: Vec<u32>,
 }
 
 impl Shards {
@@ -73,6 +75,7 @@ impl Shards {
                 .collect(),
             newest: None,
             work: (0..n).map(|_| Vec::new()).collect(),
+            order: Vec::new(),
         }
     }
 
@@ -101,14 +104,28 @@ impl Shards {
     /// Adds the events of a block, in input order, routing them by
     /// several threads; the answers come in the events' order.
     pub fn add_all(&mut self, events: impl IntoIterator<Item = Routed>) -> io::Result<InOrder> {
-        let mut work = std::mem::take(&mut self.work);
-        let mut order = Vec::new();
         for r in events {
-            let newest = self.tick(r.at);
-            let i = self.shard_of(r.key);
-            order.push(i as u32);
-            work[i].push((newest, r.event));
+            self.stage(r);
         }
+        self.route_staged()
+    }
+
+    /// Stages one event of a block for [`Self::route_staged`], in input
+    /// order: the writer stages a block's events in the same pass that
+    /// gathers its duplicate-check keys, rather than in a pass of its own.
+    #[inline]
+    pub fn stage(&mut self, r: Routed) {
+        let newest = self.tick(r.at);
+        let i = self.shard_of(r.key);
+        self.order.push(i as u32);
+        self.work[i].push((newest, r.event));
+    }
+
+    /// Routes the events staged since the last call by several threads;
+    /// the answers come in the events' order.
+    pub fn route_staged(&mut self) -> io::Result<InOrder> {
+        let mut work = std::mem::take(&mut self.work);
+        let order = std::mem::take(&mut self.order);
         let routed: Vec<io::Result<Vec<Added>>> = self
             .shards
             .par_iter_mut()
@@ -133,12 +150,7 @@ impl Shards {
         let parts: Vec<Finished> = self
             .shards
             .into_par_iter()
-            .map(|mut shard| {
-                if let Some(t) = newest {
-                    shard.saw(t);
-                }
-                shard.finish(&max_open)
-            })
+            .map(|shard| finish_shard(shard, newest, &max_open))
             .collect();
         let mut all = Finished::default();
         for p in parts {
@@ -151,6 +163,22 @@ impl Shards {
         all.pending.sort_by(|a, b| a.id.cmp(&b.id));
         all
     }
+}
+
+/// One shard's sessions at the end of the input, aged by the newest event
+/// time of all of them. Not inlined: the serial-share benchmark
+/// (`benches/serial.sh`) tells the threads' work from the writer's by this
+/// name.
+#[inline(never)]
+fn finish_shard(
+    mut shard: Assembler,
+    newest: Option<i64>,
+    max_open: &(impl Fn(&Session) -> i64 + Sync),
+) -> Finished {
+    if let Some(t) = newest {
+        shard.saw(t);
+    }
+    shard.finish(max_open)
 }
 
 /// One shard's events of a block, routed in their order, each at the clock

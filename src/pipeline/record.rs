@@ -1,11 +1,12 @@
 //! What a rating worker does with one SDR, and how the writer files the result.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use smallvec::SmallVec;
 
 use crate::fault::FaultCause;
 use crate::group::duplicates::{Key, Verdict};
@@ -17,6 +18,7 @@ use crate::read::{self, Framed};
 use crate::sdr::StatusIndicator;
 use crate::sdr::{ServiceDetailRecord, Text};
 use crate::write::export::{FaultHead, Head};
+use crate::write::gather::Gather;
 use crate::write::secured::SecuredSdr;
 use crate::write::trace::Tag;
 use crate::write::{append_priced_tagged, priced_bytes};
@@ -51,7 +53,10 @@ pub(super) enum Done {
     /// the worker: an `Event` is about 330 bytes, and the writer moved each
     /// one three times on its way to the shards (`group::shards`), a
     /// `memcpy` call each (15 % of the writer's work on session events).
-    SessionEvent(Vec<Routed>),
+    /// An SDR's one event is kept inline: a vector per record was
+    /// allocated by the worker and freed by the writer, ~60 instructions
+    /// of the writer's a record on session events.
+    SessionEvent(SmallVec<[Routed; 1]>),
     Fault(Box<Faulted>),
 }
 
@@ -90,11 +95,11 @@ pub(super) struct Faulted {
 /// record's strings (the record is done with) rather than copying them.
 /// `rate` takes them boxed and keyed for routing (`Vec<Routed>`): see
 /// [`Done::SessionEvent`].
-pub fn events_of<T: From<Event>>(
+pub fn events_of<T: From<Event>, C: FromIterator<T>>(
     sdr: &mut ServiceDetailRecord,
     file: &str,
     rec: &Framed<'_>,
-) -> Vec<T> {
+) -> C {
     use crate::sdr::{ServicePart, ServiceSpecificPart};
     use std::mem::take;
     let sequence = sdr.service_header.sequence_number;
@@ -435,42 +440,57 @@ impl BlockWriter<'_, '_> {
         // The block's duplicate verdicts, decided first, in input order
         // (see `dedup`). Its vectors are sized once: grown by doubling,
         // they were ~5 % of the writer's work.
-        let mut keys: Vec<DupKey> = Vec::with_capacity(rated.record_count());
-        keys.extend(rated.done_mut().filter_map(|d| match d {
-            Done::Priced(b) => Some(b.key),
-            _ => None,
-        }));
-        let mut verdicts = stage.dedup.check_block(&keys)?.into_iter();
+        //
         // The block's session events are routed to their sessions first,
         // by several threads (`group::shards`); the loop below files what
         // became of each in input order, as if each were routed there. An
         // input sdrate kept names each event's origin in its index, read
         // in input order: those events are routed in the loop.
-        let mut assembled = match origins {
-            Some(_) => None,
-            None => {
-                let mut counts = Vec::with_capacity(rated.record_count());
-                let events = rated.done_mut().filter_map(|d| match d {
-                    Done::SessionEvent(e) => {
-                        counts.push(e.len());
-                        Some(e.drain(..))
-                    }
-                    _ => None,
-                });
-                let added = stage.assemble(events.flatten())?;
-                Some((counts.into_iter(), added.into_iter()))
+        //
+        // One pass over the block stages both, the keys and the events.
+        let n = rated.record_count();
+        let mut keys: Vec<DupKey> = Vec::with_capacity(n);
+        let routing = origins.is_none();
+        let mut counts = Vec::with_capacity(if routing { n } else { 0 });
+        rated.each_done_mut(|d| match d {
+            Done::Priced(b) => keys.push(b.key),
+            Done::SessionEvent(e) if routing => {
+                counts.push(e.len());
+                for r in e.drain(..) {
+                    stage.stage_event(r);
+                }
             }
+            _ => {}
+        });
+        let mut verdicts = stage.dedup.check_block(&keys)?.into_iter();
+        let mut assembled = match routing {
+            true => Some((counts.into_iter(), stage.route_staged()?)),
+            false => None,
         };
         // Record faults whose rows the workers formatted, appended once
         // per block; written out first where anything else writes faults.
         let mut faulted = FaultBatch::default();
+        // The block's records for the four outputs that take them as they
+        // are, gathered where they lie and written after the loop, one
+        // vectored write each (`write::gather`). Session filing writes
+        // duplicates too: after the loop, or in it for an input sdrate
+        // kept, where what was gathered is written first.
+        let mut to_priced = Gather::with_capacity(n);
+        let mut to_events = Gather::with_capacity(n);
+        let mut to_not_priced = Gather::with_capacity(n);
+        let mut to_duplicates = Gather::with_capacity(n);
         rated.each(|item| {
-            let (rec, group_bytes, d) = match item {
+            let (rec, group_bytes, block, d) = match item {
                 Item::Broken { rec, error } => {
                     faulted.flush(out)?;
                     return write_broken(out, summary, *progress, file, origins, rec, error);
                 }
-                Item::Record { rec, bytes, done } => (rec, bytes, done),
+                Item::Record {
+                    rec,
+                    bytes,
+                    block,
+                    done,
+                } => (rec, bytes, block, done),
             };
             let rec = &rec;
             summary.records_read += 1;
@@ -486,9 +506,7 @@ impl BlockWriter<'_, '_> {
                             {
                                 n.add(cost)?;
                             }
-                            priced
-                                .write_all(bytes)
-                                .with_context(|| write_err(&priced_path.display().to_string()))?;
+                            to_priced.push_in(group_bytes, bytes);
                             if let (Some(subs), Some(sdr)) =
                                 (out.subscribers.as_mut(), b.sdr.take())
                             {
@@ -508,9 +526,7 @@ impl BlockWriter<'_, '_> {
                         }
                         Verdict::Duplicate => {
                             summary.duplicates += 1;
-                            out.duplicates
-                                .write_all(rec.bytes)
-                                .with_context(|| write_err(names::DUPLICATES))?;
+                            to_duplicates.push_in(block, rec.bytes);
                         }
                         Verdict::TooOld | Verdict::Future => {
                             faulted.flush(out)?;
@@ -562,15 +578,11 @@ impl BlockWriter<'_, '_> {
                             .with_context(|| write_err(names::QA_REPORT))?;
                     }
                     summary.not_priced += 1;
-                    out.not_priced
-                        .write_all(rec.bytes)
-                        .with_context(|| write_err(names::NOT_PRICED))?;
+                    to_not_priced.push_in(block, rec.bytes);
                 }
                 Done::SessionEvent(events) => {
                     summary.session_events += 1;
-                    out.session_events
-                        .write_all(rec.bytes)
-                        .with_context(|| write_err(names::SESSION_EVENTS))?;
+                    to_events.push_in(block, rec.bytes);
                     if let Some((counts, added)) = assembled.as_mut() {
                         let n = counts.next().expect("counted before");
                         // What becomes of an event may be a fault.
@@ -582,6 +594,10 @@ impl BlockWriter<'_, '_> {
                         return Ok(());
                     }
                     faulted.flush(out)?;
+                    // Filing may write duplicates (`SessionStage::add`).
+                    to_duplicates
+                        .write_to(&mut out.duplicates)
+                        .with_context(|| write_err(names::DUPLICATES))?;
                     for Routed { event: mut e, .. } in events {
                         summary.sessions.events_read += 1;
                         if origins.is_some() {
@@ -632,6 +648,17 @@ impl BlockWriter<'_, '_> {
             }
             Ok(())
         })?;
+        to_priced
+            .write_to(*priced)
+            .with_context(|| write_err(&priced_path.display().to_string()))?;
+        for (gathered, w, name) in [
+            (to_events, &mut out.session_events, names::SESSION_EVENTS),
+            (to_not_priced, &mut out.not_priced, names::NOT_PRICED),
+            (to_duplicates, &mut out.duplicates, names::DUPLICATES),
+        ] {
+            let mut gathered = gathered;
+            gathered.write_to(w).with_context(|| write_err(name))?;
+        }
         faulted.flush(out)
     }
 }

@@ -560,7 +560,9 @@ impl Sink<Done> for RerateWriter<'_> {
         rated.each(|item| {
             summary.records_read += 1;
             let (rec, group_bytes, done) = match item {
-                Item::Record { rec, bytes, done } => (rec, bytes, done),
+                Item::Record {
+                    rec, bytes, done, ..
+                } => (rec, bytes, done),
                 Item::Broken { rec, error } => {
                     // A stretch that cannot be framed: kept whole, as one
                     // fault, as `rate` does.

@@ -22,6 +22,7 @@ use crate::read::origins::Source;
 use crate::read::{self};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
+use crate::write::gather::Gather;
 use crate::write::sessions;
 use crate::write::usage::UsageAnalysis;
 
@@ -71,6 +72,13 @@ type Priced = std::result::Result<
     (PricedSession, Vec<Vec<u8>>, SessionRows, Vec<DupKey>),
     Result<FaultedEvents>,
 >;
+
+/// A slice's bytes for the outputs of priced sessions, gathered in order.
+struct SessionOutputs<'a> {
+    participations: Gather<'a>,
+    rows: Gather<'a>,
+    costs: Gather<'a>,
+}
 
 /// A priced session's rows of the participation and cost reports, as CSV.
 pub(super) struct SessionRows {
@@ -214,12 +222,19 @@ impl SessionStage<'_> {
         Ok(())
     }
 
-    /// Routes the events of a block to their sessions, by several threads
-    /// ([`Shards`]); what became of each, in their order, is for
-    /// [`Self::handle`].
-    pub(super) fn assemble(&mut self, events: impl IntoIterator<Item = Routed>) -> Result<InOrder> {
+    /// Stages one event of a block for [`Self::route_staged`], in input
+    /// order.
+    #[inline]
+    pub(super) fn stage_event(&mut self, r: Routed) {
+        self.assembler.stage(r);
+    }
+
+    /// Routes the events staged since the last call to their sessions, by
+    /// several threads ([`Shards`]); what became of each, in their order,
+    /// is for [`Self::handle`].
+    pub(super) fn route_staged(&mut self) -> Result<InOrder> {
         self.assembler
-            .add_all(events)
+            .route_staged()
             .context("cannot remember the sessions priced so far")
     }
 
@@ -281,7 +296,9 @@ impl SessionStage<'_> {
     /// alone in between, left the second of two threads idle a third of
     /// the run (BENCHMARKS.md: "filing sessions while the threads price").
     pub(super) fn price_ready(&mut self, out: &mut Outputs, summary: &mut Summary) -> Result<()> {
-        let ready = std::mem::take(&mut self.ready);
+        // Taken, and given back emptied: grown afresh every block, the
+        // vector was reallocated about eight times a block.
+        let mut ready = std::mem::take(&mut self.ready);
         let mut sdrs = std::mem::take(&mut self.billed);
         let rater = self.rater;
         let indexed = self.dedup.indexed();
@@ -331,15 +348,17 @@ impl SessionStage<'_> {
         let (summed, ()) = rayon::join(
             || filed.map(sum_and_free),
             || {
-                discard(ready);
+                discard_drain(&mut ready);
                 discard_drain(&mut sdrs);
             },
         );
         if let Some(l) = summed.transpose()? {
             l.settle(summary, &mut self.usage)?;
         }
-        // The vector's capacity, for the next block's billed SDRs.
+        // The vectors' capacity, for the next block's sessions and billed
+        // SDRs.
         self.billed = sdrs;
+        self.ready = ready;
         Ok(())
     }
 
@@ -362,6 +381,17 @@ impl SessionStage<'_> {
             .collect();
         let verdicts = self.dedup.check_sessions(&keys)?;
         let mut billed = Vec::with_capacity(results.len());
+        // The slice's participations and report rows, gathered and written
+        // after it (`write::gather`): nothing else writes those outputs.
+        let participations = results
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |(_, encoded, ..)| encoded.len()))
+            .sum();
+        let mut gathered = SessionOutputs {
+            participations: Gather::with_capacity(participations),
+            rows: Gather::with_capacity(results.len()),
+            costs: Gather::with_capacity(results.len()),
+        };
         for (i, ((s, r), verdict)) in sessions.iter().zip(results).zip(verdicts).enumerate() {
             let n = s.events.len() as u64;
             match r {
@@ -369,7 +399,7 @@ impl SessionStage<'_> {
                     Verdict::New => {
                         summary.sessions.sessions_priced += 1;
                         summary.sessions.events_priced += n;
-                        self.write_priced(priced, encoded, rows, out, summary)?;
+                        Self::write_priced(priced, encoded, rows, out, summary, &mut gathered)?;
                         billed.push(i);
                     }
                     Verdict::Duplicate => {
@@ -400,26 +430,41 @@ impl SessionStage<'_> {
                 }
             }
         }
+        let write_err = |what: &str| format!("cannot write {what}");
+        for (mut g, w, name) in [
+            (
+                gathered.participations,
+                &mut out.participations,
+                names::PARTICIPATIONS,
+            ),
+            (
+                gathered.rows,
+                &mut out.participation_report,
+                names::PARTICIPATION_REPORT,
+            ),
+            (gathered.costs, &mut out.cost_report, names::COSTS),
+        ] {
+            g.write_to(w).with_context(|| write_err(name))?;
+        }
         Ok(billed)
     }
 
-    fn write_priced(
-        &mut self,
+    /// Files a new priced session: its participations and rows gathered,
+    /// routed to subscribers and exported.
+    fn write_priced<'a>(
         priced: &PricedSession,
-        encoded: &[Vec<u8>],
-        rows: &SessionRows,
+        encoded: &'a [Vec<u8>],
+        rows: &'a SessionRows,
         out: &mut Outputs,
         summary: &mut Summary,
+        gathered: &mut SessionOutputs<'a>,
     ) -> Result<()> {
-        let write_err = |what: &str| format!("cannot write {what}");
         for (p, bytes) in priced.participations.iter().zip(encoded) {
             summary.sessions.participations += 1;
-            out.participations
-                .write_all(bytes)
-                .with_context(|| write_err(names::PARTICIPATIONS))?;
+            gathered.participations.push(bytes);
             if let Some(subs) = out.subscribers.as_mut() {
                 // Participation SDRs are priced SDRs too; decoding the bytes
-                // just written routes exactly what was billed.
+                // billed routes exactly what was billed.
                 let sdr = read::decode(bytes).map_err(|e| {
                     anyhow::anyhow!(
                         "participation SDR of {} does not decode: {e}",
@@ -432,12 +477,8 @@ impl SessionStage<'_> {
                 ex.participation(&priced.facts.session_id, &priced.facts.service, p)?;
             }
         }
-        out.participation_report
-            .write_all(&rows.participations)
-            .with_context(|| write_err(names::PARTICIPATION_REPORT))?;
-        out.cost_report
-            .write_all(&rows.costs)
-            .with_context(|| write_err(names::COSTS))?;
+        gathered.rows.push(&rows.participations);
+        gathered.costs.push(&rows.costs);
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 pub mod answers;
 pub mod differences;
 pub mod export;
+pub mod gather;
 pub mod names;
 pub mod network;
 pub mod secured;

@@ -206,7 +206,7 @@ fn sdr_place(bytes: &[u8], e: &Event) -> (Option<String>, Option<i64>) {
             let t = sdr.service_header.time_of_origin.to_string();
             let rec = Framed { offset: 0, bytes };
             let want = e.to_row();
-            let index = events_of::<Event>(sdr, "", &rec)
+            let index = events_of::<Event, Vec<_>>(sdr, "", &rec)
                 .iter()
                 .position(|x| x.to_row() == want)
                 .map(|i| i as i64);
