@@ -266,6 +266,7 @@ pub fn run(
         (&mut out.faulted_event_lines, names::FAULTED_EVENT_LINES),
         (&mut out.participation_report, names::PARTICIPATION_REPORT),
         (&mut out.cost_report, names::COSTS),
+        (&mut out.qa_report, names::QA_REPORT),
     ] {
         w.flush().with_context(|| write_err(name))?;
     }
@@ -278,7 +279,6 @@ pub fn run(
         (&mut out.event_rows, names::SESSION_EVENT_ROWS),
         (&mut out.faulted_event_rows, names::FAULTED_EVENT_ROWS),
         (&mut out.late_events, names::LATE_EVENTS),
-        (&mut out.qa_report, names::QA_REPORT),
     ] {
         w.flush().with_context(|| write_err(name))?;
     }

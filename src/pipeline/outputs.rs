@@ -37,7 +37,8 @@ pub struct Outputs {
     pub(super) late_events: csv::Writer<File>,
     pub(super) faulted_event_lines: BufWriter<File>,
     pub(super) duplicates: BufWriter<File>,
-    pub(super) qa_report: csv::Writer<File>,
+    /// Rows formatted by the workers ([`super::record::Done::NotPriced`]).
+    pub(super) qa_report: BufWriter<File>,
     pub(super) subscribers: Option<subscribers::Outputs>,
     /// Priced records for analytics (`--export`), when asked for.
     pub(super) export: Option<Export>,
@@ -130,7 +131,7 @@ impl Outputs {
             )?,
             faulted_event_lines: create(&dir.join(names::FAULTED_EVENT_LINES))?,
             duplicates: create(&dir.join(names::DUPLICATES))?,
-            qa_report: csv_with_header(dir, names::QA_REPORT, &QA_COLUMNS)?,
+            qa_report: bytes_with_header(dir, names::QA_REPORT, &QA_COLUMNS)?,
             subscribers: routing
                 .map(|r| subscribers::Outputs::open(r, &dir.join(names::SUBSCRIBERS_DIR)))
                 .transpose()?,

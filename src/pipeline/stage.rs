@@ -86,9 +86,10 @@ pub(super) struct SessionRows {
     pub(super) costs: Vec<u8>,
 }
 
-/// Bytes a thread's CSV writer wrote, taken after each session.
+/// Bytes a thread's CSV writer wrote, taken after each session (or
+/// quality-assurance row, `record::qa_row_into`).
 #[derive(Clone, Default)]
-struct Taken(std::rc::Rc<RefCell<Vec<u8>>>);
+pub(super) struct Taken(pub(super) std::rc::Rc<RefCell<Vec<u8>>>);
 
 impl Write for Taken {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -114,7 +115,7 @@ fn writer() -> (csv::Writer<Taken>, Taken) {
 }
 
 /// [`writer`] for rows of a file whose header is written elsewhere.
-fn no_header_writer() -> (csv::Writer<Taken>, Taken) {
+pub(super) fn no_header_writer() -> (csv::Writer<Taken>, Taken) {
     let out = Taken::default();
     let w = csv::WriterBuilder::new()
         .has_headers(false)

@@ -21,7 +21,7 @@
 //! number of producers. There is one writer, in input order: the files are
 //! the same at any thread count.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -112,8 +112,12 @@ pub struct ProducerFiles {
     ext: &'static str,
     /// Written first into every new file (a CSV header).
     head: &'static [u8],
-    /// Open producer files, by producer, with when each was last written.
-    open: HashMap<String, (BufWriter<File>, u64)>,
+    /// Open producer files, by producer, with when each was last written
+    /// and where the producer is in `first` if listed: two look-ups a
+    /// write, by FxHash (three, by SipHash, were ~800 of the writer's
+    /// instructions an answer; both maps are bounded, 64 and 100 entries,
+    /// so no input can crowd a hash).
+    open: HashMap<String, (BufWriter<File>, u64, Option<usize>)>,
     clock: u64,
     /// Where each listed producer is in `first`.
     listed: HashMap<String, usize>,
@@ -142,9 +146,9 @@ impl ProducerFiles {
             dir,
             ext,
             head,
-            open: HashMap::new(),
+            open: HashMap::default(),
             clock: 0,
-            listed: HashMap::new(),
+            listed: HashMap::default(),
             producers: 0,
             first: Vec::new(),
             unlisted: 0,
@@ -154,17 +158,17 @@ impl ProducerFiles {
     /// Appends `bytes` to `producer`'s file.
     pub fn write(&mut self, producer: &str, bytes: &[u8]) -> Result<()> {
         self.clock += 1;
-        let clock = self.clock;
         if !self.open.contains_key(producer) {
             let w = self.open_file(producer)?;
-            self.open.insert(producer.to_owned(), (w, clock));
+            let listed = self.listed.get(producer).copied();
+            self.open.insert(producer.to_owned(), (w, 0, listed));
         }
-        let (w, used) = self.open.get_mut(producer).expect("opened above");
-        *used = clock;
+        let (w, used, listed) = self.open.get_mut(producer).expect("opened above");
+        *used = self.clock;
         w.write_all(bytes)
             .with_context(|| format!("cannot write {} of producer {producer:?}", self.name))?;
-        match self.listed.get(producer) {
-            Some(&i) => self.first[i].2 += 1,
+        match listed {
+            Some(i) => self.first[*i].2 += 1,
             None => self.unlisted += 1,
         }
         Ok(())
@@ -179,10 +183,10 @@ impl ProducerFiles {
             && let Some(oldest) = self
                 .open
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
+                .min_by_key(|(_, (_, used, _))| *used)
                 .map(|(p, _)| p.clone())
         {
-            let (mut w, _) = self.open.remove(&oldest).expect("found above");
+            let (mut w, ..) = self.open.remove(&oldest).expect("found above");
             w.flush()
                 .with_context(|| format!("cannot write {} of producer {oldest:?}", self.name))?;
         }
@@ -221,7 +225,7 @@ impl ProducerFiles {
 
     /// Flushes and closes every file.
     pub fn finish(&mut self) -> Result<()> {
-        for (producer, (mut w, _)) in self.open.drain() {
+        for (producer, (mut w, ..)) in self.open.drain() {
             w.flush()
                 .with_context(|| format!("cannot write {} of producer {producer:?}", self.name))?;
         }
