@@ -532,11 +532,12 @@ impl BlockWriter<'_, '_> {
         let mut to_duplicates = Gather::with_capacity(n);
         // Quality-assurance rows are rare: the vector grows.
         let mut to_qa = Gather::default();
-        rated.each(|item| {
+        for item in rated.items() {
             let (rec, group_bytes, block, d) = match item {
                 Item::Broken { rec, error } => {
                     faulted.flush(out)?;
-                    return write_broken(out, summary, *progress, file, origins, rec, error);
+                    write_broken(out, summary, *progress, file, origins, rec, error)?;
+                    continue;
                 }
                 Item::Record {
                     rec,
@@ -642,7 +643,7 @@ impl BlockWriter<'_, '_> {
                             summary.sessions.events_read += 1;
                             stage.handle(a, out, summary)?;
                         }
-                        return Ok(());
+                        continue;
                     }
                     faulted.flush(out)?;
                     // Filing may write duplicates (`SessionStage::add`).
@@ -697,8 +698,7 @@ impl BlockWriter<'_, '_> {
                     }
                 }
             }
-            Ok(())
-        })?;
+        }
         to_priced
             .write_to(*priced)
             .with_context(|| write_err(&priced_path.display().to_string()))?;
