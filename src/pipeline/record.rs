@@ -155,7 +155,6 @@ pub const QA_COLUMNS: [&str; 9] = [
     "cause",
 ];
 
-/// A quality-assurance SDR priced as if billed, as a report row.
 /// Appends a quality-assurance SDR's report row, as CSV, to `out` (its
 /// group's buffer) and returns where it lies: formatted by the worker, the
 /// writer only gathers it (through the CSV writer it was ~1,600 of the
@@ -191,6 +190,7 @@ fn qa_row_into(
     })
 }
 
+/// A quality-assurance SDR priced as if billed, as a report row.
 fn qa_line(rater: &Rater, sdr: &ServiceDetailRecord) -> Vec<String> {
     let h = &sdr.service_header;
     let mut row = vec![
