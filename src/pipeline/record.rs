@@ -28,7 +28,9 @@ use super::Progress;
 use super::blocks::{Item, Job, Rated, Sink, with_decoded};
 use super::dedup::DupKey;
 use super::outputs::Outputs;
-use super::stage::{FaultBatch, FaultRows, SessionStage, Taken, fault_rows, no_header_writer};
+use super::stage::{
+    FaultBatch, FaultRows, SessionStage, Taken, fault_rows, no_header_writer, with_writers,
+};
 use super::summary::Summary;
 use crate::write::names;
 
@@ -165,27 +167,16 @@ fn qa_row_into(
     out: &mut Vec<u8>,
 ) -> Result<Range<usize>, csv::Error> {
     thread_local! {
-        // A thread's CSV writer, reused: a new one zeroes an 8 KiB buffer.
         static ROW: RefCell<(csv::Writer<Taken>, Taken)> = RefCell::new(no_header_writer());
     }
     let row = qa_line(rater, sdr);
-    ROW.with_borrow_mut(|writer| {
-        let (w, taken) = &mut *writer;
-        let written = w
-            .write_record(&row)
-            .and_then(|()| w.flush().map_err(Into::into));
+    with_writers(&ROW, no_header_writer, |(w, taken)| {
+        w.write_record(&row)?;
+        w.flush()?;
         let start = out.len();
-        {
-            let mut bytes = taken.0.borrow_mut();
-            out.extend_from_slice(&bytes);
-            bytes.clear();
-        }
-        if let Err(e) = written {
-            // Nothing half-written may reach the next row.
-            out.truncate(start);
-            *writer = no_header_writer();
-            return Err(e);
-        }
+        let mut bytes = taken.0.borrow_mut();
+        out.extend_from_slice(&bytes);
+        bytes.clear();
         Ok(start..out.len())
     })
 }

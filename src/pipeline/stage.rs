@@ -137,13 +137,24 @@ fn session_rows(priced: &PricedSession) -> Result<SessionRows, csv::Error> {
     thread_local! {
         static WRITERS: RefCell<Writers> = RefCell::new(writers());
     }
-    WRITERS.with_borrow_mut(|w| {
-        let rows = rows_into(priced, w);
-        if rows.is_err() {
-            // Nothing half-written may reach the next session's rows.
-            *w = writers();
+    with_writers(&WRITERS, writers, |w| rows_into(priced, w))
+}
+
+/// Runs `format` with this thread's CSV writers (`writers`), which it
+/// leaves empty; after an error they are made anew (`fresh`), so that
+/// nothing half-written reaches the next rows. A thread keeps its writers:
+/// a new one zeroes an 8 KiB buffer.
+pub(super) fn with_writers<W: 'static, T, E>(
+    writers: &'static std::thread::LocalKey<RefCell<W>>,
+    fresh: fn() -> W,
+    format: impl FnOnce(&mut W) -> Result<T, E>,
+) -> Result<T, E> {
+    writers.with_borrow_mut(|w| {
+        let formatted = format(w);
+        if formatted.is_err() {
+            *w = fresh();
         }
-        rows
+        formatted
     })
 }
 
@@ -749,20 +760,12 @@ pub(super) fn faulted_events(
     with_fault_writers(|w| faulted_events_into(events, cause, detail, w))
 }
 
-/// Runs `format` with this thread's [`FaultWriters`], which it leaves
-/// empty; after an error they are made anew, so that nothing half-written
-/// reaches the next rows.
+/// [`with_writers`] with this thread's [`FaultWriters`].
 fn with_fault_writers<T>(format: impl FnOnce(&mut FaultWriters) -> Result<T>) -> Result<T> {
     thread_local! {
         static WRITERS: RefCell<FaultWriters> = RefCell::new(fault_writers());
     }
-    WRITERS.with_borrow_mut(|w| {
-        let formatted = format(w);
-        if formatted.is_err() {
-            *w = fault_writers();
-        }
-        formatted
-    })
+    with_writers(&WRITERS, fault_writers, format)
 }
 
 fn faulted_events_into(

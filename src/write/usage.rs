@@ -384,13 +384,8 @@ impl UsageAnalysis {
             *row = sum(day, service, currency, row, add)?;
             return Ok(());
         }
-        let row = sum(day, service, currency, &Row::default(), add)?;
-        let services = self.days.entry(day).or_default();
-        let currencies = match services.get_mut(service) {
-            Some(c) => c,
-            None => services.entry(Text::from(service)).or_default(),
-        };
-        currencies.insert(Text::from(currency), row);
+        let new = sum(day, service, currency, &Row::default(), add)?;
+        self.with_row(day, service, currency, |row| *row = new);
         Ok(())
     }
 
@@ -512,8 +507,6 @@ impl UsageAnalysis {
     }
 }
 
-/// An amount must name its currency (a count need not: a session that
-/// billed nothing).
 /// `total + add` for the row of (day, service, currency), naming the row
 /// and the column that overflows.
 fn sum(day: NaiveDate, service: &str, currency: &str, total: &Row, add: &Row) -> Result<Row> {
@@ -522,6 +515,8 @@ fn sum(day: NaiveDate, service: &str, currency: &str, total: &Row, add: &Row) ->
         .map_err(|what| anyhow!("usage of {service} on {day} in {currency}: {what} overflows"))
 }
 
+/// An amount must name its currency (a count need not: a session that
+/// billed nothing).
 fn no_currency(day: NaiveDate, service: &str, currency: &str, r: &Row) -> Result<()> {
     if currency.is_empty() && (!r.revenue.is_zero() || !r.cost.is_zero() || !r.basic.is_zero()) {
         return Err(anyhow!("{service} on {day}: an amount without a currency"));
