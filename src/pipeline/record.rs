@@ -1,6 +1,5 @@
 //! What a rating worker does with one SDR, and how the writer files the result.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufWriter;
 use std::ops::Range;
@@ -28,9 +27,7 @@ use super::Progress;
 use super::blocks::{Item, Job, Rated, Sink, with_decoded};
 use super::dedup::DupKey;
 use super::outputs::Outputs;
-use super::stage::{
-    FaultBatch, FaultRows, SessionStage, Taken, fault_rows, no_header_writer, with_writers,
-};
+use super::stage::{FaultBatch, FaultRows, SessionStage, fault_rows};
 use super::summary::Summary;
 use crate::write::names;
 
@@ -161,24 +158,10 @@ pub const QA_COLUMNS: [&str; 9] = [
 /// group's buffer) and returns where it lies: formatted by the worker, the
 /// writer only gathers it (through the CSV writer it was ~1,600 of the
 /// writer's instructions a row).
-fn qa_row_into(
-    rater: &Rater,
-    sdr: &ServiceDetailRecord,
-    out: &mut Vec<u8>,
-) -> Result<Range<usize>, csv::Error> {
-    thread_local! {
-        static ROW: RefCell<(csv::Writer<Taken>, Taken)> = RefCell::new(no_header_writer());
-    }
-    let row = qa_line(rater, sdr);
-    with_writers(&ROW, no_header_writer, |(w, taken)| {
-        w.write_record(&row)?;
-        w.flush()?;
-        let start = out.len();
-        let mut bytes = taken.0.borrow_mut();
-        out.extend_from_slice(&bytes);
-        bytes.clear();
-        Ok(start..out.len())
-    })
+fn qa_row_into(rater: &Rater, sdr: &ServiceDetailRecord, out: &mut Vec<u8>) -> Range<usize> {
+    let start = out.len();
+    crate::write::csv_row::push_record(out, qa_line(rater, sdr));
+    start..out.len()
 }
 
 /// A quality-assurance SDR priced as if billed, as a report row.
@@ -398,18 +381,7 @@ fn rate_record(
         },
         Outcome::NotPriced => {
             let qa = match Rater::is_quality_assurance(sdr) {
-                true => match qa_row_into(rater, sdr, out) {
-                    Ok(row) => Some(row),
-                    Err(e) => {
-                        return fault(
-                            sdr,
-                            StatusIndicator::TechnicalError,
-                            format!("cannot format its quality-assurance row: {e}"),
-                            None,
-                            &[],
-                        );
-                    }
-                },
+                true => Some(qa_row_into(rater, sdr, out)),
                 false => None,
             };
             // Quality-assurance and service-management SDRs go to the

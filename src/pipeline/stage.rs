@@ -23,8 +23,8 @@ use crate::read::{self};
 use crate::resolve::policy::DEFAULT_MAX_OPEN_HOURS;
 use crate::sdr::StatusIndicator;
 use crate::write::gather::Gather;
-use crate::write::sessions;
 use crate::write::usage::UsageAnalysis;
+use crate::write::{csv_row, sessions};
 
 use super::dedup::{Dedup, DupKey};
 use super::ledger::Ledger;
@@ -86,10 +86,10 @@ pub(super) struct SessionRows {
     pub(super) costs: Vec<u8>,
 }
 
-/// Bytes a thread's CSV writer wrote, taken after each session (or
-/// quality-assurance row, `record::qa_row_into`).
+/// Bytes a thread's CSV writer wrote, taken after each batch of faulted
+/// events ([`faulted_events`]) or faulted record ([`fault_rows`]).
 #[derive(Clone, Default)]
-pub(super) struct Taken(pub(super) std::rc::Rc<RefCell<Vec<u8>>>);
+struct Taken(std::rc::Rc<RefCell<Vec<u8>>>);
 
 impl Write for Taken {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -101,21 +101,13 @@ impl Write for Taken {
     }
 }
 
-/// A thread's CSV writers for [`SessionRows`], each with the buffer it
-/// writes into, and the text of the row being built.
-struct Writers {
-    parts: (csv::Writer<Taken>, Taken),
-    costs: (csv::Writer<Taken>, Taken),
-    text: String,
-}
-
 fn writer() -> (csv::Writer<Taken>, Taken) {
     let out = Taken::default();
     (csv::Writer::from_writer(out.clone()), out)
 }
 
 /// [`writer`] for rows of a file whose header is written elsewhere.
-pub(super) fn no_header_writer() -> (csv::Writer<Taken>, Taken) {
+fn no_header_writer() -> (csv::Writer<Taken>, Taken) {
     let out = Taken::default();
     let w = csv::WriterBuilder::new()
         .has_headers(false)
@@ -124,55 +116,31 @@ pub(super) fn no_header_writer() -> (csv::Writer<Taken>, Taken) {
 }
 
 /// Formats [`SessionRows`] in the parallel pricing step, which leaves the
-/// writer (one thread, in order) only their bytes to copy. Each thread
-/// keeps its two CSV writers: a new one zeroes an 8 KiB buffer.
-fn session_rows(priced: &PricedSession) -> Result<SessionRows, csv::Error> {
-    fn writers() -> Writers {
-        Writers {
-            parts: writer(),
-            costs: writer(),
-            text: String::new(),
-        }
-    }
+/// writer (one thread, in order) only their bytes to copy. The rows are
+/// written straight into their buffers ([`csv_row`]), and the text of the
+/// participation row being built is a buffer each thread keeps.
+fn session_rows(priced: &PricedSession) -> SessionRows {
     thread_local! {
-        static WRITERS: RefCell<Writers> = RefCell::new(writers());
+        static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
     }
-    with_writers(&WRITERS, writers, |w| rows_into(priced, w))
-}
-
-/// Runs `format` with this thread's CSV writers (`writers`), which it
-/// leaves empty; after an error they are made anew (`fresh`), so that
-/// nothing half-written reaches the next rows. A thread keeps its writers:
-/// a new one zeroes an 8 KiB buffer.
-pub(super) fn with_writers<W: 'static, T, E>(
-    writers: &'static std::thread::LocalKey<RefCell<W>>,
-    fresh: fn() -> W,
-    format: impl FnOnce(&mut W) -> Result<T, E>,
-) -> Result<T, E> {
-    writers.with_borrow_mut(|w| {
-        let formatted = format(w);
-        if formatted.is_err() {
-            *w = fresh();
+    // Rows of the generated sessions are 120 to 160 bytes: sized once.
+    let mut participations = Vec::with_capacity(priced.participations.len() * 192);
+    TEXT.with_borrow_mut(|text| {
+        for p in &priced.participations {
+            csv_row::push_record(
+                &mut participations,
+                sessions::participation_row(priced, p, text),
+            );
         }
-        formatted
-    })
-}
-
-fn rows_into(priced: &PricedSession, w: &mut Writers) -> Result<SessionRows, csv::Error> {
-    for p in &priced.participations {
-        w.parts
-            .0
-            .write_record(sessions::participation_row(priced, p, &mut w.text))?;
-    }
+    });
+    let mut costs = Vec::new();
     for row in sessions::cost_rows(priced) {
-        w.costs.0.write_record(row.iter().map(|f| f.as_bytes()))?;
+        csv_row::push_record(&mut costs, row.iter().map(|f| f.as_bytes()));
     }
-    w.parts.0.flush()?;
-    w.costs.0.flush()?;
-    Ok(SessionRows {
-        participations: std::mem::take(&mut *w.parts.1.0.borrow_mut()),
-        costs: std::mem::take(&mut *w.costs.1.0.borrow_mut()),
-    })
+    SessionRows {
+        participations,
+        costs,
+    }
 }
 
 /// Prices a complete session (lists as valid at its first event, or at the
@@ -183,10 +151,7 @@ pub(super) fn price_and_encode(
     s: &Session,
 ) -> Result<(PricedSession, Vec<Vec<u8>>, SessionRows), SessionFault> {
     let (priced, encoded) = price_and_encode_sdrs(rater, s)?;
-    let rows = session_rows(&priced).map_err(|e| SessionFault {
-        status: StatusIndicator::TechnicalError,
-        detail: format!("session {}: cannot format its report rows: {e}", s.id),
-    })?;
+    let rows = session_rows(&priced);
     Ok((priced, encoded, rows))
 }
 
@@ -760,12 +725,21 @@ pub(super) fn faulted_events(
     with_fault_writers(|w| faulted_events_into(events, cause, detail, w))
 }
 
-/// [`with_writers`] with this thread's [`FaultWriters`].
+/// Runs `format` with this thread's [`FaultWriters`], which it leaves
+/// empty; after an error they are made anew, so that nothing half-written
+/// reaches the next rows. A thread keeps its writers: a new one zeroes an
+/// 8 KiB buffer.
 fn with_fault_writers<T>(format: impl FnOnce(&mut FaultWriters) -> Result<T>) -> Result<T> {
     thread_local! {
         static WRITERS: RefCell<FaultWriters> = RefCell::new(fault_writers());
     }
-    with_writers(&WRITERS, fault_writers, format)
+    WRITERS.with_borrow_mut(|w| {
+        let formatted = format(w);
+        if formatted.is_err() {
+            *w = fault_writers();
+        }
+        formatted
+    })
 }
 
 fn faulted_events_into(

@@ -7,6 +7,7 @@
 //! through unchanged.
 
 pub mod answers;
+pub mod csv_row;
 pub mod differences;
 pub mod export;
 pub mod gather;

@@ -24,6 +24,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::answers::ProducerFiles;
+use super::csv_row::push_field as field;
 use super::names;
 use crate::sdr::{Text, Timestamp};
 
@@ -38,23 +39,6 @@ pub const COLUMNS: [&str; 5] = [
 
 /// The header line of a purge list.
 const HEAD: &[u8] = b"producer,sdr_identifier,time_of_origin,file,offset\n";
-
-/// Appends one CSV field, quoted where the csv crate's writer quotes
-/// (a comma, quote or line break in it), quotes doubled.
-fn field(row: &mut Vec<u8>, s: &str) {
-    if !s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        row.extend_from_slice(s.as_bytes());
-        return;
-    }
-    row.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' {
-            row.push(b'"');
-        }
-        row.push(b);
-    }
-    row.push(b'"');
-}
 
 /// What a purge-list row says of one SDR, taken from its header by the
 /// worker that priced it.
@@ -116,13 +100,13 @@ impl Secured {
         let [id, off] = &mut n;
         let row = &mut self.row;
         row.clear();
-        field(row, &sdr.producer);
+        field(row, sdr.producer.as_bytes());
         row.push(b',');
         row.extend_from_slice(id.format(sdr.sdr_identifier).as_bytes());
         row.push(b',');
-        field(row, &sdr.time_of_origin.rfc3339());
+        field(row, sdr.time_of_origin.rfc3339().as_bytes());
         row.push(b',');
-        field(row, file);
+        field(row, file.as_bytes());
         row.push(b',');
         row.extend_from_slice(off.format(offset).as_bytes());
         row.push(b'\n');
@@ -201,7 +185,7 @@ mod tests {
     #[test]
     fn fields_are_quoted_as_the_csv_crate_reads_them() {
         let mut row = Vec::new();
-        field(&mut row, "a\"b,c\nd");
+        field(&mut row, b"a\"b,c\nd");
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(&row[..]);
