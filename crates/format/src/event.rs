@@ -182,3 +182,27 @@ impl Event {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kept SDR is lowercase hex in the JSON the state and the pending
+    /// report carry, read back to the same bytes, and the same through
+    /// serde_json's value tree as through its writer.
+    #[test]
+    fn raw_sdr_bytes_are_hex_text_in_json_and_back() {
+        for (bytes, text) in [
+            (vec![0x61, 0x0a, 0xff, 0x00], r#"{"sdr":"610aff00"}"#),
+            (Vec::new(), r#"{"sdr":""}"#),
+        ] {
+            let raw = Raw::Sdr(bytes);
+            assert_eq!(serde_json::to_string(&raw).unwrap(), text);
+            assert_eq!(
+                serde_json::to_value(&raw).unwrap(),
+                serde_json::from_str::<serde_json::Value>(text).unwrap()
+            );
+            assert_eq!(serde_json::from_str::<Raw>(text).unwrap(), raw);
+        }
+    }
+}
