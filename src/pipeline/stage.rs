@@ -164,17 +164,18 @@ pub(super) fn price_and_encode_sdrs(
 ) -> Result<(PricedSession, Vec<Vec<u8>>), SessionFault> {
     let priced = price_session_as_of(&rater.lists, &rater.customers, s, rater.as_of.as_ref())?;
     let mut encoded = Vec::with_capacity(priced.participations.len());
+    let times = sessions::SessionTimes::new(&priced, rater.pricing_time);
+    let mut scratch = String::new();
     for (i, p) in priced.participations.iter().enumerate() {
-        let sdr = sessions::participation_sdr(
+        let sdr = sessions::encode_participation(
             &priced,
             p,
             u32::try_from(i + 1).unwrap_or(u32::MAX),
+            &times,
             rater.pricing_time,
             &rater.pricing_identifier,
+            &mut scratch,
         )
-        .and_then(|sdr| {
-            crate::sdr::canonical::to_ber(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
-        })
         .map_err(|e| SessionFault {
             status: StatusIndicator::TechnicalError,
             detail: format!(

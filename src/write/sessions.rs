@@ -83,6 +83,13 @@ fn describe(out: &mut String, q: Quantity, measure: Measure) {
 
 fn bill_information(l: &crate::price::session::Line) -> Text {
     let mut text = String::with_capacity(64);
+    push_bill_information(&mut text, l);
+    text.into()
+}
+
+/// Appends a line's bill information: its item (or the components it
+/// sums) and what it counted.
+fn push_bill_information(text: &mut String, l: &crate::price::session::Line) {
     match &l.components {
         None => {
             text.push_str(&l.item);
@@ -92,15 +99,129 @@ fn bill_information(l: &crate::price::session::Line) -> Text {
             let _ = write!(text, "{c} (");
         }
     }
-    describe(&mut text, l.quantity, l.measure);
+    describe(text, l.quantity, l.measure);
     if l.components.is_some() {
         text.push(')');
     }
-    text.into()
 }
 
 fn amount(d: Decimal) -> Result<Amount> {
     Amount::from_decimal(d).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// What every participation SDR of one session shares, as BER text made
+/// once: the session's end (time of origin) and the time of pricing.
+pub struct SessionTimes {
+    time_of_origin: String,
+    time_of_pricing: String,
+}
+
+impl SessionTimes {
+    pub fn new(s: &PricedSession, pricing_time: Timestamp) -> Self {
+        SessionTimes {
+            time_of_origin: s.facts.end.ber_text(),
+            time_of_pricing: pricing_time.ber_text(),
+        }
+    }
+}
+
+/// The BER bytes of [`participation_sdr`], written straight from the
+/// priced participation ([`ParticipationSdr`]); `scratch` holds the bill
+/// information meanwhile. What the direct writer refuses (an amount rasn
+/// writes otherwise, a count past `i64::MAX`) goes the owned record's way,
+/// errors included.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_participation(
+    s: &PricedSession,
+    p: &PricedParticipation,
+    number: u32,
+    times: &SessionTimes,
+    pricing_time: Timestamp,
+    pricing_identifier: &str,
+    scratch: &mut String,
+) -> Result<Vec<u8>> {
+    use crate::sdr::canonical::{ParticipationSdr, PriceLine};
+    let owned = || {
+        participation_sdr(s, p, number, pricing_time, pricing_identifier).and_then(|sdr| {
+            crate::sdr::canonical::to_ber(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
+        })
+    };
+    let f = &s.facts;
+    let part = &p.part;
+    scratch.clear();
+    // Bill information of every line, one after the other: where each ends.
+    let mut ends: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    for l in &p.lines {
+        push_bill_information(scratch, l);
+        ends.push(scratch.len());
+    }
+    if p.lines.is_empty() {
+        let _ = write!(scratch, "no charge for role {}", part.role);
+        ends.push(scratch.len());
+    }
+    let mut prices: smallvec::SmallVec<[PriceLine<'_>; 4]> = smallvec::SmallVec::new();
+    let mut start = 0;
+    for (i, end) in ends.iter().enumerate() {
+        let (price_type, basic, individual) = match p.lines.get(i) {
+            Some(l) => (
+                match l.measure {
+                    Measure::ActiveTime | Measure::SharedTime => PriceType::PerTimeSlice,
+                    _ => PriceType::PerFunction,
+                },
+                l.basic,
+                l.individual,
+            ),
+            None => (PriceType::Combination, Decimal::ZERO, Decimal::ZERO),
+        };
+        let (Ok(basic_price), Ok(individual_price)) = (
+            Amount::from_decimal(basic),
+            Amount::from_decimal(individual),
+        ) else {
+            return owned();
+        };
+        prices.push(PriceLine {
+            price_type,
+            basic_price,
+            individual_price,
+            bill_information: &scratch[start..*end],
+        });
+        start = *end;
+    }
+    let Ok(vat_level) = Amount::from_decimal(p.vat_percent) else {
+        return owned();
+    };
+    let record = ParticipationSdr {
+        session_id: &f.session_id,
+        sequence_number: number,
+        sdr_identifier: participation_id(&f.session_id, &part.participant_id),
+        producer: PRODUCER,
+        time_of_origin: &times.time_of_origin,
+        time_of_pricing: &times.time_of_pricing,
+        customer: &p.customer,
+        marketing_company: &p.marketing_company,
+        service: &f.service,
+        user_name: &part.user_name,
+        provider: f.provider.as_deref().unwrap_or_default(),
+        billed_party: &part.billed_party,
+        participant_id: &part.participant_id,
+        role: &part.role,
+        first_join: part.first_join,
+        last_leave: part.last_leave,
+        active_seconds: part.active_seconds(),
+        events_counted: part.events_counted,
+        pricing_identifier,
+        currency: &p.currency,
+        vat_level,
+        price_table: &p.table,
+        price_table_revision: p.revision,
+        prices: &prices,
+    };
+    let mut out = Vec::with_capacity(512);
+    if record.encode(&mut out) {
+        Ok(out)
+    } else {
+        owned()
+    }
 }
 
 /// The priced SDR of one participation.
@@ -288,4 +409,175 @@ pub fn cost_rows(s: &PricedSession) -> impl Iterator<Item = [Cow<'_, str>; 8]> {
             Cow::Owned(decimal_text(c.amount)),
         ]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::assemble::{Session, sort_events};
+    use crate::group::{Event, Origin, Position, Raw};
+    use crate::price::session::price_session_as_of;
+    use crate::rate::Rater;
+    use crate::sdr::canonical::to_ber;
+
+    fn rater() -> Rater {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("price_lists");
+        let (lists, customers) = crate::resolve::load(&dir, &dir.join("customers.csv")).unwrap();
+        Rater {
+            lists,
+            customers,
+            pricing_time: Timestamp(
+                chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.250+01:00").unwrap(),
+            ),
+            pricing_identifier: "sdrate test".into(),
+            as_of: None,
+        }
+    }
+
+    /// The complete sessions of `count` generated session events, each in
+    /// its order.
+    fn sessions(count: usize) -> Vec<Session> {
+        let start =
+            Timestamp(chrono::DateTime::parse_from_rfc3339("2026-11-21T00:00:00+01:00").unwrap());
+        let mut by_id: Vec<Session> = Vec::new();
+        for mut sdr in crate::generate::Generator::new(7, start)
+            .sessions(30)
+            .take(count)
+        {
+            let sequence = sdr.service_header.sequence_number;
+            for sum in &mut sdr.service_usage_modules {
+                let ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) =
+                    &mut sum.service_specific
+                else {
+                    continue;
+                };
+                let provider = Some(sum.provider_identifier.clone()).filter(|p| !p.is_empty());
+                let origin = Origin {
+                    file: "generated".into(),
+                    position: Position::Offset(0),
+                    raw: Raw::Sdr(Vec::new()),
+                };
+                let e =
+                    Event::from_sdr(e, sequence, provider, sum.marketing_company.clone(), origin);
+                match by_id.iter_mut().find(|s| s.id == e.session_id) {
+                    Some(s) => s.events.push(e),
+                    None => by_id.push(Session {
+                        id: e.session_id.clone(),
+                        events: vec![e],
+                    }),
+                }
+            }
+        }
+        for s in &mut by_id {
+            sort_events(&mut s.events);
+        }
+        by_id
+    }
+
+    /// The direct writer's bytes against the owned record's (`to_ber`,
+    /// itself compared with rasn), participation by participation.
+    fn assert_same_bytes(rater: &Rater, priced: &PricedSession) {
+        let times = SessionTimes::new(priced, rater.pricing_time);
+        let mut scratch = String::new();
+        for (i, p) in priced.participations.iter().enumerate() {
+            let number = i as u32 + 1;
+            let owned = participation_sdr(
+                priced,
+                p,
+                number,
+                rater.pricing_time,
+                &rater.pricing_identifier,
+            );
+            let direct = encode_participation(
+                priced,
+                p,
+                number,
+                &times,
+                rater.pricing_time,
+                &rater.pricing_identifier,
+                &mut scratch,
+            );
+            let (owned, direct) = match (owned, direct) {
+                (Ok(owned), Ok(direct)) => (owned, direct),
+                // Refused alike, for the same reason.
+                (Err(o), Err(d)) => {
+                    assert_eq!(format!("{o:#}"), format!("{d:#}"));
+                    continue;
+                }
+                (o, d) => panic!("owned {o:?}, direct {d:?}"),
+            };
+            assert_eq!(direct, to_ber(&owned).unwrap(), "{}", p.part.participant_id);
+            let back: ServiceDetailRecord = rasn::ber::decode(&direct).unwrap();
+            assert_eq!(back, owned);
+        }
+    }
+
+    #[test]
+    fn participation_sdrs_written_directly_are_the_owned_records_bytes() {
+        let rater = rater();
+        let mut participations = 0;
+        for s in sessions(3_000) {
+            let Ok(priced) = price_session_as_of(&rater.lists, &rater.customers, &s, None) else {
+                continue;
+            };
+            participations += priced.participations.len();
+            assert_same_bytes(&rater, &priced);
+        }
+        // Enough sessions priced to mean something (3,000 events, ~10 a
+        // session, ~3 participants each).
+        assert!(participations > 300, "{participations}");
+    }
+
+    #[test]
+    fn participation_sdrs_at_the_edges_are_the_owned_records_bytes() {
+        let rater = rater();
+        let priced = sessions(400)
+            .iter()
+            .find_map(|s| price_session_as_of(&rater.lists, &rater.customers, s, None).ok())
+            .expect("a priced session");
+        // Long, non-ASCII text: lengths in two octets, in every element.
+        let mut long = priced.clone();
+        let word: Text = "Zoë Ångström ".repeat(30).into();
+        long.facts.session_id = word.clone();
+        long.facts.provider = Some(word.clone());
+        for p in &mut long.participations {
+            p.part.role = word.clone();
+            p.part.user_name = word.clone();
+            p.table = word.to_string();
+            for l in &mut p.lines {
+                l.item = word.to_string();
+            }
+        }
+        assert_same_bytes(&rater, &long);
+        // No price lines: the priced zero for the role, and no provider.
+        let mut free = priced.clone();
+        free.facts.provider = None;
+        for p in &mut free.participations {
+            p.lines.clear();
+        }
+        assert_same_bytes(&rater, &free);
+        // Components, and prices of many decimal places.
+        let mut fine = priced.clone();
+        for p in &mut fine.participations {
+            p.vat_percent = "19.00000000000001".parse().unwrap();
+            for l in &mut p.lines {
+                l.components = Some("a + b".into());
+                l.individual = "-0.0000000000000000000000000001".parse().unwrap();
+            }
+        }
+        assert_same_bytes(&rater, &fine);
+        // Amounts past 64-bit units: refused with the owned record's error.
+        let mut wide = priced.clone();
+        for p in &mut wide.participations {
+            p.vat_percent = "19.0000000000000000000000000001".parse().unwrap();
+        }
+        assert_same_bytes(&rater, &wide);
+        // A count past i64::MAX: the owned record's way (rasn writes the
+        // nine octets), the same bytes.
+        let mut huge = priced;
+        for p in &mut huge.participations {
+            p.part.events_counted = u64::MAX;
+        }
+        assert_same_bytes(&rater, &huge);
+    }
 }
