@@ -165,6 +165,11 @@ fn same_event(a: &Event, b: &Event) -> bool {
 #[derive(Debug, Default)]
 struct Open {
     events: Vec<Event>,
+    /// Each event's [`fingerprint`], in the order they came (`events` is
+    /// sorted only once the session is complete): a copy is looked for
+    /// among the events with its print, not compared with every one
+    /// (field by field, that was ~40 % of adding an event).
+    prints: Vec<u64>,
     /// Sequence numbers seen, when every event so far has one.
     all_sequenced: bool,
     max_sequence: u32,
@@ -540,8 +545,9 @@ impl Assembler {
                 })
             }
         };
+        let print = fingerprint(&e);
         if let Some(earlier) = &open.earlier
-            && earlier.1.contains(&fingerprint(&e))
+            && earlier.1.contains(&print)
         {
             if open.events.is_empty() {
                 // Opened for nothing: a later event looks again.
@@ -556,7 +562,7 @@ impl Assembler {
             self.open.remove(&e.session_id);
             return Ok(Added::Late(Box::new(e)));
         }
-        if open.events.iter().any(|p| same_event(p, &e)) {
+        if (open.prints.iter().zip(&open.events)).any(|(p, o)| *p == print && same_event(o, &e)) {
             return Ok(Added::Duplicate(Box::new(e)));
         }
         if let Some(seq) = e.sequence
@@ -581,6 +587,7 @@ impl Assembler {
             open.ended = true;
         }
         open.events.push(e);
+        open.prints.push(print);
         if open.complete_now() {
             let id = open.events[0].session_id.clone();
             let mut o = self.open.remove(&id).expect("present");
@@ -592,7 +599,7 @@ impl Assembler {
             self.done.add(
                 session_key(&id),
                 own_end.unwrap_or(t).max(earlier_end),
-                earlier.into_iter().chain(o.events.iter().map(fingerprint)),
+                earlier.into_iter().chain(o.prints),
                 newest,
             )?;
             return Ok(Added::Complete(Session {
