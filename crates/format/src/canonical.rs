@@ -471,9 +471,32 @@ fn put_integer(out: &mut Vec<u8>, id: u8, v: i64) {
     }
 }
 
+/// A primitive string element. Most are shorter than 128 bytes: one
+/// capacity check and three stores, inlined (pushed one by one, with a
+/// capacity check each, they cost ~64 instructions, a participation SDR
+/// writes 25 of them); longer ones out of line.
+#[inline]
 fn put_string(out: &mut Vec<u8>, id: u8, s: &[u8]) {
-    // One capacity check for the whole element.
+    if s.len() >= 0x80 {
+        return put_long_string(out, id, s);
+    }
     out.reserve(2 + s.len());
+    let len = out.len();
+    // SAFETY: reserve leaves room for the 2 + s.len() bytes written, and
+    // the length grows by exactly those; `s` cannot overlap `out`'s spare
+    // capacity, which nothing else borrows.
+    unsafe {
+        let p = out.as_mut_ptr().add(len);
+        p.write(id);
+        p.add(1).write(s.len() as u8);
+        std::ptr::copy_nonoverlapping(s.as_ptr(), p.add(2), s.len());
+        out.set_len(len + 2 + s.len());
+    }
+}
+
+#[inline(never)]
+fn put_long_string(out: &mut Vec<u8>, id: u8, s: &[u8]) {
+    out.reserve(6 + s.len());
     out.push(id);
     tlv::push_length(out, s.len());
     out.extend_from_slice(s);
@@ -481,20 +504,27 @@ fn put_string(out: &mut Vec<u8>, id: u8, s: &[u8]) {
 
 /// Writes a constructed identifier and one length octet to complete in
 /// [`end`]; returns where the contents start.
+#[inline]
 fn begin(out: &mut Vec<u8>, id: u8) -> usize {
-    out.push(id);
-    out.push(0);
+    out.extend_from_slice(&[id, 0]);
     out.len()
 }
 
 /// Completes the length of the value whose contents start at `start` and
 /// run to the end of `out`, moving them along for the long form.
+#[inline]
 fn end(out: &mut Vec<u8>, start: usize) {
     let len = out.len() - start;
     if len < 0x80 {
         out[start - 1] = len as u8;
         return;
     }
+    end_long(out, start, len);
+}
+
+/// [`end`] of contents of 128 bytes or more, out of line.
+#[inline(never)]
+fn end_long(out: &mut Vec<u8>, start: usize, len: usize) {
     let n = tlv::length_len(len) - 1;
     let old_end = out.len();
     out.resize(old_end + n, 0);
