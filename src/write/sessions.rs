@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 use crate::price::Quantity;
 use crate::price::session::{PricedParticipation, PricedSession};
@@ -81,12 +82,6 @@ fn describe(out: &mut String, q: Quantity, measure: Measure) {
     out.push_str(unit);
 }
 
-fn bill_information(l: &crate::price::session::Line) -> Text {
-    let mut text = String::with_capacity(64);
-    push_bill_information(&mut text, l);
-    text.into()
-}
-
 /// Appends a line's bill information: its item (or the components it
 /// sums) and what it counted.
 fn push_bill_information(text: &mut String, l: &crate::price::session::Line) {
@@ -103,6 +98,36 @@ fn push_bill_information(text: &mut String, l: &crate::price::session::Line) {
     if l.components.is_some() {
         text.push(')');
     }
+}
+
+/// One price item of a participation's SDR: price type, basic and
+/// individual price, and where its bill information ends in the text
+/// [`price_items`] wrote.
+type Item = (PriceType, Decimal, Decimal, usize);
+
+/// A participation's price items as its SDR lists them, their bill
+/// information appended to `text` one after the other. A role the tariff
+/// does not charge gets one priced zero, said plainly.
+fn price_items(p: &PricedParticipation, text: &mut String) -> SmallVec<[Item; 4]> {
+    let mut items = SmallVec::new();
+    for l in &p.lines {
+        let price_type = match l.measure {
+            Measure::ActiveTime | Measure::SharedTime => PriceType::PerTimeSlice,
+            _ => PriceType::PerFunction,
+        };
+        push_bill_information(text, l);
+        items.push((price_type, l.basic, l.individual, text.len()));
+    }
+    if items.is_empty() {
+        let _ = write!(text, "no charge for role {}", p.part.role);
+        items.push((
+            PriceType::Combination,
+            Decimal::ZERO,
+            Decimal::ZERO,
+            text.len(),
+        ));
+    }
+    items
 }
 
 fn amount(d: Decimal) -> Result<Amount> {
@@ -149,30 +174,10 @@ pub fn encode_participation(
     let f = &s.facts;
     let part = &p.part;
     scratch.clear();
-    // Bill information of every line, one after the other: where each ends.
-    let mut ends: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
-    for l in &p.lines {
-        push_bill_information(scratch, l);
-        ends.push(scratch.len());
-    }
-    if p.lines.is_empty() {
-        let _ = write!(scratch, "no charge for role {}", part.role);
-        ends.push(scratch.len());
-    }
-    let mut prices: smallvec::SmallVec<[PriceLine<'_>; 4]> = smallvec::SmallVec::new();
+    let items = price_items(p, scratch);
+    let mut prices: SmallVec<[PriceLine<'_>; 4]> = SmallVec::new();
     let mut start = 0;
-    for (i, end) in ends.iter().enumerate() {
-        let (price_type, basic, individual) = match p.lines.get(i) {
-            Some(l) => (
-                match l.measure {
-                    Measure::ActiveTime | Measure::SharedTime => PriceType::PerTimeSlice,
-                    _ => PriceType::PerFunction,
-                },
-                l.basic,
-                l.individual,
-            ),
-            None => (PriceType::Combination, Decimal::ZERO, Decimal::ZERO),
-        };
+    for (price_type, basic, individual, end) in items {
         let (Ok(basic_price), Ok(individual_price)) = (
             Amount::from_decimal(basic),
             Amount::from_decimal(individual),
@@ -183,9 +188,9 @@ pub fn encode_participation(
             price_type,
             basic_price,
             individual_price,
-            bill_information: &scratch[start..*end],
+            bill_information: &scratch[start..end],
         });
-        start = *end;
+        start = end;
     }
     let Ok(vat_level) = Amount::from_decimal(p.vat_percent) else {
         return owned();
@@ -234,34 +239,22 @@ pub fn participation_sdr(
 ) -> Result<ServiceDetailRecord> {
     let f = &s.facts;
     let part = &p.part;
-    let mut prices = Vec::with_capacity(p.lines.len().max(1));
-    for l in &p.lines {
+    let mut text = String::new();
+    let items = price_items(p, &mut text);
+    let mut prices = Vec::with_capacity(items.len());
+    let mut start = 0;
+    for (price_type, basic, individual, end) in items {
         prices.push(PriceItem {
-            price_type: match l.measure {
-                Measure::ActiveTime | Measure::SharedTime => PriceType::PerTimeSlice,
-                _ => PriceType::PerFunction,
-            },
-            basic_price: amount(l.basic)?,
-            individual_price: Some(amount(l.individual)?),
+            price_type,
+            basic_price: amount(basic)?,
+            individual_price: Some(amount(individual)?),
             price_table_identifier: Text::from(p.table.as_str()),
             price_table_revision: p.revision,
-            bill_information: Some(bill_information(l)),
+            bill_information: Some(Text::from(&text[start..end])),
             status_indicator: StatusIndicator::Priced,
             unknown_items: None,
         });
-    }
-    if prices.is_empty() {
-        // A role the tariff does not charge: a priced zero, said plainly.
-        prices.push(PriceItem {
-            price_type: PriceType::Combination,
-            basic_price: amount(Decimal::ZERO)?,
-            individual_price: Some(amount(Decimal::ZERO)?),
-            price_table_identifier: Text::from(p.table.as_str()),
-            price_table_revision: p.revision,
-            bill_information: Some(format!("no charge for role {}", part.role).into()),
-            status_indicator: StatusIndicator::Priced,
-            unknown_items: None,
-        });
+        start = end;
     }
     Ok(ServiceDetailRecord {
         service_header: ServiceHeaderModule {
