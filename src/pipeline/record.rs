@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use smallvec::SmallVec;
 
 use crate::fault::FaultCause;
+use crate::group::assemble::Added;
 use crate::group::duplicates::{Key, Verdict};
 use crate::group::shards::Routed;
 use crate::group::{Event, Origin, Position, Raw};
@@ -600,10 +601,17 @@ impl BlockWriter<'_, '_> {
                     to_events.push_in(block, rec.bytes);
                     if let Some((counts, added)) = assembled.as_mut() {
                         let n = counts.next().expect("counted before");
-                        // What becomes of an event may be a fault.
-                        faulted.flush(out)?;
                         for a in added.by_ref().take(n) {
                             summary.sessions.events_read += 1;
+                            // What becomes of an event may be a fault, kept
+                            // after the block's record faults so far. Only
+                            // the rare answers write: flushed before every
+                            // session event, the batch was written in
+                            // one-fault pieces, two small writes a fault
+                            // (15,700 on the 1 M mix).
+                            if !matches!(a, Added::Held | Added::Complete(_)) {
+                                faulted.flush(out)?;
+                            }
                             stage.handle(a, out, summary)?;
                         }
                         continue;

@@ -1871,3 +1871,69 @@ proptest! {
         prop_assert_eq!(&got.costs, &want.costs);
     }
 }
+
+/// The faults of one block keep input order: a record the workers faulted
+/// (its rows batched for the block) before a session event the routing
+/// faults (written as it is filed). The writer flushes the batch only
+/// before such rare answers, not before every session event.
+#[test]
+fn record_and_session_event_faults_of_one_block_stay_in_input_order() {
+    let t = tempfile::tempdir().unwrap();
+    setup(t.path());
+    let start = Timestamp(DateTime::parse_from_rfc3339("2026-11-21T00:00:00+01:00").unwrap());
+    let events: Vec<_> = sdrate::generate::Generator::new(7, start)
+        .sessions(1)
+        .take(2)
+        .collect();
+    let (first, second) = (&events[0], &events[1]);
+    assert_eq!(
+        second.service_header.sequence_number,
+        Some(2),
+        "the session's second event"
+    );
+    // The second event again under its number, a minute later: a
+    // different event where one is already taken.
+    let mut clash = second.clone();
+    let ServiceSpecificPart::Known(ServicePart::SessionEvent(e)) =
+        &mut clash.service_usage_modules[0].service_specific
+    else {
+        panic!("a session event");
+    };
+    e.timestamp = Timestamp(e.timestamp.0 + Duration::minutes(1));
+    let encode = |sdr| rasn::ber::encode(sdr).unwrap();
+    // An undecodable record: [APPLICATION 1] around garbage.
+    let garbage = [0x61, 0x04, 0xff, 0xff, 0xff, 0xff].to_vec();
+    let parts = [encode(first), garbage, encode(second), encode(&clash)];
+    let at: Vec<usize> = parts
+        .iter()
+        .scan(0, |n, p| {
+            let here = *n;
+            *n += p.len();
+            Some(here)
+        })
+        .collect();
+    fs::write(t.path().join("mixed.sdr"), parts.concat()).unwrap();
+    let run = rate(t.path(), &["mixed.sdr"], "out", None);
+    assert_eq!(run.code, 1);
+    let faults = run.lines("faults.csv");
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    let (undecodable, conflict) = (
+        format!("mixed.sdr,{},{},,,undecodable,", at[1], parts[1].len()),
+        format!("mixed.sdr,{},{},,,sequenceConflict,", at[3], parts[3].len()),
+    );
+    assert!(faults[0].starts_with(&undecodable), "{faults:?}");
+    assert!(faults[1].starts_with(&conflict), "{faults:?}");
+    // The kept records' index, in the same order, at their positions in
+    // faults.sdr.
+    let index = run.lines("faults-index.csv");
+    assert_eq!(index.len(), 2, "{index:?}");
+    assert!(
+        index[0].starts_with(&format!("0,{},", parts[1].len())),
+        "{index:?}"
+    );
+    assert!(
+        index[1].starts_with(&format!("{},{},", parts[1].len(), parts[3].len())),
+        "{index:?}"
+    );
+    assert!(index[0].contains("undecodable") && index[1].contains("sequenceConflict"));
+}
