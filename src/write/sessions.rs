@@ -151,10 +151,11 @@ impl SessionTimes {
 }
 
 /// The BER bytes of [`participation_sdr`], written straight from the
-/// priced participation ([`ParticipationSdr`]); `scratch` holds the bill
-/// information meanwhile. What the direct writer refuses (an amount rasn
-/// writes otherwise, a count past `i64::MAX`) goes the owned record's way,
-/// errors included.
+/// priced participation ([`crate::sdr::canonical::ParticipationSdr`]);
+/// `scratch` holds the bill information meanwhile. What the direct writer
+/// refuses (a count past `i64::MAX`) goes the owned record's way, and so
+/// does an amount past 64-bit units, which that way refuses with its own
+/// error.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_participation(
     s: &PricedSession,
