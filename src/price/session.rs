@@ -342,12 +342,7 @@ fn sharers(f: &Facts, policy: &SessionPolicy, item: &str) -> Vec<usize> {
     f.parts
         .iter()
         .enumerate()
-        .filter(|(_, p)| {
-            policy
-                .rules_for(&p.role)
-                .iter()
-                .any(|r| r.item.get_ref() == item)
-        })
+        .filter(|(_, p)| policy.rules_for(&p.role).any(|r| r.item.get_ref() == item))
         .map(|(i, _)| i)
         .collect()
 }

@@ -113,15 +113,14 @@ impl SessionPolicy {
         }
     }
 
-    /// The rules priced for a participant of `role`.
-    pub fn rules_for(&self, role: &str) -> Vec<&Rule> {
-        let Some(items) = self.roles.get(role).or_else(|| self.roles.get("*")) else {
-            return Vec::new();
-        };
+    /// The rules priced for a participant of `role`, in the role's order.
+    /// An iterator, not a vector: pricing asks three times a participation.
+    pub fn rules_for(&self, role: &str) -> impl Iterator<Item = &Rule> + '_ {
+        let items = self.roles.get(role).or_else(|| self.roles.get("*"));
         items
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter_map(|i| self.rules.iter().find(|r| r.item.get_ref() == i.get_ref()))
-            .collect()
+            .filter_map(|i| self.rule(i.get_ref()))
     }
 
     pub fn rule(&self, item: &str) -> Option<&Rule> {
