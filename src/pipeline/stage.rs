@@ -172,7 +172,6 @@ pub(super) fn price_and_encode_sdrs(
             p,
             u32::try_from(i + 1).unwrap_or(u32::MAX),
             &times,
-            rater.pricing_time,
             &rater.pricing_identifier,
             &mut scratch,
         )

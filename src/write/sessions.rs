@@ -134,9 +134,11 @@ fn amount(d: Decimal) -> Result<Amount> {
     Amount::from_decimal(d).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// What every participation SDR of one session shares, as BER text made
-/// once: the session's end (time of origin) and the time of pricing.
+/// The times every participation SDR of one session shares: the time of
+/// pricing, and as BER text made once, the session's end (time of origin)
+/// and the time of pricing.
 pub struct SessionTimes {
+    pricing_time: Timestamp,
     time_of_origin: String,
     time_of_pricing: String,
 }
@@ -144,6 +146,7 @@ pub struct SessionTimes {
 impl SessionTimes {
     pub fn new(s: &PricedSession, pricing_time: Timestamp) -> Self {
         SessionTimes {
+            pricing_time,
             time_of_origin: s.facts.end.ber_text(),
             time_of_pricing: pricing_time.ber_text(),
         }
@@ -156,19 +159,17 @@ impl SessionTimes {
 /// refuses (a count past `i64::MAX`) goes the owned record's way, and so
 /// does an amount past 64-bit units, which that way refuses with its own
 /// error.
-#[allow(clippy::too_many_arguments)]
 pub fn encode_participation(
     s: &PricedSession,
     p: &PricedParticipation,
     number: u32,
     times: &SessionTimes,
-    pricing_time: Timestamp,
     pricing_identifier: &str,
     scratch: &mut String,
 ) -> Result<Vec<u8>> {
     use crate::sdr::canonical::{ParticipationSdr, PriceLine};
     let owned = || {
-        participation_sdr(s, p, number, pricing_time, pricing_identifier).and_then(|sdr| {
+        participation_sdr(s, p, number, times.pricing_time, pricing_identifier).and_then(|sdr| {
             crate::sdr::canonical::to_ber(&sdr).map_err(|e| anyhow::anyhow!("cannot encode: {e}"))
         })
     };
@@ -428,8 +429,8 @@ mod tests {
         }
     }
 
-    /// The complete sessions of `count` generated session events, each in
-    /// its order.
+    /// The sessions of the first `count` generated session events (the
+    /// last ones cut short), each in its order.
     fn sessions(count: usize) -> Vec<Session> {
         let start =
             Timestamp(chrono::DateTime::parse_from_rfc3339("2026-11-21T00:00:00+01:00").unwrap());
@@ -487,7 +488,6 @@ mod tests {
                 p,
                 number,
                 &times,
-                rater.pricing_time,
                 &rater.pricing_identifier,
                 &mut scratch,
             );
